@@ -1,0 +1,81 @@
+"""What every command shares: the Typer app, global options, the config and store in use."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from dsa.config import DEFAULT_STORE, Config, load_config
+from dsa.sources import all_sources
+from dsa.store import Store
+
+app = typer.Typer(
+    name="dsa",
+    help="Metadata catalog and data-quality profiler: scan, profile and diff databases and files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+# Piped output is not squeezed into 80 columns: tables stay readable in files and CI logs.
+console = Console(highlight=False, soft_wrap=True, width=None if Console().is_terminal else 250)
+console_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class State:
+    config_path: Optional[str] = None
+    store_path: Optional[str] = None
+    _config: Optional[Config] = field(default=None, repr=False)
+
+    def config(self) -> Config:
+        """The config file's settings plus the connections kept in the store."""
+        if self._config is None:
+            base = load_config(self.config_path)
+            self._config = all_sources(base, self.store().path)
+        return self._config
+
+    def store(self) -> Store:
+        path = self.store_path or os.environ.get("DSA_STORE")
+        if not path:
+            cfg_store = load_config(self.config_path).store
+            path = cfg_store or DEFAULT_STORE
+        return Store(Path(path))
+
+
+state = State()
+
+
+@app.callback()
+def _global(
+    config: Optional[str] = typer.Option(None, "--config", envvar="DSA_CONFIG", help="Config file (default ./dsa.yaml)."),
+    store: Optional[str] = typer.Option(None, "--store", envvar="DSA_STORE", help="Catalog folder (default ./.dsa)."),
+) -> None:
+    state.config_path = config
+    state.store_path = store
+    state._config = None
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator:
+    """A progress bar on stderr when it is a terminal; a no-op callback otherwise."""
+    if not console_err.is_terminal:
+        yield lambda done, total, what="": None
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[what]}"),
+        TimeElapsedColumn(), console=console_err, transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None, what="")
+
+        def update(done: int, total: int, what: str = "") -> None:
+            bar.update(task, completed=done, total=total, what=what)
+
+        yield update

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import typer
+
+from dsa.cli.common import app, state
+from dsa.errors import DsaError
+
+
+def app_script() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "app" / "streamlit_app.py", here.parent / "streamlit_app.py"):
+        if candidate.exists():
+            return candidate
+    raise DsaError("the Streamlit app files are missing from this installation")
+
+
+@app.command("app", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_app(
+    ctx: typer.Context,
+    port: int = typer.Option(8501, "--port", help="Port to serve on."),
+    read_only: bool = typer.Option(False, "--read-only", help="Hide and refuse scans and connection edits."),
+) -> None:
+    """Start the Streamlit app on this catalog (extra options go to `streamlit run`)."""
+    env = dict(os.environ)
+    env["DSA_STORE"] = str(state.store().path.resolve())
+    config = Path(state.config_path or "dsa.yaml")
+    if state.config_path or config.exists():
+        env["DSA_CONFIG"] = str(config.resolve())
+    if read_only:
+        env["DSA_READ_ONLY"] = "1"
+    script = app_script()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+           "--browser.gatherUsageStats", "false", *ctx.args]
+    raise typer.Exit(subprocess.call(cmd, env=env, cwd=script.parent))

@@ -1,0 +1,59 @@
+"""The connector registry.
+
+A connector is one class in a module of this package (found by walking the package) or in a
+third-party package that names it in the `dsa.connectors` entry-point group:
+
+    [project.entry-points."dsa.connectors"]
+    oracle = "dsa_oracle:OracleConnector"
+
+Subclassing `Connector` with a `type` registers the class under that name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from importlib.metadata import entry_points
+
+from dsa.connectors.base import REGISTRY, Connector, Extraction
+from dsa.errors import ConfigError
+
+__all__ = ["Connector", "Extraction", "get_connector", "connector_types", "open_source"]
+
+_loaded = False
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in pkgutil.iter_modules(__path__):
+        if module.name != "base" and not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+    for ep in entry_points(group="dsa.connectors"):
+        if ep.name not in REGISTRY:
+            try:
+                ep.load()
+            except Exception as exc:  # a broken plugin must not break the built-in connectors
+                import warnings
+
+                warnings.warn(f"connector plugin '{ep.name}' failed to load: {exc}", stacklevel=2)
+
+
+def connector_types() -> list[str]:
+    _load()
+    return sorted(REGISTRY)
+
+
+def get_connector(type_name: str, where: str = "type") -> type[Connector]:
+    _load()
+    try:
+        return REGISTRY[type_name]
+    except KeyError:
+        raise ConfigError(f"{where}: unknown source type '{type_name}' (known: {', '.join(sorted(REGISTRY))})") from None
+
+
+def open_source(name: str, options) -> Connector:
+    """The connector instance for a configured source."""
+    return get_connector(options.type)(name, options)

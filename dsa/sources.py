@@ -1,0 +1,67 @@
+"""Where sources come from: the config file's `sources:` plus connections kept in the store.
+
+Connections added with `dsa connections add`, the app's Connections page or `dsa demo` live in
+`<store>/connections.json`, without secrets (those live encrypted in the vault). A name in the
+config file wins over a stored connection of the same name.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from dsa.config import Config, SourceOptions, parse_source
+from dsa.errors import NotFound
+from dsa.store import _write_atomic
+
+
+def _file(store_path: Path) -> Path:
+    return Path(store_path) / "connections.json"
+
+
+@contextmanager
+def _locked(store_path: Path) -> Iterator[None]:
+    Path(store_path).mkdir(parents=True, exist_ok=True)
+    with open(Path(store_path) / ".connections.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def stored_specs(store_path: Path) -> dict[str, dict[str, Any]]:
+    path = _file(store_path)
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save_spec(store_path: Path, name: str, spec: dict[str, Any]) -> SourceOptions:
+    """Validate and keep a connection's settings (secrets must already be out of `spec`)."""
+    options = parse_source(name, spec)
+    with _locked(store_path):
+        specs = stored_specs(store_path)
+        specs[name] = spec
+        _write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
+    return options
+
+
+def remove_spec(store_path: Path, name: str) -> None:
+    with _locked(store_path):
+        specs = stored_specs(store_path)
+        if name not in specs:
+            raise NotFound(f"no stored connection '{name}'")
+        del specs[name]
+        _write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
+
+
+def all_sources(config: Config, store_path: Path) -> Config:
+    """The config with stored connections added (config entries win)."""
+    merged = {name: parse_source(name, spec) for name, spec in stored_specs(store_path).items()}
+    merged.update(config.sources)
+    return config.model_copy(update={"sources": merged})

@@ -1,0 +1,314 @@
+"""The catalog store: immutable runs as Parquet, read through DuckDB views.
+
+Layout of a store folder (default `./.dsa`):
+
+    runs/<run_id>/run.json                 the run's manifest: type, status, times, counts, error
+    runs/<run_id>/<table>/part-NNNNN.parquet   the rows the run wrote to a catalog table
+    runs/_schema/<table>/<hash>.parquet    an empty file per table, so every view has its columns
+
+Every file is written to a temporary name and renamed into place, so a reader sees a file whole
+or not at all, and nothing ever rewrites a run's files. Writers never open a DuckDB database
+file, so there is no lock to contend for: any number of scans, quality runs and apps may run in
+separate processes at once. A run whose process died (SIGKILL, power loss) keeps status
+`running` in its manifest; readers see it as `failed` once its process is gone.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import secrets
+import socket
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import polars as pl
+
+from dsa import queries
+from dsa.errors import DsaError, NotFound, one_line, scrub
+from dsa.model import CATALOG_TABLES, RUN_ERRORS, frame
+
+RUN_TYPES = ("scan", "quality", "diff")
+FINISHED = ("success", "partial", "failed")
+
+SYNC_RUNS = {
+    "run_id": pl.Utf8,
+    "connection": pl.Utf8,
+    "run_type": pl.Utf8,
+    "status": pl.Utf8,
+    "started_at": pl.Datetime("us", "UTC"),
+    "finished_at": pl.Datetime("us", "UTC"),
+    "duration_s": pl.Float64,
+    "error": pl.Utf8,
+    "schema_count": pl.Int64,
+    "table_count": pl.Int64,
+    "column_count": pl.Int64,
+    "error_count": pl.Int64,
+    "counts": pl.Utf8,  # JSON: everything the run counted
+    "details": pl.Utf8,  # JSON: the run's parameters (scan run, sample, compared runs, ...)
+    "triggered_by": pl.Utf8,
+    "host": pl.Utf8,
+    "pid": pl.Int64,
+}
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_run_id() -> str:
+    return now().strftime("%Y%m%d-%H%M%S-%f")[:-3] + "-" + secrets.token_hex(2)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of a process, so a reused pid is not mistaken for ours."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return start is None or _process_start(pid) in (None, start)
+
+
+@dataclass
+class Run:
+    """One run being written. Use as a context manager through `Store.begin_run`."""
+
+    store: "Store"
+    run_id: str
+    connection: str
+    run_type: str
+    details: dict[str, Any] = field(default_factory=dict)
+    status: str = "running"
+    counts: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    _parts: dict[str, int] = field(default_factory=dict)
+    _errors: list[dict[str, Any]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def dir(self) -> Path:
+        return self.store.runs_dir / self.run_id
+
+    def write(self, table: str, data: pl.DataFrame) -> None:
+        """Append rows to one of the run's catalog tables (a new immutable Parquet part)."""
+        if table not in CATALOG_TABLES:
+            raise ValueError(f"unknown catalog table {table}")
+        schema = CATALOG_TABLES[table]
+        data = data.select([pl.col(c).cast(t) if c in data.columns else pl.lit(None, t).alias(c) for c, t in schema.items()])
+        with self._lock:
+            n = self._parts.get(table, 0)
+            self._parts[table] = n + 1
+        folder = self.dir / table
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".part-{n:05d}.parquet.tmp"
+        data.write_parquet(tmp, compression="zstd", statistics=True)
+        os.replace(tmp, folder / f"part-{n:05d}.parquet")
+
+    def record_error(self, qualified_name: str, object_type: str, error: str, phase: str | None = None) -> None:
+        """Note an object the run could not read; the run will end `partial`."""
+        with self._lock:
+            self._errors.append(
+                {
+                    "run_id": self.run_id,
+                    "connection": self.connection,
+                    "qualified_name": qualified_name,
+                    "object_type": object_type,
+                    "phase": phase or self.run_type,
+                    "error": scrub(one_line(error)),
+                    "recorded_at": now(),
+                }
+            )
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return list(self._errors)
+
+    def finish(self, status: str | None = None, error: str | None = None) -> None:
+        if self._errors:
+            self.write("run_errors", frame(self._errors, RUN_ERRORS))
+        self.counts.setdefault("error_count", len(self._errors))
+        self.status = status or ("partial" if self._errors else "success")
+        self.error = scrub(one_line(error)) if error else None
+        self.store._write_manifest(self)
+
+
+class Store:
+    """A catalog folder. Writers call `begin_run`; readers call `connect` or `sql`."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.runs_dir = self.path / "runs"
+
+    # -- writing -----------------------------------------------------------------------
+
+    def init(self) -> None:
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self._ensure_schema_files()
+
+    def _ensure_schema_files(self) -> None:
+        for table, schema in CATALOG_TABLES.items():
+            digest = hashlib.sha1(repr(sorted((k, str(v)) for k, v in schema.items())).encode()).hexdigest()[:12]
+            folder = self.runs_dir / "_schema" / table
+            target = folder / f"{digest}.parquet"
+            if target.exists():
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{digest}.{os.getpid()}.tmp"
+            pl.DataFrame(schema=schema).write_parquet(tmp)
+            os.replace(tmp, target)
+            for old in folder.glob("*.parquet"):
+                if old != target:
+                    old.unlink(missing_ok=True)
+
+    @contextmanager
+    def begin_run(self, connection: str, run_type: str, details: dict[str, Any] | None = None) -> Iterator[Run]:
+        """Open a run; it ends `success`, `partial` (errors recorded) or `failed` (exception)."""
+        assert run_type in RUN_TYPES
+        self.init()
+        run = Run(self, new_run_id(), connection, run_type, dict(details or {}))
+        run.dir.mkdir(parents=True)
+        run.started_at = now()
+        self._write_manifest(run)
+        try:
+            yield run
+        except KeyboardInterrupt:
+            run.finish("partial" if run.counts.get("table_count") else "failed", "interrupted by the user")
+            raise
+        except DsaError as exc:
+            run.finish("failed", str(exc))
+            raise
+        except Exception as exc:  # a bug or a driver error: keep the run honest, then re-raise
+            run.finish("failed", f"{exc.__class__.__name__}: {exc}")
+            raise
+        else:
+            if run.status == "running":
+                run.finish()
+
+    def _write_manifest(self, run: Run) -> None:
+        finished = now() if run.status in FINISHED else None
+        started = getattr(run, "started_at", None) or now()
+        manifest = {
+            "run_id": run.run_id,
+            "connection": run.connection,
+            "run_type": run.run_type,
+            "status": run.status,
+            "started_at": started.isoformat(),
+            "finished_at": finished.isoformat() if finished else None,
+            "error": run.error,
+            "counts": run.counts,
+            "details": run.details,
+            "triggered_by": os.environ.get("DSA_USER") or _user(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "pid_start": _process_start(os.getpid()),
+        }
+        _write_atomic(run.dir / "run.json", json.dumps(manifest, default=str, indent=1).encode())
+
+    # -- reading -----------------------------------------------------------------------
+
+    def manifests(self) -> list[dict[str, Any]]:
+        """Every run's manifest, with runs whose process died reported as failed."""
+        out = []
+        if not self.runs_dir.exists():
+            return out
+        host = socket.gethostname()
+        for path in self.runs_dir.glob("*/run.json"):
+            try:
+                m = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if m.get("status") == "running" and m.get("host") == host and not _alive(m["pid"], m.get("pid_start")):
+                m["status"] = "failed"
+                m["error"] = "the run's process ended before it finished (killed or crashed)"
+            out.append(m)
+        out.sort(key=lambda m: (m["started_at"], m["run_id"]))
+        return out
+
+    def sync_runs(self) -> pl.DataFrame:
+        rows = []
+        for m in self.manifests():
+            counts = m.get("counts") or {}
+            started = datetime.fromisoformat(m["started_at"])
+            finished = datetime.fromisoformat(m["finished_at"]) if m.get("finished_at") else None
+            rows.append(
+                {
+                    **m,
+                    "started_at": started,
+                    "finished_at": finished,
+                    "duration_s": (finished - started).total_seconds() if finished else None,
+                    "schema_count": counts.get("schema_count"),
+                    "table_count": counts.get("table_count"),
+                    "column_count": counts.get("column_count"),
+                    "error_count": counts.get("error_count"),
+                    "counts": json.dumps(counts),
+                    "details": json.dumps(m.get("details") or {}),
+                }
+            )
+        return frame(rows, SYNC_RUNS)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A fresh in-memory DuckDB connection with every catalog table and view defined."""
+        self.init()
+        con = duckdb.connect(":memory:")
+        self.refresh(con)
+        return con
+
+    def refresh(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Reload run statuses into `con` (the Parquet views pick up new files by themselves)."""
+        runs = self.sync_runs()
+        con.register("_sync_runs_frame", runs.to_arrow())
+        con.execute("CREATE OR REPLACE TABLE sync_runs AS SELECT * FROM _sync_runs_frame")
+        con.unregister("_sync_runs_frame")
+        for table in CATALOG_TABLES:
+            glob = (self.runs_dir / "*" / table / "*.parquet").as_posix().replace("'", "''")
+            con.execute(
+                f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{glob}', union_by_name = true)"
+            )
+        for name in queries.VIEW_FILES:
+            con.execute(queries.text(name))
+
+    def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
+        con = self.connect()
+        try:
+            return con.execute(query, params or []).pl()
+        finally:
+            con.close()
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        for m in self.manifests():
+            if m["run_id"] == run_id:
+                return m
+        raise NotFound(f"no run '{run_id}' in the catalog at {self.path}")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"

@@ -1,0 +1,97 @@
+"""The command line as a user meets it: the demo, scans, queries, exports and bad input."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_demo_then_query_and_runs(dsa_cli):
+    r = dsa_cli("demo")
+    assert r.returncode == 0, r.stderr
+    assert "scan of shop v1" in r.stdout and "scan of shop v2" in r.stdout
+    r = dsa_cli("query", "SELECT table_name FROM latest_table_metadata ORDER BY 1", "--format", "json")
+    names = [row["table_name"] for row in json.loads(r.stdout)]
+    assert names == ["customer_order_totals", "customers", "order_items", "orders", "product_reviews",
+                     "products", "returns", "shipments"]
+    r = dsa_cli("runs", "demo_shop")
+    assert r.returncode == 0 and r.stdout.count("success") >= 2
+
+
+def test_scan_summary_and_exit_codes(dsa_cli, tmp_path):
+    from dsa.demo import build_shop
+
+    db = build_shop(tmp_path / "shop.db", 1)
+    (tmp_path / "dsa.yaml").write_text(f"sources:\n  shop: {{type: sqlite, path: '{db}'}}\n  gone: {{type: sqlite, path: /nope.db}}\n")
+    r = dsa_cli("scan", "shop")
+    assert r.returncode == 0, r.stderr
+    run_id, summary = r.stdout.split(maxsplit=1)
+    assert "shop: success, 1 schemas, 7 tables, 39 columns" in summary
+    r = dsa_cli("scan", "gone")
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == ["error: cannot open source 'gone' (sqlite file /nope.db): file not found"]
+    r = dsa_cli("scan", "nosuch")
+    assert r.returncode == 2 and "unknown source 'nosuch' (known: gone, shop)" in r.stderr
+    r = dsa_cli("query", "SELECT status FROM sync_runs ORDER BY started_at", "--format", "csv")
+    assert r.stdout.split() == ["status", "success", "failed"]
+
+
+def test_config_errors_name_the_key(dsa_cli, tmp_path):
+    cases = {
+        "sources:\n  shop: {type: sqlite, pathh: x.db}\n": "sources.shop.pathh: unknown key",
+        "sources:\n  shop: {type: oracle}\n": "sources.shop.type: unknown source type 'oracle'",
+        "sources:\n  shop: {type: sqlite}\n": "sources.shop.path: missing",
+        "sources:\n  shop: {type: sqlite, path: '${DSA_NOPE_VAR}'}\n": "sources.shop.path: environment variable DSA_NOPE_VAR is not set",
+        "quality: {top_k: many}\n": "quality.top_k:",
+        "sources: [1, 2\n": "line 2",
+        "storee: x\n": "storee: unknown key",
+    }
+    for text, expected in cases.items():
+        (tmp_path / "dsa.yaml").write_text(text)
+        r = dsa_cli("scan", "--all")
+        assert r.returncode == 2, (text, r.stderr)
+        assert expected in r.stderr, (text, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "Traceback" not in r.stderr
+
+
+def test_env_interpolation(tmp_path, monkeypatch):
+    from dsa.config import load_config
+
+    monkeypatch.setenv("SHOP_DB", "data/shop.db")
+    (tmp_path / "c.yaml").write_text("sources:\n  shop: {type: sqlite, path: '${SHOP_DB}'}\n  x: {type: sqlite, path: '${NOPE:-def.db}'}\n")
+    cfg = load_config(tmp_path / "c.yaml")
+    assert cfg.sources["shop"].path == "data/shop.db" and cfg.sources["x"].path == "def.db"
+
+
+def test_query_is_read_only(dsa_cli):
+    for sql in ("CREATE TABLE x (a int)", "COPY (SELECT 1) TO 'x.csv'", "SELECT 1; SELECT 2", "SELEC 1"):
+        r = dsa_cli("query", sql)
+        assert r.returncode != 0 and r.stderr.startswith("error: query:"), (sql, r.stderr)
+
+
+def test_export_formats(dsa_cli, tmp_path):
+    import polars as pl
+
+    assert dsa_cli("demo").returncode == 0
+    for fmt in ("json", "csv", "parquet"):
+        out = tmp_path / f"out_{fmt}"
+        r = dsa_cli("export", "--format", fmt, "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        path = out / f"normalized_columns.{fmt}"
+        n = {"json": lambda: len(json.loads(path.read_text())), "csv": lambda: pl.read_csv(path).height,
+             "parquet": lambda: pl.read_parquet(path).height}[fmt]()
+        assert n == 44
+    r = dsa_cli("export", "nope-run", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "no run 'nope-run'" in r.stderr
+
+
+def test_names_roundtrip():
+    from hypothesis import given, strategies as st
+
+    from dsa.names import qualified_name, split_name
+
+    @given(st.lists(st.text(min_size=0, max_size=12), min_size=1, max_size=4))
+    def check(parts):
+        assert split_name(qualified_name(*parts)) == parts
+
+    check()
