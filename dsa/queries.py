@@ -13,14 +13,13 @@ from pathlib import Path
 _HERE = Path(__file__).parent
 ROOT = _HERE / "queries" if (_HERE / "queries").is_dir() else _HERE.parent / "queries"
 
-# Files of CREATE VIEW statements run on every catalog connection, in order.
-# Feature modules append theirs (e.g. "quality_views") when imported.
-VIEW_FILES: list[str] = ["views"]
 
 
-def register_views(name: str) -> None:
-    if name not in VIEW_FILES:
-        VIEW_FILES.append(name)
+def view_files() -> list[str]:
+    """Files of CREATE VIEW statements run on every catalog connection: `views.sql` first,
+    then every `views_*.sql` (one per feature: quality, diff, ...) in name order."""
+    extra = sorted(p.stem for p in ROOT.glob("views_*.sql"))
+    return ["views", *extra]
 
 
 @lru_cache(maxsize=None)

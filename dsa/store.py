@@ -290,7 +290,7 @@ class Store:
             con.execute(
                 f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{glob}', union_by_name = true)"
             )
-        for name in queries.VIEW_FILES:
+        for name in queries.view_files():
             con.execute(queries.text(name))
 
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
