@@ -40,7 +40,13 @@ def scan(store: Store, config: Config, source: str, progress: Progress | None = 
     started = time.perf_counter()
     details = {"source_type": options.type, "target": connector.describe()}
     with store.begin_run(source, "scan", details) as run:
-        extraction = connector.extract(run.run_id, progress)
+
+        def report(done: int, total: int, what: str = "") -> None:
+            run.report_progress(done, total, what)
+            if progress:
+                progress(done, total, what)
+
+        extraction = connector.extract(run.run_id, report)
         run.write("normalized_schemas", extraction.schemas)
         run.write("normalized_tables", extraction.tables)
         run.write("normalized_columns", extraction.columns)

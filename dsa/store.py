@@ -22,6 +22,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -129,6 +130,15 @@ class Run:
         tmp = folder / f".part-{n:05d}.parquet.tmp"
         data.write_parquet(tmp, compression="zstd", statistics=True)
         os.replace(tmp, folder / f"part-{n:05d}.parquet")
+
+    def report_progress(self, done: int, total: int | None, what: str = "") -> None:
+        """Publish progress to `progress.json` (read by the app), at most twice a second."""
+        t = time.monotonic()
+        if done != total and t - getattr(self, "_progress_at", 0.0) < 0.5:
+            return
+        self._progress_at = t
+        data = {"done": done, "total": total, "what": what, "at": now().isoformat()}
+        _write_atomic(self.dir / "progress.json", json.dumps(data).encode())
 
     def record_error(self, qualified_name: str, object_type: str, error: str, phase: str | None = None) -> None:
         """Note an object the run could not read; the run will end `partial`."""
@@ -299,6 +309,13 @@ class Store:
             return con.execute(query, params or []).pl()
         finally:
             con.close()
+
+    def progress(self, run_id: str) -> dict[str, Any] | None:
+        """The newest progress a running run published: done, total, what, at."""
+        try:
+            return json.loads((self.runs_dir / run_id / "progress.json").read_text())
+        except (OSError, ValueError):
+            return None
 
     def run(self, run_id: str) -> dict[str, Any]:
         for m in self.manifests():
