@@ -138,11 +138,18 @@ class Deadline:
         return self
 
     def __exit__(self, *exc) -> None:
+        self._closed = True
         self._timer.cancel()
+
+    _closed = False
 
     def fire(self, cancelled: bool = False) -> None:
         self.fired = True
         self.cancelled = self.cancelled or cancelled
+        if not self._closed:  # again shortly, in case a statement started just after this interrupt
+            self._timer = threading.Timer(0.5, self.fire)
+            self._timer.daemon = True
+            self._timer.start()
         try:
             if self.kill is not None:
                 self.kill()
@@ -182,9 +189,17 @@ def _rollback(conn) -> None:
 
 
 def _query(conn, sql: str, deadline: Deadline) -> list[tuple]:
-    cur = conn.cursor()
+    # run on the connection itself where it can execute: a DuckDB cursor is a separate
+    # connection that the connection's interrupt() would not reach
+    if deadline.fired:  # the interrupt may have come between two statements
+        raise TableTimeout()
+    own_cursor = not callable(getattr(conn, "execute", None))
+    cur = conn.cursor() if own_cursor else None
     try:
-        cur.execute(sql)
+        if own_cursor:
+            cur.execute(sql)
+        else:
+            cur = conn.execute(sql)
         return cur.fetchall()
     except Exception:
         _rollback(conn)
@@ -192,10 +207,11 @@ def _query(conn, sql: str, deadline: Deadline) -> list[tuple]:
             raise TableTimeout() from None
         raise
     finally:
-        try:
-            cur.close()
-        except Exception:
-            pass
+        if own_cursor and cur is not None:
+            try:
+                cur.close()
+            except Exception:
+                pass
 
 
 def _mysql_killer(connector, conn) -> Callable[[], None] | None:
