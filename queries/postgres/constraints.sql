@@ -23,7 +23,7 @@ SELECT n.nspname AS schema_name,
            'initially_deferred', CASE WHEN co.condeferred THEN true END,
            'validated', CASE WHEN NOT co.convalidated THEN false END,
            'match', CASE co.confmatchtype WHEN 'f' THEN 'FULL' WHEN 'p' THEN 'PARTIAL' END,
-           'no_inherit', CASE WHEN co.connoinherit THEN true END
+           'no_inherit', CASE WHEN co.contype = 'c' AND co.connoinherit THEN true END
        )), '{}'::jsonb) AS extra
 FROM pg_constraint co
 JOIN pg_class c ON c.oid = co.conrelid

@@ -25,7 +25,7 @@ SELECT n.nspname AS schema_name,
        pn.nspname AS parent_schema,
        pc.relname AS parent_table,
        NULLIF(jsonb_strip_nulls(jsonb_build_object(
-           'readable', has_table_privilege(c.oid, 'SELECT'),
+           'readable', CASE WHEN NOT has_table_privilege(c.oid, 'SELECT') THEN false END,
            'partition_bound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
            'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
            'is_partitioned', CASE WHEN c.relkind = 'p' AND c.relispartition THEN true END,
