@@ -120,11 +120,29 @@ class PostgresConnector(Connector):
 
     def extract_raw(self, conn, progress=None):
         raw = super().extract_raw(conn, progress)
+        # the catalog queries give key and index columns as attribute numbers: name them here
+        names: dict[tuple[int, int], str] = {}
         for row in raw["columns"]:
-            base = (row.get("extra") or {}).get("domain_base_type")
-            if base and row.get("type_family") is None:
-                # a domain holds values of its base type
-                row["type_family"] = self.type_family(base)
+            names[(row["table_oid"], row["ordinal_position"])] = row["column_name"]
+            extra = row["extra"]
+            if extra and "domain_base_type" in extra and row["type_family"] is None:
+                row["type_family"] = self.type_family(extra["domain_base_type"])  # a domain holds its base type's values
+        for row in raw["constraints"]:
+            oid = row["table_oid"]
+            row["columns"] = [names[(oid, n)] for n in row["column_numbers"] or ()]
+            if row["ref_column_numbers"]:
+                ref = row["ref_table_oid"]
+                row["ref_columns"] = [names[(ref, n)] for n in row["ref_column_numbers"]]
+        for row in raw["indexes"]:
+            oid, numbers, keys = row["table_oid"], row["column_numbers"], row["key_count"]
+            texts = row["key_texts"]
+            row["columns"] = [names[(oid, n)] if n else texts[i] for i, n in enumerate(numbers[:keys])]
+            extra = row["extra"] or {}
+            if len(numbers) > keys:
+                extra["include"] = [names[(oid, n)] for n in numbers[keys:]]
+            if row["options"]:
+                extra["order"] = [("DESC" if o & 1 else "ASC") + (" NULLS FIRST" if o & 2 else "") for o in row["options"]]
+            row["extra"] = extra or None
         return raw
 
 

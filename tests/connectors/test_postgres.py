@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import secrets
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
-
 from psycopg import sql
 
 from dsa.config import Config, parse_source
@@ -270,3 +270,198 @@ def test_odd_identifiers(rich):
     assert [c["column_name"] for c in columns(con, "select", "from")] == ["where"]
     for t in ("normalized_tables", "normalized_columns"):
         assert rows(con, f"SELECT qualified_name FROM {t} GROUP BY 1 HAVING count(*) > 1") == []
+
+
+# -- permissions, read-only sessions, options ------------------------------------------------
+
+@pytest.fixture
+def limited_role(pg_admin, pg_database):
+    """A role (unique name) that may read public.open but not public.locked, nor schema hidden."""
+    role = f"dsa_r_{secrets.token_hex(4)}"
+    pg_admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    run_sql(pg_database, """
+        CREATE TABLE public.open (id integer PRIMARY KEY);
+        CREATE TABLE public.locked (id integer PRIMARY KEY, secret text);
+        CREATE SCHEMA hidden;
+        CREATE TABLE hidden.inner_t (a integer);
+    """)
+    run_sql(pg_database, sql.SQL("GRANT SELECT ON public.open TO {}").format(sql.Identifier(role)))
+    yield role
+    run_sql(pg_database, sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+    pg_admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def test_unreadable_schema_and_table_are_listed_and_make_the_run_partial(limited_role, pg_database, dsa_cli, tmp_path):
+    database = pg_database.rsplit("/", 1)[1]
+    (tmp_path / "dsa.yaml").write_text(
+        f"sources:\n  lim: {{type: postgres, host: 127.0.0.1, port: 5432, user: {limited_role}, database: {database}}}\n")
+    r = dsa_cli("scan", "lim")
+    assert r.returncode == 3, r.stderr
+    assert "lim: partial, 2 schemas, 3 tables, 4 columns" in r.stdout
+    assert [line.strip() for line in r.stderr.strip().splitlines()] == [
+        "cannot read schema lim.hidden: permission denied for schema hidden (no USAGE privilege)",
+        "cannot read table lim.public.locked: permission denied for table public.locked (no SELECT privilege)",
+    ]
+    r = dsa_cli("query", "SELECT qualified_name FROM normalized_tables ORDER BY 1", "--format", "csv")
+    assert r.stdout.split() == ["qualified_name", "lim.hidden.inner_t", "lim.public.locked", "lim.public.open"]
+    r = dsa_cli("query", "SELECT qualified_name, object_type FROM run_errors ORDER BY 1", "--format", "csv")
+    assert r.stdout.split() == ["qualified_name,object_type", "lim.hidden,schema", "lim.public.locked,table"]
+
+
+def _connector(spec):
+    from dsa.connectors import open_source
+
+    return open_source("src", parse_source("src", {"type": "postgres", **spec}))
+
+
+def test_sessions_are_read_only_with_timeouts(pg_database):
+    run_sql(pg_database, "CREATE TABLE t (a integer)")
+    conn = _connector({"dsn": pg_database, "timeout_s": 1.5}).connect()
+    try:
+        assert conn.execute("SHOW statement_timeout").fetchone()[0] == "1500ms"
+        assert conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("CREATE TABLE t2 (a integer)")
+    finally:
+        conn.close()
+    with psycopg.connect(pg_database) as check:
+        assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+
+
+def test_options_keys_and_describe_hide_the_password(pg_database):
+    from dsa.errors import scrub
+
+    database = pg_database.rsplit("/", 1)[1]
+    c = _connector({"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "s3cret-pw", "database": database,
+                    "sslmode": "disable"})
+    assert c.describe() == f"postgres at 127.0.0.1:5432/{database}"
+    conn = c.connect()
+    try:
+        assert conn.info.dbname == database and conn.info.user == "postgres"
+        assert conn.pgconn.ssl_in_use is False
+    finally:
+        conn.close()
+    assert scrub("pw is s3cret-pw") == "pw is ***"
+    d = _connector({"dsn": "postgresql://u:dsn-secret-pw@db.example:6543/prod?sslmode=require"})
+    assert d.describe() == "postgres at db.example:6543/prod"
+    assert scrub("x dsn-secret-pw y") == "x *** y"
+    # explicit keys win over the DSN's
+    assert _connector({"dsn": "postgresql://u@a:1/b", "host": "c", "database": "d"}).describe() == "postgres at c:1/d"
+
+
+def test_extraction_reports_tables_done(pg_database):
+    run_sql(pg_database, "".join(f"CREATE TABLE t{i} (a integer);" for i in range(30)))
+    seen = []
+    _connector({"dsn": pg_database}).extract("run", lambda done, total, what="": seen.append((done, total, what)))
+    tables = [s for s in seen if s[2] == "tables"]
+    assert tables[-1][:2] == (30, 30)
+    assert [s[0] for s in tables] == sorted(s[0] for s in tables)
+
+
+# -- errors a user can cause: one line naming the source, no traceback ------------------------
+
+def _scan_error(dsa_cli, tmp_path, spec: str, name: str = "src"):
+    (tmp_path / "dsa.yaml").write_text(f"sources:\n  {name}: {spec}\n")
+    r = dsa_cli("scan", name)
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    return r.returncode, lines[0]
+
+
+def test_unreachable_port(dsa_cli, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, line = _scan_error(dsa_cli, tmp_path, f"{{type: postgres, host: 127.0.0.1, port: {port}, user: postgres, "
+                                                f"database: test, connect_timeout_s: 2}}")
+    assert code == 1
+    assert line == f"error: cannot connect to source 'src' (postgres at 127.0.0.1:{port}/test): Connection refused"
+
+
+def test_unresolvable_host(dsa_cli, tmp_path):
+    code, line = _scan_error(dsa_cli, tmp_path, "{type: postgres, host: no-such-host.invalid, user: postgres}")
+    assert code == 1
+    assert line.startswith("error: cannot connect to source 'src' (postgres at no-such-host.invalid:5432/postgres): "
+                           "failed to resolve host 'no-such-host.invalid'")
+
+
+def test_missing_database(dsa_cli, tmp_path):
+    code, line = _scan_error(dsa_cli, tmp_path, "{type: postgres, dsn: 'postgresql://postgres:pw-xyz@127.0.0.1:5432/dsa_no_such_db'}")
+    assert code == 1
+    assert line == ("error: cannot connect to source 'src' (postgres at 127.0.0.1:5432/dsa_no_such_db): "
+                    'database "dsa_no_such_db" does not exist')
+
+
+def test_unknown_role(dsa_cli, tmp_path):
+    code, line = _scan_error(dsa_cli, tmp_path, "{type: postgres, host: 127.0.0.1, user: dsa_no_such_role_x, password: pw-abc}")
+    assert line == ("error: cannot connect to source 'src' (postgres at 127.0.0.1:5432/dsa_no_such_role_x): "
+                    'role "dsa_no_such_role_x" does not exist') and code == 1
+
+
+def test_unknown_source(dsa_cli, tmp_path):
+    (tmp_path / "dsa.yaml").write_text("sources:\n  known: {type: postgres, host: 127.0.0.1}\n")
+    r = dsa_cli("scan", "nosuch")
+    assert r.returncode == 2
+    assert r.stderr.strip() == "error: unknown source 'nosuch' (known: known)"
+
+
+def test_wrong_password(dsa_cli, tmp_path):
+    """The test server trusts 127.0.0.1 (any password is accepted), so a wrong password cannot be
+    provoked there: a minimal server speaking the Postgres protocol asks for the password and
+    answers as Postgres does when it is wrong (SQLSTATE 28P01)."""
+    with fake_postgres_rejecting_password() as port:
+        code, line = _scan_error(dsa_cli, tmp_path, f"{{type: postgres, host: 127.0.0.1, port: {port}, user: alice, "
+                                                    f"password: 'Wr0ng-pass', database: prod}}")
+    assert code == 1
+    assert line == (f"error: cannot connect to source 'src' (postgres at 127.0.0.1:{port}/prod): "
+                    'password authentication failed for user "alice"')
+    assert "Wr0ng-pass" not in line
+
+
+@contextmanager
+def fake_postgres_rejecting_password():
+    import socket
+    import struct
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+
+    def read_message(conn, typed):
+        head = conn.recv(5 if typed else 4, socket.MSG_WAITALL)
+        if len(head) < (5 if typed else 4):
+            return None
+        length = struct.unpack("!i", head[-4:])[0]
+        body = conn.recv(length - 4, socket.MSG_WAITALL) if length > 4 else b""
+        return head[:1] if typed else struct.unpack("!i", body[:4])[0]
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                code = read_message(conn, typed=False)
+                while code in (80877103, 80877104):  # SSLRequest, GSSENCRequest: not offered
+                    conn.sendall(b"N")
+                    code = read_message(conn, typed=False)
+                conn.sendall(b"R" + struct.pack("!ii", 8, 3))  # AuthenticationCleartextPassword
+                read_message(conn, typed=True)  # the PasswordMessage
+                fields = b"SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user \"alice\"\0\0"
+                conn.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        server.close()
+        thread.join(timeout=5)
