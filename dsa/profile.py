@@ -52,14 +52,14 @@ class Rules:
     materialize: bool  # may say WITH x AS MATERIALIZED
     text_key: str = "native"  # how text groups/sorts by code point: native | collate_c | binary
     nan: str | None = None  # nan/inf tests: pg | duckdb | sqlite | None (no NaN in the engine)
-    regex: str = "regexp"  # regexp | glob
+    regex: str = "regexp"  # regexp | glob | instr (REGEXP_INSTR: MySQL 8 and MariaDB both have it)
 
 
 RULES = {
     "postgres": Rules(grouping_sets=True, materialize=True, text_key="collate_c", nan="pg"),
     "duckdb": Rules(grouping_sets=True, materialize=True, nan="duckdb"),
     "sqlite": Rules(grouping_sets=False, materialize=True, nan="sqlite", regex="glob"),
-    "mysql": Rules(grouping_sets=False, materialize=False, text_key="binary"),
+    "mysql": Rules(grouping_sets=False, materialize=False, text_key="binary", regex="instr"),
 }
 
 
@@ -184,6 +184,8 @@ def _number_like(v: exp.Expression, rules: Rules) -> exp.Expression:
             exp.Glob(this=trimmed, expression=_s("*[0-9]*")),
             exp.not_(exp.Glob(this=trimmed.copy(), expression=_s("*[^0-9.+-]*"))),
         )
+    if rules.regex == "instr":
+        return exp.GT(this=exp.Anonymous(this="REGEXP_INSTR", expressions=[trimmed, _s(NUMBER_LIKE)]), expression=_n(0))
     return exp.RegexpLike(this=trimmed, expression=_s(NUMBER_LIKE))
 
 
@@ -304,7 +306,7 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
         v, mine = _col(f"v{i}"), exp.EQ(this=_col("col_idx"), expression=_n(i))
         if c.family == "float" and rules.nan:
             v = _case(exp.not_(_is_nan(v, rules)), v.copy())
-        if not c.masked:
+        if not c.masked and c.family != "boolean":  # Postgres has no min(boolean): read from the counts
             wide = wide.select(exp.Min(this=sort_key(_case(mine.copy(), v.copy()), c.family, rules)).as_(f"s{i}_min"), copy=False)
             wide = wide.select(exp.Max(this=sort_key(_case(mine.copy(), v.copy()), c.family, rules)).as_(f"s{i}_max"), copy=False)
     wide = wide.from_("g")
@@ -313,8 +315,9 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
     for i in idx:
         c = columns[i]
         ms = [_col(f"s{i}_{name}") if name in present[i] else exp.Null() for name in MEASURES]
-        t1 = _display(_col(f"s{i}_min")) if not c.masked else exp.Null()
-        t2 = _display(_col(f"s{i}_max")) if not c.masked else exp.Null()
+        shown = not c.masked and c.family != "boolean"
+        t1 = _display(_col(f"s{i}_min")) if shown else exp.Null()
+        t2 = _display(_col(f"s{i}_max")) if shown else exp.Null()
         parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms).from_("w"))
 
     # top values: rank each column's non-null groups by count, ties by value
@@ -459,6 +462,10 @@ def parse_result(rows: list[tuple], columns: list[ColumnSpec]) -> dict[int, dict
                 prof[name] = value
             prof["min"] = text_value(t1, c.family)
             prof["max"] = text_value(t2, c.family)
+            if c.family == "boolean" and not c.masked:
+                trues, falses = prof.get("trues") or 0, prof.get("falses") or 0
+                prof["min"] = "false" if falses else ("true" if trues else None)
+                prof["max"] = "true" if trues else ("false" if falses else None)
         elif kind == "top":
             prof["top"].append((int(pos), None if t1 is None else text_value(t1, c.family), int(ms[0])))
         elif kind == "quartile":
