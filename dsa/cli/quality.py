@@ -34,7 +34,7 @@ def quality(
                 result = run_quality(store, config, name, tables=tables, sample=sample, top_k=top_k, progress=progress)
         except DsaError as exc:
             console_err.print(f"[bold red]error:[/] {exc}", soft_wrap=True, highlight=False)
-            worst = 1
+            worst = exc.exit_code if worst in (0, 3) else worst
             continue
         console.print(f"{result.run_id}  {result.summary()}", highlight=False, soft_wrap=True)
         if result.worst_columns:
