@@ -194,8 +194,13 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
     conn_name = connector.name
     conn_q = quote_part(conn_name)
 
+    table_names: dict[tuple[str, str], str] = {}
+
     def tq(schema: str, table: str) -> str:
-        return qualified_name(conn_name, schema, table)
+        name = table_names.get((schema, table))
+        if name is None:
+            name = table_names[(schema, table)] = qualified_name(conn_name, schema, table)
+        return name
 
     # -- constraints and indexes, keyed by table; what they say about single columns -------
     by_table: dict[tuple[str, str], dict[str, list]] = {}
@@ -280,6 +285,7 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
     column_count = {(s, t): n for s, t, n in counts.iter_rows()}
 
     base = {"run_id": run_id, "connection": conn_name, "tenant": tenant}
+    schema_names: dict[str, str] = {}
     tables = []
     step = max(1, len(table_rows) // 50)
     for done, row in enumerate(table_rows, 1):
@@ -302,7 +308,7 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
             {
                 **base,
                 "qualified_name": qn,
-                "schema_qualified_name": qualified_name(conn_name, s),
+                "schema_qualified_name": schema_names.get(s) or schema_names.setdefault(s, qualified_name(conn_name, s)),
                 "schema_name": s,
                 "table_name": t,
                 "table_type": table_type,
