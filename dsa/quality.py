@@ -177,13 +177,16 @@ def _limit_memory(conn, dialect: str, options: QualityOptions) -> None:
         pass
 
 
-def _set_statement_timeout(conn, dialect: str, seconds: float) -> None:
+def _set_statement_timeout(conn, dialect: str, seconds: float, options: QualityOptions | None = None) -> None:
     """The engine's own statement timeout, where it has one (a second line of defence)."""
     cur = conn.cursor()
     try:
         if dialect == "postgres":
             cur.execute(f"SELECT set_config('statement_timeout', '{int(seconds * 1000)}', false)")
             cur.fetchall()
+            if options is not None:
+                cur.execute(f"SELECT set_config('work_mem', '{int(options.postgres_work_mem_mb)}MB', false)")
+                cur.fetchall()
         elif dialect == "mysql":
             try:
                 cur.execute(f"SET SESSION max_statement_time = {float(seconds)}")  # MariaDB
@@ -317,7 +320,7 @@ def profile_table(connector, task: TableTask, options: QualityOptions, sample: S
         register(deadline)
     try:
         with deadline:
-            _set_statement_timeout(conn, dialect, options.timeout_s)
+            _set_statement_timeout(conn, dialect, options.timeout_s, options)
             _limit_memory(conn, dialect, options)
             return _profile(conn, connector, task, options, sample, top_k, run_id, now, deadline, started)
     finally:
