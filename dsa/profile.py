@@ -56,7 +56,8 @@ class Rules:
 
 
 RULES = {
-    "postgres": Rules(grouping_sets=True, materialize=True, text_key="collate_c", nan="pg"),
+    # Postgres sorts whole rows for each big grouping set; one narrow GROUP BY per column is far cheaper
+    "postgres": Rules(grouping_sets=False, materialize=True, text_key="collate_c", nan="pg"),
     "duckdb": Rules(grouping_sets=True, materialize=True, nan="duckdb"),
     "sqlite": Rules(grouping_sets=False, materialize=True, nan="sqlite", regex="glob"),
     "mysql": Rules(grouping_sets=False, materialize=False, text_key="binary", regex="instr"),
@@ -226,6 +227,17 @@ def _value_sources(columns: list[ColumnSpec], source: exp.Expression, rules: Rul
     return out
 
 
+def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, rules: Rules) -> exp.Expression:
+    """Column i's grouped rows: v{i}, n (one row per distinct value, NULL included)."""
+    key = _src(c.name)
+    if rules.text_key == "binary" and c.family in TEXT:
+        # group on the bytes so case- and pad-insensitive collations do not merge values
+        value, group = exp.Min(this=key), sort_key(key.copy(), c.family, rules)
+    else:
+        value, group = key, key.copy()
+    return exp.select(value.as_(f"v{i}"), exp.Count(this=exp.Star()).as_("n")).from_(source.copy()).group_by(group)
+
+
 def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered: bool = True) -> dict[str, exp.Expression]:
     """Aggregates over column i's grouped rows of `g` (already filtered to `col_idx = i`)."""
     v, n = _col(f"v{i}"), _col("n")
@@ -297,7 +309,9 @@ def _set_key(i: int, idx: list[int], rules: Rules) -> int:
     return (1 << n) - 1 - (1 << (n - 1 - p))
 
 
-def _where(key: int, *more: exp.Expression) -> exp.Expression:
+def _where(key: int | None, *more: exp.Expression) -> exp.Expression:
+    if key is None:  # a per-column CTE holds only this column's rows
+        return exp.and_(*more) if more else exp.true()
     return exp.and_(exp.EQ(this=_col("col_idx"), expression=_n(key)), *more)
 
 
@@ -317,12 +331,22 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
     idx = [i for i, c in enumerate(columns) if c.groupable]
     if not idx:
         return None
-    ctes: list[tuple[str, exp.Expression, bool]] = [("g", _value_sources(columns, source, rules), rules.materialize)]
+    ctes: list[tuple[str, exp.Expression, bool]] = []
+    if rules.grouping_sets:
+        ctes.append(("g", _value_sources(columns, source, rules), rules.materialize))
+    elif isinstance(source, exp.Subquery):
+        # a sample is drawn once and shared by every column's grouping
+        ctes.append(("s", source.this.copy(), rules.materialize))
+        source = exp.alias_(exp.to_table("s"), SRC, table=True)
     parts: list[exp.Expression] = []
     for i in idx:
         c = columns[i]
         v = _col(f"v{i}")
-        key_i = _set_key(i, idx, rules)
+        if rules.grouping_sets:
+            key_i, g = _set_key(i, idx, rules), "g"
+        else:
+            key_i, g = None, f"g{i}"
+            ctes.append((g, _column_groups(c, i, source, rules), rules.materialize))
         # statistics: one row
         present = _stat_measures(i, c, rules, now, filtered=True)
         ms = [present.get(name, exp.Null()) for name in MEASURES]
@@ -330,12 +354,12 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
         value = _case(exp.not_(_is_nan(v.copy(), rules)), v.copy()) if c.family == "float" and rules.nan else v.copy()
         t1 = _display(exp.Min(this=sort_key(value, c.family, rules))) if shown else exp.Null()
         t2 = _display(exp.Max(this=sort_key(value.copy(), c.family, rules))) if shown else exp.Null()
-        parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms).from_("g").where(_where(key_i)))
+        parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms).from_(g).where(_where(key_i)))
 
         # top values: a top-N (ORDER BY ... LIMIT) per column, ranked afterwards among those K rows
         if top_k > 0:
             key = sort_key(v.copy(), c.family, rules)
-            inner = (exp.select(_col("n"), v.copy(), key.as_("k")).from_("g").where(_where(key_i, _not_null(v.copy())))
+            inner = (exp.select(_col("n"), v.copy(), key.as_("k")).from_(g).where(_where(key_i, _not_null(v.copy())))
                      .order_by(exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=key.copy())).limit(top_k))
             rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
                 exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=_col("k"))]))
@@ -345,7 +369,7 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
         # exact quartiles (percentile_disc over cumulative counts) and histogram bins
         if c.family in NUMERIC:
             x = _dbl(v.copy())
-            base = exp.select(x.as_("x"), _col("n")).from_("g").where(_where(key_i, _finite(v.copy(), c.family, rules)))
+            base = exp.select(x.as_("x"), _col("n")).from_(g).where(_where(key_i, _finite(v.copy(), c.family, rules)))
             cum = exp.Window(this=_sum(_dbl(_col("n"))), order=exp.Order(expressions=[exp.Ordered(this=_col("x"))]),
                              spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"))
             q = exp.select(_col("x"), _col("n"), cum.as_("cum"), exp.Window(this=_sum(_dbl(_col("n")))).as_("tot"),
@@ -375,7 +399,7 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
         # dates: counts per month (the caller folds them into years for long ranges)
         if c.family in DATES and not c.masked:
             period = exp.Substring(this=_txt(v.copy()), start=_n(1), length=_n(7))
-            per = exp.select(period.as_("p"), _sum(_col("n")).as_("c")).from_("g").where(
+            per = exp.select(period.as_("p"), _sum(_col("n")).as_("c")).from_(g).where(
                 _where(key_i, _not_null(v.copy()))).group_by(period.copy())
             parts.append(_row("period", _n(i), exp.Null(), _col("p"), exp.Null(), [_col("c")]).from_(per.subquery(f"d{i}")))
 
