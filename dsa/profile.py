@@ -1,7 +1,7 @@
 """Column profiles as SQL that runs in the source engine: one statement per table.
 
-The statement groups the table once per column (`GROUPING SETS` where the engine has them, a
-`UNION ALL` of per-column `GROUP BY`s where it does not) into rows of (column, value, count).
+The statement groups the table once per column into rows of (value, count): in one scan with
+`GROUPING SETS` on DuckDB, with one narrow `GROUP BY` per column (each its own CTE) elsewhere.
 Everything else is derived from those few rows inside the engine, so no table row reaches
 Python: null count (the NULL group), exact distinct count (the number of groups), min/max,
 sums for mean and standard deviation, zero/negative/NaN/infinite counts, text lengths, empty
@@ -193,7 +193,7 @@ def _number_like(v: exp.Expression, rules: Rules) -> exp.Expression:
 # -- the statement ----------------------------------------------------------------------------
 
 def _value_sources(columns: list[ColumnSpec], source: exp.Expression, rules: Rules) -> exp.Expression:
-    """The grouped rows: col_idx, v0..vN, n (one group per distinct value of each column)."""
+    """The grouped rows of every column in one scan: col_idx, v0..vN, n."""
     idx = [i for i, c in enumerate(columns) if c.groupable]
     if rules.grouping_sets:
         if len(idx) <= MAX_GROUPING_ARGS:
@@ -208,23 +208,7 @@ def _value_sources(columns: list[ColumnSpec], source: exp.Expression, rules: Rul
         select = select.select(exp.Count(this=exp.Star()).as_("n")).from_(source.copy(), copy=False)
         sets = exp.GroupingSets(expressions=[exp.Tuple(expressions=[_src(columns[i].name)]) for i in idx])
         return select.group_by(sets)
-    branches = []
-    for i in idx:
-        c = columns[i]
-        key = _src(c.name)
-        if rules.text_key == "binary" and c.family in TEXT:
-            # group on the bytes so case- and pad-insensitive collations do not merge values
-            value, group = exp.Min(this=key), sort_key(key.copy(), c.family, rules)
-        else:
-            value, group = key, key.copy()
-        select = exp.select(_n(i).as_("col_idx"))
-        for j in range(len(columns)):
-            select = select.select(value.as_(f"v{j}") if j == i else exp.Null().as_(f"v{j}"), copy=False)
-        branches.append(select.select(exp.Count(this=exp.Star()).as_("n")).from_(source.copy()).group_by(group))
-    out = branches[0]
-    for b in branches[1:]:
-        out = exp.union(out, b, distinct=False)
-    return out
+    raise ValueError("grouping sets are not available in this dialect")
 
 
 def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, rules: Rules) -> exp.Expression:
