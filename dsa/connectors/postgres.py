@@ -80,7 +80,9 @@ class PostgresConnector(Connector):
         timeout_ms = max(1, int(self.options.timeout_s * 1000))
         # libpq takes whole seconds (and treats 1 as 2); never 0, which would mean "wait forever"
         params["connect_timeout"] = max(1, math.ceil(self.options.connect_timeout_s))
-        params["options"] = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
+        # jit=off: catalog queries are short, but big catalogs push their cost estimate over
+        # jit_above_cost and compiling them would take longer than running them
+        params["options"] = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c jit=off"
         params.setdefault("application_name", "dsa")
         try:
             conn = psycopg.connect(**params, autocommit=True)

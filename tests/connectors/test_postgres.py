@@ -320,6 +320,7 @@ def test_sessions_are_read_only_with_timeouts(pg_database):
     try:
         assert conn.execute("SHOW statement_timeout").fetchone()[0] == "1500ms"
         assert conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
+        assert conn.execute("SHOW jit").fetchone()[0] == "off"
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO t VALUES (1)")
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
