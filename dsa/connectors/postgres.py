@@ -82,7 +82,9 @@ class PostgresConnector(Connector):
         params["connect_timeout"] = max(1, math.ceil(self.options.connect_timeout_s))
         # jit=off: catalog queries are short, but big catalogs push their cost estimate over
         # jit_above_cost and compiling them would take longer than running them
-        params["options"] = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c jit=off"
+        ours = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c jit=off"
+        # a DSN's own options are kept, ours come last so that they win
+        params["options"] = f"{params['options']} {ours}" if params.get("options") else ours
         params.setdefault("application_name", "dsa")
         try:
             conn = psycopg.connect(**params, autocommit=True)
@@ -106,10 +108,14 @@ class PostgresConnector(Connector):
         return super().type_family(data_type)
 
     def fetch(self, conn, query: str, params: Any = None) -> list[dict[str, Any]]:
+        text = queries.text(f"postgres/{query}")
+        if conn.info.server_version < 150000:
+            # NULLS NOT DISTINCT (and its catalog column) came with Postgres 15
+            text = text.replace("i.indnullsnotdistinct", "false")
         try:
             with conn.cursor() as cur:
                 # no parameters: the text goes to the server as is (no client-side % parsing)
-                cur.execute(queries.text(f"postgres/{query}"), params)
+                cur.execute(text, params)
                 names = [d.name for d in cur.description]
                 return [dict(zip(names, row)) for row in cur.fetchall()]
         except psycopg.Error as exc:

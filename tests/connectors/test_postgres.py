@@ -329,6 +329,14 @@ def test_sessions_are_read_only_with_timeouts(pg_database):
         conn.close()
     with psycopg.connect(pg_database) as check:
         assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    # a DSN's own options are kept, but cannot turn read-only off
+    dsn = pg_database + "?options=-c%20default_transaction_read_only%3Doff%20-c%20search_path%3Dfoo"
+    conn = _connector({"dsn": dsn}).connect()
+    try:
+        assert conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
+        assert conn.execute("SHOW search_path").fetchone()[0] == "foo"
+    finally:
+        conn.close()
 
 
 def test_options_keys_and_describe_hide_the_password(pg_database):
