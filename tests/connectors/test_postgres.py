@@ -392,6 +392,20 @@ def test_unreachable_port(dsa_cli, tmp_path):
     assert line == f"error: cannot connect to source 'src' (postgres at 127.0.0.1:{port}/test): Connection refused"
 
 
+def test_silent_server_times_out(dsa_cli, tmp_path):
+    """A host that accepts the connection but never answers: connect_timeout ends the wait."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)  # the kernel completes the handshake; nobody ever replies
+        port = silent.getsockname()[1]
+        code, line = _scan_error(dsa_cli, tmp_path, f"{{type: postgres, host: 127.0.0.1, port: {port}, user: postgres, "
+                                                    f"database: test, connect_timeout_s: 1}}")
+    assert code == 1
+    assert line == f"error: cannot connect to source 'src' (postgres at 127.0.0.1:{port}/test): connection timeout expired"
+
+
 def test_unresolvable_host(dsa_cli, tmp_path):
     code, line = _scan_error(dsa_cli, tmp_path, "{type: postgres, host: no-such-host.invalid, user: postgres}")
     assert code == 1
