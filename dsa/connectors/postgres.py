@@ -188,21 +188,21 @@ class PostgresConnector(Connector):
     def _name_key_columns(self, raw: dict[str, Any]) -> None:
         """The key and index queries give columns as attribute numbers: name them."""
         cols = raw["columns"]
-        names = dict(zip(zip(cols["table_oid"].to_list(), cols["ordinal_position"].to_list()),
-                         cols["column_name"].to_list()))
+        # key: table oid * 2**16 + attnum (attnum < 1600): an int hashes faster than a tuple
+        names = dict(zip((cols["table_oid"] * 65536 + cols["ordinal_position"]).to_list(), cols["column_name"].to_list()))
         for row in raw["constraints"]:
-            oid = row["table_oid"]
-            row["columns"] = [names[(oid, n)] for n in row["column_numbers"] or ()]
+            oid = row["table_oid"] * 65536
+            row["columns"] = [names[oid + n] for n in row["column_numbers"] or ()]
             if row["ref_column_numbers"]:
-                ref = row["ref_table_oid"]
-                row["ref_columns"] = [names[(ref, n)] for n in row["ref_column_numbers"]]
+                ref = row["ref_table_oid"] * 65536
+                row["ref_columns"] = [names[ref + n] for n in row["ref_column_numbers"]]
         for row in raw["indexes"]:
-            oid, numbers, keys = row["table_oid"], row["column_numbers"], row["key_count"]
+            oid, numbers, keys = row["table_oid"] * 65536, row["column_numbers"], row["key_count"]
             texts = row["key_texts"]
-            row["columns"] = [names[(oid, n)] if n else texts[i] for i, n in enumerate(numbers[:keys])]
+            row["columns"] = [names[oid + n] if n else texts[i] for i, n in enumerate(numbers[:keys])]
             extra = row["extra"] or {}
             if len(numbers) > keys:
-                extra["include"] = [names[(oid, n)] for n in numbers[keys:]]
+                extra["include"] = [names[oid + n] for n in numbers[keys:]]
             if row["options"]:
                 extra["order"] = [("DESC" if o & 1 else "ASC") + (" NULLS FIRST" if o & 2 else "") for o in row["options"]]
             row["extra"] = extra or None
