@@ -146,8 +146,10 @@ class PostgresConnector(Connector):
         # The columns query (by far the most rows) runs on a second session in a thread while this
         # one runs the other four, so the server works on both at once; its CSV COPY output is
         # parsed by Polars, with no Python object per value.
-        with ThreadPoolExecutor(1) as pool:
-            columns_job = pool.submit(self._fetch_columns)
+        side: list[psycopg.Connection] = []
+        pool = ThreadPoolExecutor(1)
+        columns_job = pool.submit(self._fetch_columns, side)
+        try:
             raw: dict[str, Any] = {}
             for i, query in enumerate(("schemas", "tables", "constraints", "indexes")):
                 if progress:
@@ -156,11 +158,22 @@ class PostgresConnector(Connector):
             if progress:
                 progress(4, 5, "reading columns")
             raw["columns"] = columns_job.result()
+        except BaseException:
+            # an error or Ctrl-C here: stop the other session's query instead of waiting it out
+            for other in side:
+                try:
+                    other.cancel_safe(timeout=2)
+                except Exception:
+                    pass
+            raise
+        finally:
+            pool.shutdown(wait=True)
         self._name_key_columns(raw)
         return raw
 
-    def _fetch_columns(self) -> pl.DataFrame:
+    def _fetch_columns(self, opened: list) -> pl.DataFrame:
         conn = self.connect()
+        opened.append(conn)
         try:
             with conn.cursor() as cur:
                 statement = f"COPY ({queries.text('postgres/columns').strip()}) TO STDOUT WITH (FORMAT csv, HEADER)"

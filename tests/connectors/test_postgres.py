@@ -488,3 +488,20 @@ def fake_postgres_rejecting_password():
     finally:
         server.close()
         thread.join(timeout=5)
+
+
+def test_a_failing_catalog_query_fails_the_run_with_one_line(pg_database, tmp_path, monkeypatch):
+    from dsa import queries
+    from dsa.errors import SourceError
+
+    real = queries.text
+    monkeypatch.setattr(queries, "text", lambda name: "SELECT no_such_column FROM pg_class"
+                        if name == "postgres/constraints" else real(name))
+    store = Store(tmp_path / "store")
+    with pytest.raises(SourceError) as err:
+        scan(store, Config(sources={"pg": parse_source("pg", {"type": "postgres", "dsn": pg_database})}), "pg")
+    database = pg_database.rsplit("/", 1)[1]
+    assert str(err.value) == (f"source 'pg' (postgres at 127.0.0.1:5432/{database}): catalog query constraints "
+                              'failed: column "no_such_column" does not exist')
+    (run,) = store.manifests()
+    assert run["status"] == "failed" and run["error"] == str(err.value)
