@@ -28,6 +28,9 @@ from dsa.store import Store, _write_atomic, now
 STEPS = ("scan", "quality")
 
 
+_children: list[subprocess.Popen] = []  # reaped on the next start, so no zombies pile up
+
+
 class AlreadyRunning(DsaError):
     """Another job of the same connection holds its lock."""
 
@@ -82,11 +85,12 @@ def start_job(store: Store, connection: str, steps: list[str], sample: str | Non
         path = jobs / f"{job_id}.json"
         _write_atomic(path, json.dumps(job).encode())
         full_env = {**os.environ, **(env or {}), "DSA_STORE": str(store.path.resolve())}
-        subprocess.Popen(
+        _children[:] = [p for p in _children if p.poll() is None]
+        _children.append(subprocess.Popen(
             [sys.executable, "-m", "dsa.jobs", str(path)], env=full_env, pass_fds=(fd,),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, close_fds=True,
-        )
+        ))
         return job_id
     finally:
         os.close(fd)  # the job keeps its inherited copy, and with it the lock

@@ -27,8 +27,8 @@ from dsa.store import Store
 START_HINT = "Press **Load the demo** below, or run `dsa demo` (or `dsa scan SOURCE`) in a terminal."
 
 
-@st.cache_resource
 def store() -> Store:
+    """The catalog this app shows: `DSA_STORE`, else the config's `store:`, else `./.dsa`."""
     path = os.environ.get("DSA_STORE")
     if not path:
         try:
@@ -52,8 +52,8 @@ def runs_version() -> str:
     """Changes whenever a run starts or finishes: the cache key for every catalog query."""
     frame = runs()
     if frame.height == 0:
-        return "empty"
-    return "|".join(f"{r}:{s}" for r, s in zip(frame["run_id"], frame["status"]))
+        return f"{store().path}|empty"
+    return f"{store().path}|" + "|".join(f"{r}:{s}" for r, s in zip(frame["run_id"], frame["status"]))
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)

@@ -1,0 +1,416 @@
+"""The Streamlit app, page by page, with AppTest: empty catalog, demo catalog, deep links,
+widgets, read-only mode, escaping of catalog values, background scans and connections."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import sqlite3
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dsa import jobs
+from dsa.demo import run_demo
+from dsa.model import CATALOG_TABLES
+from dsa.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["overview", "explore", "quality", "changes", "runs", "connections"]
+
+
+def app(page: str, **params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params.update(params)
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = []
+    for kind in ("title", "subheader", "markdown", "caption", "info", "error", "warning", "success"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def kinds(at: AppTest) -> list[str]:
+    """Element types in page order (charts have no typed accessor in AppTest)."""
+    out = []
+
+    def walk(node):
+        out.append(getattr(node, "type", None))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return out
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+@pytest.fixture
+def use_store(monkeypatch, tmp_path):
+    """Point the app at a store folder (and an empty config) for one test."""
+    monkeypatch.setenv("DSA_CONFIG", str(tmp_path / "dsa.yaml"))
+    (tmp_path / "dsa.yaml").write_text("sources: {}\n")
+    monkeypatch.delenv("DSA_READ_ONLY", raising=False)
+
+    def use(path: Path) -> Store:
+        monkeypatch.setenv("DSA_STORE", str(path))
+        return Store(path)
+
+    return use
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "store"
+    run_demo(Store(path))
+    return path
+
+
+@pytest.fixture
+def demo(use_store, demo_template, tmp_path) -> Store:
+    import shutil
+
+    target = tmp_path / "demo_store"
+    shutil.copytree(demo_template, target)
+    # the demo connection points at the template's file; re-point it at this copy
+    specs = json.loads((target / "connections.json").read_text())
+    specs["demo_shop"]["path"] = str(target / "demo" / "shop.db")
+    (target / "connections.json").write_text(json.dumps(specs))
+    return use_store(target)
+
+
+# -- every page, three ways -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_an_empty_catalog(use_store, tmp_path, page):
+    use_store(tmp_path / "empty")
+    at = app(page)
+    no_exception(at)
+    if page in ("overview", "explore", "changes", "runs"):
+        assert "dsa demo" in texts(at) or "The catalog is empty" in texts(at)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_the_demo_catalog(demo, page):
+    at = app(page)
+    no_exception(at)
+    assert at.title[0].value == page.capitalize()
+
+
+def test_overview_shows_counts_and_latest_changes(demo):
+    at = app("overview")
+    m = metrics(at)
+    # demo v2: customers, products, orders, order_items, product_reviews, returns, shipments, one view
+    assert (m["Schemas"], m["Tables"], m["Columns"]) == ("1", "8", "44")
+    assert at.subheader[0].value == "demo\\_shop"
+    assert "No quality run yet" in texts(at)
+
+
+def test_empty_catalog_button_loads_the_demo(use_store, tmp_path):
+    store = use_store(tmp_path / "empty")
+    at = app("overview")
+    assert "The catalog is empty" in texts(at)
+    at.button[0].click().run()
+    no_exception(at)
+    assert store.sync_runs().height == 2
+    assert metrics(at)["Tables"] == "8"
+
+
+# -- explore --------------------------------------------------------------------------------
+
+
+def test_explore_deep_link_to_a_table_shows_keys_and_links(demo):
+    at = app("explore", conn="demo_shop", schema="main", table="orders")
+    no_exception(at)
+    assert at.subheader[0].value == "main.orders"
+    assert metrics(at)["Columns"] == "6"
+    assert "**Primary key:** order\\_id" in texts(at)
+    links = {link.proto.label: link.proto for link in at.get("page_link")}
+    # orders.customer_id -> customers; order_items, returns and shipments point at orders
+    assert list(links) == ["\\(customer\\_id\\) → main\\.customers \\(customer\\_id\\)",
+                           "main\\.order\\_items", "main\\.returns", "main\\.shipments"]
+    first = links[list(links)[0]]
+    assert first.page == "explore" and first.query_string.endswith("&schema=main&table=customers")
+    assert dict(at.query_params)["table"] == "orders"
+    assert at.code[0].value.startswith("CREATE TABLE orders")
+
+
+def test_explore_deep_link_to_a_column(demo):
+    at = app("explore", conn="demo_shop", schema="main", table="customers", column="email")
+    no_exception(at)
+    m = metrics(at)
+    assert m["Type"] == "VARCHAR\\(80\\)"  # v2 widened it; escaped for Markdown
+    assert m["Nullable"] == "yes"
+
+
+def test_explore_widgets_update_the_url(demo):
+    at = app("explore")
+    table = next(s for s in at.selectbox if s.label == "Table")
+    table.select("products").run()
+    no_exception(at)
+    assert at.query_params["table"] == ["products"] or at.query_params["table"] == "products"
+    assert at.subheader[0].value == "main.products"
+    at.text_input[0].input("email").run()
+    assert "1 matches" in texts(at)
+
+
+def test_explore_older_run_from_the_url(demo):
+    first = demo.sync_runs()["run_id"][0]
+    at = app("explore", conn="demo_shop", run=first, schema="main", table="reviews")
+    no_exception(at)
+    assert at.subheader[0].value == "main.reviews"  # v1 only: renamed in v2
+
+
+# -- changes --------------------------------------------------------------------------------
+
+
+def test_changes_between_the_demo_scans(demo):
+    at = app("changes")
+    no_exception(at)
+    m = metrics(at)
+    frames = [d.value for d in at.dataframe]
+    renamed = pl.from_pandas(frames[2])
+    assert renamed.select("object", "from", "to").rows() == [("main.product_reviews", "reviews", "product_reviews")]
+    modified = pl.from_pandas(frames[3])
+    types = modified.filter(pl.col("attribute") == "data_type").select("object", "from", "to").rows()
+    assert sorted(types) == [("main.customers.email", "VARCHAR(40)", "VARCHAR(80)"),
+                             ("main.products.price", "NUMERIC(10,2)", "NUMERIC(12,2)")]
+    added = pl.from_pandas(frames[0])
+    assert ("table", "main.shipments") in added.select("entity_type", "object").rows()
+    assert ("column", "main.customers.loyalty_tier") in added.select("entity_type", "object").rows()
+    removed = pl.from_pandas(frames[1])
+    assert removed.select("entity_type", "object").rows() == [("column", "main.products.legacy_code")]
+    assert m["Renamed"] == "1" and m["Removed"] == "1" and m["Unknown"] == "0"
+
+
+def test_changes_same_run_twice_asks_for_two(demo):
+    run = demo.sync_runs()["run_id"][0]
+    at = app("changes", conn="demo_shop", **{"from": run, "to": run})
+    no_exception(at)
+    assert "Choose two different runs" in texts(at)
+
+
+# -- quality with synthetic metrics ---------------------------------------------------------
+
+QUALITY_TABLES = {
+    "table_quality_metrics": {"run_id": pl.Utf8, "connection": pl.Utf8, "qualified_name": pl.Utf8,
+                              "table_qualified_name": pl.Utf8, "row_count": pl.Int64, "column_count": pl.Int64,
+                              "quality_score": pl.Float64},
+    "column_quality_metrics": {"run_id": pl.Utf8, "connection": pl.Utf8, "qualified_name": pl.Utf8,
+                               "table_qualified_name": pl.Utf8, "column_name": pl.Utf8, "total_count": pl.Int64,
+                               "null_count": pl.Int64, "null_percentage": pl.Float64, "distinct_count": pl.Int64,
+                               "distinct_percentage": pl.Float64, "min_value": pl.Utf8, "max_value": pl.Utf8,
+                               "quality_score": pl.Float64},
+    "column_top_values": {"run_id": pl.Utf8, "connection": pl.Utf8, "qualified_name": pl.Utf8,
+                          "column_qualified_name": pl.Utf8, "rank": pl.Int64, "value": pl.Utf8, "count": pl.Int64},
+}
+HOSTILE = ["<script>alert(1)</script>", "**bold**", "[x](javascript:alert(1))"]
+
+
+@pytest.fixture
+def quality_demo(demo, monkeypatch):
+    """The demo plus two quality runs written through the store with the DESIGN.md columns
+    (the quality feature's own tables are used when it is installed)."""
+    for name, schema in QUALITY_TABLES.items():
+        if name not in CATALOG_TABLES:
+            monkeypatch.setitem(CATALOG_TABLES, name, schema)
+    t = "demo_shop.main.customers"
+    for scores in ((80.0, 40.0), (90.0, 20.0)):
+        with demo.begin_run("demo_shop", "quality") as run:
+            run.write("table_quality_metrics", pl.DataFrame({
+                "run_id": [run.run_id], "connection": ["demo_shop"], "qualified_name": [t],
+                "table_qualified_name": [t], "row_count": [40], "column_count": [8], "quality_score": [scores[0]]}))
+            run.write("column_quality_metrics", pl.DataFrame({
+                "run_id": [run.run_id] * 2, "connection": ["demo_shop"] * 2,
+                "qualified_name": [f"{t}.email", f"{t}.customer_id"], "table_qualified_name": [t, t],
+                "column_name": ["email", "customer_id"], "total_count": [40, 40], "null_count": [10, 0],
+                "null_percentage": [25.0, 0.0], "distinct_count": [28, 40], "distinct_percentage": [70.0, 100.0],
+                "min_value": ["a@x", "1"], "max_value": ["z@x", "40"], "quality_score": [scores[1], 100.0]}))
+            run.write("column_top_values", pl.DataFrame({
+                "run_id": [run.run_id] * 3, "connection": ["demo_shop"] * 3,
+                "qualified_name": [f"{t}.email"] * 3, "column_qualified_name": [f"{t}.email"] * 3,
+                "rank": [1, 2, 3], "value": HOSTILE, "count": [5, 3, 2]}))
+    return demo
+
+
+def test_quality_page_with_metrics(quality_demo):
+    at = app("quality")
+    no_exception(at)
+    m = metrics(at)
+    assert m["Columns"] == "2"
+    assert m["Mean score"] == "60.0"  # the newest run: (20 + 100) / 2
+    worst = pl.from_pandas(at.dataframe[0].value)
+    assert worst["column_name"][0] == "email"
+    assert worst["why"][0] == "25.0% null"
+    # score distribution, null/distinct scatter, top values, score over time
+    assert kinds(at).count("vega_lite_chart") == 4
+
+
+def test_quality_filters_and_deep_link(quality_demo):
+    at = app("quality", conn="demo_shop", table="customers", column="customers.customer_id")
+    no_exception(at)
+    assert at.query_params["column"] in ("customers.customer_id", ["customers.customer_id"])
+    at.slider[0].set_value((50, 100)).run()
+    assert metrics(at)["Columns"] == "1"  # only customer_id scores >= 50
+
+
+def test_overview_score_trend(quality_demo):
+    at = app("overview")
+    m = metrics(at)
+    assert m["Quality score"] == "90.0"
+    assert at.metric[3].proto.body == "90.0" and "+10.0" in at.metric[3].proto.delta
+
+
+def test_values_are_escaped(quality_demo):
+    at = app("explore", conn="demo_shop", schema="main", table="customers", column="email")
+    no_exception(at)
+    markdown = texts(at) + "\n".join(m.value for m in at.metric)
+    for raw in ("<script>", "**bold**", "](javascript:"):
+        assert raw not in markdown
+    from dsa import ui
+
+    assert ui.md("[x](javascript:alert(1))") == "\\[x\\]\\(javascript\\:alert\\(1\\)\\)"
+    assert ui.md("**bold**") == "\\*\\*bold\\*\\*"
+    assert ui.md("<script>") == "\\<script\\>"
+
+
+def test_hostile_names_in_the_catalog_are_escaped(use_store, tmp_path):
+    store = use_store(tmp_path / "hostile")
+    db = tmp_path / "hostile.db"
+    con = sqlite3.connect(db)
+    con.execute('CREATE TABLE "[x](javascript:alert(1))" ("**bold**" TEXT, "<script>" INT)')
+    con.commit()
+    con.close()
+    from dsa.config import Config
+    from dsa.scan import scan
+    from dsa.sources import all_sources, save_spec
+
+    save_spec(store.path, "h", {"type": "sqlite", "path": str(db)})
+    scan(store, all_sources(Config(), store.path), "h")
+    at = app("explore", conn="h", column="**bold**")
+    no_exception(at)
+    assert at.subheader[0].value == "main.\\[x\\]\\(javascript\\:alert\\(1\\)\\)"
+    assert "**bold**" not in texts(at) and "\\*\\*bold\\*\\*" in texts(at)
+
+
+# -- runs: background scans -----------------------------------------------------------------
+
+
+def wait_for_job(store: Store, job_id: str) -> dict:
+    for _ in range(600):
+        job = jobs.job(store, job_id)
+        if job and job["status"] in ("finished", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError("job did not finish")
+
+
+def test_scan_button_runs_in_the_background(demo):
+    at = app("runs")
+    no_exception(at)
+    assert len(at.dataframe[0].value) == 2
+    at.button[0].click().run()  # the form's Scan button
+    no_exception(at)
+    job_id = at.session_state["job"]
+    job = wait_for_job(demo, job_id)
+    assert job["status"] == "finished" and [r["exit_code"] for r in job["results"]] == [0]
+    at.run()
+    no_exception(at)
+    history = pl.from_pandas(at.dataframe[0].value)
+    assert history.height == 3 and history["status"].to_list() == ["success"] * 3
+    assert [r["run_id"] for r in jobs.job_runs(demo, job)] == [history["run_id"][0]]
+
+
+def test_second_scan_of_a_running_connection_is_refused(demo):
+    lock = jobs._lock_path(demo, "demo_shop")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # as a running job holds it
+        at = app("runs")
+        at.button[0].click().run()
+        no_exception(at)
+        assert "already running" in "\n".join(w.value for w in at.warning)
+        assert jobs.is_running(demo, "demo_shop")
+    assert not jobs.is_running(demo, "demo_shop")
+    assert demo.sync_runs().height == 2
+
+
+def test_run_errors_are_listed(demo, tmp_path):
+    Path(json.loads((demo.path / "connections.json").read_text())["demo_shop"]["path"]).unlink()
+    from dsa.config import Config
+    from dsa.errors import DsaError
+    from dsa.scan import scan
+    from dsa.sources import all_sources
+
+    with pytest.raises(DsaError):
+        scan(demo, all_sources(Config(), demo.path), "demo_shop")
+    at = app("runs")
+    no_exception(at)
+    assert "file not found" in "\n".join(e.value for e in at.error)
+
+
+# -- read-only mode -------------------------------------------------------------------------
+
+
+def test_read_only_hides_and_refuses(demo, monkeypatch):
+    monkeypatch.setenv("DSA_READ_ONLY", "1")
+    at = app("runs")
+    no_exception(at)
+    assert not at.button and not at.get("form")
+    at = app("connections")
+    no_exception(at)
+    assert "read-only" in texts(at) and not at.text_input
+    from dsa import ui
+    from dsa.errors import DsaError
+
+    with pytest.raises(DsaError, match="read-only"):
+        ui.start_job("demo_shop", ["scan"], None)
+    with pytest.raises(DsaError, match="read-only"):
+        ui.save_connection("x", {"type": "sqlite", "path": "x.db"}, {})
+    with pytest.raises(DsaError, match="read-only"):
+        ui.remove_connection("demo_shop")
+    assert demo.sync_runs().height == 2
+
+
+# -- connections ----------------------------------------------------------------------------
+
+
+def test_add_test_and_remove_a_connection(demo, tmp_path):
+    db = tmp_path / "other.db"
+    sqlite3.connect(db).execute("CREATE TABLE t (a INT)").connection.close()
+    at = app("connections")
+    no_exception(at)
+    assert pl.from_pandas(at.dataframe[0].value)["connection"].to_list() == ["demo_shop"]
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    inputs["Name"].input("other")
+    inputs["path"].input(str(tmp_path / "missing.db"))
+    next(b for b in at.button if b.label == "Test").click().run()
+    assert "file not found" in "\n".join(e.value for e in at.error)
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    inputs["path"].input(str(db))
+    next(b for b in at.button if b.label == "Test").click().run()
+    assert "connected to sqlite file" in "\n".join(s.value for s in at.success)
+    next(b for b in at.button if b.label == "Save").click().run()
+    no_exception(at)
+    stored = json.loads((demo.path / "connections.json").read_text())
+    assert stored["other"] == {"type": "sqlite", "path": str(db)}
+    at = app("connections", conn="other")
+    no_exception(at)
+    at.checkbox[-1].check().run()
+    next(b for b in at.button if b.label == "Remove connection").click().run()
+    no_exception(at)
+    assert "other" not in json.loads((demo.path / "connections.json").read_text())
