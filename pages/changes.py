@@ -18,7 +18,7 @@ mine = scans.filter(pl.col("connection") == conn)
 if mine.height < 2:
     ui.empty(f"Only one scan of {ui.md(conn)} so far: changes appear after the next scan (`dsa scan {conn}`).")
     st.stop()
-labels = {r["run_id"]: f"{r['started_at']:%Y-%m-%d %H:%M:%S} ({r['status']})" for r in mine.iter_rows(named=True)}
+labels = {r["run_id"]: ui.run_label(r) for r in mine.iter_rows(named=True)}
 ids = list(labels)
 old = ui.choose("From (older)", ids, "from", default=ids[1], format_func=lambda r: labels[r], container=c1)
 new = ui.choose("To (newer)", ids, "to", default=ids[0], format_func=lambda r: labels[r], container=c2)

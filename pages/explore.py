@@ -31,7 +31,7 @@ if term:
 left, mid, right, far = st.columns(4)
 conn = ui.choose("Connection", scans["connection"].unique(maintain_order=True).to_list(), "conn", container=left)
 conn_scans = scans.filter(pl.col("connection") == conn)
-run_labels = {r["run_id"]: f"{r['started_at']:%Y-%m-%d %H:%M} ({r['status']})" for r in conn_scans.iter_rows(named=True)}
+run_labels = {r["run_id"]: ui.run_label(r) for r in conn_scans.iter_rows(named=True)}
 run = ui.choose("Scan run", list(run_labels), "run", format_func=lambda r: run_labels[r], container=far)
 
 tables = ui.query(

@@ -9,6 +9,7 @@ from dsa import queries, ui
 
 st.title("Quality")
 CHART_ROWS = 5000  # no chart gets more rows than this: aggregate or rank in DuckDB first
+PER_COLUMN = 2000  # up to this many columns the scatter shows each one
 
 conns = ui.query("SELECT DISTINCT connection FROM sync_runs ORDER BY 1")["connection"].to_list()
 if not conns:
@@ -23,7 +24,7 @@ qruns = ui.report("app_quality_run", conn)
 if qruns.height == 0:
     ui.empty(f"No quality run yet: press Profile on the Runs page or run `dsa quality {conn}`.")
     st.stop()
-labels = {r["run_id"]: f"{r['started_at']:%Y-%m-%d %H:%M} ({r['status']})" for r in qruns.iter_rows(named=True)}
+labels = {r["run_id"]: ui.run_label(r) for r in qruns.iter_rows(named=True)}
 run = ui.choose("Quality run", list(labels), "run", format_func=lambda r: labels[r], container=right)
 
 # filters
@@ -58,16 +59,27 @@ with c1:
         x=alt.X("bin:Q", bin=alt.Bin(step=5), scale=alt.Scale(domain=[0, 100]), title="quality score"),
         y=alt.Y("columns:Q"), tooltip=["bin", "columns"]).properties(height=260), width="stretch")
 with c2:
-    points = ui.query(f"SELECT table_name, column_name, null_percentage, distinct_percentage, quality_score "
-                      f"FROM ({base}) ORDER BY quality_score NULLS LAST LIMIT {CHART_ROWS}", *params)
-    st.markdown("**Null % and distinct % per column**" +
-                (f" (the {CHART_ROWS:,} lowest scores)" if totals["columns"] > CHART_ROWS else ""))
-    st.altair_chart(alt.Chart(points.to_pandas()).mark_circle(size=60, opacity=0.7).encode(
-        x=alt.X("null_percentage:Q", title="null %", scale=alt.Scale(domain=[0, 100])),
-        y=alt.Y("distinct_percentage:Q", title="distinct %", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("quality_score:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 100]), title="score"),
-        tooltip=["table_name", "column_name", "null_percentage", "distinct_percentage", "quality_score"],
-    ).properties(height=260).interactive(), width="stretch")
+    st.markdown("**Null % and distinct % per column**")
+    color = alt.Color("quality_score:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 100]), title="score")
+    axes = dict(x=alt.X("null_percentage:Q", title="null %", scale=alt.Scale(domain=[0, 100])),
+                y=alt.Y("distinct_percentage:Q", title="distinct %", scale=alt.Scale(domain=[0, 100])))
+    if totals["columns"] <= PER_COLUMN:
+        points = ui.query(f"SELECT table_name, column_name, null_percentage, distinct_percentage, quality_score "
+                          f"FROM ({base})", *params)
+        chart = alt.Chart(points.to_pandas()).mark_circle(size=60, opacity=0.7).encode(
+            **axes, color=color,
+            tooltip=["table_name", "column_name", "null_percentage", "distinct_percentage", "quality_score"])
+    else:
+        # many columns: one mark per 2 x 2 point cell (at most 2,601 rows), sized by its column count
+        cells = ui.query(f"SELECT round(null_percentage / 2) * 2 AS null_percentage, "
+                         f"round(distinct_percentage / 2) * 2 AS distinct_percentage, count(*) AS columns, "
+                         f"avg(quality_score) AS quality_score FROM ({base}) GROUP BY ALL", *params)
+        st.caption(f"{totals['columns']:,} columns, grouped in cells of 2 points")
+        chart = alt.Chart(cells.to_pandas()).mark_circle(opacity=0.8).encode(
+            **axes, color=color, size=alt.Size("columns:Q", legend=None),
+            tooltip=["null_percentage", "distinct_percentage", "columns",
+                     alt.Tooltip("quality_score:Q", format=".1f")])
+    st.altair_chart(chart.properties(height=260).interactive(), width="stretch")
 
 st.markdown("**Worst columns and why they lost points**")
 worst = ui.query(
@@ -90,7 +102,7 @@ st.dataframe(worst, hide_index=True, width="stretch",
                                                                             format="%.1f")})
 
 st.markdown("**A column's values**")
-cols = ui.query(f"SELECT table_name || '.' || column_name AS label, qualified_name FROM ({base}) "
+cols = ui.query(f"SELECT concat_ws('.', schema_name, table_name, column_name) AS label, qualified_name FROM ({base}) "
                 f"ORDER BY quality_score NULLS LAST, label LIMIT 1000", *params)
 pick = ui.choose("Column", cols["label"].to_list(), "column")
 qn = cols.filter(pl.col("label") == pick)["qualified_name"][0]

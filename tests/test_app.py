@@ -261,9 +261,9 @@ def test_quality_page_with_metrics(quality_demo):
 
 
 def test_quality_filters_and_deep_link(quality_demo):
-    at = app("quality", conn="demo_shop", table="customers", column="customers.customer_id")
+    at = app("quality", conn="demo_shop", table="customers", column="main.customers.customer_id")
     no_exception(at)
-    assert at.query_params["column"] in ("customers.customer_id", ["customers.customer_id"])
+    assert at.query_params["column"] in ("main.customers.customer_id", ["main.customers.customer_id"])
     at.slider[0].set_value((50, 100)).run()
     assert metrics(at)["Columns"] == "1"  # only customer_id scores >= 50
 
