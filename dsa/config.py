@@ -48,6 +48,12 @@ class QualityOptions(Strict):
     workers: int = Field(default=2, ge=1, le=64)
 
 
+class AppOptions(Strict):
+    """The Streamlit app (`dsa app`)."""
+
+    read_only: bool = False  # hosting: hide and refuse scans and connection edits
+
+
 class MirrorOptions(Strict):
     dsn: str
 
@@ -57,6 +63,7 @@ class Config(Strict):
     mirror: MirrorOptions | None = None
     sources: dict[str, SourceOptions] = Field(default_factory=dict)
     quality: QualityOptions = Field(default_factory=QualityOptions)
+    app: AppOptions = Field(default_factory=AppOptions)
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources", mode="before")

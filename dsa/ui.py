@@ -154,9 +154,15 @@ def md(value: Any) -> str:
 
 
 def read_only() -> bool:
-    """Hosting mode: no scans and no connection edits (env `DSA_READ_ONLY` or config)."""
+    """Hosting mode: no scans and no connection edits (`DSA_READ_ONLY=1`, `app: {read_only: true}` in
+    dsa.yaml, or `[dsa] read_only = true` in .streamlit/secrets.toml)."""
     if os.environ.get("DSA_READ_ONLY", "").lower() in ("1", "true", "yes"):
         return True
+    try:
+        if load_config().app.read_only:
+            return True
+    except DsaError:
+        return True  # a broken config must not open the app up for writing
     try:
         return bool(st.secrets.get("dsa", {}).get("read_only", False))
     except Exception:  # no secrets file at all

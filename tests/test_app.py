@@ -366,8 +366,12 @@ def test_run_errors_are_listed(demo, tmp_path):
 # -- read-only mode -------------------------------------------------------------------------
 
 
-def test_read_only_hides_and_refuses(demo, monkeypatch):
-    monkeypatch.setenv("DSA_READ_ONLY", "1")
+@pytest.mark.parametrize("how", ["env", "config"])
+def test_read_only_hides_and_refuses(demo, monkeypatch, tmp_path, how):
+    if how == "env":
+        monkeypatch.setenv("DSA_READ_ONLY", "1")
+    else:
+        (tmp_path / "dsa.yaml").write_text("app: {read_only: true}\n")
     at = app("runs")
     no_exception(at)
     assert not at.button and not at.get("form")
