@@ -183,7 +183,7 @@ def require_login() -> None:
         configured = False
     if not configured:
         return
-    if not st.user.is_logged_in:
+    if not _logged_in():
         st.title("dsa")
         st.write("This catalog is private. Log in to continue.")
         if st.button("Log in", type="primary"):
@@ -195,9 +195,16 @@ def require_login() -> None:
             st.logout()
 
 
+def _logged_in() -> bool:
+    try:
+        return bool(st.user.get("is_logged_in", False))
+    except Exception:  # no identity information at all
+        return False
+
+
 def user_name() -> str:
     try:
-        if st.user.is_logged_in:
+        if _logged_in():
             return str(st.user.get("email") or st.user.get("name") or "app")
     except Exception:
         pass

@@ -399,6 +399,7 @@ def test_add_test_and_remove_a_connection(demo, tmp_path):
     at = app("connections")
     no_exception(at)
     assert pl.from_pandas(at.dataframe[0].value)["connection"].to_list() == ["demo_shop"]
+    next(s for s in at.selectbox if s.label == "Type").select("sqlite").run()
     inputs = {t.label.rstrip(" *"): t for t in at.text_input}
     inputs["Name"].input("other")
     inputs["path"].input(str(tmp_path / "missing.db"))
@@ -418,3 +419,43 @@ def test_add_test_and_remove_a_connection(demo, tmp_path):
     next(b for b in at.button if b.label == "Remove connection").click().run()
     no_exception(at)
     assert "other" not in json.loads((demo.path / "connections.json").read_text())
+
+
+@pytest.mark.postgres
+def test_postgres_connection_from_the_form(demo, pg_admin):
+    at = app("connections")
+    next(s for s in at.selectbox if s.label == "Type").select("postgres").run()
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    assert inputs["password"].proto.type == inputs["password"].proto.PASSWORD
+    inputs["Name"].input("pg")
+    inputs["host"].input("127.0.0.1")
+    inputs["port"].input("5432")
+    inputs["user"].input("postgres")
+    inputs["database"].input("test")
+    next(b for b in at.button if b.label == "Test").click().run()
+    assert "connected to postgres" in "\n".join(s.value for s in at.success), [e.value for e in at.error]
+    # a password must go to the encrypted vault, never into connections.json
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    inputs["password"].input("s3cret-Pw-42")
+    next(b for b in at.button if b.label == "Save").click().run()
+    no_exception(at)
+    stored = (demo.path / "connections.json").read_text()
+    assert "s3cret-Pw-42" not in stored
+    assert "s3cret-Pw-42" not in texts(at)
+    from dsa import ui
+
+    if ui._vault() is None:
+        assert "no credentials vault" in "\n".join(e.value for e in at.error)
+        assert "pg" not in json.loads(stored)
+
+
+def test_auth_section_asks_for_login(demo):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+                          "client_id": "id", "client_secret": "secret",
+                          "server_metadata_url": "https://accounts.example/.well-known/openid-configuration"}
+    at.run()
+    no_exception(at)
+    assert at.title[0].value == "dsa"
+    assert [b.label for b in at.button] == ["Log in"]
+    assert not at.metric  # no catalog content before login
