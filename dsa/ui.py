@@ -232,11 +232,11 @@ def empty(message: str) -> None:
     st.info(message, icon=":material/info:")
 
 
-def changes_summary(old_run: str, new_run: str) -> pl.DataFrame:
-    """Per entity type and change type, how many objects changed between two scan runs."""
-    sql = ("SELECT entity_type, change_type, count(*)::BIGINT AS n FROM (" + queries.text("app_changes")
-           + ") GROUP BY ALL ORDER BY entity_type, change_type")
-    return query(sql, old_run, new_run)
+def changes(old_run: str, new_run: str) -> pl.DataFrame:
+    """What changed between two scan runs (`queries/app_changes.sql`), renames paired."""
+    from dsa.compare import detect_renames
+
+    return detect_renames(report("app_changes", old_run, new_run))
 
 
 # -- connections ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dsa import compare, queries, ui
+from dsa import compare, ui
 
 st.title("Changes")
 scans = ui.query("SELECT connection, run_id, started_at, status FROM sync_runs WHERE run_type = 'scan' "
@@ -26,7 +26,7 @@ if old == new:
     ui.empty("Choose two different runs.")
     st.stop()
 
-changes = compare.detect_renames(ui.report("app_changes", old, new))
+changes = ui.changes(old, new)
 summary = changes.group_by("entity_type", "change_type").len("n")
 k = st.columns(5)
 for i, kind in enumerate(["added", "removed", "renamed", "modified", "unknown"]):

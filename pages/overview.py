@@ -59,8 +59,8 @@ for row in overview.iter_rows(named=True):
             f" · {ui.fmt_duration(row['scan_seconds'])}"
         )
         cols[5].markdown(
-            f"**Last quality run**  \n{when(row['quality_at'])}  \n{ui.md(row['quality_status'] or 'none')}"
-            + (f" · {ui.fmt_duration(row['quality_seconds'])}" if row["quality_seconds"] is not None else "")
+            f"**Last quality run**  \n{when(row['quality_at'])}  \n{ui.md(row['quality_status'])}"
+            f" · {ui.fmt_duration(row['quality_seconds'])}" if row["quality_run"] else "**Last quality run**  \nnever"
         )
         left, right = st.columns(2)
         with left:
@@ -83,13 +83,15 @@ for row in overview.iter_rows(named=True):
                 st.caption("Changes appear after the second scan.")
             else:
                 new, old = scans["run_id"][0], scans["run_id"][1]
-                summary = ui.changes_summary(old, new)
-                changed = summary.filter(pl.col("change_type") != "unchanged")
+                changed = ui.changes(old, new).group_by("entity_type", "change_type").len("n")
                 st.markdown("**Latest changes**")
                 if changed.height == 0:
                     st.caption("Nothing changed between the last two scans.")
                 else:
-                    st.dataframe(changed.pivot("change_type", index="entity_type", values="n").fill_null(0),
+                    kinds = [k for k in ("added", "removed", "renamed", "modified", "unknown")
+                             if k in changed["change_type"].to_list()]
+                    st.dataframe(changed.pivot("change_type", index="entity_type", values="n").fill_null(0)
+                                 .select("entity_type", *kinds).sort("entity_type", descending=True),
                                  hide_index=True, width="stretch")
                 st.page_link("pages/changes.py", label="See the changes", icon=":material/difference:",
                              query_params={"conn": name, "from": old, "to": new})

@@ -2,6 +2,7 @@
 -- connection (schema, table, column), so runs of different connections compare too.
 -- A removed object whose table, schema or connection the newer run could not read is `unknown`:
 -- not observed is not removed. `changes` lists {attribute, old, new} for modified objects.
+-- Unchanged objects are left out.
 WITH errs AS (
     SELECT qualified_name, object_type FROM run_errors WHERE run_id = $2
 ),
@@ -77,3 +78,4 @@ SELECT entity_type, schema_name, table_name, column_name, data_type, position,
        END AS change_type,
        CASE WHEN old_name IS NOT NULL AND new_name IS NOT NULL THEN changes ELSE [] END AS changes
 FROM classified
+WHERE old_name IS NULL OR new_name IS NULL OR len(changes) > 0

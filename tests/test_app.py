@@ -118,6 +118,12 @@ def test_overview_shows_counts_and_latest_changes(demo):
     assert (m["Schemas"], m["Tables"], m["Columns"]) == ("1", "8", "44")
     assert at.subheader[0].value == "demo\\_shop"
     assert "No quality run yet" in texts(at)
+    latest = pl.from_pandas(at.dataframe[0].value)
+    # v1 -> v2: shipments added, reviews renamed to product_reviews, 3 tables modified (view SQL, an FK
+    # dropped, an index added); columns: loyalty_tier, the view's country and shipments' 4 added,
+    # legacy_code removed, 6 modified (2 types widened, a default, an FK, 2 index memberships)
+    assert latest.rows() == [("table", 1, 0, 1, 3), ("column", 6, 1, 0, 6)]
+    assert latest.columns == ["entity_type", "added", "removed", "renamed", "modified"]
 
 
 def test_empty_catalog_button_loads_the_demo(use_store, tmp_path):
