@@ -248,17 +248,19 @@ def is_secret_field(name: str) -> bool:
     return any(w in name.lower() for w in SECRET_WORDS)
 
 
-def _vault():
-    """The credentials vault module once this installation has it (branch `vault`), else None."""
+def _connections():
+    """`dsa.connections` (settings in the store, secrets encrypted in the vault, audited) once this
+    installation has it; None before."""
     try:
-        from dsa import vault  # noqa: PLC0415
+        from dsa import connections  # noqa: PLC0415
     except ImportError:
         return None
-    return vault
+    return connections
 
 
-def save_connection(name: str, spec: dict[str, Any], secret_values: dict[str, str]) -> None:
-    """Validate and keep a connection: settings in the store, secrets in the encrypted vault."""
+def save_connection(name: str, spec: dict[str, Any], secret_values: dict[str, str], replace: bool = False) -> None:
+    """Validate and keep a connection: settings in the store, its secret encrypted in the vault.
+    Editing (`replace`) with the password left empty keeps the stored secret."""
     from dsa.config import parse_source
     from dsa.errors import ConfigError, register_secret
     from dsa.sources import save_spec
@@ -268,37 +270,54 @@ def save_connection(name: str, spec: dict[str, Any], secret_values: dict[str, st
         raise ConfigError("connection name: must not be empty")
     for value in secret_values.values():
         register_secret(value)
-    secret_values = {k: v for k, v in secret_values.items() if v}
-    if secret_values:
-        vault = _vault()
-        if vault is None:
+    given = [(("dsn" if k == "dsn" else "password"), v) for k, v in secret_values.items() if v]
+    if len(given) > 1:
+        raise ConfigError("give the password once: either in the DSN or as the password, not both")
+    secret = given[0] if given else None
+    module = _connections()
+    if module is None:
+        if secret:
             raise ConfigError(
                 f"connection '{name}': this installation has no credentials vault to keep the password "
                 "encrypted; leave it empty and reference it as ${ENV} in dsa.yaml")
-        parse_source(name, {**spec, **secret_values})  # validate the whole before storing anything
-        vault.save_secrets(store().path, name, secret_values)
-    save_spec(store().path, name, spec)
+        parse_source(name, spec)
+        save_spec(store().path, name, spec)
+        return
+    if secret is None and replace:
+        from dsa.vault import Vault  # noqa: PLC0415
+
+        secret = Vault(store().path).get(name)  # unchanged: keep what the vault holds
+    module.add_connection(store().path, load_config(), name, spec, secret, replace=replace)
 
 
 def remove_connection(name: str) -> None:
     from dsa.sources import remove_spec
 
     refuse_if_read_only("removing connections")
-    remove_spec(store().path, name)
-    vault = _vault()
-    if vault is not None:
-        vault.remove_secrets(store().path, name)
+    module = _connections()
+    if module is None:
+        remove_spec(store().path, name)
+    else:
+        module.remove_connection(store().path, load_config(), name)
 
 
-def test_connection(name: str, spec: dict[str, Any], secret_values: dict[str, str]) -> str:
-    """Open the source read-only and close it again; returns where it connected to."""
+def test_connection(name: str, spec: dict[str, Any], secret_values: dict[str, str], saved: bool = False) -> str:
+    """Open the source read-only and close it again; returns where it connected to. `saved`: test
+    the stored connection as it is (with its secret from the vault)."""
     from dsa.config import parse_source
     from dsa.connectors import open_source
-    from dsa.errors import register_secret
+    from dsa.errors import SourceError, register_secret
 
+    module = _connections()
+    if saved and module is not None:
+        result = module.check_connection(store().path, sources(), name)
+        if not result.ok:
+            raise SourceError(result.message)
+        return result.target or name
     for value in secret_values.values():
         register_secret(value)
-    options = parse_source(name, {**spec, **{k: v for k, v in secret_values.items() if v}})
+    options = sources().source(name) if saved else \
+        parse_source(name, {**spec, **{k: v for k, v in secret_values.items() if v}})
     connector = open_source(name, options)
     conn = connector.connect()
     try:
@@ -306,8 +325,3 @@ def test_connection(name: str, spec: dict[str, Any], secret_values: dict[str, st
     except Exception:
         pass
     return connector.describe()
-
-
-def run_label(row: dict) -> str:
-    """How a run is offered in a list: unique (widgets match options by their label), newest first."""
-    return f"{row['started_at']:%Y-%m-%d %H:%M:%S} UTC · {row['status']} · {row['run_id'][-4:]}"

@@ -11,7 +11,7 @@ import streamlit as st
 from dsa import ui
 from dsa.config import SourceOptions, load_config
 from dsa.connectors import connector_types, get_connector, open_source
-from dsa.errors import DsaError
+from dsa.errors import DsaError, one_line, scrub
 from dsa.sources import stored_specs
 
 st.title("Connections")
@@ -112,23 +112,16 @@ if isinstance(spec.get("dsn"), str) and has_password(spec["dsn"]):
     secret_values["dsn"] = spec.pop("dsn")  # a DSN with a password in it is a secret as a whole
 if test:
     try:
-        if existing and not any(secret_values.values()) and name in merged:
-            where = ui.test_connection(name, spec, {}) if spec != existing else open_source(name, merged[name]).describe()
-            if spec == existing:
-                conn = open_source(name, merged[name]).connect()
-                conn.close()
-        else:
-            where = ui.test_connection(name or "new", spec, secret_values)
+        unchanged = bool(existing) and spec == existing and not any(secret_values.values())
+        where = ui.test_connection(name or "new", spec, secret_values, saved=unchanged)
         st.success(ui.md(f"connected to {where}"), icon=":material/check_circle:")
     except DsaError as exc:
         st.error(ui.md(exc))
     except Exception as exc:  # a driver error we did not anticipate: one line, scrubbed
-        from dsa.errors import one_line, scrub
-
         st.error(ui.md(scrub(one_line(f"cannot connect: {exc.__class__.__name__}: {exc}"))))
 if save:
     try:
-        ui.save_connection(name, spec, secret_values)
+        ui.save_connection(name, spec, secret_values, replace=bool(existing))
     except DsaError as exc:
         st.error(ui.md(exc))
     else:

@@ -450,7 +450,7 @@ def test_postgres_connection_from_the_form(demo, pg_admin):
     assert "s3cret-Pw-42" not in texts(at)
     from dsa import ui
 
-    if ui._vault() is None:
+    if ui._connections() is None:
         assert "no credentials vault" in "\n".join(e.value for e in at.error)
         assert "pg" not in json.loads(stored)
 
