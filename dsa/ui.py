@@ -325,3 +325,8 @@ def test_connection(name: str, spec: dict[str, Any], secret_values: dict[str, st
     except Exception:
         pass
     return connector.describe()
+
+
+def run_label(row: dict) -> str:
+    """How a run is offered in a list: unique (widgets match options by their label), newest first."""
+    return f"{row['started_at']:%Y-%m-%d %H:%M:%S} UTC · {row['status']} · {row['run_id'][-4:]}"

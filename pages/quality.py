@@ -91,12 +91,14 @@ worst = ui.query(
              CASE WHEN total_count = 0 THEN 'empty table' END) AS why
         FROM ({base}) ORDER BY quality_score NULLS LAST, null_percentage DESC LIMIT 25""", *params)
 reason_cols = [c for c in ui.columns_of("column_quality_metrics")
-               if c in ("score_reasons", "reasons", "score_components", "issues", "score_details")]
+               if c in ("score_explanation", "score_reasons")]
 if reason_cols:
-    detail = ui.query(
-        f"SELECT m.column_name, c.table_name, m.{reason_cols[0]}::VARCHAR AS detail FROM column_quality_metrics m "
-        f"JOIN ({base}) c USING (qualified_name) WHERE m.run_id = ?", *params, run)
-    worst = worst.join(detail, on=["table_name", "column_name"], how="left")
+    # the profiler explains its own score: show that instead of what the metrics alone suggest
+    detail = ui.query(f"SELECT c.table_name, c.column_name, m.{reason_cols[0]}::VARCHAR AS detail "
+                      f"FROM column_quality_metrics m JOIN ({base}) c USING (qualified_name) WHERE m.run_id = ?",
+                      *params, run)
+    worst = worst.join(detail, on=["table_name", "column_name"], how="left").with_columns(
+        pl.coalesce(pl.col("detail").replace("", None), pl.col("why")).alias("why")).drop("detail")
 st.dataframe(worst, hide_index=True, width="stretch",
              column_config={"quality_score": st.column_config.ProgressColumn("score", min_value=0, max_value=100,
                                                                             format="%.1f")})
@@ -116,6 +118,17 @@ with t1:
         ).properties(height=260), width="stretch")
     else:
         st.caption("No top values recorded for this column.")
+    if ui.has("column_histograms"):
+        bins = ui.query("SELECT kind, bin, lower, upper, period, count FROM column_histograms WHERE run_id = ? "
+                        "AND column_qualified_name = ? ORDER BY bin LIMIT ?", run, qn, CHART_ROWS)
+        if bins.height and bins["kind"][0] == "numeric":
+            st.altair_chart(alt.Chart(bins.to_pandas()).mark_bar().encode(
+                x=alt.X("lower:Q", bin="binned", title="value"), x2="upper:Q", y=alt.Y("count:Q"),
+                tooltip=["lower", "upper", "count"]).properties(height=220, title="histogram"), width="stretch")
+        elif bins.height:
+            st.altair_chart(alt.Chart(bins.to_pandas()).mark_bar().encode(
+                x=alt.X("period:O", title=bins["kind"][0]), y=alt.Y("count:Q"), tooltip=["period", "count"],
+            ).properties(height=220, title="histogram"), width="stretch")
 with t2:
     history = ui.query(
         "SELECT r.started_at, m.quality_score, m.null_percentage FROM column_quality_metrics m JOIN sync_runs r "
