@@ -26,17 +26,35 @@ if old == new:
     ui.empty("Choose two different runs.")
     st.stop()
 
-changes = ui.changes(old, new)
-summary = changes.group_by("entity_type", "change_type").len("n")
-k = st.columns(5)
-for i, kind in enumerate(["added", "removed", "renamed", "modified", "unknown"]):
+stored = None
+if ui.has("diff_sync_runs", "diff_changes", "diff_summary"):
+    found = ui.query("SELECT run_id FROM diff_sync_runs WHERE from_run_id = ? AND to_run_id = ? "
+                     "AND status IN ('success', 'partial') ORDER BY started_at DESC LIMIT 1", old, new)
+    stored = found["run_id"][0] if found.height else None
+
+KINDS = ["added", "removed", "renamed", "modified", "unknown"]
+if stored:
+    # the diff feature's own result: constraints, indexes, moves and normalized view SQL included
+    summary = ui.query("SELECT entity_type, change_type, n FROM (UNPIVOT (SELECT entity_type, added, removed, renamed, "
+                       "modified, moved, unknown FROM diff_summary WHERE run_id = ?) ON COLUMNS(* EXCLUDE entity_type) "
+                       "INTO NAME change_type VALUE n)", stored)
+    flat = ui.report("app_stored_diff", stored)
+    KINDS = ["added", "removed", "renamed", "modified", "moved", "unknown"]
+    st.caption(f"From the stored diff run {stored} (`dsa diff`).")
+else:
+    changes = ui.changes(old, new)
+    summary = changes.group_by("entity_type", "change_type").len("n")
+    flat = compare.flatten(changes)
+    st.caption(f"Compared by the app. `dsa diff {conn} --from {old} --to {new}` stores the full diff "
+               "(constraints, indexes, moves), which this page then shows.")
+k = st.columns(len(KINDS))
+for i, kind in enumerate(KINDS):
     per = summary.filter(pl.col("change_type") == kind)
-    detail = ", ".join(f"{r['n']} {r['entity_type']}s" for r in per.sort("entity_type").iter_rows(named=True))
+    detail = ", ".join(f"{r['n']} {r['entity_type']}s" for r in per.sort("entity_type").iter_rows(named=True) if r["n"])
     k[i].metric(kind.capitalize(), int(per["n"].sum()), help=detail or "none")
 
-flat = compare.flatten(changes)
-tabs = st.tabs(["Added", "Removed", "Renamed", "Modified", "Unknown", "Data drift"])
-for tab, kind in zip(tabs, ["added", "removed", "renamed", "modified", "unknown"]):
+tabs = st.tabs([kind.capitalize() for kind in KINDS] + ["Data drift"])
+for tab, kind in zip(tabs, KINDS):
     with tab:
         rows = flat.filter(pl.col("change_type") == kind)
         if rows.height == 0:
@@ -46,13 +64,15 @@ for tab, kind in zip(tabs, ["added", "removed", "renamed", "modified", "unknown"
         if kind == "unknown":
             st.caption("Objects the newer run could not read: not observed is not removed.")
         shown = rows.drop("change_type")
-        if kind not in ("modified", "renamed"):
+        if kind not in ("modified", "renamed", "moved"):
             shown = shown.drop("attribute", "from", "to")
+        if "previous_name" in shown.columns and kind != "renamed":
+            shown = shown.drop("previous_name")
         st.dataframe(shown.head(5000), hide_index=True, width="stretch")
         if rows.height > 5000:
             st.caption(f"Showing 5,000 of {rows.height:,}; use `dsa diff` or `dsa query` for all.")
 
-with tabs[5]:
+with tabs[-1]:
     drift = pl.DataFrame()
     if ui.has("column_quality_metrics"):
         tied = ui.query(
