@@ -6,6 +6,7 @@ WITH c AS (
     FROM diff_changes
     WHERE run_id = $1
 )
+SELECT * FROM (
 SELECT entity_type, qualified_name AS object, change_type, NULL::VARCHAR AS attribute,
        NULL::VARCHAR AS "from", NULL::VARCHAR AS "to", previous_name
 FROM c WHERE len(items) = 0
@@ -14,6 +15,7 @@ SELECT entity_type, qualified_name, change_type, item.attribute,
        coalesce(json_extract_string(item."from", '$'), item."from"::VARCHAR),
        coalesce(json_extract_string(item."to", '$'), item."to"::VARCHAR), previous_name
 FROM (SELECT *, unnest(items) AS item FROM c)
+)
 ORDER BY CASE entity_type WHEN 'schema' THEN 0 WHEN 'table' THEN 1 WHEN 'column' THEN 2 ELSE 3 END,
          object, attribute
 LIMIT 20000
