@@ -75,11 +75,16 @@ for tab, kind in zip(tabs, KINDS):
 with tabs[-1]:
     drift = pl.DataFrame()
     if ui.has("column_quality_metrics"):
+        # the quality run that profiled each scan: named in its details, else the newest one
+        # between that scan and the connection's next
         tied = ui.query(
-            "SELECT s.run_id AS scan, (SELECT arg_max(q.run_id, q.started_at) FROM sync_runs q WHERE q.run_type = 'quality' "
-            "AND q.connection = s.connection AND q.status IN ('success', 'partial') AND q.started_at >= s.started_at "
-            "AND q.started_at < coalesce((SELECT min(n.started_at) FROM sync_runs n WHERE n.run_type = 'scan' "
-            "AND n.connection = s.connection AND n.started_at > s.started_at), TIMESTAMPTZ '9999-01-01')) AS quality "
+            "SELECT s.run_id AS scan, coalesce("
+            "(SELECT arg_max(q.run_id, q.started_at) FROM sync_runs q WHERE q.run_type = 'quality' "
+            " AND q.status IN ('success', 'partial') AND json_extract_string(q.details, '$.scan_run_id') = s.run_id), "
+            "(SELECT arg_max(q.run_id, q.started_at) FROM sync_runs q WHERE q.run_type = 'quality' "
+            " AND q.connection = s.connection AND q.status IN ('success', 'partial') AND q.started_at >= s.started_at "
+            " AND q.started_at < coalesce((SELECT min(n.started_at) FROM sync_runs n WHERE n.run_type = 'scan' "
+            " AND n.connection = s.connection AND n.started_at > s.started_at), TIMESTAMPTZ '9999-01-01'))) AS quality "
             "FROM sync_runs s WHERE s.run_id IN (?, ?)", old, new)
         q = dict(zip(tied["scan"], tied["quality"]))
         if q.get(old) and q.get(new):

@@ -101,7 +101,9 @@ if reason_cols:
         pl.coalesce(pl.col("detail").replace("", None), pl.col("why")).alias("why")).drop("detail")
 st.dataframe(worst, hide_index=True, width="stretch",
              column_config={"quality_score": st.column_config.ProgressColumn("score", min_value=0, max_value=100,
-                                                                            format="%.1f")})
+                                                                            format="%.1f"),
+                            "null_percentage": st.column_config.NumberColumn("null %", format="%.1f"),
+                            "distinct_percentage": st.column_config.NumberColumn("distinct %", format="%.1f")})
 
 st.markdown("**A column's values**")
 cols = ui.query(f"SELECT concat_ws('.', schema_name, table_name, column_name) AS label, qualified_name FROM ({base}) "

@@ -117,7 +117,8 @@ def test_overview_shows_counts_and_latest_changes(demo):
     # demo v2: customers, products, orders, order_items, product_reviews, returns, shipments, one view
     assert (m["Schemas"], m["Tables"], m["Columns"]) == ("1", "8", "44")
     assert at.subheader[0].value == "demo\\_shop"
-    assert "No quality run yet" in texts(at)
+    if not jobs.quality_available():
+        assert "No quality run yet" in texts(at)
     latest = pl.from_pandas(at.dataframe[0].value)
     # v1 -> v2: shipments added, reviews renamed to product_reviews, 3 tables modified (view SQL, an FK
     # dropped, an index added); columns: loyalty_tier, the view's country and shipments' 4 added,
@@ -191,7 +192,7 @@ def test_changes_between_the_demo_scans(demo):
     # the stored diff (`dsa diff`, run by the demo once installed) names objects with their
     # connection; the app's own comparison without: compare the names below the connection
     frames = [pl.from_pandas(d.value).with_columns(pl.col("object").str.replace(r"^demo_shop\.", ""))
-              for d in at.dataframe]
+              for d in at.dataframe if "object" in d.value.columns]
     renamed = frames[2].filter(pl.col("entity_type") == "table")
     assert renamed.select("object", "from", "to").rows()[0][0] == "main.product_reviews"
     assert renamed["from"][0].endswith("reviews") and renamed["to"][0].endswith("product_reviews")

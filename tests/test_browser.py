@@ -5,6 +5,7 @@ page, waits for the new run to appear, and saves a screenshot of each page."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -97,7 +98,7 @@ def shoot(page, name: str) -> None:
 
 
 PAGES = [("", "Overview", "demo_shop"), ("explore?conn=demo_shop&schema=main&table=orders", "Explore", "main.orders"),
-         ("quality", "Quality", "No quality run yet"), ("changes", "Changes", "Renamed"),
+         ("quality", "Quality", re.compile("Score distribution|No quality run yet")), ("changes", "Changes", "Renamed"),
          ("runs", "Runs", "Scan a connection"), ("connections", "Connections", "Add or edit a connection")]
 
 
@@ -139,7 +140,8 @@ def test_scan_button_adds_a_run(server, page):
     settle(page)
     shoot(page, "runs_after_scan")
     if os.environ.get("DSA_UPDATE_SCREENSHOT") == "1":  # refresh the README's picture on request
-        page.goto(f"{url}/explore?conn=demo_shop&schema=main&table=orders")
+        page.goto(f"{url}/quality?conn=demo_shop&column=main.customers.country")
         settle(page)
+        page.wait_for_timeout(1500)
         (ROOT / "docs").mkdir(exist_ok=True)
         page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
