@@ -470,3 +470,18 @@ def test_auth_section_asks_for_login(demo):
     assert at.title[0].value == "dsa"
     assert [b.label for b in at.button] == ["Log in"]
     assert not at.metric  # no catalog content before login
+
+
+@pytest.mark.skipif(not jobs.quality_available(), reason="needs the dsa quality command")
+def test_scan_and_profile_with_a_sample(demo):
+    at = app("runs")
+    next(c for c in at.checkbox if c.label.startswith("Profile")).check()
+    next(t for t in at.text_input if t.label == "Sample").input("50%")
+    next(b for b in at.button if b.label == "Scan").click().run()
+    no_exception(at)
+    job = wait_for_job(demo, at.session_state["job"])
+    assert [(r["step"], r["exit_code"]) for r in job["results"]] == [("scan", 0), ("quality", 0)]
+    runs = jobs.job_runs(demo, job)
+    assert [r["run_type"] for r in runs] == ["scan", "quality"]
+    assert runs[1]["details"]["sample"] == "50%"
+    assert runs[1]["details"]["scan_run_id"] == runs[0]["run_id"]
