@@ -163,5 +163,6 @@ else:
             if top.height:
                 st.markdown("**Top values**")
                 chart = alt.Chart(top.with_columns(pl.col("value").fill_null("NULL")).to_pandas()).mark_bar().encode(
-                    x=alt.X("count:Q"), y=alt.Y("value:N", sort="-x", title=None), tooltip=["value", "count", "rank"])
+                    x=alt.X("count:Q"), y=alt.Y("value:N", sort="-x", title=None), tooltip=["value", "count", "rank"],
+                ).properties(height=max(160, 24 * top.height))
                 st.altair_chart(chart, width="stretch")

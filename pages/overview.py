@@ -66,7 +66,7 @@ for row in overview.iter_rows(named=True):
         with left:
             if scores.height > 1:
                 chart = alt.Chart(scores.to_pandas()).mark_line(point=True).encode(
-                    x=alt.X("started_at:T", title="quality run"),
+                    x=alt.X("started_at:T", title="quality run", axis=alt.Axis(format="%Y-%m-%d %H:%M")),
                     y=alt.Y("quality_score:Q", title="score", scale=alt.Scale(domain=[0, 100])),
                     tooltip=["run_id", alt.Tooltip("quality_score:Q", format=".1f"), "tables"],
                 ).properties(height=160)

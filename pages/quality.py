@@ -117,7 +117,7 @@ with t1:
     if top.height:
         st.altair_chart(alt.Chart(top.with_columns(pl.col("value").fill_null("NULL")).to_pandas()).mark_bar().encode(
             x=alt.X("count:Q"), y=alt.Y("value:N", sort="-x", title="top values"), tooltip=["value", "count"],
-        ).properties(height=260), width="stretch")
+        ).properties(height=max(160, 24 * top.height)), width="stretch")
     else:
         st.caption("No top values recorded for this column.")
     if ui.has("column_histograms"):
@@ -137,7 +137,8 @@ with t2:
         "USING (run_id) WHERE m.qualified_name = ? ORDER BY r.started_at DESC LIMIT ?", qn, CHART_ROWS)
     if history.height > 1:
         st.altair_chart(alt.Chart(history.to_pandas()).mark_line(point=True).encode(
-            x=alt.X("started_at:T", title="quality run"), y=alt.Y("quality_score:Q", scale=alt.Scale(domain=[0, 100])),
+            x=alt.X("started_at:T", title="quality run", axis=alt.Axis(format="%Y-%m-%d %H:%M")),
+            y=alt.Y("quality_score:Q", title="score", scale=alt.Scale(domain=[0, 100])),
             tooltip=["started_at", "quality_score", "null_percentage"]).properties(height=260, title="score over time"),
             width="stretch")
     else:
