@@ -26,13 +26,18 @@ except DsaError as exc:
 stored = stored_specs(ui.store().path)
 
 rows = []
-for name, options in sorted(merged.items()):
-    try:
-        where = open_source(name, options).describe()
-    except Exception:  # a connector that cannot describe itself still gets listed
-        where = options.type
-    rows.append({"connection": name, "type": options.type, "source": where,
-                 "defined in": "dsa.yaml" if name in config_sources else "app / dsa connections"})
+module = ui._connections()
+if module is not None:  # with the vault: where each secret lives, never the secret itself
+    rows = [{"connection": c.name, "type": c.type, "source": c.target, "defined in": c.defined_in,
+             "secret": c.secret} for c in module.list_connections(ui.store().path, load_config())]
+else:
+    for name, options in sorted(merged.items()):
+        try:
+            where = open_source(name, options).describe()
+        except Exception:  # a connector that cannot describe itself still gets listed
+            where = options.type
+        rows.append({"connection": name, "type": options.type, "source": where,
+                     "defined in": "config" if name in config_sources else "store"})
 if rows:
     st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
 else:

@@ -458,6 +458,25 @@ def test_postgres_connection_from_the_form(demo, pg_admin):
     if ui._connections() is None:
         assert "no credentials vault" in "\n".join(e.value for e in at.error)
         assert "pg" not in json.loads(stored)
+        return
+    from dsa.vault import Vault
+
+    assert json.loads(stored)["pg"] == {"type": "postgres", "host": "127.0.0.1", "port": 5432, "user": "postgres",
+                                        "database": "test"}
+    assert Vault(demo.path).get("pg") == ("password", "s3cret-Pw-42")
+    assert not any("s3cret-Pw-42" in p.read_bytes().decode("latin-1") for p in demo.path.rglob("*") if p.is_file())
+    # edit it: the password field comes back empty, and saving without typing one keeps the secret
+    at = app("connections", conn="pg")
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    assert inputs["password"].value == "" and inputs["host"].value == "127.0.0.1"
+    next(b for b in at.button if b.label == "Test").click().run()
+    assert "connected to postgres" in "\n".join(s.value for s in at.success), [e.value for e in at.error]
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    inputs["database"].input("postgres")
+    next(b for b in at.button if b.label == "Save").click().run()
+    no_exception(at)
+    assert json.loads((demo.path / "connections.json").read_text())["pg"]["database"] == "postgres"
+    assert Vault(demo.path).get("pg") == ("password", "s3cret-Pw-42")
 
 
 def test_auth_section_asks_for_login(demo):
