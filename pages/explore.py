@@ -71,7 +71,7 @@ m[1].metric("Columns", columns.height)
 rows = table_metrics["row_count"] if table_metrics else info["row_estimate"]
 m[2].metric("Rows", f"{rows:,}" if rows is not None else "-",
             help="counted by the newest quality run" if table_metrics else "the engine's estimate")
-size = info["size_bytes"]
+size = info["size_bytes"] if info["size_bytes"] is not None else (table_metrics or {}).get("size_bytes")
 m[3].metric("Size", f"{size / 1e6:,.2f} MB" if size is not None else "-")
 score = table_metrics["quality_score"] if table_metrics else None
 m[4].metric("Quality score", f"{score:.1f}" if score is not None else "-")
