@@ -60,6 +60,12 @@ class QualityOptions(Strict):
     mask: MaskOptions = Field(default_factory=MaskOptions)
 
 
+class AppOptions(Strict):
+    """The Streamlit app (`dsa app`)."""
+
+    read_only: bool = False  # hosting: hide and refuse scans and connection edits
+
+
 class MirrorOptions(Strict):
     dsn: str
 
@@ -69,6 +75,7 @@ class Config(Strict):
     mirror: MirrorOptions | None = None
     sources: dict[str, SourceOptions] = Field(default_factory=dict)
     quality: QualityOptions = Field(default_factory=QualityOptions)
+    app: AppOptions = Field(default_factory=AppOptions)
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources", mode="before")
