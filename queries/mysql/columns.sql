@@ -1,0 +1,24 @@
+-- Full type text (COLUMN_TYPE: decimal(12,2), int(10) unsigned, enum('a','b')); MariaDB writes
+-- a missing default as the word NULL and string defaults quoted, MySQL neither: the connector
+-- unifies them. json on MariaDB is longtext with a json_valid() check (see constraints.sql).
+SELECT c.TABLE_SCHEMA AS schema_name,
+       c.TABLE_NAME AS table_name,
+       c.COLUMN_NAME AS column_name,
+       c.ORDINAL_POSITION AS ordinal_position,
+       c.COLUMN_TYPE AS data_type,
+       c.DATA_TYPE AS base_type,
+       c.IS_NULLABLE = 'YES' AS is_nullable,
+       c.COLUMN_DEFAULT AS column_default,
+       c.EXTRA AS extra_text,
+       COALESCE(c.GENERATION_EXPRESSION, '') <> '' AS is_generated,
+       NULLIF(c.GENERATION_EXPRESSION, '') AS generation_expression,
+       NULLIF(c.COLUMN_COMMENT, '') AS comment,
+       c.CHARACTER_SET_NAME AS character_set,
+       c.COLLATION_NAME AS collation,
+       c.CHARACTER_MAXIMUM_LENGTH AS max_length,
+       c.NUMERIC_PRECISION AS numeric_precision,
+       c.NUMERIC_SCALE AS numeric_scale
+FROM information_schema.COLUMNS c
+WHERE c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+  AND (%(database)s IS NULL OR c.TABLE_SCHEMA = %(database)s)
+ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION
