@@ -9,7 +9,9 @@ rendered name would be ambiguous: the connector refuses that with an error namin
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import sqlglot
 from pydantic import Field
@@ -58,7 +60,7 @@ class DuckdbConnector(Connector):
             conn.close()
             raise
         self._primary = conn.execute("SELECT current_database()").fetchone()[0]
-        return conn
+        return GuardedConnection(conn, self.options.timeout_s)
 
     def database_name(self, conn) -> str:
         return self._primary
@@ -114,3 +116,45 @@ def _index_columns(expressions: str | None, definition: str | None) -> list[str]
         text = text[1:-1]
     return [part.strip() for part in text.split(",") if part.strip()] if text else []
 
+
+
+class GuardedConnection:
+    """A DuckDB connection that runs only reading statements, each under the source's timeout.
+
+    DuckDB has no statement timeout setting: a timer interrupts a statement that runs too long.
+    Statements are parsed with sqlglot; only queries, DESCRIBE and SUMMARIZE pass, so a COPY TO,
+    INSERT, ATTACH or SET through this connection fails. Other attributes reach DuckDB's own.
+    """
+
+    READING = (exp.Query, exp.Describe, exp.Summarize)
+
+    def __init__(self, con, timeout_s: float):
+        self._con = con
+        self._timeout_s = timeout_s
+        self.description = None
+
+    def execute(self, sql: str, params: Any = None) -> "GuardedConnection":
+        try:
+            statements = sqlglot.parse(sql, read="duckdb")
+        except sqlglot.errors.ParseError:
+            statements = [None]
+        if not statements or not all(isinstance(s, self.READING) for s in statements):
+            raise PermissionError("read-only source: only SELECT, DESCRIBE and SUMMARIZE statements may run")
+        timer = threading.Timer(self._timeout_s, self._con.interrupt)
+        timer.start()
+        try:
+            self._con.execute(sql, params or ())
+        finally:
+            timer.cancel()
+        self.description = self._con.description
+        return self
+
+    def cursor(self) -> "GuardedConnection":
+        return GuardedConnection(self._con.cursor(), self._timeout_s)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __getattr__(self, name: str):
+        # fetchall, fetchone, pl, df, arrow ... read the result of the last statement
+        return getattr(self._con, name)
