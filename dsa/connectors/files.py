@@ -226,7 +226,8 @@ class FilesConnector(Connector):
             sniffed = self.fetch(conn, "sniff_csv", [ds.files[0]])
             if sniffed:
                 extra["csv"] = {k: v for k, v in sniffed[0].items() if v not in (None, "")}
-        partition_columns = _partition_columns(ds)
+        keys = set(_partition_columns(ds))
+        partition_columns = [c["column_name"] for c in described if c["column_name"] in keys]  # DuckDB's order
         extra.update(
             file_count=len(ds.files),
             total_bytes=sum(ds.sizes[f] for f in ds.files),

@@ -36,6 +36,7 @@ class ConnectorContract:
     schema_name = "main"
     types: dict[str, str] = {}  # column key "table.column" -> expected data_type text
     odd_table = "odd name.with/dots"
+    table_type = "table"  # what a base table is called (files: external)
     nullable_known = True  # False where the engine cannot say (CSV, JSON): is_nullable is then null
     write_sql = "INSERT INTO customers (id, email) VALUES (99, 'w@example.com')"  # must fail: read-only
 
@@ -69,7 +70,7 @@ class ConnectorContract:
         tables = self._tables(con)
         views = {"order_summary"} if "views" in features else set()
         assert set(tables) == {"customers", "orders", self.odd_table} | views
-        assert tables["customers"][0] == "table"
+        assert tables["customers"][0] == self.table_type
         if views:
             assert tables["order_summary"][0] == "view"
             assert "count" in tables["order_summary"][3].lower()
