@@ -42,7 +42,12 @@ from pydantic import Field, model_validator
 from dsa import model, queries
 from dsa.config import SourceOptions
 from dsa.errors import SourceError, register_secret, scrub
-from dsa.names import qualified_name
+from dsa.names import qualified_name, quote_part
+
+try:  # orjson is several times faster than json for the many small documents of a scan
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None
 from dsa.types import type_family
 
 REGISTRY: dict[str, type["Connector"]] = {}
@@ -107,6 +112,9 @@ class Connector:
     Options: ClassVar[type[SourceOptions]] = SourceOptions
     catalog_queries: ClassVar[tuple[str, ...]] = CATALOG_QUERIES
     features: ClassVar[frozenset[str]] = FEATURES
+    # True: the schemas query runs first and the other queries get `schemas`, the list of
+    # wanted schema names (include/exclude applied), so a server reads only those.
+    pushes_down_schemas: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -154,6 +162,13 @@ class Connector:
         for i, query in enumerate(self.catalog_queries):
             if progress:
                 progress(i, len(self.catalog_queries) + 1, query)
+            if self.pushes_down_schemas and query != "schemas":
+                if "schemas" not in params:
+                    params = {**params, "schemas": [r["schema_name"] for r in raw["schemas"]
+                                                    if self.wanted(r["schema_name"])]}
+                if not params["schemas"]:
+                    raw[query] = []  # nothing wanted: no query (and no empty IN () list)
+                    continue
             raw[query] = self.fetch(conn, query, params)
         return raw
 
@@ -198,6 +213,53 @@ class Connector:
 
     def error_text(self, exc: BaseException) -> str:
         return scrub(f"{self.describe()}: {exc}")
+
+
+class _TableKeys:
+    """What the columns of one table need to know about its keys and indexes, worked out once."""
+
+    __slots__ = ("qualified_name", "pk_cols", "unique_cols", "fk_target", "indexes")
+
+    def __init__(self, conn_name: str, table_qualified_name: str, cons: dict[str, list]):
+        self.qualified_name = table_qualified_name
+        self.pk_cols = cons["primary_key"][0].get("columns", []) if cons.get("primary_key") else []
+        singles = [u["columns"] for u in cons.get("unique", [])]
+        singles += [i["columns"] for i in cons.get("index", []) if i["unique"] and not i.get("predicate")]
+        singles.append(self.pk_cols)
+        self.unique_cols = {cols[0] for cols in singles if len(cols) == 1}
+        self.fk_target: dict[str, str] = {}
+        for fk in cons.get("foreign_key", []):
+            ref_cols = fk.get("ref_columns") or []
+            for pos, col in enumerate(fk["columns"]):
+                if col in self.fk_target:
+                    continue  # the first foreign key naming a column wins
+                ref_col = ref_cols[pos] if pos < len(ref_cols) else None
+                self.fk_target[col] = (qualified_name(conn_name, fk["ref_schema"], fk["ref_table"], ref_col)
+                                       if ref_col else fk["ref_qualified_name"])
+        self.indexes: dict[str, list[str]] = {}
+        for i in cons.get("index", []):
+            for col in dict.fromkeys(i["columns"]):
+                self.indexes.setdefault(col, []).append(i["name"])
+
+
+# The fields of the column tuples `normalize` builds, in this order.
+_COLUMN_FIELDS = (
+    "run_id", "connection", "tenant", "qualified_name", "table_qualified_name", "schema_name", "table_name",
+    "column_name", "ordinal_position", "data_type", "type_family", "is_nullable", "column_default", "is_identity",
+    "is_generated", "generation_expression", "comment", "is_primary_key", "is_unique", "foreign_key", "indexes",
+    "attributes", "custom_attributes",
+)
+
+
+def _column_frame(rows: list[tuple]) -> pl.DataFrame:
+    frame = pl.DataFrame(rows, schema={k: model.COLUMNS[k] for k in _COLUMN_FIELDS}, orient="row", strict=False)
+    missing = [pl.lit(None, dtype).alias(k) for k, dtype in model.COLUMNS.items() if k not in _COLUMN_FIELDS]
+    return frame.with_columns(missing).select(list(model.COLUMNS)) if missing else frame
+
+
+def _dumps(value: Any) -> str:
+    """model.to_json's text (compact, UTF-8), fast: a scan writes three per column."""
+    return _orjson.dumps(value, default=str).decode() if _orjson else model.to_json(value)
 
 
 def collapse(rows: Iterable[dict[str, Any]], key: tuple[str, ...], lists: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -335,59 +397,40 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
 
     columns = []
     column_count: dict[tuple[str, str], int] = {}
+    keys_of: dict[tuple[str, str], _TableKeys] = {}
+    dumps = _dumps
     for row in raw.get("columns", []):
         s, t, c = row["schema_name"], row["table_name"], row["column_name"]
-        if (s, t) not in table_keys:
-            continue
+        keys = keys_of.get((s, t))
+        if keys is None:
+            if (s, t) not in table_keys:
+                continue
+            keys = keys_of[(s, t)] = _TableKeys(conn_name, tq(s, t), by_table.get((s, t), {}))
         column_count[(s, t)] = column_count.get((s, t), 0) + 1
-        cons = by_table.get((s, t), {})
-        pk_cols = cons.get("primary_key", [{}])[0].get("columns", []) if cons.get("primary_key") else []
-        unique = any(u["columns"] == [c] for u in cons.get("unique", [])) or any(
-            i["unique"] and i["columns"] == [c] and not i.get("predicate") for i in cons.get("index", [])
-        ) or pk_cols == [c]
-        fk_target = None
-        for fk in cons.get("foreign_key", []):
-            if c in fk["columns"]:
-                pos = fk["columns"].index(c)
-                ref_cols = fk.get("ref_columns") or []
-                ref_col = ref_cols[pos] if pos < len(ref_cols) else None
-                fk_target = qualified_name(conn_name, fk["ref_schema"], fk["ref_table"], ref_col) if ref_col else fk["ref_qualified_name"]
-                break
-        indexes = [i["name"] for i in cons.get("index", []) if c in i["columns"]]
+        pk_cols = keys.pk_cols
         data_type = row.get("data_type")
         family = row.get("type_family") or connector.type_family(data_type)
-        extra = _obj(row.get("extra"))
-        columns.append(
-            {
-                **base,
-                "qualified_name": qualified_name(conn_name, s, t, c),
-                "table_qualified_name": tq(s, t),
-                "schema_name": s,
-                "table_name": t,
-                "column_name": c,
-                "ordinal_position": row.get("ordinal_position"),
-                "data_type": data_type,
-                "type_family": family,
-                "is_nullable": _bool(row.get("is_nullable")),
-                "column_default": None if row.get("column_default") is None else str(row["column_default"]),
-                "is_identity": bool(_bool(row.get("is_identity"))),
-                "is_generated": bool(_bool(row.get("is_generated"))),
-                "generation_expression": row.get("generation_expression"),
-                "comment": row.get("comment"),
-                "is_primary_key": c in pk_cols,
-                "is_unique": bool(unique),
-                "foreign_key": fk_target,
-                "indexes": model.to_json(indexes),
-                "attributes": model.to_json(
-                    {"qualified_name": qualified_name(conn_name, s, t, c), "data_type": data_type,
-                     "type_family": family, "nullable": _bool(row.get("is_nullable"))}
-                ),
-                "custom_attributes": model.to_json(
-                    {"ordinal_position": row.get("ordinal_position"), "default": row.get("column_default"),
-                     "primary_key_position": pk_cols.index(c) + 1 if c in pk_cols else None, **extra}
-                ),
-            }
-        )
+        nullable = _bool(row.get("is_nullable"))
+        default = row.get("column_default")
+        qn = keys.qualified_name + "." + quote_part(c)
+        ordinal = row.get("ordinal_position")
+        # a tuple in model.COLUMNS order: Polars takes rows of tuples much faster than dicts
+        columns.append((
+            run_id, conn_name, tenant, qn, keys.qualified_name, s, t, c, ordinal, data_type, family, nullable,
+            None if default is None else str(default),
+            bool(_bool(row.get("is_identity"))),
+            bool(_bool(row.get("is_generated"))),
+            row.get("generation_expression"),
+            row.get("comment"),
+            c in pk_cols,
+            c in keys.unique_cols,
+            keys.fk_target.get(c),
+            dumps(keys.indexes.get(c, [])),
+            dumps({"qualified_name": qn, "data_type": data_type, "type_family": family, "nullable": nullable}),
+            dumps({"ordinal_position": ordinal, "default": default,
+                   "primary_key_position": pk_cols.index(c) + 1 if c in pk_cols else None,
+                   **_obj(row.get("extra"))}),
+        ))
     for t in tables:
         t["column_count"] = column_count.get((t["schema_name"], t["table_name"]), 0)
 
@@ -408,5 +451,5 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
     return Extraction(
         schemas=model.frame(schemas, model.SCHEMAS),
         tables=model.frame(tables, model.TABLES),
-        columns=model.frame(columns, model.COLUMNS),
+        columns=_column_frame(columns),
     )

@@ -29,6 +29,7 @@ class MysqlConnector(Connector):
     type = "mysql"
     dialect = "mysql"
     Options = MysqlOptions
+    pushes_down_schemas = True
 
     def target(self) -> dict[str, Any]:
         return self.options.target(3306)
@@ -90,15 +91,21 @@ class MysqlConnector(Connector):
 
     def extract_raw(self, conn, progress=None):
         raw = super().extract_raw(conn, progress)
-        params = self.query_params(conn)
-        checks = self.fetch(conn, "checks" if self.mariadb else "checks_mysql", params)
-        partitions = self.fetch(conn, "partitions", params)
+        wanted = [r["schema_name"] for r in raw["schemas"] if self.wanted(r["schema_name"])]
+        more = ("checks" if self.mariadb else "checks_mysql", "partitions", "views", "references")
+        extra = {q: self.fetch(conn, q, {"schemas": wanted}) if wanted else [] for q in more}
+        checks, partitions = extra[more[0]], extra["partitions"]
+        views = {(v["schema_name"], v["table_name"]): v for v in extra["views"]}
+        actions = {(r["schema_name"], r["table_name"], r["constraint_name"]): r for r in extra["references"]}
 
         raw["constraints"] = collapse(raw["constraints"], ("schema_name", "table_name", "constraint_name"),
                                       ("columns", "ref_columns"))
         for row in raw["constraints"]:
             if row["constraint_type"] != "foreign_key":
                 row["ref_columns"] = None
+                continue
+            rule = actions.get((row["schema_name"], row["table_name"], row["constraint_name"]), {})
+            row["on_update"], row["on_delete"] = rule.get("on_update"), rule.get("on_delete")
         json_columns = set()
         for row in checks:
             m = _JSON_CHECK.fullmatch(row["definition"] or "")
@@ -147,6 +154,10 @@ class MysqlConnector(Connector):
             by_table.setdefault((p["schema_name"], p["table_name"]), []).append(p)
         for row in raw["tables"]:
             extra = {k: row.pop(k) for k in _TABLE_EXTRA}
+            view = views.get((row["schema_name"], row["table_name"]))
+            if view:
+                row["view_definition"] = view["view_definition"]
+                extra.update({k: view[k] for k in ("is_updatable", "check_option", "security_type")})
             parts = by_table.get((row["schema_name"], row["table_name"]))
             if parts:
                 first = parts[0]
@@ -165,8 +176,7 @@ class MysqlConnector(Connector):
         return raw
 
 
-_TABLE_EXTRA = ("engine", "collation", "auto_increment", "data_bytes", "index_bytes", "create_options",
-                "is_updatable", "check_option", "security_type")
+_TABLE_EXTRA = ("engine", "collation", "auto_increment", "data_bytes", "index_bytes", "create_options")
 _JSON_CHECK = re.compile(r"json_valid\(`((?:[^`]|``)+)`\)", re.IGNORECASE)
 _SPATIAL = {"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
             "geometrycollection", "geomcollection"}

@@ -7,6 +7,5 @@ SELECT cc.CONSTRAINT_SCHEMA AS schema_name,
        cc.CHECK_CLAUSE AS definition,
        cc.LEVEL AS level
 FROM information_schema.CHECK_CONSTRAINTS cc
-WHERE cc.CONSTRAINT_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
-  AND (%(database)s IS NULL OR cc.CONSTRAINT_SCHEMA = %(database)s)
+WHERE cc.CONSTRAINT_SCHEMA IN %(schemas)s  -- the wanted databases, from schemas.sql
 ORDER BY 1, 2, 3

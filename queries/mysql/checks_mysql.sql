@@ -9,6 +9,5 @@ FROM information_schema.TABLE_CONSTRAINTS tc
 JOIN information_schema.CHECK_CONSTRAINTS cc
   ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
 WHERE tc.CONSTRAINT_TYPE = 'CHECK'
-  AND tc.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
-  AND (%(database)s IS NULL OR tc.TABLE_SCHEMA = %(database)s)
+  AND tc.TABLE_SCHEMA IN %(schemas)s  -- the wanted databases, from schemas.sql
 ORDER BY 1, 2, 3

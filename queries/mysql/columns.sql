@@ -19,6 +19,5 @@ SELECT c.TABLE_SCHEMA AS schema_name,
        c.NUMERIC_PRECISION AS numeric_precision,
        c.NUMERIC_SCALE AS numeric_scale
 FROM information_schema.COLUMNS c
-WHERE c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
-  AND (%(database)s IS NULL OR c.TABLE_SCHEMA = %(database)s)
+WHERE c.TABLE_SCHEMA IN %(schemas)s  -- the wanted databases, from schemas.sql
 ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION

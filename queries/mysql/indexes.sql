@@ -12,6 +12,5 @@ SELECT s.TABLE_SCHEMA AS schema_name,
        s.COLLATION AS collation,
        NULLIF(s.INDEX_COMMENT, '') AS comment
 FROM information_schema.STATISTICS s
-WHERE s.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
-  AND (%(database)s IS NULL OR s.TABLE_SCHEMA = %(database)s)
+WHERE s.TABLE_SCHEMA IN %(schemas)s  -- the wanted databases, from schemas.sql
 ORDER BY s.TABLE_SCHEMA, s.TABLE_NAME, s.INDEX_NAME, s.SEQ_IN_INDEX

@@ -14,6 +14,5 @@ SELECT p.TABLE_SCHEMA AS schema_name,
        NULLIF(p.PARTITION_COMMENT, '') AS comment
 FROM information_schema.PARTITIONS p
 WHERE p.PARTITION_NAME IS NOT NULL
-  AND p.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
-  AND (%(database)s IS NULL OR p.TABLE_SCHEMA = %(database)s)
+  AND p.TABLE_SCHEMA IN %(schemas)s  -- the wanted databases, from schemas.sql
 ORDER BY p.TABLE_SCHEMA, p.TABLE_NAME, p.PARTITION_ORDINAL_POSITION, p.SUBPARTITION_ORDINAL_POSITION

@@ -1,5 +1,5 @@
--- Tables and views with estimates, sizes and view text. Partitions are gathered by the
--- connector from partitions.sql into the table's custom attribute `partitioning`.
+-- Tables and views with estimates and sizes. View text (views.sql) and partitions
+-- (partitions.sql, into the custom attribute `partitioning`) are added by the connector.
 SELECT t.TABLE_SCHEMA AS schema_name,
        t.TABLE_NAME AS table_name,
        CASE t.TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SYSTEM VIEW' THEN 'view'
@@ -7,18 +7,12 @@ SELECT t.TABLE_SCHEMA AS schema_name,
        NULLIF(t.TABLE_COMMENT, '') AS comment,
        t.TABLE_ROWS AS row_estimate,
        t.DATA_LENGTH + t.INDEX_LENGTH AS size_bytes,
-       v.VIEW_DEFINITION AS view_definition,
        t.ENGINE AS engine,
        t.TABLE_COLLATION AS collation,
        t.AUTO_INCREMENT AS auto_increment,
        t.DATA_LENGTH AS data_bytes,
        t.INDEX_LENGTH AS index_bytes,
-       NULLIF(t.CREATE_OPTIONS, '') AS create_options,
-       v.IS_UPDATABLE AS is_updatable,
-       v.CHECK_OPTION AS check_option,
-       v.SECURITY_TYPE AS security_type
+       NULLIF(t.CREATE_OPTIONS, '') AS create_options
 FROM information_schema.TABLES t
-LEFT JOIN information_schema.VIEWS v ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME
-WHERE t.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
-  AND (%(database)s IS NULL OR t.TABLE_SCHEMA = %(database)s)
+WHERE t.TABLE_SCHEMA IN %(schemas)s  -- the wanted databases, from schemas.sql
 ORDER BY t.TABLE_SCHEMA, t.TABLE_NAME
