@@ -123,14 +123,8 @@ class MysqlConnector(Connector):
 
         for row in raw["columns"]:
             extra_text = (row.pop("extra_text") or "").lower()
-            default = row["column_default"]
-            if self.mariadb and default is not None:
-                # MariaDB writes no default as NULL and quotes string literals; MySQL does neither
-                if default == "NULL":
-                    default = None
-                elif default.startswith("'") and default.endswith("'") and len(default) >= 2:
-                    default = default[1:-1].replace("''", "'").replace("\\\\", "\\")
-            row["column_default"] = default
+            if self.mariadb and row["column_default"] == "NULL":
+                row["column_default"] = None  # MariaDB's text for "no default"; a string 'NULL' is quoted
             row["is_identity"] = "auto_increment" in extra_text
             key = (row["schema_name"], row["table_name"], row["column_name"])
             if key in json_columns or row["base_type"] == "json":

@@ -1,6 +1,7 @@
--- Full type text (COLUMN_TYPE: decimal(12,2), int(10) unsigned, enum('a','b')); MariaDB writes
--- a missing default as the word NULL and string defaults quoted, MySQL neither: the connector
--- unifies them. json on MariaDB is longtext with a json_valid() check (see constraints.sql).
+-- Full type text (COLUMN_TYPE: decimal(12,2), int(10) unsigned, enum('a','b')). MariaDB writes
+-- defaults as SQL ('new', current_timestamp()) and no default as the word NULL (the connector
+-- makes that null); MySQL writes literals unquoted. json on MariaDB is longtext with a
+-- json_valid() check (see checks.sql).
 SELECT c.TABLE_SCHEMA AS schema_name,
        c.TABLE_NAME AS table_name,
        c.COLUMN_NAME AS column_name,
