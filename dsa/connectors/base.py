@@ -30,6 +30,7 @@ host/port/user/password/database keys). A connector declares what its engine can
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Callable, ClassVar, Iterable
@@ -104,7 +105,7 @@ class Extraction:
     errors: list[dict[str, str]] = field(default_factory=list)  # qualified_name, object_type, error
 
 
-class Connector:
+class Connector(ABC):
     """Base class. Subclasses set `type`, `dialect`, `Options` and implement `connect`."""
 
     type: ClassVar[str]
@@ -131,9 +132,9 @@ class Connector:
         """Where the source is, for messages: `postgres at db:5432/prod`. Never a secret."""
         return self.type
 
+    @abstractmethod
     def connect(self):
         """A read-only DB-API connection with statement timeouts; raises `SourceError`."""
-        raise NotImplementedError(f"connector {self.type} must implement connect()")
 
     def database_name(self, conn) -> str | None:
         return None
