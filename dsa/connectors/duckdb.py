@@ -20,7 +20,7 @@ from sqlglot import exp
 from dsa.config import SourceOptions
 from dsa.connectors.base import Connector
 from dsa.errors import SourceError
-from dsa.names import qualified_name, quote_part
+from dsa.names import qualified_name, quote_part, split_name
 from dsa.types import type_family
 
 
@@ -73,6 +73,16 @@ class DuckdbConnector(Connector):
     def schema_for(self, database: str, schema: str) -> str:
         return schema if database == self._primary else qualified_name(database, schema)
 
+    def profile_relation(self, schema: str, table: str) -> exp.Expression:
+        """`alias.schema.table` for a schema of an attached database, `schema.table` otherwise."""
+        try:
+            parts = split_name(schema)
+        except ValueError:
+            parts = [schema]
+        if len(parts) == 2 and parts[0] in self.options.attach:
+            return exp.table_(table, db=parts[1], catalog=parts[0], quoted=True)
+        return exp.table_(table, db=schema, quoted=True)
+
     def extract_raw(self, conn, progress=None):
         raw = super().extract_raw(conn, progress)
         for query, rows in raw.items():
@@ -92,9 +102,9 @@ class DuckdbConnector(Connector):
 
 
 def _attach_sql(path: str, alias: str) -> str:
-    """ATTACH '<path>' AS <alias> (READ_ONLY), quoted by sqlglot."""
+    """ATTACH IF NOT EXISTS (connections of one process share the database instance)."""
     node = exp.Attach(this=exp.alias_(exp.Literal.string(path), exp.to_identifier(alias, quoted=True)),
-                      exists=False, expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))])
+                      exists=True, expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))])
     return node.sql("duckdb")
 
 

@@ -130,3 +130,20 @@ def test_errors_name_the_source(tmp_path):
     with pytest.raises(SourceError) as info:
         scan(store, config, "bad")
     assert str(info.value).startswith("cannot open source 'bad' (duckdb file ") and "\n" not in str(info.value)
+
+
+def test_quality_profiles_attached_schemas(tmp_path):
+    from dsa.quality import quality
+
+    main = build(tmp_path / "q.duckdb", "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1), (2), (NULL)")
+    other = build(tmp_path / "o.duckdb", "CREATE TABLE b (y VARCHAR); INSERT INTO b VALUES ('p'), ('q')")
+    store = Store(tmp_path / "store")
+    config = Config(sources={"d": parse_source("d", {"type": "duckdb", "path": main, "attach": {"old db": other}})})
+    scan(store, config, "d")
+    result = quality(store, config, "d", sample="100%")
+    assert result.status == "success", result.failed
+    con = store.connect()
+    rows = con.execute("SELECT table_qualified_name, row_count FROM table_quality_metrics ORDER BY 1").fetchall()
+    assert rows == [('d."""old db"".main".b', 2), ("d.main.a", 3)]
+    nulls = con.execute("SELECT null_count FROM column_quality_metrics WHERE column_name = 'x'").fetchone()
+    assert nulls == (1,)

@@ -175,3 +175,19 @@ def test_views_let_profiling_query_datasets(lake, tmp_path):
             conn._con.execute(f"COPY (SELECT 1) TO '{tmp_path}/elsewhere.csv'")
     finally:
         conn.close()
+
+
+def test_quality_profiles_files(lake, tmp_path):
+    from dsa.quality import quality
+
+    root, exports = lake
+    store = Store(tmp_path / "store")
+    config = Config(sources={"f": parse_source("f", {"type": "files", "paths": [str(root), str(exports / "*.csv")]})})
+    scan(store, config, "f")
+    result = quality(store, config, "f", sample="100%")
+    assert result.status == "success", result.failed
+    con = store.connect()
+    rows = dict(con.execute("SELECT table_qualified_name, row_count FROM table_quality_metrics").fetchall())
+    assert rows == {f'f."{root}".events': 23, f'f."{root}".users': 10, f'f."{exports / "*.csv"}".sales': 2}
+    city = con.execute("SELECT null_count, distinct_count FROM column_quality_metrics WHERE column_name = 'city'").fetchone()
+    assert city == (1, 1)

@@ -265,3 +265,22 @@ def test_describe_hides_the_password():
     connector = open_source("s", options)
     assert connector.describe() == "mysql at db.example:3307/shop"
     assert connector.target()["password"] == "sekrit-pw"
+
+
+def test_quality_profiles_mariadb(mysql_admin, mysql_database, tmp_path):
+    from dsa.quality import quality
+
+    run_ddl(mysql_admin, mysql_database, DDL + [
+        "INSERT INTO customers VALUES (1, 'a@x', 'A', 1.5), (2, 'b@x', NULL, 2.5)",
+        "INSERT INTO orders VALUES (10, 1, NULL), (11, 1, 'n'), (12, 2, NULL)"])
+    store = Store(tmp_path / "store")
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
+    scan(store, config, "m")
+    result = quality(store, config, "m", sample="100%")
+    assert result.status == "success", result.failed
+    con = store.connect()
+    rows = dict(con.execute("SELECT t.table_name, q.row_count FROM table_quality_metrics q "
+                            "JOIN latest_table_metadata t ON t.qualified_name = q.table_qualified_name").fetchall())
+    assert rows == {"customers": 2, "orders": 3, "odd name.with/dots": 0}
+    note = con.execute("SELECT null_count FROM column_quality_metrics WHERE column_name = 'note'").fetchone()
+    assert note == (2,)
