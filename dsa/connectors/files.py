@@ -294,15 +294,19 @@ def _named(name: str, value: exp.Expression) -> exp.Expression:
 
 def _suffixes(path: str) -> tuple[str, str | None]:
     """(data suffix, compression suffix) of a file name: data.csv.gz -> ('.csv', '.gz')."""
-    p = Path(path)
-    suffix = p.suffix.lower()
+    stem, suffix = os.path.splitext(os.path.basename(path))
+    suffix = suffix.lower()
     if suffix in COMPRESSED:
-        return Path(p.stem).suffix.lower(), suffix
+        return os.path.splitext(stem)[1].lower(), suffix
     return suffix, None
 
 
 def _format_of(path: Path) -> str | None:
-    data, compression = _suffixes(str(path))
+    return _format_of_name(path.name)
+
+
+def _format_of_name(name: str) -> str | None:
+    data, compression = _suffixes(name)
     fmt = FORMATS.get(data)
     if fmt == "parquet" and compression:
         return None
@@ -338,18 +342,29 @@ def _folder_dataset(schema: str, folder: Path, name: str) -> list[Dataset]:
     by_format: dict[str, list[str]] = {}
     sizes: dict[str, int] = {}
     hive = False
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not _hidden(d))
-        if root != str(folder) and "=" in os.path.basename(root):
-            hive = True
-        for f in sorted(files):
-            if _hidden(f):
+    stack = [os.path.abspath(folder)]
+    while stack:  # os.scandir: one directory read per folder, sizes from the same entries
+        current = stack.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError:
+            continue
+        subfolders = []
+        for entry in entries:
+            if _hidden(entry.name):
                 continue
-            fmt = _format_of(Path(f))
+            if entry.is_dir():
+                subfolders.append(entry.path)
+                hive = hive or "=" in entry.name
+                continue
+            fmt = _format_of_name(entry.name)
             if fmt:
-                full = os.path.join(os.path.abspath(root), f)
-                by_format.setdefault(fmt, []).append(full)
-                sizes[full] = _size(Path(full))
+                by_format.setdefault(fmt, []).append(entry.path)
+                try:
+                    sizes[entry.path] = entry.stat().st_size
+                except OSError:
+                    sizes[entry.path] = 0
+        stack.extend(reversed(subfolders))
     if not by_format:
         return []
     counts = Counter({fmt: len(fs) for fmt, fs in by_format.items()})

@@ -8,7 +8,9 @@ listed in the table's custom attribute `partitioning`.
 
 from __future__ import annotations
 
+import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from dsa.connectors.base import Connector, ServerOptions, collapse
@@ -29,7 +31,6 @@ class MysqlConnector(Connector):
     type = "mysql"
     dialect = "mysql"
     Options = MysqlOptions
-    pushes_down_schemas = True
 
     def target(self) -> dict[str, Any]:
         return self.options.target(3306)
@@ -90,13 +91,31 @@ class MysqlConnector(Connector):
         return type_family(data_type, self.dialect)
 
     def extract_raw(self, conn, progress=None):
-        raw = super().extract_raw(conn, progress)
+        raw = {"schemas": self.fetch(conn, "schemas", self.query_params(conn))}
         wanted = [r["schema_name"] for r in raw["schemas"] if self.wanted(r["schema_name"])]
-        more = ("checks" if self.mariadb else "checks_mysql", "partitions", "views", "references")
-        extra = {q: self.fetch(conn, q, {"schemas": wanted}) if wanted else [] for q in more}
-        checks, partitions = extra[more[0]], extra["partitions"]
-        views = {(v["schema_name"], v["table_name"]): v for v in extra["views"]}
-        actions = {(r["schema_name"], r["table_name"], r["constraint_name"]): r for r in extra["references"]}
+        checks_query = "checks" if self.mariadb else "checks_mysql"
+        here = ("tables", "constraints", "indexes", checks_query, "partitions", "views", "references")
+        for q in ("columns", *here):
+            raw[q] = []
+        if wanted:
+            # Two sessions: while the server reads table definitions for one query, this process
+            # decodes another's rows (PyMySQL decodes in Python); the columns query, the largest,
+            # runs on the second session.
+            params = {"schemas": wanted}
+            other = self.connect()
+            try:
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    columns = pool.submit(self.fetch, other, "columns", params)
+                    for i, q in enumerate(here):
+                        if progress:
+                            progress(i + 1, len(here) + 2, q)
+                        raw[q] = self.fetch(conn, q, params)
+                    raw["columns"] = columns.result()
+            finally:
+                other.close()
+        checks, partitions = raw.pop(checks_query), raw.pop("partitions")
+        views = {(v["schema_name"], v["table_name"]): v for v in raw.pop("views")}
+        actions = {(r["schema_name"], r["table_name"], r["constraint_name"]): r for r in raw.pop("references")}
 
         raw["constraints"] = collapse(raw["constraints"], ("schema_name", "table_name", "constraint_name"),
                                       ("columns", "ref_columns"))
@@ -129,7 +148,8 @@ class MysqlConnector(Connector):
             key = (row["schema_name"], row["table_name"], row["column_name"])
             if key in json_columns or row["base_type"] == "json":
                 row["type_family"] = "json"
-            row["extra"] = {
+            # as JSON text: the normalizer merges text without decoding it again
+            row["extra"] = json.dumps({
                 "base_type": row.pop("base_type"),
                 "unsigned": "unsigned" in (row["data_type"] or "").lower(),
                 "character_set": row.pop("character_set"),
@@ -141,7 +161,7 @@ class MysqlConnector(Connector):
                 "on_update": "current_timestamp" if "on update current_timestamp" in extra_text else None,
                 "stored": "stored generated" in extra_text or "persistent" in extra_text,
                 "extra": extra_text or None,
-            }
+            }, ensure_ascii=False, separators=(",", ":"))
 
         by_table: dict[tuple, list] = {}
         for p in partitions:
