@@ -132,11 +132,10 @@ class GuardedConnection:
     """A DuckDB connection that runs only reading statements, each under the source's timeout.
 
     DuckDB has no statement timeout setting: a timer interrupts a statement that runs too long.
-    Statements are parsed with sqlglot; only queries, DESCRIBE and SUMMARIZE pass, so a COPY TO,
-    INSERT, ATTACH or SET through this connection fails. Other attributes reach DuckDB's own.
+    Statements are classified by DuckDB's own parser; only SELECT (queries, DESCRIBE, SUMMARIZE,
+    read-only PRAGMAs) and EXPLAIN pass, so a COPY TO, INSERT, ATTACH or SET through this
+    connection fails. Other attributes (fetchall, pl, interrupt ...) reach DuckDB's own.
     """
-
-    READING = (exp.Query, exp.Describe, exp.Summarize)
 
     def __init__(self, con, timeout_s: float):
         self._con = con
@@ -144,13 +143,14 @@ class GuardedConnection:
         self.description = None
 
     def execute(self, sql: str, params: Any = None) -> "GuardedConnection":
-        try:
-            statements = sqlglot.parse(sql, read="duckdb")
-        except sqlglot.errors.ParseError:
-            statements = [None]
-        if not statements or not all(isinstance(s, self.READING) for s in statements):
-            raise PermissionError("read-only source: only SELECT, DESCRIBE and SUMMARIZE statements may run")
+        import duckdb
+
+        reading = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
+        statements = self._con.extract_statements(sql)
+        if not statements or any(st.type not in reading for st in statements):
+            raise PermissionError("read-only source: only SELECT, DESCRIBE, SUMMARIZE and EXPLAIN statements may run")
         timer = threading.Timer(self._timeout_s, self._con.interrupt)
+        timer.daemon = True
         timer.start()
         try:
             self._con.execute(sql, params or ())
