@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import glob as globlib
 import os
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,25 +122,36 @@ class FilesConnector(Connector):
 
     # -- the connection ---------------------------------------------------------------
 
+    def __init__(self, name: str, options: FilesOptions):
+        super().__init__(name, options)
+        self._lock = threading.Lock()
+        self._checked = False
+
     def connect(self):
         """Discover the datasets, check their files, and make one view per dataset.
 
-        Reading is locked to the datasets' folders (DuckDB's allowed_directories, then external
-        access off and the configuration locked) and the connection runs only reading statements.
+        Discovery and the file checks happen once per connector: quality profiling opens a
+        connection per table, and each then only makes the views. Reading is locked to the
+        datasets' folders (DuckDB's allowed_directories, then external access off and the
+        configuration locked) and the connection runs only reading statements.
         """
         import duckdb
 
-        con = duckdb.connect(":memory:")
-        con.execute("SET parquet_metadata_cache = true")  # footers are read once per connection
-        guarded = GuardedConnection(con, self.options.timeout_s)
-        self._schemas, self._datasets, self._errors = self.discover()
-        folders = sorted({_folder_of(ds.root) for ds in self._datasets})
-        con.execute("SET allowed_directories = $1", [folders])
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
-        for ds in self._datasets:
-            self._check_files(guarded, ds)
-        self._make_views(con)
+        with self._lock:
+            con = duckdb.connect(":memory:")
+            con.execute("SET parquet_metadata_cache = true")  # footers are read once per connection
+            guarded = GuardedConnection(con, self.options.timeout_s)
+            if not self._checked:
+                self._schemas, self._datasets, self._errors = self.discover()
+            folders = sorted({_folder_of(ds.root) for ds in self._datasets})
+            con.execute("SET allowed_directories = $1", [folders])
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            if not self._checked:
+                for ds in self._datasets:
+                    self._check_files(guarded, ds)
+                self._checked = True
+            self._make_views(con)
         return guarded
 
     def _check_files(self, conn, ds: Dataset) -> None:
