@@ -391,10 +391,6 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
                 "view_definition": row.get("view_definition"),
                 "parent_table": parent,
                 "primary_key": model.to_json(pk) if pk is not None else None,
-                "attributes": model.to_json(
-                    {"qualified_name": qn, "database": row.get("database_name") or database, "schema": s, "name": t,
-                     "table_type": table_type}
-                ),
                 "custom_attributes": model.to_json(custom),
             }
         )
@@ -415,9 +411,14 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
         }
         for s, row in sorted(schemas_seen.items())
     ]
+    table_databases = [row.get("database_name") or database for row in table_rows]  # attached databases
+    tables_frame = model.frame(tables, model.TABLES).with_columns(
+        attributes=pl.struct("qualified_name", pl.Series("database", table_databases, dtype=pl.Utf8),
+                             pl.col("schema_name").alias("schema"), pl.col("table_name").alias("name"),
+                             "table_type").struct.json_encode())
     return Extraction(
         schemas=model.frame(schemas, model.SCHEMAS),
-        tables=model.frame(tables, model.TABLES),
+        tables=tables_frame,
         columns=columns,
     )
 
