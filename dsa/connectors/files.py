@@ -126,6 +126,15 @@ class FilesConnector(Connector):
         super().__init__(name, options)
         self._lock = threading.Lock()
         self._checked = False
+        self._views = True
+
+    def extract(self, *args, **kwargs):
+        # a scan reads metadata only: binding a view over every dataset's files would be wasted
+        self._views = False
+        try:
+            return super().extract(*args, **kwargs)
+        finally:
+            self._views = True
 
     def connect(self):
         """Discover the datasets, check their files, and make one view per dataset.
@@ -151,7 +160,8 @@ class FilesConnector(Connector):
                 for ds in self._datasets:
                     self._check_files(guarded, ds)
                 self._checked = True
-            self._make_views(con)
+            if self._views:
+                self._make_views(con)
         return guarded
 
     def _check_files(self, conn, ds: Dataset) -> None:
