@@ -8,7 +8,6 @@ listed in the table's custom attribute `partitioning`.
 
 from __future__ import annotations
 
-import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
@@ -140,28 +139,10 @@ class MysqlConnector(Connector):
             row["extra"] = {"prefix_lengths": prefix, "collation": row.pop("collation"), "comment": row.pop("comment")}
         raw["indexes"] = indexes
 
-        for row in raw["columns"]:
-            extra_text = (row.pop("extra_text") or "").lower()
-            if self.mariadb and row["column_default"] == "NULL":
-                row["column_default"] = None  # MariaDB's text for "no default"; a string 'NULL' is quoted
-            row["is_identity"] = "auto_increment" in extra_text
-            key = (row["schema_name"], row["table_name"], row["column_name"])
-            if key in json_columns or row["base_type"] == "json":
-                row["type_family"] = "json"
-            # as JSON text: the normalizer merges text without decoding it again
-            row["extra"] = json.dumps({
-                "base_type": row.pop("base_type"),
-                "unsigned": "unsigned" in (row["data_type"] or "").lower(),
-                "character_set": row.pop("character_set"),
-                "collation": row.pop("collation"),
-                "max_length": row.pop("max_length"),
-                "numeric_precision": row.pop("numeric_precision"),
-                "numeric_scale": row.pop("numeric_scale"),
-                "auto_increment": row["is_identity"],
-                "on_update": "current_timestamp" if "on update current_timestamp" in extra_text else None,
-                "stored": "stored generated" in extra_text or "persistent" in extra_text,
-                "extra": extra_text or None,
-            }, ensure_ascii=False, separators=(",", ":"))
+        if json_columns:  # MariaDB's JSON: longtext CHECK (json_valid(col))
+            for row in raw["columns"]:
+                if (row["schema_name"], row["table_name"], row["column_name"]) in json_columns:
+                    row["type_family"] = "json"
 
         by_table: dict[tuple, list] = {}
         for p in partitions:
