@@ -284,3 +284,12 @@ def test_quality_profiles_mariadb(mysql_admin, mysql_database, tmp_path):
     assert rows == {"customers": 2, "orders": 3, "odd name.with/dots": 0}
     note = con.execute("SELECT null_count FROM column_quality_metrics WHERE column_name = 'note'").fetchone()
     assert note == (2,)
+
+
+def test_cli_wrong_port_is_one_line(dsa_cli, tmp_path):
+    (tmp_path / "dsa.yaml").write_text(
+        "sources:\n  shopdb: {type: mysql, dsn: 'mysql://reader:s3cret-pw@127.0.0.1:1/shop', connect_timeout_s: 2}\n")
+    r = dsa_cli("scan", "shopdb")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    [line] = r.stderr.strip().splitlines()
+    assert "cannot connect to source 'shopdb' (mysql at 127.0.0.1:1/shop)" in line and "s3cret-pw" not in line
