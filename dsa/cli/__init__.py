@@ -32,15 +32,23 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
+        # typer >= 0.2x raises its own copy of click's exceptions: match them by class name
+        kinds = {cls.__name__ for cls in type(exc).__mro__}
+        if "Abort" in kinds:
             sys.exit(130)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
+        if "UsageError" in kinds:  # one line naming the command, not click's usage block
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx else "dsa"
+            message = scrub(one_line(exc.format_message()))
+            console_err.print(f"[bold red]error:[/] {where}: {message} (see {where} --help)", highlight=False,
+                              markup=True, soft_wrap=True)
+            sys.exit(2)
+        if "ClickException" in kinds:
+            console_err.print(f"[bold red]error:[/] {scrub(one_line(exc.format_message()))}", highlight=False,
+                              markup=True, soft_wrap=True)
+            sys.exit(getattr(exc, "exit_code", 1))
+        if "Exit" in kinds:
+            sys.exit(getattr(exc, "exit_code", 0))
         if os.environ.get("DSA_DEBUG"):
             import traceback
 
