@@ -4,7 +4,7 @@ Records are JSON lines in `<store>/audit/<YYYY-MM-DD>.jsonl` (UTC day). Every pr
 with `O_APPEND` and one `write()` per record, so concurrent writers never interleave or
 overwrite each other and nothing ever rewrites a line. The catalog view `audit_log` reads them.
 
-Fields: at (UTC), user (`DSA_USER` or the OS user), os_user, host, pid, action, target,
+Fields: recorded_at (UTC), actor (`DSA_USER` or the OS user), os_user, host, pid, action, target,
 outcome, details (JSON object), error. Actions: run.start / run.finish (target: run id),
 connection.add / connection.update / connection.remove / connection.test / connection.secret
 (target: connection name), key.create / key.rotate (target: credentials).
@@ -22,8 +22,8 @@ from typing import Any
 from dsa.errors import one_line, scrub_obj
 
 COLUMNS = {
-    "at": "TIMESTAMPTZ",
-    "user": "VARCHAR",
+    "recorded_at": "TIMESTAMPTZ",
+    "actor": "VARCHAR",
     "os_user": "VARCHAR",
     "host": "VARCHAR",
     "pid": "BIGINT",
@@ -46,8 +46,8 @@ def record(store_path: str | os.PathLike, action: str, target: str | None, outco
 
     at = now()
     line = {
-        "at": at.isoformat(),
-        "user": os.environ.get("DSA_USER") or _user(),
+        "recorded_at": at.isoformat(),
+        "actor": os.environ.get("DSA_USER") or _user(),
         "os_user": _user(),
         "host": socket.gethostname(),
         "pid": os.getpid(),
