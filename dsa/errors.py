@@ -95,6 +95,12 @@ def scrub_obj(value):
     return scrub(str(value))
 
 
+# Control characters (terminal escapes) and bidi overrides in a name must not act on the
+# terminal or reorder what a person reads: they are shown escaped.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def one_line(text: str) -> str:
-    """Fold a driver's multi-line message into one line."""
-    return " ".join(str(text).split())
+    """Fold a driver's multi-line message into one line, escaping control characters."""
+    text = " ".join(str(text).split())
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)

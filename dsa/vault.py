@@ -174,6 +174,8 @@ class Vault:
 
     def records(self) -> dict[str, dict[str, Any]]:
         """Every stored credential's row (ciphertext, never the secret)."""
+        if not self.path.exists():
+            return {}  # nothing stored: do not create lock files in a store we only read
         with self._locked(exclusive=False):
             return self._read()
 
@@ -205,6 +207,8 @@ class Vault:
 
     def get(self, connection: str) -> tuple[str, str] | None:
         """The connection's (kind, secret), or None if it has none; raises `VaultError`."""
+        if not self.path.exists():
+            return None
         with self._locked(exclusive=False):
             record = self._read().get(connection)
             if record is None:

@@ -52,9 +52,10 @@ def _settings(pairs: list[str]) -> dict[str, Any]:
 
 
 def _read_stdin(what: str) -> str:
-    if sys.stdin is None or sys.stdin.closed:
-        raise ConfigError(f"--{what}-stdin: nothing on standard input")
-    text = sys.stdin.readline().rstrip("\r\n")
+    try:
+        text = sys.stdin.readline().rstrip("\r\n")
+    except (AttributeError, OSError, ValueError, UnicodeDecodeError):
+        raise ConfigError(f"--{what}-stdin: cannot read standard input") from None
     if not text:
         raise ConfigError(f"--{what}-stdin: standard input is empty")
     register_secret(text)
