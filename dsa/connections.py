@@ -79,12 +79,12 @@ def add_connection(store_path: Path, config: Config, name: str, spec: dict[str, 
     The settings are validated by the connector's `Options` with the secret in place first, so
     nothing is stored unless the whole connection is valid.
     """
-    check_name(name)
     if secret:
         for part in [secret[1], *secret_parts(secret[1])]:
             register_secret(part)
     stored = stored_specs(store_path)
     try:
+        check_name(name)
         if spec is None:
             if secret is None:
                 raise ConfigError(f"connection '{name}': nothing to add (give --type and settings, or a password)")

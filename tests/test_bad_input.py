@@ -8,51 +8,17 @@ log may only grow, since it records failed attempts too). Runs in-process throug
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from dsa.cli import main
+from tests.inprocess import audit_text, run_cli, snapshot
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def run_cli(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    old_stdin = sys.stdin
-    sys.stdin = io.StringIO(stdin)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                main(argv)
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.stdin = old_stdin
-    return code, out.getvalue(), err.getvalue()
-
-
-def snapshot(store: Path) -> dict[str, str]:
-    """Every file of the store but the audit log and lock files, by content."""
-    files = {}
-    for path in sorted(store.rglob("*")):
-        rel = path.relative_to(store).as_posix()
-        if path.is_file() and not rel.startswith("audit/") and not path.name.endswith(".lock"):
-            files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return files
-
-
-def audit_text(store: Path) -> str:
-    return "".join(p.read_text() for p in sorted((store / "audit").glob("*.jsonl")))
 
 
 @pytest.fixture(scope="module")
