@@ -41,6 +41,18 @@ class SourceOptions(Strict):
     timeout_s: float = Field(default=300, gt=0, description="statement timeout for every query")
     connect_timeout_s: float = Field(default=10, gt=0)
 
+    def __repr_args__(self):
+        # options carry the vault's secret in memory: their repr (logs, tracebacks, f"{options!r}") must not
+        from dsa.errors import scrub
+
+        for key, value in super().__repr_args__():
+            if key and "password" in key and value:
+                yield key, "***"
+            elif isinstance(value, str):
+                yield key, scrub(value)
+            else:
+                yield key, value
+
 
 class QualityOptions(Strict):
     sample: str | None = None

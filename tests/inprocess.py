@@ -11,10 +11,31 @@ from pathlib import Path
 from dsa.cli import main
 
 
-def run_cli(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
+def fresh_process() -> None:
+    """Forget what an earlier command of this process learned (secrets to scrub, warnings given),
+    as a new `dsa` process would: a leak must not hide behind another command's registry."""
+    import dsa.config
+    import dsa.errors
+    import dsa.vault
+
+    dsa.errors._SECRETS.clear()
+    dsa.config._warned.clear()
+    dsa.vault._warned.clear()
+
+
+def run_cli(argv: list[str], stdin: str = "", env: dict[str, str | None] | None = None) -> tuple[int, str, str]:
+    """`dsa ARGV` in this process: (exit code, stdout, stderr). `env` values of None unset a variable."""
+    import os
+
     out, err = io.StringIO(), io.StringIO()
     old_stdin = sys.stdin
     sys.stdin = io.StringIO(stdin)
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    for k, v in (env or {}).items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -24,6 +45,11 @@ def run_cli(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
         sys.stdin = old_stdin
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return code, out.getvalue(), err.getvalue()
 
 
