@@ -66,13 +66,16 @@ class HostileNames:
         # the test's own DDL quotes names with sqlglot, as the product does
         return exp.to_identifier(name, quoted=True).sql(dialect=self.dialect)
 
+    def qualify(self, spec, name: str) -> str:
+        return self.ident(name)
+
     def check(self, tmp_path, table: str, columns: list[str]) -> None:
         spec = self.new_container()
         cols = ", ".join(f"{self.ident(c)} INTEGER" for c in columns)
-        self.execute(spec, f"CREATE TABLE {self.ident('sentinel')} (x INTEGER)")
-        self.execute(spec, f"INSERT INTO {self.ident('sentinel')} VALUES (1), (2), (3)")
-        self.execute(spec, f"CREATE TABLE {self.ident(table)} ({cols})")
-        self.execute(spec, f"INSERT INTO {self.ident(table)} VALUES ({', '.join('1' for _ in columns)})")
+        self.execute(spec, f"CREATE TABLE {self.qualify(spec, 'sentinel')} (x INTEGER)")
+        self.execute(spec, f"INSERT INTO {self.qualify(spec, 'sentinel')} VALUES (1), (2), (3)")
+        self.execute(spec, f"CREATE TABLE {self.qualify(spec, table)} ({cols})")
+        self.execute(spec, f"INSERT INTO {self.qualify(spec, table)} VALUES ({', '.join('1' for _ in columns)})")
 
         store = Store(tmp_path / f"store{next(self.counter)}")
         result = scan(store, Config(sources={"src": parse_source("src", spec)}), "src")
@@ -121,5 +124,52 @@ class TestSqlite(HostileNames):
     @given(tc=table_and_columns(200))
     @example(tc=('"; DROP TABLE sentinel; --', ["a'b_0", "/* x_1", "-- x_2"]))
     @example(tc=("名前 [x]", ["`; DROP TABLE sentinel; #_0", 'a"b_1']))
+    def test_names_round_trip(self, tmp_path, tc):
+        self.check(tmp_path, *tc)
+
+
+class TestPostgres(HostileNames):
+    dialect = "postgres"
+    max_bytes = 63  # longer names are truncated by the server
+    counter = count()
+
+    @pytest.fixture(autouse=True)
+    def _database(self, pg_database):
+        self.dsn = pg_database
+
+    def _con(self):
+        import psycopg
+
+        return psycopg.connect(self.dsn, autocommit=True)
+
+    def new_container(self):
+        schema = f"h_{next(self.counter)}"
+        with self._con() as con:
+            con.execute(f"CREATE SCHEMA {schema}")
+        return {"type": "postgres", "dsn": self.dsn, "include": {"schemas": [schema]}}
+
+    def qualify(self, spec, name):
+        return f"{self.ident(self.schema_name(spec))}.{self.ident(name)}"
+
+    def execute(self, spec, sql):
+        with self._con() as con:
+            con.execute(sql)
+
+    def tables(self, spec):
+        with self._con() as con:
+            return [r[0] for r in con.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s",
+                                              [self.schema_name(spec)])]
+
+    def sentinel_rows(self, spec):
+        with self._con() as con:
+            return con.execute(f"SELECT count(*) FROM {self.qualify(spec, 'sentinel')}").fetchone()[0]
+
+    def schema_name(self, spec):
+        return spec["include"]["schemas"][0]
+
+    @EXAMPLES
+    @given(tc=table_and_columns(63))
+    @example(tc=('"; DROP TABLE sentinel; --', ["a'b_0", "/* x_1", "$1_2"]))
+    @example(tc=("Ελλάδα %s", ["`; DROP TABLE sentinel; #_0", 'a"b_1', "A\\'b_2"]))
     def test_names_round_trip(self, tmp_path, tc):
         self.check(tmp_path, *tc)
