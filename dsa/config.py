@@ -54,11 +54,19 @@ class SourceOptions(Strict):
                 yield key, value
 
 
+class MaskOptions(Strict):
+    """Columns whose values (top values, min, max) are never stored."""
+
+    auto: bool = True  # names that look sensitive: password, ssn, email, token, ...
+    columns: list[str] = Field(default_factory=list)  # globs over `table.column` or `schema.table.column`
+
+
 class QualityOptions(Strict):
-    sample: str | None = None
+    sample: str | int | None = None  # "10%" or a row count; default: full below 1,000,000 rows
     top_k: int = Field(default=10, ge=0, le=1000)
     timeout_s: float = Field(default=300, gt=0)
     workers: int = Field(default=2, ge=1, le=64)
+    mask: MaskOptions = Field(default_factory=MaskOptions)
 
 
 class MirrorOptions(Strict):

@@ -77,6 +77,7 @@ def build(tables: int) -> None:
 
 def time_dsa_scan(workdir: Path) -> tuple[float, int, str]:
     """Wall time and peak RSS (bytes) of one `python -m dsa scan` process."""
+    workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "dsa.yaml"
     config.write_text(f"sources:\n  bench: {{type: postgres, dsn: '{dsn(DB)}', include: {{schemas: [{SCHEMA}]}}}}\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DSA_CONFIG": str(config), "DSA_STORE": str(workdir / "store")}
@@ -159,7 +160,6 @@ def main() -> None:
         time_dsa_scan(Path(tmp) / "warm")  # warm the server's catalog caches and the OS page cache
         for i in range(args.repeats):
             work = Path(tmp) / f"run{i}"
-            work.mkdir()
             elapsed, peak, summary = time_dsa_scan(work)
             scans.append(elapsed)
             rss.append(peak)
