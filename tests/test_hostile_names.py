@@ -2,9 +2,10 @@
 
 Hypothesis generates names with quotes, semicolons, backticks, comment openers, Unicode and
 `"; DROP TABLE` payloads; each example creates a table so named (plus a `sentinel` table with
-3 rows) on the engine, scans it through the public API and checks that the catalog holds
-exactly those names, in order, that qualified names split back into them, and that nothing
-else changed on the source (the sentinel is intact, no other table appeared).
+3 rows) on the engine, scans and profiles it through the public API and checks that the
+catalog holds exactly those names, in order, that qualified names split back into them, that
+every column was profiled with exact counts, and that nothing else changed on the source (the
+sentinel is intact, no other table appeared).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlglot import exp
 
 from dsa.config import Config, parse_source
 from dsa.names import split_name
+from dsa.quality import quality
 from dsa.scan import scan
 from dsa.store import Store
 
@@ -27,7 +29,7 @@ PAYLOADS = [
     "x */", "a.b", "a b", " lead", "[x]", "%s", "?", "$1", ":name", "\\", "\\'", "ü", "名前", "Ελλάδα", "😀x",
     "select", "NULL", "`; DROP TABLE sentinel; #", "a\u00a0b", "e\u0301", "ß",
 ]
-EXAMPLES = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+EXAMPLES = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def names(max_bytes: int, bmp_only: bool = False):
@@ -78,7 +80,8 @@ class HostileNames:
         self.execute(spec, f"INSERT INTO {self.qualify(spec, table)} VALUES ({', '.join('1' for _ in columns)})")
 
         store = Store(tmp_path / f"store{next(self.counter)}")
-        result = scan(store, Config(sources={"src": parse_source("src", spec)}), "src")
+        config = Config(sources={"src": parse_source("src", spec)})
+        result = scan(store, config, "src")
         assert result.status == "success", result.errors
         con = store.connect()
         schema = self.schema_name(spec)
@@ -86,10 +89,21 @@ class HostileNames:
                           [schema]).fetchall()
         assert sorted(t for t, _ in got) == sorted([table, "sentinel"])
         assert {split_name(q)[-1] for _, q in got} == {table, "sentinel"}
+        got_qn = dict(got)
         rows = con.execute("SELECT column_name, qualified_name FROM normalized_columns WHERE schema_name = ? "
                            "AND table_name = ? ORDER BY ordinal_position", [schema, table]).fetchall()
         assert [c for c, _ in rows] == columns
         assert [split_name(q)[-2:] for _, q in rows] == [[table, c] for c in columns]
+
+        # profiling builds SQL from these names (sqlglot): every column profiled, exact counts
+        profiled = quality(store, config, "src")
+        assert profiled.status == "success" and profiled.table_count == 2, profiled.failed
+        con = store.connect()
+        counts = dict(con.execute("SELECT table_qualified_name, row_count FROM table_quality_metrics").fetchall())
+        assert sorted((split_name(q)[-1], n) for q, n in counts.items()) == sorted([(table, 1), ("sentinel", 3)])
+        metrics = con.execute("SELECT column_name, total_count, null_count, min_value FROM column_quality_metrics "
+                              "WHERE table_qualified_name = ?", [got_qn[table]]).fetchall()
+        assert sorted(metrics) == sorted((c, 1, 0, "1") for c in columns)
         con.close()
         assert self.sentinel_rows(spec) == 3
         assert sorted(self.tables(spec)) == sorted([table, "sentinel"])
