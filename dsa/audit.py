@@ -73,14 +73,16 @@ def record(store_path: str | os.PathLike, action: str, target: str | None, outco
 def define_view(con, store_path: str | os.PathLike) -> None:
     """Define `audit_log` on a DuckDB connection (an empty table while there is no record)."""
     folder = audit_dir(store_path)
-    columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
     if not any(folder.glob("*.jsonl")):
-        con.execute(f"CREATE OR REPLACE TABLE audit_log ({columns})")
+        # a view either way, so a later refresh can replace it with the one over the files
+        nulls = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in COLUMNS.items())
+        con.execute(f"CREATE OR REPLACE VIEW audit_log AS SELECT {nulls} WHERE false")
         return
     glob = (folder / "*.jsonl").as_posix().replace("'", "''")
     spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS.items()) + "}"
-    # ignore_errors: a line being appended right now may be read half-written; skip it
+    # a line being appended right now may be read half-written: ignore_errors makes it a row of
+    # nulls, which the WHERE drops
     con.execute(
         f"CREATE OR REPLACE VIEW audit_log AS SELECT * FROM read_json('{glob}', format = 'newline_delimited', "
-        f"columns = {spec}, ignore_errors = true)"
+        f"columns = {spec}, ignore_errors = true) WHERE action IS NOT NULL"
     )

@@ -159,3 +159,20 @@ def test_concurrent_audit_appends_stay_whole(tmp_path):
     from dsa.store import Store
 
     assert Store(tmp_path).sql("SELECT count(*) FROM audit_log WHERE action = 'test.append'").item() == 800
+
+
+def test_audit_view_follows_new_records_and_skips_a_torn_line(tmp_path):
+    from dsa import audit
+    from dsa.store import Store
+
+    store = Store(tmp_path / "s")
+    con = store.connect()
+    assert con.execute("SELECT count(*) FROM audit_log").fetchone() == (0,)
+    audit.record(store.path, "connection.test", "a", "ok")
+    store.refresh(con)  # the empty view is replaced by the one over the files
+    audit.record(store.path, "connection.test", "b", "error", "boom")
+    day = next((store.path / "audit").glob("*.jsonl"))
+    with open(day, "a") as fh:
+        fh.write('{"recorded_at": "2026-01-01T00:00:00+00:00", "actor": "half-writ')  # a writer caught mid-line
+    rows = con.execute("SELECT target, outcome, error FROM audit_log ORDER BY recorded_at").fetchall()
+    assert rows == [("a", "ok", None), ("b", "error", "boom")]
