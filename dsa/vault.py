@@ -336,7 +336,7 @@ def _warn_permissions(path: Path) -> None:
 
 
 def actor() -> str:
-    """Who acts: `DSA_USER` (the app sets it to its signed-in user), else the OS user."""
+    """Who acts: `DSA_USER` (a deployment sets it to the app's user), else the OS user."""
     return os.environ.get("DSA_USER") or _user()
 
 
