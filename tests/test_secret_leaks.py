@@ -130,6 +130,8 @@ def test_postgres_password_never_leaks(tmp_path, pg_role):
     for name in ("pg", "pgdsn", "pgarg", "pgpw"):
         run("connections", "test", name, expect=0)
         run("scan", name, expect=0)
+    run("quality", "pg", expect=0)
+    run("quality", "pgdsn", "--top-k", "3", expect=0)
     run("connections", "list", expect=0)
     run("connections", "list", "--format", "json", expect=0)
 
@@ -152,6 +154,8 @@ def test_postgres_password_never_leaks(tmp_path, pg_role):
     run("connections", "add", "slow", "--type", "postgres", *server, "--password-stdin", "--set", "timeout_s=0.001",
         stdin=PASSWORD + "\n", expect=0)
     run("scan", "slow")
+    run("quality", "closed", expect=2)  # never scanned
+    run("quality", "slow")
 
     # the config file: plaintext (warns), ${ENV}, and broken variants
     for text in (
@@ -172,7 +176,7 @@ def test_postgres_password_never_leaks(tmp_path, pg_role):
 
     # catalog reads and exports of everything the runs wrote
     run("runs", expect=0)
-    for table in ("sync_runs", "credentials", "audit_log", "run_errors", "normalized_tables"):
+    for table in ("sync_runs", "credentials", "audit_log", "run_errors", "normalized_tables", "column_top_values"):
         run("query", f"SELECT * FROM {table}", "--format", "json", expect=0)
     run("query", "SELECT * FROM nosuch_table", expect=2)
     for fmt in ("json", "csv", "parquet"):
