@@ -138,6 +138,7 @@ def test_config_that_is_not_utf8(base, tmp_path):
 COMMANDS = {
     "scan": ["--all", "shop", "--nope"],
     "runs": ["--limit", "-n", "shop"],
+    "quality": ["shop", "--tables", "--sample", "--top-k", "10%", "150%", "0", "-1", "many", "*"],
     "query": ["--format", "-f", "SELECT 1", "csv", "json", "xml"],
     "export": ["--format", "--out", "-o", "json", "parquet", "yaml"],
     "connections add": ["--type", "-t", "sqlite", "postgres", "--path", "--dsn", "--host", "--port", "--user",
@@ -169,6 +170,9 @@ def command_lines(draw):
 @example(argv=["scan", "[/x]"])
 @example(argv=["connections", "test", "\x1b]0;title\x07"])
 @example(argv=["scan", "--limit", "3"])
+@example(argv=["quality", "shop", "--sample", "150%"])
+@example(argv=["quality", "shop", "--top-k", "-1"])
+@example(argv=["quality", "shop", "--tables", "nosuch*"])
 @example(argv=["runs", "--limit", "many"])
 @example(argv=["query", "SELEC 1"])
 @example(argv=["query", "SELECT * FROM nosuch_table"])
