@@ -196,3 +196,16 @@ def test_rotation_with_keys_from_the_environment(store, monkeypatch):
 
 def test_rotation_of_an_empty_vault(store):
     assert Vault(store.path).rotate()["key_id"] is None
+
+
+def test_concurrent_writers_lose_nothing(store):
+    """Four processes store 15 secrets each at once (the first ones racing to create the key)."""
+    script = (
+        "import sys\nfrom dsa.vault import Vault\nv = Vault(sys.argv[1])\n"
+        "for i in range(15):\n    v.put(f'{sys.argv[2]}-{i}', 'password', f'Pw-{sys.argv[2]}-{i}-x')\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(store.path), f"p{n}"]) for n in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    v = Vault(store.path)
+    assert len(v.keys().keys) == 1
+    assert {n: v.get(n)[1] for n in v.records()} == {f"p{n}-{i}": f"Pw-p{n}-{i}-x" for n in range(4) for i in range(15)}
