@@ -73,14 +73,11 @@ def all_sources(config: Config, store_path: Path) -> Config:
     merged = {name: parse_source(name, spec) for name, spec in stored_specs(store_path).items()}
     merged.update(config.sources)
     unavailable = dict(config._unavailable)
-    vault = Vault(store_path)
-    for name in vault.records() if merged else ():
-        if name not in merged:
-            continue
+    for name, found in Vault(store_path).get_many(merged).items():
         try:
-            found = vault.get(name)
-            if found:
-                merged[name] = with_secret(name, merged[name], *found)
+            if isinstance(found, VaultError):
+                raise found
+            merged[name] = with_secret(name, merged[name], *found)
         except VaultError as exc:
             unavailable[name] = exc
     out = config.model_copy(update={"sources": merged})

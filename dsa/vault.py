@@ -207,17 +207,35 @@ class Vault:
 
     def get(self, connection: str) -> tuple[str, str] | None:
         """The connection's (kind, secret), or None if it has none; raises `VaultError`."""
+        found = self.get_many([connection]).get(connection)
+        if isinstance(found, VaultError):
+            raise found
+        return found
+
+    def get_many(self, connections) -> dict[str, tuple[str, str] | VaultError]:
+        """(kind, secret) of each named connection that has one, or the `VaultError` that stops
+        it from decrypting; one read of the files for all of them."""
         if not self.path.exists():
-            return None
+            return {}
         with self._locked(exclusive=False):
-            record = self._read().get(connection)
-            if record is None:
-                return None
-            keys = self.keys()
-        kind, secret = self._decrypt(record, keys)
-        for part in [secret, *secret_parts(secret)]:
-            register_secret(part)
-        return kind, secret
+            records = self._read()
+            wanted = [records[c] for c in connections if c in records]
+            if not wanted:
+                return {}
+            try:
+                keys = self.keys()
+            except VaultError as exc:
+                return {r["connection"]: exc for r in wanted}
+        out: dict[str, tuple[str, str] | VaultError] = {}
+        for record in wanted:
+            try:
+                kind, secret = out[record["connection"]] = self._decrypt(record, keys)
+            except VaultError as exc:
+                out[record["connection"]] = exc
+                continue
+            for part in [secret, *secret_parts(secret)]:
+                register_secret(part)
+        return out
 
     def _decrypt(self, record: dict[str, Any], keys: Keys) -> tuple[str, str]:
         name = record["connection"]
