@@ -187,3 +187,90 @@ class TestPostgres(HostileNames):
     @example(tc=("Ελλάδα %s", ["`; DROP TABLE sentinel; #_0", 'a"b_1', "A\\'b_2"]))
     def test_names_round_trip(self, tmp_path, tc):
         self.check(tmp_path, *tc)
+
+
+class TestMariaDB(HostileNames):
+    dialect = "mysql"
+    max_bytes = 64  # characters, in fact; a UTF-8 byte bound is stricter
+    bmp_only = True  # identifiers are utf8mb3: no characters beyond U+FFFF
+    counter = count()
+
+    @pytest.fixture(autouse=True)
+    def _server(self, mysql_admin, mysql_database):
+        self.admin, self.prefix, self.created = mysql_admin, mysql_database, []
+        yield
+        with mysql_admin.cursor() as cur:
+            for db in self.created:
+                cur.execute(f"DROP DATABASE IF EXISTS {self.ident(db)}")
+
+    def new_container(self):
+        db = f"{self.prefix}_h{next(self.counter)}"
+        self.created.append(db)
+        self.execute(None, f"CREATE DATABASE {self.ident(db)} CHARACTER SET utf8mb4")
+        return {"type": "mysql", "host": "127.0.0.1", "port": 3306, "user": "root", "database": db}
+
+    def qualify(self, spec, name):
+        return f"{self.ident(spec['database'])}.{self.ident(name)}"
+
+    def execute(self, spec, sql):
+        with self.admin.cursor() as cur:
+            cur.execute(sql)
+
+    def tables(self, spec):
+        with self.admin.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [spec["database"]])
+            return [r[0] for r in cur.fetchall()]
+
+    def sentinel_rows(self, spec):
+        with self.admin.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {self.qualify(spec, 'sentinel')}")
+            return cur.fetchone()[0]
+
+    def schema_name(self, spec):
+        return spec["database"]
+
+    @EXAMPLES
+    @given(tc=table_and_columns(64, bmp_only=True))
+    @example(tc=("`; DROP TABLE sentinel; #", ["a'b_0", "/* x_1", "-- x_2", "a`b_3"]))
+    @example(tc=('"; DROP TABLE sentinel; --', ["\\\\_0", "%s_1", "Ελλάδα_2"]))
+    def test_names_round_trip(self, tmp_path, tc):
+        self.check(tmp_path, *tc)
+
+
+class TestDuckDB(HostileNames):
+    dialect = "duckdb"
+    counter = count()
+
+    @pytest.fixture(autouse=True)
+    def _folder(self, tmp_path):
+        self.folder = tmp_path
+
+    def new_container(self):
+        return {"type": "duckdb", "path": str(self.folder / f"db{next(self.counter)}.duckdb")}
+
+    def execute(self, spec, sql):
+        import duckdb
+
+        with duckdb.connect(spec["path"]) as con:
+            con.execute(sql)
+
+    def _query(self, spec, sql):
+        import duckdb
+
+        with duckdb.connect(spec["path"], read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+    def tables(self, spec):
+        return [r[0] for r in self._query(spec, "SELECT table_name FROM duckdb_tables()")]
+
+    def sentinel_rows(self, spec):
+        return self._query(spec, "SELECT count(*) FROM sentinel")[0][0]
+
+    def schema_name(self, spec):
+        return "main"
+
+    @EXAMPLES
+    @given(tc=table_and_columns(200))
+    @example(tc=('"; DROP TABLE sentinel; --', ["a'b_0", "/* x_1", "$1_2"]))
+    def test_names_round_trip(self, tmp_path, tc):
+        self.check(tmp_path, *tc)

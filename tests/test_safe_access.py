@@ -155,3 +155,98 @@ def test_postgres_silent_server_times_out(pg_admin):
         message = times_out({"type": "postgres", "host": "127.0.0.1", "port": port, "user": "x",
                              "connect_timeout_s": 2}, limit_s=30)
     assert message == f"cannot connect to source 'src' (postgres at 127.0.0.1:{port}/x): connection timeout expired"
+
+
+# -- MariaDB / MySQL -----------------------------------------------------------------------
+
+def _ident(name: str, dialect: str = "mysql") -> str:
+    from sqlglot import exp
+
+    return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
+
+
+@pytest.fixture
+def mysql_source(mysql_admin, mysql_database):
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"CREATE TABLE {_ident(mysql_database)}.t (a integer)")
+        cur.execute(f"INSERT INTO {_ident(mysql_database)}.t VALUES (1)")
+    return {"type": "mysql", "host": "127.0.0.1", "port": 3306, "user": "root", "database": mysql_database,
+            "timeout_s": 7}
+
+
+def test_mysql_session_cannot_write(mysql_source, mysql_admin, mysql_database):
+    import pymysql
+
+    conn = connector(mysql_source).connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@session.tx_read_only, @@session.max_statement_time")
+            assert cur.fetchone() == (1, 7.0)
+            for statement in ("INSERT INTO t VALUES (2)", "UPDATE t SET a = 3", "DELETE FROM t", "CREATE TABLE u (a int)",
+                              "DROP TABLE t", "CREATE DATABASE dsa_should_not_exist"):
+                with pytest.raises(pymysql.MySQLError) as err:
+                    cur.execute(statement)
+                assert err.value.args[0] == 1792, err.value  # Cannot execute statement in a READ ONLY transaction
+    finally:
+        conn.close()
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"SELECT a FROM {_ident(mysql_database)}.t")
+        assert cur.fetchall() == ((1,),)
+        cur.execute("SHOW DATABASES LIKE 'dsa_should_not_exist'")
+        assert cur.fetchall() == ()
+
+
+def test_mysql_tls_settings_reach_the_driver(mysql_source, tmp_path):
+    # the local MariaDB has TLS disabled: DISABLED connects in clear, REQUIRED must refuse, saying why
+    conn = connector({**mysql_source, "ssl_mode": "DISABLED"}).connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            assert cur.fetchone() == ("Ssl_cipher", "")
+    finally:
+        conn.close()
+    dsn = f"mysql://root@127.0.0.1:3306/{mysql_source['database']}?ssl_mode=REQUIRED"
+    for spec in ({**mysql_source, "ssl_mode": "REQUIRED"}, {"type": "mysql", "dsn": dsn}):
+        with pytest.raises(SourceError) as err:
+            connector(spec).connect()
+        assert str(err.value).endswith("SSL is required but the server doesn't support it"), err.value
+    with pytest.raises(SourceError, match="ssl_ca file /nonexistent/ca.pem not found"):
+        connector({**mysql_source, "ssl_mode": "VERIFY_CA", "ssl_ca": "/nonexistent/ca.pem"}).connect()
+    # a CA file that is not a certificate: the TLS layer itself read the file it was given
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    with pytest.raises(SourceError, match="no certificate or crl found"):
+        connector({**mysql_source, "ssl_mode": "VERIFY_CA", "ssl_ca": str(tmp_path / "ca.pem")}).connect()
+
+
+def test_mysql_silent_server_times_out(mysql_admin):
+    with silent_server() as port:
+        message = times_out({"type": "mysql", "host": "127.0.0.1", "port": port, "user": "x", "connect_timeout_s": 2},
+                            limit_s=30)
+    assert message == (f"cannot connect to source 'src' (mysql at 127.0.0.1:{port}): connection timeout expired "
+                       f"(no answer within connect_timeout_s=2s)")
+
+
+# -- DuckDB --------------------------------------------------------------------------------
+
+def test_duckdb_session_cannot_write(tmp_path):
+    import duckdb
+
+    path = tmp_path / "d.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE t (a integer); INSERT INTO t VALUES (1)")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    conn = connector({"type": "duckdb", "path": str(path)}).connect()
+    try:
+        assert conn.execute("SELECT a FROM t").fetchall() == [(1,)]
+        for statement in ("INSERT INTO t VALUES (2)", "CREATE TABLE u (a integer)", "DROP TABLE t",
+                          f"COPY t TO '{tmp_path / 'out.csv'}'", f"ATTACH '{tmp_path / 'other.duckdb'}' AS other",
+                          "SET threads = 1", "SELECT 1; DELETE FROM t"):
+            with pytest.raises(PermissionError):
+                conn.execute(statement)
+        # below the statement guard, the database itself is open read-only
+        with pytest.raises(duckdb.Error, match="read-only"):
+            conn._con.execute("INSERT INTO t VALUES (3)")
+    finally:
+        conn.close()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "other.duckdb").exists()

@@ -193,3 +193,56 @@ def test_postgres_password_never_leaks(tmp_path, pg_role):
     for name in ("pg", "pgdsn", "pgarg", "pgpw", "closed", "wrongpw", "slow"):
         run("connections", "remove", name, expect=0)
     leaks.assert_clean()
+
+
+@pytest.fixture
+def mysql_user(mysql_admin, mysql_database):
+    """A MariaDB user with the distinctive password, allowed to read one database with a small table."""
+    user = f"dsa_leak_{secrets.token_hex(3)}"
+    db = mysql_database
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{db}`.t (id integer PRIMARY KEY, note text)")
+        cur.execute(f"INSERT INTO `{db}`.t VALUES (1, 'a'), (2, NULL)")
+        for host in ("%", "localhost"):
+            cur.execute("CREATE USER %s@%s IDENTIFIED BY %s", (user, host, PASSWORD))
+            cur.execute(f"GRANT SELECT, SHOW VIEW ON `{db}`.* TO %s@%s", (user, host))
+    yield user, db
+    with mysql_admin.cursor() as cur:
+        for host in ("%", "localhost"):
+            cur.execute("DROP USER IF EXISTS %s@%s", (user, host))
+
+
+def test_mariadb_password_never_leaks(tmp_path, mysql_user):
+    user, db = mysql_user
+    leaks = Leaks(tmp_path)
+    run = leaks.run
+    server = ["--host", "127.0.0.1", "--port", "3306", "--user", user, "--database", db]
+    run("connections", "add", "my", "--type", "mysql", *server, "--password-stdin", stdin=PASSWORD + "\n", expect=0)
+    run("connections", "add", "mydsn", "--type", "mysql", "--dsn-stdin", stdin=f"mysql://{user}:{ENCODED}@127.0.0.1:3306/{db}\n",
+        expect=0)
+    for name in ("my", "mydsn"):
+        run("connections", "test", name, expect=0)
+        run("scan", name, expect=0)
+    run("quality", "my", expect=0)
+    # a real wrong password (the server checks it), a closed port, TLS the server cannot give
+    run("connections", "add", "wrong", "--type", "mysql", *server, "--password-stdin", stdin=f"{PASSWORD}-wrong\n", expect=0)
+    r = run("connections", "test", "wrong", expect=1)
+    assert f"Access denied for user '{user}'" in r.stderr
+    run("scan", "wrong", expect=1, subprocess=True)
+    run("connections", "add", "closed", "--type", "mysql", "--host", "127.0.0.1", "--port", str(_closed_port()),
+        "--user", user, "--password-stdin", stdin=PASSWORD + "\n", expect=0)
+    run("scan", "closed", expect=1)
+    run("connections", "add", "tls", "--type", "mysql", *server, "--set", "ssl_mode=REQUIRED", "--password-stdin",
+        stdin=PASSWORD + "\n", expect=0)
+    run("connections", "test", "tls", expect=1)
+    leaks.config(f"sources:\n  cfg: {{type: mysql, dsn: 'mysql://{user}:{ENCODED}@127.0.0.1:3306/{db}', port: x}}\n")
+    run("scan", "cfg", expect=2)
+    leaks.config(f"sources:\n  cfg: {{type: mysql, dsn: 'mysql://{user}:{ENCODED}@127.0.0.1:3306/{db}'}}\n")
+    run("scan", "cfg", expect=0, subprocess=True)
+    leaks.config("")
+    for table in ("sync_runs", "run_errors", "audit_log", "column_quality_metrics"):
+        run("query", f"SELECT * FROM {table}", "--format", "json", expect=0)
+    run("export", "--format", "json", "--out", str(tmp_path / "export" / "json"), expect=0)
+    run("connections", "rotate-key", expect=0)
+    run("connections", "list", expect=0)
+    leaks.assert_clean()
