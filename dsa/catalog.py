@@ -23,7 +23,7 @@ def read_only_query(store: Store, sql: str, params: list | None = None) -> pl.Da
         try:
             statements = con.extract_statements(sql)
         except duckdb.Error as exc:
-            raise DsaError(f"query: {one_line(str(exc))}") from None
+            raise ConfigError(f"query: {one_line(str(exc))}") from None
         if len(statements) != 1:
             raise ConfigError(f"query: give exactly one statement (got {len(statements)})")
         kind = statements[0].type
@@ -32,7 +32,8 @@ def read_only_query(store: Store, sql: str, params: list | None = None) -> pl.Da
         try:
             return con.execute(sql, params or []).pl()
         except duckdb.Error as exc:
-            raise DsaError(f"query: {one_line(str(exc))}") from None
+            # the query is the user's input: its errors (unknown names, bad casts) are exit 2
+            raise ConfigError(f"query: {one_line(str(exc))}") from None
     finally:
         con.close()
 

@@ -32,7 +32,7 @@ from typing import Any, Iterator
 import polars as pl
 
 from dsa import queries
-from dsa.errors import DsaError, NotFound, one_line, scrub
+from dsa.errors import DsaError, NotFound, one_line, scrub, scrub_obj
 from dsa.model import CATALOG_TABLES, RUN_ERRORS, frame
 
 RUN_TYPES = ("scan", "quality", "diff")
@@ -165,6 +165,8 @@ class Run:
         self.status = status or ("partial" if self._errors else "success")
         self.error = scrub(one_line(error)) if error else None
         self.store._write_manifest(self)
+        self.store._audit("run.finish", self.run_id, self.status, self.error,
+                          {"connection": self.connection, "run_type": self.run_type, "counts": self.counts})
 
 
 class Store:
@@ -204,6 +206,8 @@ class Store:
         run.dir.mkdir(parents=True)
         run.started_at = now()
         self._write_manifest(run)
+        self._audit("run.start", run.run_id, "started", None,
+                    {"connection": connection, "run_type": run_type, "details": run.details})
         try:
             yield run
         except KeyboardInterrupt:
@@ -231,13 +235,18 @@ class Store:
             "finished_at": finished.isoformat() if finished else None,
             "error": run.error,
             "counts": run.counts,
-            "details": run.details,
+            "details": scrub_obj(run.details),  # a driver's DSN or message must not carry a password here
             "triggered_by": os.environ.get("DSA_USER") or _user(),
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "pid_start": _process_start(os.getpid()),
         }
         _write_atomic(run.dir / "run.json", json.dumps(manifest, default=str, indent=1).encode())
+
+    def _audit(self, action: str, target: str, outcome: str, error: str | None, details: dict[str, Any]) -> None:
+        from dsa import audit  # audit imports this module
+
+        audit.record(self.path, action, target, outcome, error, details)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -296,6 +305,12 @@ class Store:
         con.register("_sync_runs_frame", runs.to_arrow())
         con.execute("CREATE OR REPLACE TABLE sync_runs AS SELECT * FROM _sync_runs_frame")
         con.unregister("_sync_runs_frame")
+        from dsa import audit, vault  # both import this module
+
+        con.register("_credentials_frame", vault.credentials_frame(self.path).to_arrow())
+        con.execute("CREATE OR REPLACE TABLE credentials AS SELECT * FROM _credentials_frame")
+        con.unregister("_credentials_frame")
+        audit.define_view(con, self.path)
         for table in CATALOG_TABLES:
             glob = (self.runs_dir / "*" / table / "*.parquet").as_posix().replace("'", "''")
             con.execute(

@@ -25,8 +25,18 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 # Piped output is not squeezed into 80 columns: tables stay readable in files and CI logs.
-console = Console(highlight=False, soft_wrap=True, width=None if Console().is_terminal else 250)
-console_err = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup and emoji are off: names and values from sources are data, and a table named
+# `[/x]` or `:fire:` must print as itself (and not crash Rich). Style with `style=` or `Text`.
+console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False,
+                  width=None if Console().is_terminal else 250)
+console_err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def print_error(message: str, prefix: str = "error:") -> None:
+    """One red `error:` line on stderr; the message is printed as plain text."""
+    from rich.text import Text
+
+    console_err.print(Text.assemble((prefix, "bold red"), " ", str(message)), soft_wrap=True)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from typing import List, Optional
 
 import typer
 
-from dsa.cli.common import app, console, console_err, progress_bar, state
+from dsa.cli.common import app, console, console_err, print_error, progress_bar, state
 from dsa.errors import ConfigError, DsaError
 from dsa.quality import parse_sample, quality as run_quality
 
@@ -33,7 +33,7 @@ def quality(
             with progress_bar(f"profiling {name}") as progress:
                 result = run_quality(store, config, name, tables=tables, sample=sample, top_k=top_k, progress=progress)
         except DsaError as exc:
-            console_err.print(f"[bold red]error:[/] {exc}", soft_wrap=True, highlight=False)
+            print_error(str(exc))
             worst = exc.exit_code if worst in (0, 3) else worst
             continue
         console.print(f"{result.run_id}  {result.summary()}", highlight=False, soft_wrap=True)
