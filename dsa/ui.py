@@ -7,25 +7,23 @@ list, so a new run refreshes what it must and a rerun is served from cache.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
-from dsa.catalog import read_only_query
-from dsa.config import DEFAULT_STORE, load_config
-from dsa.store import Store
+from dsa.catalog import Catalog, open_catalog, read_only_query
+from dsa.config import Config, load_config
 
 
 @st.cache_resource
-def store() -> Store:
-    path = os.environ.get("DSA_STORE")
-    if not path:
-        try:
-            path = load_config().store
-        except Exception:
-            path = None
-    return Store(Path(path or DEFAULT_STORE))
+def store() -> Catalog:
+    """The catalog: `DSA_STORE` (set by `dsa app`) or the config's `store:`, a folder or a
+    postgresql:// URL. Scans started from the app are mirrored like the command line's."""
+    try:
+        config = load_config()
+    except Exception:
+        config = Config()
+    return open_catalog(os.environ.get("DSA_STORE") or config.store, config)
 
 
 def runs_version() -> str:

@@ -1,0 +1,258 @@
+"""Reading the catalog from its Postgres mirror: the same DuckDB SQL, translated by sqlglot.
+
+`PostgresCatalog` has the reading surface of `Store` that the app and the command line use
+(`sql`, `read_only_query`, `sync_runs`, `run`, `progress`, `begin_run`, `path`). Its sessions
+are read-only on the server (`default_transaction_read_only`). Runs started through it are
+written to a local cache store and mirrored into Postgres as they start and finish, so every
+app instance over the same Postgres sees every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import polars as pl
+import psycopg
+import sqlglot
+from psycopg.adapt import Loader
+from sqlglot import exp
+
+from dsa.errors import ConfigError, DsaError, NotFound, one_line
+from dsa.store import SYNC_RUNS, Store
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(spec: str | os.PathLike | None) -> bool:
+    return isinstance(spec, str) and spec.lower().startswith(POSTGRES_SCHEMES)
+
+
+# -- translation -----------------------------------------------------------------------------
+
+
+def _fix_for_postgres(node: exp.Expression) -> exp.Expression:
+    """What sqlglot leaves in DuckDB's words: arg_max / arg_min (no Postgres equivalent)."""
+    if isinstance(node, (exp.ArgMax, exp.ArgMin)):
+        value, key = node.this, node.expression
+        order = exp.Ordered(this=key.copy(), desc=isinstance(node, exp.ArgMax), nulls_first=False)
+        agg = exp.ArrayAgg(this=exp.Order(this=value.copy(), expressions=[order]))
+        # DuckDB's arg_max skips rows where either argument is NULL.
+        cond = exp.and_(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())),
+                        exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())))
+        return exp.Bracket(this=exp.Paren(this=exp.Filter(this=agg, expression=exp.Where(this=cond))),
+                           expressions=[exp.Literal.number(1)], offset=1)
+    return node
+
+
+def to_postgres(statement: exp.Expression) -> str:
+    return statement.transform(_fix_for_postgres).sql(dialect="postgres")
+
+
+def to_postgres_statements(text: str) -> list[str]:
+    """A file of DuckDB statements as Postgres statements (comments dropped)."""
+    out = []
+    for statement in sqlglot.parse(text, read="duckdb"):
+        if statement is None:
+            continue
+        for c in statement.find_all(exp.Expression):
+            c.comments = None
+        out.append(to_postgres(statement))
+    return out
+
+
+def translate_query(query: str) -> tuple[str, int]:
+    """One DuckDB query as Postgres SQL with `$1..$n` placeholders; returns it and n."""
+    try:
+        statement = sqlglot.parse_one(query, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise DsaError(f"query: cannot translate to Postgres: {one_line(str(exc))}") from None
+    count = 0
+
+    def number(node: exp.Expression) -> exp.Expression:
+        nonlocal count
+        if isinstance(node, exp.Placeholder):
+            count += 1
+            return exp.Var(this=f"${count}")
+        return node
+
+    return to_postgres(statement.transform(number)), count
+
+
+# -- result types ----------------------------------------------------------------------------
+
+
+class _JsonText(Loader):
+    """jsonb comes back as its text, as the local store's JSON columns are text."""
+
+    def load(self, data: Any) -> str:
+        return bytes(data).decode()
+
+
+class _Number(Loader):
+    """numeric as DuckDB gives it: a whole number (a sum of integers, which DuckDB returns as
+    a 128-bit integer read as Decimal) stays Decimal, a fraction (an average) is a float."""
+
+    def load(self, data: Any) -> Decimal | float:
+        text = bytes(data).decode()
+        return Decimal(text) if "." not in text and text.lstrip("-").isdigit() else float(text)
+
+
+_POLARS = {"int8": pl.Int64, "int4": pl.Int32, "int2": pl.Int16, "float8": pl.Float64, "float4": pl.Float32,
+           "text": pl.Utf8, "varchar": pl.Utf8, "bool": pl.Boolean, "jsonb": pl.Utf8, "json": pl.Utf8,
+           "timestamptz": pl.Datetime("us", "UTC"), "timestamp": pl.Datetime("us"), "date": pl.Date}
+
+
+class PostgresCatalog:
+    """The catalog in a Postgres mirror, written through a local cache store."""
+
+    def __init__(self, dsn: str, cache: Store):
+        from dsa.mirror import SCHEMA, MirrorHook, describe_dsn
+
+        self.dsn = dsn
+        self.cache = cache
+        self.path = cache.path
+        self.runs_dir = cache.runs_dir
+        self.schema = SCHEMA
+        self.label = describe_dsn(dsn)
+        cache.run_hooks.append(MirrorHook(dsn, strict=True))
+
+    @property
+    def run_hooks(self) -> list:
+        return self.cache.run_hooks
+
+    # -- writing goes to the cache store, and from there to Postgres --------------------------
+
+    def init(self) -> None:
+        self.cache.init()
+
+    def begin_run(self, *args: Any, **kwargs: Any):
+        return self.cache.begin_run(*args, **kwargs)
+
+    def progress(self, run_id: str) -> dict[str, Any] | None:
+        return self.cache.progress(run_id)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _session(self) -> Iterator[psycopg.Connection]:
+        from dsa.mirror import connect
+
+        conn = connect(self.dsn, read_only=True, what="catalog")
+        try:
+            for name in ("jsonb", "json"):
+                conn.adapters.register_loader(name, _JsonText)
+            conn.adapters.register_loader("numeric", _Number)
+            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{self.schema}.sync_runs"]).fetchone()[0]
+            if not exists:
+                raise NotFound(f"the catalog {self.label} has no schema {self.schema} yet: run `dsa mirror` or a scan")
+            conn.execute(psycopg.sql.SQL("SET search_path TO {}").format(psycopg.sql.Identifier(self.schema)))
+            yield conn
+        finally:
+            conn.close()
+
+    def _frame(self, conn: psycopg.Connection, query: str, params: list | None) -> pl.DataFrame:
+        with psycopg.RawCursor(conn) as cur:
+            cur.execute(query, params or None)
+            if cur.description is None:
+                return pl.DataFrame()
+            names = [d.name for d in cur.description]
+            types = {}
+            for d in cur.description:
+                info = conn.adapters.types.get(d.type_code)
+                if info is not None and info.name in _POLARS:
+                    types[d.name] = _POLARS[info.name]
+            rows = cur.fetchall()
+        if len(set(names)) != len(names):  # DuckDB would suffix duplicates the same way
+            seen: dict[str, int] = {}
+            for i, n in enumerate(names):
+                if n in seen:
+                    seen[n] += 1
+                    names[i] = f"{n}_{seen[n]}"
+                else:
+                    seen[n] = 0
+        columns = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+        return pl.DataFrame({n: pl.Series(n, v, dtype=types.get(n), strict=False) for n, v in columns.items()})
+
+    def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
+        """Run DuckDB-dialect SQL (as written for the local store) on the Postgres catalog."""
+        text, count = translate_query(query)
+        params = list(params or [])
+        if count != len(params):
+            raise ConfigError(f"query: {count} placeholders but {len(params)} parameters")
+        with self._session() as conn:
+            try:
+                return self._frame(conn, text, params)
+            except psycopg.Error as exc:
+                raise DsaError(f"query: {one_line(str(exc))} (on {self.label}; as Postgres: {one_line(text)})") from None
+
+    def read_only_query(self, query: str, params: list | None = None) -> pl.DataFrame:
+        """One SELECT, checked by DuckDB's own parser as on the local store, then translated."""
+        con = duckdb.connect(":memory:")
+        try:
+            try:
+                statements = con.extract_statements(query)
+            except duckdb.Error as exc:
+                raise DsaError(f"query: {one_line(str(exc))}") from None
+        finally:
+            con.close()
+        if len(statements) != 1:
+            raise ConfigError(f"query: give exactly one statement (got {len(statements)})")
+        if statements[0].type != duckdb.StatementType.SELECT:
+            raise ConfigError(f"query: only read-only SELECT queries are allowed (got {statements[0].type.name})")
+        return self.sql(query, params)
+
+    def sync_runs(self) -> pl.DataFrame:
+        try:
+            with self._session() as conn:
+                frame = self._frame(conn, "SELECT * FROM sync_runs ORDER BY started_at, run_id", None)
+        except NotFound:
+            return pl.DataFrame(schema=SYNC_RUNS)
+        except psycopg.Error as exc:
+            raise DsaError(f"cannot read runs from {self.label}: {one_line(str(exc))}") from None
+        if frame.height == 0:
+            return pl.DataFrame(schema=SYNC_RUNS)
+        return frame.select([pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)
+                             for c, t in SYNC_RUNS.items()])
+
+    def manifests(self) -> list[dict[str, Any]]:
+        out = []
+        for row in self.sync_runs().iter_rows(named=True):
+            m = dict(row)
+            for key in ("started_at", "finished_at"):
+                m[key] = m[key].isoformat() if isinstance(m[key], datetime) else m[key]
+            m["counts"] = json.loads(m["counts"]) if m.get("counts") else {}
+            m["details"] = json.loads(m["details"]) if m.get("details") else {}
+            out.append(m)
+        return out
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        for m in self.manifests():
+            if m["run_id"] == run_id:
+                return m
+        raise NotFound(f"no run '{run_id}' in the catalog {self.label}")
+
+
+def default_cache(dsn: str) -> Path:
+    """Where runs started against a Postgres catalog are written before they are mirrored.
+
+    `DSA_CACHE` if set, else the user's cache folder; one folder per server and database, so
+    app instances on one machine over the same catalog share their connections and runs.
+    """
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    key = f"{info.get('host') or 'localhost'}-{info.get('port') or 5432}-{info.get('dbname') or ''}-{info.get('user') or ''}"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[:60] + "-" + hashlib.sha1(key.encode()).hexdigest()[:8]
+    base = os.environ.get("DSA_CACHE")
+    if not base:
+        import platformdirs
+
+        base = platformdirs.user_cache_dir("dsa")
+    return Path(base) / slug
