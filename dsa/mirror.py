@@ -15,15 +15,18 @@ mirrored yet; only their `sync_runs` row is published, so other app instances se
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import polars as pl
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from dsa import queries
 from dsa.errors import DsaError, one_line, register_secret, scrub
@@ -33,7 +36,7 @@ from dsa.store import FINISHED, SYNC_RUNS, Store
 SCHEMA = "dsa_production"
 # Text columns holding JSON; they are jsonb in the mirror.
 JSON_COLUMNS = frozenset({"attributes", "custom_attributes", "changes", "counts", "details"})
-COPY_CHUNK_ROWS = int(os.environ.get("DSA_MIRROR_CHUNK_ROWS", "50000"))
+COPY_CHUNK_ROWS = int(os.environ.get("DSA_MIRROR_CHUNK_ROWS", "20000"))
 
 log = logging.getLogger("dsa.mirror")
 
@@ -48,15 +51,17 @@ def tables() -> dict[str, dict[str, pl.DataType]]:
 
 
 def index_columns(table: str, schema: dict[str, pl.DataType]) -> list[tuple[str, ...]]:
-    """Indexes for the app's lookups: a connection's runs, a run's rows, one object's history."""
+    """Indexes for the app's lookups: a connection's runs, then a run's rows or one object in it.
+
+    The app reaches rows through a run (the latest_* views join on run_id), so one composite
+    index per table serves both; an index on qualified_name alone would nearly double a
+    mirror's time (random inserts into a large text index) for cross-run history only.
+    """
     if table == "sync_runs":
         return [("connection", "started_at")]  # run_id is the primary key
-    out: list[tuple[str, ...]] = []
-    if "run_id" in schema:
-        out.append(("run_id", "qualified_name") if "qualified_name" in schema else ("run_id",))
-    if "qualified_name" in schema:
-        out.append(("qualified_name",))
-    return out
+    if "run_id" not in schema:
+        return []
+    return [("run_id", "qualified_name") if "qualified_name" in schema else ("run_id",)]
 
 
 def pg_type(column: str, dtype: pl.DataType) -> str:
@@ -211,7 +216,7 @@ def _sync_row(store: Store, run_id: str) -> dict[str, Any] | None:
 
 def _upsert_sync_run(conn: psycopg.Connection, row: dict[str, Any], *, only_if_running: bool) -> None:
     columns = [c for c in SYNC_RUNS if c in row]
-    values = [psycopg.types.json.Jsonb(_loads(row[c])) if c in JSON_COLUMNS and row[c] is not None else row[c]
+    values = [psycopg.types.json.Jsonb(json.loads(row[c])) if c in JSON_COLUMNS and row[c] is not None else row[c]
               for c in columns]
     statement = sql.SQL(
         "INSERT INTO {schema}.sync_runs ({cols}) VALUES ({vals}) ON CONFLICT (run_id) DO UPDATE SET {sets}"
@@ -224,12 +229,6 @@ def _upsert_sync_run(conn: psycopg.Connection, row: dict[str, Any], *, only_if_r
     if only_if_running:  # a finished row never goes back to `running`
         statement += sql.SQL(" WHERE sync_runs.status = 'running'")
     conn.execute(statement, values)
-
-
-def _loads(text: str) -> Any:
-    import json
-
-    return json.loads(text)
 
 
 def _pg_columns(conn: psycopg.Connection, table: str) -> list[str]:
@@ -264,7 +263,6 @@ def run_frame(files: Iterable[Path], schema: dict[str, pl.DataType], columns: li
 
 def _without_nul(text: str) -> str:
     """Rare path: JSON holding NUL characters, which jsonb refuses, re-encoded with U+FFFD."""
-    import json
 
     def clean(v: Any) -> Any:
         if isinstance(v, str):
@@ -282,11 +280,26 @@ def copy_frame(conn: psycopg.Connection, table: str, data: pl.DataFrame) -> None
     """COPY a frame into a mirror table as CSV chunks rendered by Polars."""
     statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT csv)").format(
         sql.Identifier(SCHEMA), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, data.columns)))
-    with conn.cursor() as cur, cur.copy(statement) as copy:
+    with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+        # The queued writer sends from its own thread, so Polars renders the next chunk meanwhile.
         for chunk in data.iter_slices(COPY_CHUNK_ROWS):
             # `necessary` quoting writes "" for an empty string and nothing for NULL, as COPY reads them.
             copy.write(chunk.write_csv(include_header=False, quote_style="necessary",
                                        datetime_format="%Y-%m-%dT%H:%M:%S%.f%z"))
+
+
+def _run_frames(run_dir: Path, pg_columns: dict[str, list[str]]) -> Iterator[tuple[str, pl.DataFrame]]:
+    """The run's frame of each table; the next one is read while the current one is copied."""
+    jobs = [(table, schema, files) for table, schema in CATALOG_TABLES.items()
+            if (files := sorted((run_dir / table).glob("part-*.parquet")))]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(run_frame, jobs[0][2], jobs[0][1], pg_columns[jobs[0][0]]) if jobs else None
+        for i, (table, _, _) in enumerate(jobs):
+            data = pending.result()
+            if i + 1 < len(jobs):
+                nxt = jobs[i + 1]
+                pending = pool.submit(run_frame, nxt[2], nxt[1], pg_columns[nxt[0]])
+            yield table, data
 
 
 def mirror_run(conn: psycopg.Connection, store: Store, run: dict[str, Any], pg_columns: dict[str, list[str]]) -> dict[str, int] | None:
@@ -301,11 +314,7 @@ def mirror_run(conn: psycopg.Connection, store: Store, run: dict[str, Any], pg_c
         ).fetchone()
         if not claimed:
             return None
-        for table, schema in CATALOG_TABLES.items():
-            files = sorted((run_dir / table).glob("part-*.parquet"))
-            if not files:
-                continue
-            data = run_frame(files, schema, pg_columns[table])
+        for table, data in _run_frames(run_dir, pg_columns):
             if data.height:
                 copy_frame(conn, table, data)
             counts[table] = data.height

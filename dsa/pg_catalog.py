@@ -40,7 +40,13 @@ def is_postgres(spec: str | os.PathLike | None) -> bool:
 
 
 def _fix_for_postgres(node: exp.Expression) -> exp.Expression:
-    """What sqlglot leaves in DuckDB's words: arg_max / arg_min (no Postgres equivalent)."""
+    """What sqlglot leaves in DuckDB's words: arg_max / arg_min and GROUP BY ALL."""
+    if isinstance(node, exp.Select) and isinstance(node.args.get("group"), exp.Group) and node.args["group"].args.get("all"):
+        # GROUP BY ALL groups by every selected expression that holds no aggregate: by position.
+        keys = [exp.Literal.number(i) for i, e in enumerate(node.expressions, 1)
+                if not e.find(exp.AggFunc) and not e.find(exp.Window) and not isinstance(e.unalias(), exp.Literal)]
+        node.set("group", exp.Group(expressions=keys) if keys else None)
+        return node
     if isinstance(node, (exp.ArgMax, exp.ArgMin)):
         value, key = node.this, node.expression
         order = exp.Ordered(this=key.copy(), desc=isinstance(node, exp.ArgMax), nulls_first=False)
@@ -223,6 +229,14 @@ class PostgresCatalog:
         return frame.select([pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)
                              for c, t in SYNC_RUNS.items()])
 
+    def connect(self) -> "PostgresConnection":
+        """A stand-in for `Store.connect()`: `execute(sql, params)` then `.pl()`, `.fetchall()`
+        or `.fetchone()`, so code written against the local store reads Postgres as well."""
+        return PostgresConnection(self)
+
+    def refresh(self, con: Any) -> None:
+        """Nothing to reload: every query reads Postgres afresh."""
+
     def manifests(self) -> list[dict[str, Any]]:
         out = []
         for row in self.sync_runs().iter_rows(named=True):
@@ -239,6 +253,30 @@ class PostgresCatalog:
             if m["run_id"] == run_id:
                 return m
         raise NotFound(f"no run '{run_id}' in the catalog {self.label}")
+
+
+class PostgresConnection:
+    """What `PostgresCatalog.connect()` returns: DuckDB's result calls over translated SQL."""
+
+    def __init__(self, catalog: PostgresCatalog):
+        self.catalog = catalog
+        self._result = pl.DataFrame()
+
+    def execute(self, query: str, params: list | None = None) -> "PostgresConnection":
+        self._result = self.catalog.sql(query, params)
+        return self
+
+    def pl(self) -> pl.DataFrame:
+        return self._result
+
+    def fetchall(self) -> list[tuple]:
+        return self._result.rows()
+
+    def fetchone(self) -> tuple | None:
+        return self._result.row(0) if self._result.height else None
+
+    def close(self) -> None:
+        self._result = pl.DataFrame()
 
 
 def default_cache(dsn: str) -> Path:

@@ -108,7 +108,7 @@ def test_demo_mirrors_completely_and_twice_adds_nothing(store, pg_database):
             "WHERE table_name = 'customers' AND column_name = 'email'").fetchone()
         assert email == ("VARCHAR(80)", "VARCHAR(80)")
         indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'dsa_production'")}
-        assert {"normalized_columns_run_id_qualified_name_idx", "normalized_columns_qualified_name_idx",
+        assert {"normalized_columns_run_id_qualified_name_idx", "normalized_tables_run_id_qualified_name_idx",
                 "sync_runs_connection_started_at_idx", "sync_runs_pkey"} <= indexes
 
 
