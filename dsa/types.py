@@ -48,6 +48,7 @@ _EXTRA = {
     "regclass": "string", "bit": "binary", "varbit": "binary", "box": "geometry", "circle": "geometry",
     "line": "geometry", "lseg": "geometry", "path": "geometry", "polygon": "geometry", "point": "geometry",
     "geometry": "geometry", "geography": "geometry", "int4range": "other", "daterange": "other",
+    "interval": "interval",  # sqlglot does not parse Postgres field restrictions: interval day to second(2)
 }
 
 

@@ -23,6 +23,7 @@ Standard row keys (missing keys are null; `columns`/`ref_columns` are lists or J
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Callable, ClassVar
@@ -52,7 +53,7 @@ class Extraction:
     errors: list[dict[str, str]] = field(default_factory=list)  # qualified_name, object_type, error
 
 
-class Connector:
+class Connector(ABC):
     """Base class. Subclasses set `type`, `dialect`, `Options` and implement `connect`."""
 
     type: ClassVar[str]
@@ -75,9 +76,9 @@ class Connector:
         """Where the source is, for messages: `postgres at db:5432/prod`. Never a secret."""
         return self.type
 
+    @abstractmethod
     def connect(self):
         """A read-only DB-API connection with statement timeouts; raises `SourceError`."""
-        raise NotImplementedError(f"connector {self.type} must implement connect()")
 
     def database_name(self, conn) -> str | None:
         return None
