@@ -248,15 +248,25 @@ def run_frame(files: Iterable[Path], schema: dict[str, pl.DataType], columns: li
     for c in columns:
         dtype = schema.get(c, data.schema.get(c, pl.Utf8))
         expr = pl.col(c).cast(dtype) if c in data.columns else pl.lit(None, dtype).alias(c)
-        if isinstance(dtype, (pl.List, pl.Struct, pl.Array)):
-            expr = pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.head(-1).alias(c)
-        if dtype == pl.Utf8:
-            # Postgres text cannot hold NUL, jsonb not even as \u0000: both become U+FFFD.
-            expr = expr.str.replace_all("\x00", "\ufffd", literal=True)
+        if isinstance(dtype, (pl.List, pl.Struct, pl.Array)):  # as JSON text, for jsonb
+            encoded = pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
+            expr = pl.when(expr.is_null()).then(None).otherwise(encoded).alias(c)
         exprs.append(expr)
     data = data.select(exprs)
-    for c in set(columns) & JSON_COLUMNS:
-        if data.schema[c] == pl.Utf8 and data[c].str.contains("\\u0000", literal=True).any():
+    # Postgres text cannot hold NUL, jsonb not even as \u0000: both become U+FFFD. One read-only
+    # pass finds the columns that have any, as rewriting every string column would cost time.
+    text = [c for c, t in data.schema.items() if t == pl.Utf8]
+    if not text or data.height == 0:
+        return data
+    found = data.select(
+        *[pl.col(c).str.contains("\x00", literal=True).any().alias(f"nul:{c}") for c in text],
+        *[pl.col(c).str.contains("\\u0000", literal=True).any().alias(f"esc:{c}") for c in text if c in JSON_COLUMNS],
+    ).row(0, named=True)
+    dirty = [c for c in text if found[f"nul:{c}"]]
+    if dirty:
+        data = data.with_columns(pl.col(dirty).str.replace_all("\x00", "\ufffd", literal=True))
+    for c in text:
+        if found.get(f"esc:{c}"):
             data = data.with_columns(pl.col(c).map_elements(_without_nul, return_dtype=pl.Utf8))
     return data
 

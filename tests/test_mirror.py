@@ -116,7 +116,7 @@ def test_awkward_values_round_trip(store, pg_database, monkeypatch):
     """Quotes, commas, newlines, backslashes, empty vs NULL, Unicode, NaN and infinities, JSON."""
     schema = {"run_id": pl.Utf8, "connection": pl.Utf8, "qualified_name": pl.Utf8, "value": pl.Utf8,
               "ratio": pl.Float64, "flag": pl.Boolean, "n": pl.Int64, "at": pl.Datetime("us", "UTC"),
-              "changes": pl.Utf8}
+              "changes": pl.Utf8, "tags": pl.List(pl.Utf8)}
     monkeypatch.setitem(CATALOG_TABLES, "test_awkward", schema)
     values = ['a "quoted", value', "", None, "line\nbreak\r\n", "back\\slash\\N", "Україна ★", "tab\tend", "\\."]
     ratios = [0.1, float("nan"), float("inf"), float("-inf"), -0.0, 1e-300, None, 1 / 3]
@@ -125,7 +125,7 @@ def test_awkward_values_round_trip(store, pg_database, monkeypatch):
         rows = [{"run_id": run.run_id, "connection": "odd", "qualified_name": f"odd.t{i}", "value": v,
                  "ratio": r, "flag": [True, False, None][i % 3], "n": [2**62, -1, None, 0][i % 4],
                  "at": datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=timezone.utc) if i % 2 else None,
-                 "changes": c}
+                 "changes": c, "tags": [None, [], ["a", 'b"c', None]][i % 3]}
                 for i, (v, r, c) in enumerate(zip(values, ratios, changes))]
         run.write("test_awkward", frame(rows, schema))
     mirror(store, pg_database)
@@ -277,3 +277,25 @@ def test_mirror_errors_are_one_line_without_secrets(dsa_cli, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "warning: cannot connect to the mirror" in r.stderr and "s3cretpw" not in r.stderr
     assert "scan of shop v2" in r.stdout
+
+
+def test_scans_through_the_apps_catalog_are_mirrored(tmp_path, pg_database, monkeypatch):
+    """The app opens its catalog with `dsa.ui.store()`: a scan it starts is mirrored like the CLI's."""
+    import streamlit as st
+
+    from dsa import ui
+    from dsa.config import parse_config
+    from dsa.demo import build_shop
+
+    db = build_shop(tmp_path / "shop.db", 1)
+    (tmp_path / "dsa.yaml").write_text(f"mirror: {{dsn: '{pg_database}'}}\n")
+    monkeypatch.setenv("DSA_CONFIG", str(tmp_path / "dsa.yaml"))
+    monkeypatch.setenv("DSA_STORE", str(tmp_path / "store"))
+    st.cache_resource.clear()
+    try:
+        catalog = ui.store()
+        result = scan(catalog, parse_config({"sources": {"shop": {"type": "sqlite", "path": str(db)}}}), "shop")
+    finally:
+        st.cache_resource.clear()
+    assert mirrored_runs(pg_database) == [result.run_id]
+    assert len(pg_rows(pg_database, "normalized_columns")) == 39
