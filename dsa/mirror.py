@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ from dsa.store import FINISHED, SYNC_RUNS, Store
 SCHEMA = "dsa_production"
 # Text columns holding JSON; they are jsonb in the mirror.
 JSON_COLUMNS = frozenset({"attributes", "custom_attributes", "changes", "counts", "details"})
-COPY_CHUNK_ROWS = int(os.environ.get("DSA_MIRROR_CHUNK_ROWS", "20000"))
+COPY_CHUNK_ROWS = 20_000  # rows rendered per CSV chunk: small enough to overlap with sending
 
 log = logging.getLogger("dsa.mirror")
 
@@ -153,20 +152,28 @@ def ensure_schema(conn: psycopg.Connection) -> bool:
                         sql.SQL(pg_type(column, dtype))))
                     changed = True
         views = view_statements()
-        digest = hashlib.sha256("\n".join(views).encode()).hexdigest()
+        digest = hashlib.sha256(repr(views).encode()).hexdigest()
         old = conn.execute("SELECT value FROM dsa_production.mirror_meta WHERE key = 'views'").fetchone()
         if changed or not old or old[0] != digest:
             # Postgres expands `*` when a view is created, so views are rebuilt after new columns.
             for name in _view_names(conn):
                 conn.execute(sql.SQL("DROP VIEW IF EXISTS {}.{} CASCADE").format(sql.Identifier(SCHEMA), sql.Identifier(name)))
             conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(SCHEMA)))
-            for statement in views:
-                conn.execute(statement)
-            conn.execute(
-                "INSERT INTO dsa_production.mirror_meta (key, value) VALUES ('views', %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [digest],
-            )
+            failed = 0
+            for file, statement in views:
+                try:
+                    with conn.transaction():  # a savepoint: one bad view must not stop the mirror
+                        conn.execute(statement)
+                except psycopg.Error as exc:
+                    failed += 1
+                    log.warning("warning: a view of queries/%s.sql cannot be created in the mirror (%s); "
+                                "write it for Postgres in queries/mirror/%s.sql", file, one_line(str(exc)), file)
+            if not failed:  # otherwise try (and warn) again next time
+                conn.execute(
+                    "INSERT INTO dsa_production.mirror_meta (key, value) VALUES ('views', %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [digest],
+                )
             changed = True
     return changed
 
@@ -176,16 +183,20 @@ def _view_names(conn: psycopg.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def view_statements() -> list[str]:
-    """The catalog's views as Postgres statements, in the order DuckDB creates them."""
+def view_statements() -> list[tuple[str, str]]:
+    """The catalog's views as (file, Postgres statement), in the order DuckDB creates them."""
     from dsa.pg_catalog import to_postgres_statements
 
     out = []
     for name in queries.view_files():
         if queries.exists(f"mirror/{name}"):
-            out.append(queries.text(f"mirror/{name}"))
-        else:
-            out.extend(to_postgres_statements(queries.text(name)))
+            out.append((f"mirror/{name}", queries.text(f"mirror/{name}")))
+            continue
+        try:
+            out.extend((name, statement) for statement in to_postgres_statements(queries.text(name)))
+        except Exception as exc:  # sqlglot cannot read it: the file's views are missing, said once per mirror
+            log.warning("warning: queries/%s.sql cannot be translated for the mirror (%s); "
+                        "write it for Postgres in queries/mirror/%s.sql", name, one_line(str(exc)), name)
     return out
 
 

@@ -299,3 +299,31 @@ def test_scans_through_the_apps_catalog_are_mirrored(tmp_path, pg_database, monk
         st.cache_resource.clear()
     assert mirrored_runs(pg_database) == [result.run_id]
     assert len(pg_rows(pg_database, "normalized_columns")) == 39
+
+
+def test_a_view_postgres_rejects_is_reported_and_the_rest_is_mirrored(store, pg_database, tmp_path, monkeypatch, caplog):
+    from dsa import queries
+
+    import shutil
+
+    folder = tmp_path / "queries"
+    shutil.copytree(queries.ROOT, folder)
+    (folder / "views_zz.sql").write_text(
+        "CREATE OR REPLACE VIEW zz_tables AS SELECT list_distinct([table_name, table_name]) AS names FROM normalized_tables;\n")
+    monkeypatch.setattr(queries, "ROOT", folder)
+    queries.text.cache_clear()
+    try:
+        run_demo(store)
+        assert store.sql("SELECT count(*) AS n FROM zz_tables")["n"][0] == 15  # fine in DuckDB
+        for _ in range(2):
+            caplog.clear()
+            mirror(store, pg_database)
+            warnings = [r.getMessage() for r in caplog.records if "queries/views_zz.sql" in r.getMessage()]
+            assert len(warnings) == 1 and "queries/mirror/views_zz.sql" in warnings[0]
+        assert_same_catalog(store, pg_database)
+        with psycopg.connect(pg_database) as conn:
+            views = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.views WHERE table_schema = 'dsa_production'")}
+        assert "zz_tables" not in views
+        assert {"scan_runs", "latest_scan_runs", "latest_schema_metadata", "latest_table_metadata", "latest_column_metadata"} <= views
+    finally:
+        queries.text.cache_clear()
