@@ -187,3 +187,25 @@ def test_app_pages_over_postgres(mirrored, tmp_path, monkeypatch):
     finally:
         st.cache_resource.clear()
         st.cache_data.clear()
+
+
+def _report_queries() -> list[Path]:
+    """Every shipped report query (`queries/*.sql` that is one SELECT without parameters)."""
+    import sqlglot
+    from sqlglot import exp
+
+    out = []
+    for path in sorted(ROOT.glob("*.sql")):
+        if path.stem.startswith("views"):
+            continue
+        statements = sqlglot.parse(path.read_text(encoding="utf-8"), read="duckdb")
+        if len(statements) == 1 and isinstance(statements[0], exp.Query) and not statements[0].find(exp.Placeholder, exp.Parameter):
+            out.append(path)
+    return out
+
+
+def test_shipped_report_queries_give_the_same_json(cli, mirrored):
+    """As features add report queries to queries/, each must read the same from Postgres."""
+    for path in _report_queries():
+        sql = path.read_text(encoding="utf-8")
+        assert _query(cli, sql, mirrored) == _query(cli, sql), path.name
