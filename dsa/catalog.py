@@ -38,14 +38,49 @@ def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None)
     mirror_dsn = config.mirror.dsn if config is not None and config.mirror is not None else None
     spec = spec or DEFAULT_STORE
     if is_postgres(str(spec)):
-        catalog = PostgresCatalog(str(spec), Store(default_cache(str(spec))))
-        if mirror_dsn and mirror_dsn != str(spec):
+        cache = Store(default_cache(str(spec)))
+        _remember_catalog(cache, str(spec))
+        catalog = PostgresCatalog(str(spec), cache)
+    elif (dsn := _cached_catalog(Path(spec))) is not None:
+        # A cache folder of a Postgres catalog (e.g. handed to a `dsa scan` subprocess by the app):
+        # its runs must reach Postgres too.
+        catalog = PostgresCatalog(dsn, Store(Path(spec)))
+    else:
+        catalog = None
+    if catalog is not None:
+        if mirror_dsn and mirror_dsn != catalog.dsn:
             _add_mirror(catalog.cache, mirror_dsn)
         return catalog
     store = Store(Path(spec))
     if mirror_dsn:
         _add_mirror(store, mirror_dsn)
     return store
+
+
+CACHE_MARKER = "postgres-catalog.json"
+
+
+def _remember_catalog(cache: Store, dsn: str) -> None:
+    """Mark a cache folder with its catalog's DSN (owner-only, like ~/.pgpass)."""
+    path = cache.path / CACHE_MARKER
+    data = json.dumps({"dsn": dsn}).encode()
+    try:
+        if path.exists() and path.read_bytes() == data:
+            return
+        cache.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(path.with_suffix(".tmp"), path)
+    except OSError as exc:
+        raise DsaError(f"cannot write the catalog cache at {cache.path}: {exc.strerror}") from None
+
+
+def _cached_catalog(path: Path) -> str | None:
+    try:
+        return json.loads((path / CACHE_MARKER).read_text())["dsn"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _add_mirror(store: Store, dsn: str) -> None:

@@ -40,7 +40,15 @@ def is_postgres(spec: str | os.PathLike | None) -> bool:
 
 
 def _fix_for_postgres(node: exp.Expression) -> exp.Expression:
-    """What sqlglot leaves in DuckDB's words: arg_max / arg_min and GROUP BY ALL."""
+    """What sqlglot leaves in DuckDB's words: arg_max / arg_min and GROUP BY ALL; and the
+    catalog's information_schema, which in Postgres is the mirror schema's part of it."""
+    if (isinstance(node, exp.Table) and node.db.lower() == "information_schema"
+            and node.name.lower() in ("columns", "tables", "views")):
+        from dsa.mirror import SCHEMA
+
+        inner = exp.select("*").from_(exp.table_(node.name, db="information_schema")).where(
+            exp.column("table_schema").eq(exp.Literal.string(SCHEMA)))
+        return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
     if isinstance(node, exp.Select) and isinstance(node.args.get("group"), exp.Group) and node.args["group"].args.get("all"):
         # GROUP BY ALL groups by every selected expression that holds no aggregate: by position.
         keys = [exp.Literal.number(i) for i, e in enumerate(node.expressions, 1)
@@ -229,13 +237,58 @@ class PostgresCatalog:
         return frame.select([pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)
                              for c, t in SYNC_RUNS.items()])
 
-    def connect(self) -> "PostgresConnection":
-        """A stand-in for `Store.connect()`: `execute(sql, params)` then `.pl()`, `.fetchall()`
-        or `.fetchone()`, so code written against the local store reads Postgres as well."""
-        return PostgresConnection(self)
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection over the whole catalog, for code that needs DuckDB itself (a diff's
+        variables and macros, ...). Finished runs the cache lacks are first copied from Postgres
+        into it; runs never change, so each is fetched once."""
+        self.replicate()
+        return self.cache.connect()
 
-    def refresh(self, con: Any) -> None:
-        """Nothing to reload: every query reads Postgres afresh."""
+    def refresh(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.replicate()
+        self.cache.refresh(con)
+
+    def replicate(self) -> list[str]:
+        """Copy mirrored runs missing from the cache into it (as Parquet runs); returns their ids."""
+        from dsa.model import CATALOG_TABLES, frame
+        from dsa.store import _write_atomic
+
+        self.cache.init()
+        fetched = []
+        with self._session() as conn:
+            done = [r[0] for r in conn.execute("SELECT run_id FROM mirrored_runs ORDER BY run_id")]
+            missing = [r for r in done if not (self.cache.runs_dir / r).exists()]
+            if not missing:
+                return fetched
+            have = {(t, c) for t, c in conn.execute(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s", [self.schema])}
+            runs = {m["run_id"]: m for m in self.manifests() if m["run_id"] in set(missing)}
+            for run_id in missing:
+                tmp = self.cache.path / "tmp" / f"{run_id}.{os.getpid()}"
+                for table, schema in CATALOG_TABLES.items():
+                    columns = [c for c in schema if (table, c) in have]
+                    if not columns:
+                        continue
+                    query = psycopg.sql.SQL("SELECT {} FROM {} WHERE run_id = %s").format(
+                        psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, columns)), psycopg.sql.Identifier(table))
+                    cur = conn.execute(query, [run_id])
+                    rows = cur.fetchall()
+                    if rows:
+                        (tmp / table).mkdir(parents=True, exist_ok=True)
+                        frame([dict(zip(columns, r)) for r in rows], schema).write_parquet(tmp / table / "part-00000.parquet")
+                manifest = {k: v for k, v in runs.get(run_id, {"run_id": run_id}).items()
+                            if k not in ("duration_s", "schema_count", "table_count", "column_count", "error_count")}
+                tmp.mkdir(parents=True, exist_ok=True)
+                _write_atomic(tmp / "run.json", json.dumps({**manifest, "replicated_from": self.label}, default=str).encode())
+                try:
+                    os.rename(tmp, self.cache.runs_dir / run_id)  # whole runs only, as the store expects
+                except OSError:  # another process replicated it first
+                    import shutil
+
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    continue
+                fetched.append(run_id)
+        return fetched
 
     def manifests(self) -> list[dict[str, Any]]:
         out = []
@@ -253,30 +306,6 @@ class PostgresCatalog:
             if m["run_id"] == run_id:
                 return m
         raise NotFound(f"no run '{run_id}' in the catalog {self.label}")
-
-
-class PostgresConnection:
-    """What `PostgresCatalog.connect()` returns: DuckDB's result calls over translated SQL."""
-
-    def __init__(self, catalog: PostgresCatalog):
-        self.catalog = catalog
-        self._result = pl.DataFrame()
-
-    def execute(self, query: str, params: list | None = None) -> "PostgresConnection":
-        self._result = self.catalog.sql(query, params)
-        return self
-
-    def pl(self) -> pl.DataFrame:
-        return self._result
-
-    def fetchall(self) -> list[tuple]:
-        return self._result.rows()
-
-    def fetchone(self) -> tuple | None:
-        return self._result.row(0) if self._result.height else None
-
-    def close(self) -> None:
-        self._result = pl.DataFrame()
 
 
 def default_cache(dsn: str) -> Path:

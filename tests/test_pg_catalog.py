@@ -25,6 +25,7 @@ QUERIES = [
     """SELECT connection, count(DISTINCT schema_name) AS schemas, count(*) AS tables, sum(column_count) AS columns
        FROM latest_table_metadata GROUP BY connection ORDER BY connection""",
     "SELECT * FROM latest_scan_runs",
+    "SELECT column_name FROM information_schema.columns WHERE table_name = 'latest_table_metadata' ORDER BY ordinal_position",
     "SELECT run_id, status, started_at, finished_at, duration_s, column_count FROM scan_runs ORDER BY started_at",
     """SELECT table_name, column_name, ordinal_position, data_type, is_nullable, is_primary_key, column_default
        FROM latest_column_metadata ORDER BY table_name, ordinal_position""",
@@ -120,7 +121,7 @@ def test_reader_session_is_read_only(mirrored, tmp_path):
             conn.execute("DELETE FROM sync_runs")
     first = catalog.sync_runs()["run_id"][0]
     assert catalog.sql("SELECT count(*) AS n FROM normalized_tables WHERE run_id = ?", [first])["n"].to_list() == [7]
-    con = catalog.connect()  # the local store's connection calls, over Postgres
+    con = catalog.connect()  # DuckDB over a replica of the Postgres catalog
     assert con.execute("SELECT count(*) FROM normalized_columns WHERE run_id = ?", [first]).fetchone() == (39,)
     assert con.execute("SELECT run_id FROM sync_runs ORDER BY started_at").pl()["run_id"][0] == first
 
@@ -146,6 +147,18 @@ def test_two_instances_share_one_postgres_catalog(pg_database, tmp_path, monkeyp
     assert a.sync_runs()["run_id"].to_list() == [first.run_id, run.run_id, second.run_id]
     assert a.sql("SELECT count(*) AS n FROM latest_column_metadata")["n"].to_list() == [39]
     assert not (Path(a.path) / "runs" / second.run_id).exists()  # b's run reached a through Postgres
+
+    # Code that needs DuckDB itself gets it over a replica of the catalog, filled once per run.
+    con = a.connect()
+    try:
+        con.execute("SET VARIABLE wanted = ?", [second.run_id])
+        assert con.execute("SELECT count(*) FROM normalized_columns WHERE run_id = getvariable('wanted')").fetchone() == (39,)
+        assert con.execute("SELECT status FROM sync_runs WHERE run_id = getvariable('wanted')").fetchone() == ("success",)
+    finally:
+        con.close()
+    assert (Path(a.path) / "runs" / second.run_id / "normalized_columns").is_dir()
+    assert a.replicate() == []
+    assert mirror(a.cache, pg_database).mirrored == []  # replicated runs are not mirrored back
 
 
 def test_strict_mirror_failure_fails_the_run_command(dsa_cli, tmp_path):
@@ -209,3 +222,24 @@ def test_shipped_report_queries_give_the_same_json(cli, mirrored):
     for path in _report_queries():
         sql = path.read_text(encoding="utf-8")
         assert _query(cli, sql, mirrored) == _query(cli, sql), path.name
+
+
+def test_a_cache_folder_opens_its_postgres_catalog(pg_database, tmp_path, monkeypatch):
+    """The app hands `DSA_STORE=<cache folder>` to `dsa scan` subprocesses: their runs reach Postgres."""
+    import os
+    import stat
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("DSA_CACHE", str(tmp_path / "cache"))
+    catalog = open_catalog(pg_database)
+    marker = Path(catalog.path) / "postgres-catalog.json"
+    assert stat.S_IMODE(marker.stat().st_mode) == 0o600
+    db = build_shop(tmp_path / "shop.db", 1)
+    (tmp_path / "dsa.yaml").write_text(f"sources:\n  shop: {{type: sqlite, path: '{db}'}}\n")
+    env = {**os.environ, "DSA_STORE": str(catalog.path), "DSA_CONFIG": str(tmp_path / "dsa.yaml")}
+    r = subprocess.run([sys.executable, "-m", "dsa", "scan", "shop"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    run_id = r.stdout.split()[0]
+    assert catalog.run(run_id)["status"] == "success"
+    assert isinstance(open_catalog(catalog.path), PostgresCatalog)
