@@ -55,6 +55,18 @@ def _fix_for_postgres(node: exp.Expression) -> exp.Expression:
                 if not e.find(exp.AggFunc) and not e.find(exp.Window) and not isinstance(e.unalias(), exp.Literal)]
         node.set("group", exp.Group(expressions=keys) if keys else None)
         return node
+    if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)) and not node.args.get("only_json_types"):
+        # DuckDB reads JSON from text; Postgres needs json(b): the mirror's JSON columns are jsonb
+        # (a no-op cast) and other JSON text columns are parsed. Operators (->, ->>) take jsonb.
+        node.set("this", exp.cast(node.this.copy(), exp.DataType.build("jsonb")))
+        path = node.expression
+        keys = _path_keys(path) if isinstance(path, exp.JSONPath) else None
+        if isinstance(node, exp.JSONExtractScalar) and keys is not None and len(keys) > 1:
+            # a text result at a nested path: #>> '{a,0,b}' (chained ->> would read text as JSON)
+            literal = "{" + ",".join('"' + k.replace("\\", "\\\\").replace('"', '\\"') + '"' for k in keys) + "}"
+            return exp.JSONBExtractScalar(this=node.this, expression=exp.Literal.string(literal))
+        node.set("only_json_types", True)
+        return node
     if isinstance(node, (exp.ArgMax, exp.ArgMin)):
         value, key = node.this, node.expression
         order = exp.Ordered(this=key.copy(), desc=isinstance(node, exp.ArgMax), nulls_first=False)
@@ -65,6 +77,19 @@ def _fix_for_postgres(node: exp.Expression) -> exp.Expression:
         return exp.Bracket(this=exp.Paren(this=exp.Filter(this=agg, expression=exp.Where(this=cond))),
                            expressions=[exp.Literal.number(1)], offset=1)
     return node
+
+
+def _path_keys(path: exp.JSONPath) -> list[str] | None:
+    """A simple JSON path ($.a[0].b) as its keys, or None for wildcards, filters and the like."""
+    keys = []
+    for part in path.expressions:
+        if isinstance(part, exp.JSONPathRoot):
+            continue
+        if isinstance(part, (exp.JSONPathKey, exp.JSONPathSubscript)) and isinstance(part.this, (str, int)):
+            keys.append(str(part.this))
+        else:
+            return None
+    return keys
 
 
 def to_postgres(statement: exp.Expression) -> str:
