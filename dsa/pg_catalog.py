@@ -115,15 +115,25 @@ def translate_query(query: str) -> tuple[str, int]:
     except sqlglot.errors.ParseError as exc:
         raise DsaError(f"query: cannot translate to Postgres: {one_line(str(exc))}") from None
     count = 0
+    numbered: set[int] = set()
 
     def number(node: exp.Expression) -> exp.Expression:
+        # DuckDB's `?` count up; `$n` name their parameter (and may repeat): Postgres takes `$n`.
         nonlocal count
         if isinstance(node, exp.Placeholder):
-            count += 1
-            return exp.Var(this=f"${count}")
+            if node.this is None:
+                count += 1
+                return exp.Var(this=f"${count}")
+            if str(node.this).isdigit():
+                numbered.add(int(node.this))
+                return exp.Var(this=f"${int(node.this)}")
+            raise ConfigError(f"query: named parameter ${node.this} is not supported on a Postgres catalog")
         return node
 
-    return to_postgres(statement.transform(number)), count
+    text = to_postgres(statement.transform(number))
+    if count and numbered:
+        raise ConfigError("query: use either ? or $n parameters, not both")
+    return text, count or max(numbered, default=0)
 
 
 # -- result types ----------------------------------------------------------------------------
