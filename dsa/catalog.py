@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-import duckdb
 import polars as pl
 import sqlglot
 from sqlglot import exp
@@ -93,6 +92,8 @@ def read_only_query(store: Catalog, sql: str, params: list | None = None) -> pl.
     """Run one SELECT over the catalog. Anything that is not a single query is refused."""
     if not isinstance(store, Store):
         return store.read_only_query(sql, params)
+    import duckdb  # here: every command imports this module, and most never query
+
     con = store.connect()
     try:
         try:

@@ -8,10 +8,14 @@ each one statement for the whole database, whatever the number of tables.
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import polars as pl
 import psycopg
 from psycopg import conninfo
 
@@ -76,7 +80,11 @@ class PostgresConnector(Connector):
         timeout_ms = max(1, int(self.options.timeout_s * 1000))
         # libpq takes whole seconds (and treats 1 as 2); never 0, which would mean "wait forever"
         params["connect_timeout"] = max(1, math.ceil(self.options.connect_timeout_s))
-        params["options"] = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
+        # jit=off: catalog queries are short, but big catalogs push their cost estimate over
+        # jit_above_cost and compiling them would take longer than running them
+        ours = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c jit=off"
+        # a DSN's own options are kept, ours come last so that they win
+        params["options"] = f"{params['options']} {ours}" if params.get("options") else ours
         params.setdefault("application_name", "dsa")
         try:
             conn = psycopg.connect(**params, autocommit=True)
@@ -87,11 +95,27 @@ class PostgresConnector(Connector):
     def database_name(self, conn) -> str:
         return conn.info.dbname
 
+    def type_family(self, data_type: str | None) -> str:
+        """format_type's canonical names, looked up without parsing; anything else by dsa.types."""
+        if data_type:
+            if data_type.endswith("]"):
+                return "array"
+            family = _FAMILIES.get(_TYPMOD.sub("", data_type))
+            if family:
+                return family
+            if data_type.startswith("interval"):  # interval day to second(2), ...
+                return "interval"
+        return super().type_family(data_type)
+
     def fetch(self, conn, query: str, params: Any = None) -> list[dict[str, Any]]:
+        text = queries.text(f"postgres/{query}")
+        if conn.info.server_version < 150000:
+            # NULLS NOT DISTINCT (and its catalog column) came with Postgres 15
+            text = text.replace("i.indnullsnotdistinct", "false")
         try:
             with conn.cursor() as cur:
                 # no parameters: the text goes to the server as is (no client-side % parsing)
-                cur.execute(queries.text(f"postgres/{query}"), params)
+                cur.execute(text, params)
                 names = [d.name for d in cur.description]
                 return [dict(zip(names, row)) for row in cur.fetchall()]
         except psycopg.Error as exc:
@@ -119,31 +143,109 @@ class PostgresConnector(Connector):
         return out
 
     def extract_raw(self, conn, progress=None):
-        raw = super().extract_raw(conn, progress)
-        # the catalog queries give key and index columns as attribute numbers: name them here
-        names: dict[tuple[int, int], str] = {}
-        for row in raw["columns"]:
-            names[(row["table_oid"], row["ordinal_position"])] = row["column_name"]
-            extra = row["extra"]
-            if extra and "domain_base_type" in extra and row["type_family"] is None:
-                row["type_family"] = self.type_family(extra["domain_base_type"])  # a domain holds its base type's values
+        # The columns query (by far the most rows) runs on a second session in a thread while this
+        # one runs the other four, so the server works on both at once; its CSV COPY output is
+        # parsed by Polars, with no Python object per value.
+        side: list[psycopg.Connection] = []
+        pool = ThreadPoolExecutor(1)
+        columns_job = pool.submit(self._fetch_columns, side)
+        try:
+            raw: dict[str, Any] = {}
+            for i, query in enumerate(("schemas", "tables", "constraints", "indexes")):
+                if progress:
+                    progress(i, 5, f"reading {query}")
+                raw[query] = self.fetch(conn, query)
+            if progress:
+                progress(4, 5, "reading columns")
+            raw["columns"] = columns_job.result()
+        except BaseException:
+            # an error or Ctrl-C here: stop the other session's query instead of waiting it out
+            for other in side:
+                try:
+                    other.cancel_safe(timeout=2)
+                except Exception:
+                    pass
+            raise
+        finally:
+            pool.shutdown(wait=True)
+        self._name_key_columns(raw)
+        return raw
+
+    def _fetch_columns(self, opened: list) -> pl.DataFrame:
+        conn = self.connect()
+        opened.append(conn)
+        try:
+            with conn.cursor() as cur:
+                statement = f"COPY ({queries.text('postgres/columns').strip()}) TO STDOUT WITH (FORMAT csv, HEADER)"
+                with cur.copy(statement) as copy:
+                    data = b"".join(bytes(chunk) for chunk in copy)
+        except psycopg.Error as exc:
+            raise SourceError(f"source '{self.name}' ({self.describe()}): catalog query columns failed: "
+                              f"{_reason(str(exc))}") from None
+        finally:
+            conn.close()
+        frame = pl.read_csv(io.BytesIO(data), schema=_COLUMNS_CSV)
+        frame = frame.with_columns(pl.col(b) == "t" for b in ("is_nullable", "is_identity", "is_generated"))
+        # a domain holds its base type's values: its family is the base type's
+        domains = {}
+        for data_type, extra in frame.filter(pl.col("type_family").is_null() & pl.col("extra").is_not_null()).select(
+                "data_type", "extra").iter_rows():
+            base = json.loads(extra).get("domain_base_type")
+            if base:
+                domains[data_type] = self.type_family(base)
+        if domains:
+            frame = frame.with_columns(type_family=pl.coalesce(
+                "type_family", pl.col("data_type").replace_strict(domains, default=None, return_dtype=pl.Utf8)))
+        return frame
+
+    def _name_key_columns(self, raw: dict[str, Any]) -> None:
+        """The key and index queries give columns as attribute numbers: name them."""
+        cols = raw["columns"]
+        # key: table oid * 2**16 + attnum (attnum < 1600): an int hashes faster than a tuple
+        names = dict(zip((cols["table_oid"] * 65536 + cols["ordinal_position"]).to_list(), cols["column_name"].to_list()))
         for row in raw["constraints"]:
-            oid = row["table_oid"]
-            row["columns"] = [names[(oid, n)] for n in row["column_numbers"] or ()]
+            oid = row["table_oid"] * 65536
+            row["columns"] = [names[oid + n] for n in row["column_numbers"] or ()]
             if row["ref_column_numbers"]:
-                ref = row["ref_table_oid"]
-                row["ref_columns"] = [names[(ref, n)] for n in row["ref_column_numbers"]]
+                ref = row["ref_table_oid"] * 65536
+                row["ref_columns"] = [names[ref + n] for n in row["ref_column_numbers"]]
         for row in raw["indexes"]:
-            oid, numbers, keys = row["table_oid"], row["column_numbers"], row["key_count"]
+            oid, numbers, keys = row["table_oid"] * 65536, row["column_numbers"], row["key_count"]
             texts = row["key_texts"]
-            row["columns"] = [names[(oid, n)] if n else texts[i] for i, n in enumerate(numbers[:keys])]
+            row["columns"] = [names[oid + n] if n else texts[i] for i, n in enumerate(numbers[:keys])]
             extra = row["extra"] or {}
             if len(numbers) > keys:
-                extra["include"] = [names[(oid, n)] for n in numbers[keys:]]
+                extra["include"] = [names[oid + n] for n in numbers[keys:]]
             if row["options"]:
                 extra["order"] = [("DESC" if o & 1 else "ASC") + (" NULLS FIRST" if o & 2 else "") for o in row["options"]]
             row["extra"] = extra or None
-        return raw
+
+
+# format_type's spelling of the built-in types (type modifiers removed) -> dsa.types family
+_FAMILIES = {
+    **dict.fromkeys(("smallint", "integer", "bigint", "oid"), "integer"),
+    **dict.fromkeys(("numeric", "money"), "decimal"),
+    **dict.fromkeys(("real", "double precision"), "float"),
+    "boolean": "boolean",
+    **dict.fromkeys(("text", "character varying", "character", "name", '"char"', "citext", "tsvector", "tsquery",
+                     "inet", "cidr", "macaddr", "macaddr8"), "string"),
+    **dict.fromkeys(("bytea", "bit", "bit varying"), "binary"),
+    "date": "date",
+    **dict.fromkeys(("time without time zone", "time with time zone"), "time"),
+    **dict.fromkeys(("timestamp without time zone", "timestamp with time zone"), "timestamp"),
+    "interval": "interval", "uuid": "uuid", "json": "json", "jsonb": "json", "xml": "xml",
+    **dict.fromkeys(("point", "line", "lseg", "box", "path", "polygon", "circle"), "geometry"),
+    **dict.fromkeys(("int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange", "int4multirange",
+                     "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange", "datemultirange"), "other"),
+}
+_TYPMOD = re.compile(r"\(\d+(?:,\d+)?\)")
+
+_COLUMNS_CSV = {
+    "schema_name": pl.Utf8, "table_name": pl.Utf8, "column_name": pl.Utf8, "ordinal_position": pl.Int64,
+    "data_type": pl.Utf8, "type_family": pl.Utf8, "is_nullable": pl.Utf8, "column_default": pl.Utf8,
+    "is_identity": pl.Utf8, "is_generated": pl.Utf8, "generation_expression": pl.Utf8, "comment": pl.Utf8,
+    "extra": pl.Utf8, "table_oid": pl.Int64,
+}
 
 
 def _reason(message: str) -> str:
