@@ -132,7 +132,10 @@ def bare_rows(store: Store) -> dict[str, tuple[list[str], list[tuple]]]:
     for table in CATALOG_TABLES:
         files = sorted(store.runs_dir.glob(f"*/{table}/part-*.parquet"))
         if files:
+            # the table's full current schema (columns the files lack are NULL), as the mirror copies it
+            schema = CATALOG_TABLES[table]
             df = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+            df = df.select([pl.col(c).cast(t) if c in df.columns else pl.lit(None, t).alias(c) for c, t in schema.items()])
             out[table] = (df.columns, df.rows())
     return out
 
@@ -166,7 +169,7 @@ def main() -> None:
     base = Path(os.environ.get("DSA_BENCH_DIR", "/work/benchdata/mirror")) / f"store_{args.columns}"
     store = build(base, args.columns)
     rows = bare_rows(store)
-    print(f"rows per table: { {t: len(r) for t, (_, r) in rows.items()} }")
+    print(f"rows (columns) per table: { {t: f'{len(r)} ({len(c)})' for t, (c, r) in rows.items()} }")
     admin = psycopg.connect(PG, autocommit=True)
     mirror_s, bare_s = [], []
     try:
