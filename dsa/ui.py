@@ -23,20 +23,20 @@ from dsa import jobs, queries
 from dsa.config import DEFAULT_STORE, Config, load_config
 from dsa.errors import DsaError, one_line
 from dsa.sources import all_sources
-from dsa.store import Store
+from dsa.catalog import Catalog, open_catalog
 
 START_HINT = "Press **Load the demo** below, or run `dsa demo` (or `dsa scan SOURCE`) in a terminal."
 
 
-def store() -> Store:
-    """The catalog this app shows: `DSA_STORE`, else the config's `store:`, else `./.dsa`."""
-    path = os.environ.get("DSA_STORE")
-    if not path:
-        try:
-            path = load_config().store
-        except DsaError:
-            path = None
-    return Store(Path(path or DEFAULT_STORE))
+def store() -> Catalog:
+    """The catalog this app shows: `DSA_STORE`, else the config's `store:`, else `./.dsa`; a folder
+    or a postgresql:// URL (`dsa.catalog.open_catalog`). Runs started from the app are mirrored
+    when `mirror:` is configured or the catalog is in Postgres."""
+    try:
+        config = load_config()
+    except DsaError:
+        config = Config()
+    return open_catalog(os.environ.get("DSA_STORE") or config.store or DEFAULT_STORE, config)
 
 
 def sources() -> Config:
@@ -62,7 +62,8 @@ def _fingerprint(runs_dir: Path) -> tuple:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _runs(fingerprint: tuple) -> pl.DataFrame:
-    return Store(Path(fingerprint[0]).parent).sync_runs()
+    # a Postgres catalog's runs are read from Postgres (the fingerprint renews every 5 s)
+    return store().sync_runs()
 
 
 def runs() -> pl.DataFrame:
