@@ -33,7 +33,7 @@ if module is not None:  # with the vault: where each secret lives, never the sec
 else:
     for name, options in sorted(merged.items()):
         try:
-            where = open_source(name, options).describe()
+            where = scrub(open_source(name, options).describe())
         except Exception:  # a connector that cannot describe itself still gets listed
             where = options.type
         rows.append({"connection": name, "type": options.type, "source": where,

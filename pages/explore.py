@@ -1,6 +1,7 @@
 """Explore: connection -> schema -> table -> column, and a search across the catalog."""
 
 import json
+from urllib.parse import urlencode
 
 import altair as alt
 import polars as pl
@@ -26,7 +27,15 @@ if term:
         st.caption("Nothing matches.")
     else:
         st.caption(f"{found.height} matches" + (" (the first 200)" if found.height == 200 else ""))
-        st.dataframe(found, hide_index=True, width="stretch", height=min(400, 38 + 35 * found.height))
+        # each match links to its own view (a new tab keeps this search open)
+        links = []
+        for r in found.iter_rows(named=True):
+            place = {"conn": r["connection"], "schema": r["schema_name"], "table": r["table_name"],
+                     "column": r["column_name"]}
+            links.append("explore?" + urlencode({k: v for k, v in place.items() if v is not None}))
+        st.dataframe(found.with_columns(pl.Series("open", links)), hide_index=True, width="stretch",
+                     height=min(400, 38 + 35 * found.height),
+                     column_config={"open": st.column_config.LinkColumn("open", display_text="open")})
 
 left, mid, right, far = st.columns(4)
 conn = ui.choose("Connection", scans["connection"].unique(maintain_order=True).to_list(), "conn", container=left)

@@ -173,6 +173,9 @@ def test_explore_widgets_update_the_url(demo):
     assert at.subheader[0].value == "main.products"
     at.text_input[0].input("email").run()
     assert "1 matches" in texts(at)
+    found = pl.from_pandas(at.dataframe[0].value)
+    assert found["open"].to_list() == ["explore?conn=demo_shop&schema=main&table=customers&column=email"]
+    assert at.query_params["q"] in ("email", ["email"])
 
 
 def test_explore_older_run_from_the_url(demo):
