@@ -155,6 +155,21 @@ def choose(label: str, options: Sequence, param: str, *, default: Any = None, wi
     return value
 
 
+def url_key(param: str, from_url: Callable[[str | None], Any]) -> str:
+    """The session-state key of a widget whose value lives in `st.query_params[param]`: the URL
+    seeds it in a fresh session or when a link changed it. Call `url_store` after the widget."""
+    key = f"qp:{param}"
+    raw = st.query_params.get(param)
+    if key not in st.session_state or st.session_state.get(f"{key}:url") != raw:
+        st.session_state[key] = from_url(raw)
+    return key
+
+
+def url_store(param: str, text: str | None) -> None:
+    keep(param, text)
+    st.session_state[f"qp:{param}:url"] = text
+
+
 def keep(param: str, value: Any) -> None:
     """Put a value into the URL (or take it out when None)."""
     if value is None:

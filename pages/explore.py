@@ -18,9 +18,9 @@ if scans.height == 0:
     ui.empty("No scan yet. " + ui.START_HINT)
     st.stop()
 
-term = st.text_input("Search tables and columns by name", value=st.query_params.get("q", ""),
-                     placeholder="e.g. email", icon=":material/search:")
-ui.keep("q", term or None)
+term = st.text_input("Search tables and columns by name", placeholder="e.g. email", icon=":material/search:",
+                     key=ui.url_key("q", lambda raw: raw or ""))
+ui.url_store("q", term or None)
 if term:
     found = ui.report("app_search", term)
     if found.height == 0:

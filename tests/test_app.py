@@ -278,6 +278,10 @@ def test_quality_filters_and_deep_link(quality_demo):
     assert at.query_params["column"] in ("main.customers.customer_id", ["main.customers.customer_id"])
     at.slider[0].set_value((50, 100)).run()
     assert metrics(at)["Columns"] == "1"  # only customer_id scores >= 50
+    assert at.query_params["score"] in ("50-100", ["50-100"])
+    at = app("quality", conn="demo_shop", score="50-100", types="integer")
+    no_exception(at)
+    assert metrics(at)["Columns"] == "1" and at.multiselect[0].value == ["integer"]
 
 
 def test_overview_score_trend(quality_demo):
