@@ -23,13 +23,13 @@ try:
 except DsaError as exc:
     st.error(ui.md(exc))
     st.stop()
-stored = stored_specs(ui.store().path)
+stored = stored_specs(ui.local_store().path)
 
 rows = []
 module = ui._connections()
 if module is not None:  # with the vault: where each secret lives, never the secret itself
     rows = [{"connection": c.name, "type": c.type, "source": c.target, "defined in": c.defined_in,
-             "secret": c.secret} for c in module.list_connections(ui.store().path, load_config())]
+             "secret": c.secret} for c in module.list_connections(ui.local_store().path, load_config())]
 else:
     for name, options in sorted(merged.items()):
         try:
