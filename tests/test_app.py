@@ -511,3 +511,22 @@ def test_scan_and_profile_with_a_sample(demo):
     assert [r["run_type"] for r in runs] == ["scan", "quality"]
     assert runs[1]["details"]["sample"] == "50%"
     assert runs[1]["details"]["scan_run_id"] == runs[0]["run_id"]
+
+
+@pytest.mark.parametrize("page,params,expect", [
+    ("overview", {"conn": "demo_shop"}, "demo\\_shop"),
+    ("explore", {"conn": "demo_shop", "schema": "main", "table": "products", "column": "price"}, "price"),
+    ("quality", {"conn": "demo_shop", "table": "orders"}, None),
+    ("changes", {"conn": "demo_shop"}, None),
+    ("runs", {"conn": "demo_shop"}, None),
+    ("connections", {"conn": "demo_shop"}, "Remove"),
+    ("explore", {"conn": "nope", "table": "nope", "run": "nope"}, "main."),  # stale links fall back
+])
+def test_deep_links(demo, page, params, expect):
+    at = app(page, **params)
+    no_exception(at)
+    if expect:
+        assert expect in texts(at)
+    for key, value in params.items():
+        if value != "nope" and key in at.query_params:
+            assert at.query_params[key] in (value, [value])
