@@ -530,3 +530,35 @@ def test_deep_links(demo, page, params, expect):
     for key, value in params.items():
         if value != "nope" and key in at.query_params:
             assert at.query_params[key] in (value, [value])
+
+
+def test_two_simultaneous_scans_one_runs_one_is_told(demo):
+    """Two users of one app server press Scan on the same connection at the same moment."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    outcomes: list = []
+
+    def press():
+        barrier.wait()
+        try:
+            outcomes.append(("started", jobs.start_job(demo, "demo_shop", ["scan"])))
+        except jobs.AlreadyRunning as exc:
+            outcomes.append(("refused", str(exc)))
+
+    threads = [threading.Thread(target=press) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    kinds = sorted(k for k, _ in outcomes)
+    assert kinds == ["refused", "started"], outcomes
+    job = wait_for_job(demo, next(v for k, v in outcomes if k == "started"))
+    assert job["status"] == "finished"
+    scans = demo.sync_runs().filter(pl.col("run_type") == "scan")
+    assert scans.height == 3 and scans["status"].to_list() == ["success"] * 3
+    for _ in range(100):  # the job records "finished" just before its process ends
+        if not jobs.is_running(demo, "demo_shop"):
+            break
+        time.sleep(0.05)
+    assert not jobs.is_running(demo, "demo_shop")
