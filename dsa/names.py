@@ -8,10 +8,12 @@ bare; any other part is wrapped in double quotes with inner quotes doubled, as i
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
+@lru_cache(maxsize=65536)  # the same schema and table names recur for every column of a scan
 def quote_part(part: str) -> str:
     part = str(part)
     if _BARE.match(part):

@@ -18,6 +18,13 @@ Standard row keys (missing keys are null; `columns`/`ref_columns` are lists or J
                on_update, on_delete, extra
   indexes:     schema_name, table_name, index_name, is_unique, is_primary, method, columns
                (names or expressions), predicate, definition, extra
+Any row of schemas/tables may also carry `database_name`, for sources that hold several
+databases (DuckDB's attached databases): it becomes the entity's `attributes.database`.
+
+Engines whose catalog lists one row per key column (MySQL's information_schema) turn those rows
+into the list form with `collapse()`. Server engines may share `ServerOptions` (a `dsn` URL or
+host/port/user/password/database keys). A connector declares what its engine can express in
+`features`, so the conformance suite checks exactly those things and says which it leaves out.
 """
 
 from __future__ import annotations
@@ -27,13 +34,15 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterable
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import polars as pl
+from pydantic import Field, model_validator
 
 from dsa import model, queries
 from dsa.config import SourceOptions
-from dsa.errors import scrub
+from dsa.errors import SourceError, register_secret, scrub
 from dsa.names import qualified_name, quote_part
 from dsa.types import type_family
 
@@ -42,6 +51,43 @@ REGISTRY: dict[str, type["Connector"]] = {}
 CATALOG_QUERIES = ("schemas", "tables", "columns", "constraints", "indexes")
 
 Progress = Callable[[int, int, str], None]
+
+# What an engine's catalog can express; `Connector.features` lists the ones a connector reports.
+FEATURES = frozenset({"primary_keys", "foreign_keys", "unique_constraints", "indexes", "views", "defaults"})
+
+
+class ServerOptions(SourceOptions):
+    """A database server: either `dsn` (a URL) or the separate keys; the keys win over the URL."""
+
+    dsn: str | None = None
+    host: str | None = None
+    port: int | None = Field(default=None, gt=0, lt=65536)
+    user: str | None = None
+    password: str | None = None
+    database: str | None = None
+
+    @model_validator(mode="after")
+    def _where(self):
+        if not self.dsn and not self.host:
+            raise ValueError("give either dsn or host")
+        register_secret(self.password)
+        if self.dsn:
+            register_secret(urlsplit(self.dsn).password and unquote(urlsplit(self.dsn).password))
+        return self
+
+    def target(self, default_port: int) -> dict[str, Any]:
+        """host, port, user, password, database and the URL's query parameters, merged."""
+        url = urlsplit(self.dsn) if self.dsn else None
+        params = dict(parse_qsl(url.query)) if url else {}
+        return {
+            "host": self.host or (url.hostname if url else None) or "localhost",
+            "port": self.port or (url.port if url else None) or default_port,
+            "user": self.user or (unquote(url.username) if url and url.username else None),
+            "password": self.password if self.password is not None else (
+                unquote(url.password) if url and url.password else None),
+            "database": self.database or (unquote(url.path.lstrip("/")) if url and url.path.strip("/") else None),
+            "params": params,
+        }
 
 
 @dataclass
@@ -61,6 +107,7 @@ class Connector(ABC):
     dialect: ClassVar[str]  # sqlglot dialect of the engine's SQL
     Options: ClassVar[type[SourceOptions]] = SourceOptions
     catalog_queries: ClassVar[tuple[str, ...]] = CATALOG_QUERIES
+    features: ClassVar[frozenset[str]] = FEATURES
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -84,6 +131,14 @@ class Connector(ABC):
     def database_name(self, conn) -> str | None:
         return None
 
+    def query_params(self, conn) -> Any:
+        """Parameters every catalog query of this connector takes (e.g. the database to read)."""
+        return None
+
+    def cannot_connect(self, detail: Any, verb: str = "connect to") -> SourceError:
+        """The one-line error for a source that cannot be reached, logged into or opened."""
+        return SourceError(f"cannot {verb} source '{self.name}' ({self.describe()}): {detail}")
+
     def fetch(self, conn, query: str, params: Any = None) -> list[dict[str, Any]]:
         """Run `queries/<type>/<query>.sql` and return rows as dicts."""
         cur = conn.cursor()
@@ -96,10 +151,11 @@ class Connector(ABC):
 
     def extract_raw(self, conn, progress: Progress | None = None) -> dict[str, list[dict[str, Any]]]:
         raw = {}
+        params = self.query_params(conn)
         for i, query in enumerate(self.catalog_queries):
             if progress:
                 progress(i, len(self.catalog_queries) + 1, query)
-            raw[query] = self.fetch(conn, query)
+            raw[query] = self.fetch(conn, query, params)
         return raw
 
     def unreadable(self, raw: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
@@ -153,6 +209,21 @@ class Connector(ABC):
 
     def error_text(self, exc: BaseException) -> str:
         return scrub(f"{self.describe()}: {exc}")
+
+
+def collapse(rows: Iterable[dict[str, Any]], key: tuple[str, ...], lists: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Merge rows that share `key` into one row whose `lists` fields are lists, in row order.
+
+    For catalogs with one row per key column: sort the rows by position first."""
+    out: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        k = tuple(row[f] for f in key)
+        merged = out.get(k)
+        if merged is None:
+            merged = out[k] = {**row, **{f: [] for f in lists}}
+        for f in lists:
+            merged[f].append(row[f])
+    return list(out.values())
 
 
 def _list(value: Any) -> list:
@@ -330,17 +401,19 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
         {
             **base,
             "qualified_name": qualified_name(conn_name, s),
-            "database_name": database,
+            "database_name": row.get("database_name") or database,
             "schema_name": s,
             "owner": row.get("owner"),
             "comment": row.get("comment"),
-            "attributes": model.to_json({"qualified_name": qualified_name(conn_name, s), "database": database, "name": s}),
+            "attributes": model.to_json({"qualified_name": qualified_name(conn_name, s),
+                                         "database": row.get("database_name") or database, "name": s}),
             "custom_attributes": model.to_json(_obj(row.get("extra"))),
         }
         for s, row in sorted(schemas_seen.items())
     ]
+    table_databases = [row.get("database_name") or database for row in table_rows]  # attached databases
     tables_frame = model.frame(tables, model.TABLES).with_columns(
-        attributes=pl.struct("qualified_name", pl.lit(database, pl.Utf8).alias("database"),
+        attributes=pl.struct("qualified_name", pl.Series("database", table_databases, dtype=pl.Utf8),
                              pl.col("schema_name").alias("schema"), pl.col("table_name").alias("name"),
                              "table_type").struct.json_encode())
     return Extraction(
@@ -429,13 +502,14 @@ def _column_frame(connector: Connector, rows, table_keys: set, facts: dict, in_i
             "ordinal_position", default=pl.col("column_default"), primary_key_position=pl.col("pk_position")
         ).struct.json_encode(),
     )
-    # engine-specific extras are rare: merge them into custom_attributes row by row
-    if frame["extra"].null_count() < frame.height:
-        custom = frame["custom_attributes"].to_list()
-        for i, extra in enumerate(frame["extra"].to_list()):
-            if extra and extra != "{}":
-                custom[i] = model.to_json({**json.loads(custom[i]), **json.loads(extra)})
-        frame = frame.with_columns(custom_attributes=pl.Series(custom, dtype=pl.Utf8))
+    # engine-specific extras (a JSON object per column, whose keys are not the three above) are
+    # merged as text: the standard object without its closing brace, a comma, the extra object
+    # without its opening brace. Decoding and re-encoding each would cost four JSON passes a column.
+    extra = pl.col("extra").str.strip_chars()
+    has_extra = extra.is_not_null() & (extra.str.len_bytes() > 2)
+    frame = frame.with_columns(custom_attributes=pl.when(has_extra).then(
+        pl.col("custom_attributes").str.head(-1) + pl.lit(",") + extra.str.slice(1)
+    ).otherwise(pl.col("custom_attributes")))
     return frame.select([pl.col(c).cast(t) for c, t in model.COLUMNS.items()])
 
 

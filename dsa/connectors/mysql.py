@@ -1,0 +1,185 @@
+"""MySQL and MariaDB (PyMySQL). A database is a schema; without `database`, every one the user sees.
+
+Sessions are read-only (`SET SESSION TRANSACTION READ ONLY`, autocommit, so each statement is a
+read-only transaction) with a statement timeout: `max_statement_time` (seconds) on MariaDB,
+`max_execution_time` (milliseconds) on MySQL. Partitions are not separate tables here: they are
+listed in the table's custom attribute `partitioning`.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+from dsa.connectors.base import Connector, ServerOptions, collapse
+from dsa.types import type_family
+
+SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
+
+
+class MysqlOptions(ServerOptions):
+    ssl_mode: Literal["DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"] | None = None
+    ssl_ca: str | None = None
+    ssl_cert: str | None = None
+    ssl_key: str | None = None
+    charset: str = "utf8mb4"
+
+
+class MysqlConnector(Connector):
+    type = "mysql"
+    dialect = "mysql"
+    Options = MysqlOptions
+
+    def target(self) -> dict[str, Any]:
+        return self.options.target(3306)
+
+    def describe(self) -> str:
+        t = self.target()
+        return f"mysql at {t['host']}:{t['port']}" + (f"/{t['database']}" if t["database"] else "")
+
+    def connect(self):
+        import pymysql
+
+        t = self.target()
+        o = self.options
+        ssl_mode = (o.ssl_mode or t["params"].get("ssl_mode") or t["params"].get("ssl-mode") or "").upper()
+        kwargs: dict[str, Any] = dict(
+            host=t["host"], port=int(t["port"]), user=t["user"], password=t["password"] or "",
+            database=t["database"], charset=o.charset, connect_timeout=max(1, int(o.connect_timeout_s)),
+            read_timeout=int(o.timeout_s) + 30, autocommit=True,
+        )
+        ssl_ca = o.ssl_ca or t["params"].get("ssl_ca")
+        if ssl_mode == "DISABLED":
+            kwargs["ssl_disabled"] = True
+        elif ssl_mode or ssl_ca or o.ssl_cert:
+            kwargs.update(ssl_ca=ssl_ca, ssl_cert=o.ssl_cert, ssl_key=o.ssl_key,
+                          ssl_verify_cert=ssl_mode in ("VERIFY_CA", "VERIFY_IDENTITY"),
+                          ssl_verify_identity=ssl_mode == "VERIFY_IDENTITY")
+            if not (ssl_ca or o.ssl_cert):
+                kwargs["ssl"] = {}  # REQUIRED / PREFERRED without files: encrypt, do not verify
+        try:
+            conn = pymysql.connect(**kwargs)
+        except pymysql.MySQLError as exc:
+            raise self.cannot_connect(_message(exc)) from None
+        except OSError as exc:
+            raise self.cannot_connect(exc) from None
+        self.mariadb = "mariadb" in conn.get_server_info().lower()
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION TRANSACTION READ ONLY")
+            if self.mariadb:
+                cur.execute("SET SESSION max_statement_time = %s", (float(o.timeout_s),))
+            else:
+                cur.execute("SET SESSION max_execution_time = %s", (int(o.timeout_s * 1000),))
+        return conn
+
+    def database_name(self, conn) -> str | None:
+        return self.target()["database"]
+
+    def query_params(self, conn) -> dict[str, Any]:
+        return {"database": self.target()["database"]}
+
+    def type_family(self, data_type: str | None) -> str:
+        text = (data_type or "").lower()
+        if text.startswith(("enum(", "set(")):
+            return "enum"
+        if text.startswith("tinyint(1)"):
+            return "boolean"  # how MySQL spells BOOLEAN
+        if text.split("(")[0].split(" ")[0] in _SPATIAL:
+            return "geometry"
+        return type_family(data_type, self.dialect)
+
+    def extract_raw(self, conn, progress=None):
+        raw = {"schemas": self.fetch(conn, "schemas", self.query_params(conn))}
+        wanted = [r["schema_name"] for r in raw["schemas"] if self.wanted(r["schema_name"])]
+        checks_query = "checks" if self.mariadb else "checks_mysql"
+        here = ("tables", "constraints", "indexes", checks_query, "partitions", "views", "references")
+        for q in ("columns", *here):
+            raw[q] = []
+        if wanted:
+            # Two sessions: while the server reads table definitions for one query, this process
+            # decodes another's rows (PyMySQL decodes in Python); the columns query, the largest,
+            # runs on the second session.
+            params = {"schemas": wanted}
+            other = self.connect()
+            try:
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    columns = pool.submit(self.fetch, other, "columns", params)
+                    for i, q in enumerate(here):
+                        if progress:
+                            progress(i + 1, len(here) + 2, q)
+                        raw[q] = self.fetch(conn, q, params)
+                    raw["columns"] = columns.result()
+            finally:
+                other.close()
+        checks, partitions = raw.pop(checks_query), raw.pop("partitions")
+        views = {(v["schema_name"], v["table_name"]): v for v in raw.pop("views")}
+        actions = {(r["schema_name"], r["table_name"], r["constraint_name"]): r for r in raw.pop("references")}
+
+        raw["constraints"] = collapse(raw["constraints"], ("schema_name", "table_name", "constraint_name"),
+                                      ("columns", "ref_columns"))
+        for row in raw["constraints"]:
+            if row["constraint_type"] != "foreign_key":
+                row["ref_columns"] = None
+                continue
+            rule = actions.get((row["schema_name"], row["table_name"], row["constraint_name"]), {})
+            row["on_update"], row["on_delete"] = rule.get("on_update"), rule.get("on_delete")
+        json_columns = set()
+        for row in checks:
+            m = _JSON_CHECK.fullmatch(row["definition"] or "")
+            if m:
+                json_columns.add((row["schema_name"], row["table_name"], m.group(1).replace("``", "`")))
+            row["columns"] = [m.group(1).replace("``", "`")] if m else []
+            row["extra"] = {"level": row.pop("level")} if row.get("level") else None
+            raw["constraints"].append(row)
+
+        indexes = collapse(raw["indexes"], ("schema_name", "table_name", "index_name"), ("columns", "sub_part"))
+        for row in indexes:
+            prefix = {c: n for c, n in zip(row["columns"], row.pop("sub_part")) if n is not None}
+            row["extra"] = {"prefix_lengths": prefix, "collation": row.pop("collation"), "comment": row.pop("comment")}
+        raw["indexes"] = indexes
+
+        if json_columns:  # MariaDB's JSON: longtext CHECK (json_valid(col))
+            for row in raw["columns"]:
+                if (row["schema_name"], row["table_name"], row["column_name"]) in json_columns:
+                    row["type_family"] = "json"
+
+        by_table: dict[tuple, list] = {}
+        for p in partitions:
+            by_table.setdefault((p["schema_name"], p["table_name"]), []).append(p)
+        for row in raw["tables"]:
+            extra = {k: row.pop(k) for k in _TABLE_EXTRA}
+            view = views.get((row["schema_name"], row["table_name"]))
+            if view:
+                row["view_definition"] = view["view_definition"]
+                extra.update({k: view[k] for k in ("is_updatable", "check_option", "security_type")})
+            parts = by_table.get((row["schema_name"], row["table_name"]))
+            if parts:
+                first = parts[0]
+                extra["partitioning"] = {
+                    "method": first["method"], "expression": first["expression"],
+                    "subpartition_method": first["subpartition_method"],
+                    "subpartition_expression": first["subpartition_expression"],
+                    "partitions": [
+                        {"name": p["partition_name"], "subpartition": p["subpartition_name"],
+                         "position": p["partition_position"], "description": p["description"],
+                         "row_estimate": p["row_estimate"], "size_bytes": p["size_bytes"], "comment": p["comment"]}
+                        for p in parts
+                    ],
+                }
+            row["extra"] = extra
+        return raw
+
+
+_TABLE_EXTRA = ("engine", "collation", "auto_increment", "data_bytes", "index_bytes", "create_options")
+_JSON_CHECK = re.compile(r"json_valid\(`((?:[^`]|``)+)`\)", re.IGNORECASE)
+_SPATIAL = {"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+            "geometrycollection", "geomcollection"}
+
+
+def _message(exc: Exception) -> str:
+    """PyMySQL's (code, text) pair as the text alone."""
+    args = getattr(exc, "args", ())
+    if len(args) >= 2 and isinstance(args[1], str):
+        return args[1]
+    return str(exc)

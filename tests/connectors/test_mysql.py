@@ -1,0 +1,295 @@
+"""The mysql connector on the real MariaDB server: the contract, exotic types and odd names."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import pytest
+
+from dsa.config import Config, parse_source
+from dsa.errors import SourceError
+from dsa.scan import scan
+from dsa.store import Store
+from tests.conftest import MYSQL
+from tests.connectors.contract import ConnectorContract
+
+pytestmark = pytest.mark.mysql
+
+DDL = [
+    "CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL UNIQUE, name VARCHAR(50) NULL, "
+    "score DECIMAL(10,2) DEFAULT 0)",
+    "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL, note TEXT, "
+    "CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers(id))",
+    "CREATE INDEX orders_customer_idx ON orders (customer_id)",
+    'CREATE TABLE `odd name.with/dots` (`Col "quoted"` INT, `ünïcode` TEXT)',
+    "CREATE VIEW order_summary AS SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id",
+]
+
+
+def run_ddl(admin, database: str, statements: list[str]) -> None:
+    with admin.cursor() as cur:
+        cur.execute(f"USE `{database}`")
+        for statement in statements:
+            cur.execute(statement)
+
+
+def dsn(database: str = "", user: str = "root", password: str = "", port: int = MYSQL["port"]) -> str:
+    auth = f"{user}:{password}" if password else user
+    return f"mysql://{auth}@{MYSQL['host']}:{port}/{database}"
+
+
+class TestMysql(ConnectorContract):
+    types = {"customers.id": "int(11)", "customers.email": "varchar(100)", "customers.score": "decimal(10,2)"}
+
+    @pytest.fixture
+    def source(self, mysql_admin, mysql_database):
+        run_ddl(mysql_admin, mysql_database, DDL)
+        self.schema_name = mysql_database
+        return {"type": "mysql", "dsn": dsn(mysql_database)}
+
+
+EXOTIC = [
+    # odd identifiers: backticks, quotes, spaces, Unicode, reserved words
+    "CREATE TABLE `select` (`from` INT PRIMARY KEY, `back``tick` INT, `two words` VARCHAR(5), `名前` TEXT, "
+    "`it's \"q\"` INT) COMMENT 'reserved words'",
+    # exotic types
+    "CREATE TABLE exotic ("
+    " id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,"
+    " price DECIMAL(12,2) NOT NULL DEFAULT 1.50 COMMENT 'gross price',"
+    " label VARCHAR(40) CHARACTER SET latin1 COLLATE latin1_swedish_ci DEFAULT 'it''s',"
+    " mood ENUM('happy','sad') DEFAULT 'sad',"
+    " tags SET('a','b','c'),"
+    " doc JSON,"
+    " place POINT NOT NULL,"
+    " shape GEOMETRY,"
+    " flag BOOLEAN DEFAULT TRUE,"
+    " born YEAR,"
+    " raw VARBINARY(16),"
+    " body TEXT,"
+    " total DECIMAL(14,2) AS (price * 2) VIRTUAL,"
+    " code VARCHAR(50) AS (upper(label)) STORED,"
+    " updated TIMESTAMP NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,"
+    " CHECK (price >= 0),"
+    " UNIQUE KEY label_mood (label, mood),"
+    " KEY body_prefix (body(10)),"
+    " FULLTEXT KEY body_ft (body),"
+    " SPATIAL KEY place_sp (place)"
+    ") ENGINE=InnoDB COMMENT 'all the types'",
+    # composite and self-referencing keys, with actions
+    "CREATE TABLE parent (a INT, b INT, PRIMARY KEY (a, b))",
+    "CREATE TABLE child (id INT PRIMARY KEY, pa INT, pb INT, boss INT,"
+    " CONSTRAINT child_parent FOREIGN KEY (pa, pb) REFERENCES parent (a, b) ON DELETE CASCADE ON UPDATE SET NULL,"
+    " CONSTRAINT child_boss FOREIGN KEY (boss) REFERENCES child (id))",
+    # partitions
+    "CREATE TABLE events (id INT NOT NULL, y INT NOT NULL, PRIMARY KEY (id, y))"
+    " PARTITION BY RANGE (y) (PARTITION p2023 VALUES LESS THAN (2024), PARTITION pmax VALUES LESS THAN MAXVALUE)",
+    "INSERT INTO events VALUES (1, 2023), (2, 2024), (3, 2025)",
+]
+
+
+@pytest.fixture
+def exotic(mysql_admin, mysql_database, tmp_path):
+    other = f"{mysql_database}_x"
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{other}`")
+    try:
+        run_ddl(mysql_admin, mysql_database, EXOTIC)
+        run_ddl(mysql_admin, other, [
+            f"CREATE TABLE remote (id INT PRIMARY KEY, pa INT, pb INT,"
+            f" FOREIGN KEY (pa, pb) REFERENCES `{mysql_database}`.parent (a, b))",
+        ])
+        store = Store(tmp_path / "store")
+        source = {"type": "mysql", "host": MYSQL["host"], "port": MYSQL["port"], "user": "root",
+                  "include": {"schemas": [mysql_database, other]}}
+        result = scan(store, Config(sources={"m": parse_source("m", source)}), "m")
+        assert result.status == "success", result.errors
+        con = store.connect()
+        yield mysql_database, other, con, result
+        con.close()
+    finally:
+        with mysql_admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{other}`")
+
+
+def _cols(con, schema, table):
+    rows = con.execute(
+        "SELECT column_name, data_type, type_family, is_nullable, column_default, is_identity, is_generated, "
+        "generation_expression, comment, custom_attributes FROM latest_column_metadata "
+        "WHERE schema_name = ? AND table_name = ? ORDER BY ordinal_position", [schema, table]).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def _table(con, schema, table):
+    row = con.execute("SELECT primary_key, comment, row_estimate, size_bytes, custom_attributes FROM latest_table_metadata "
+                      "WHERE schema_name = ? AND table_name = ?", [schema, table]).fetchone()
+    return row[0] and json.loads(row[0]), row[1], row[2], row[3], json.loads(row[4])
+
+
+def test_every_database_without_system_ones(exotic):
+    db, other, con, result = exotic
+    schemas = {r[0] for r in con.execute("SELECT schema_name FROM latest_schema_metadata").fetchall()}
+    assert schemas == {db, other}
+    assert result.table_count == 6
+
+
+def test_odd_identifiers(exotic):
+    db, _, con, _ = exotic
+    cols = _cols(con, db, "select")
+    assert list(cols) == ["from", "back`tick", "two words", "名前", "it's \"q\""]
+    pk, comment, *_ = _table(con, db, "select")
+    assert pk == ["from"] and comment == "reserved words"
+
+
+def test_exotic_types(exotic):
+    db, _, con, _ = exotic
+    cols = _cols(con, db, "exotic")
+    types = {name: (c[0], c[1]) for name, c in cols.items()}
+    assert types == {
+        "id": ("bigint(20) unsigned", "integer"),
+        "price": ("decimal(12,2)", "decimal"),
+        "label": ("varchar(40)", "string"),
+        "mood": ("enum('happy','sad')", "enum"),
+        "tags": ("set('a','b','c')", "enum"),
+        "doc": ("longtext", "json"),  # MariaDB's JSON is longtext CHECK (json_valid(doc))
+        "place": ("point", "geometry"),
+        "shape": ("geometry", "geometry"),
+        "flag": ("tinyint(1)", "boolean"),
+        "born": ("year(4)", "integer"),
+        "raw": ("varbinary(16)", "binary"),
+        "body": ("text", "string"),
+        "total": ("decimal(14,2)", "decimal"),
+        "code": ("varchar(50)", "string"),
+        "updated": ("timestamp", "timestamp"),
+    }
+    assert cols["id"][4] is True and json.loads(cols["id"][8])["unsigned"] is True
+    assert cols["price"][3] == "1.50" and cols["price"][7] == "gross price" and cols["price"][2] is False
+    assert cols["label"][3] == "'it''s'"  # defaults are SQL text, as MariaDB writes them
+    assert json.loads(cols["label"][8])["character_set"] == "latin1"
+    assert json.loads(cols["label"][8])["collation"] == "latin1_swedish_ci"
+    assert cols["mood"][3] == "'sad'"
+    assert cols["tags"][3] is None and cols["tags"][2] is True
+    assert (cols["total"][5], cols["total"][6]) == (True, "`price` * 2")
+    assert (cols["code"][5], cols["code"][6]) == (True, "ucase(`label`)")
+    assert json.loads(cols["code"][8])["stored"] is True and json.loads(cols["total"][8])["stored"] is False
+    assert json.loads(cols["updated"][8])["on_update"] == "current_timestamp"
+    assert cols["updated"][3] == "current_timestamp()"
+
+
+def test_indexes_and_checks(exotic):
+    db, _, con, _ = exotic
+    _, comment, _, _, custom = _table(con, db, "exotic")
+    assert comment == "all the types"
+    idx = {i["name"]: (i["columns"], i["unique"], i["method"], i["prefix_lengths"]) for i in custom["indexes"]}
+    assert idx == {
+        "PRIMARY": (["id"], True, "btree", {}),
+        "label_mood": (["label", "mood"], True, "btree", {}),
+        "body_prefix": (["body"], False, "btree", {"body": 10}),
+        "body_ft": (["body"], False, "fulltext", {}),
+        "place_sp": (["place"], False, "spatial", {"place": 32}),
+    }
+    assert [(u["name"], u["columns"]) for u in custom["unique_constraints"]] == [("label_mood", ["label", "mood"])]
+    checks = {c["name"]: (c["definition"], c["columns"]) for c in custom["check_constraints"]}
+    assert checks == {"CONSTRAINT_1": ("`price` >= 0", []), "doc": ("json_valid(`doc`)", ["doc"])}
+
+
+def test_composite_self_and_cross_database_keys(exotic):
+    db, other, con, _ = exotic
+    pk, *_ , custom = _table(con, db, "child")
+    fks = {f["name"]: (f["columns"], f["ref_schema"], f["ref_table"], f["ref_columns"], f["on_update"], f["on_delete"])
+           for f in custom["foreign_keys"]}
+    assert fks == {
+        "child_parent": (["pa", "pb"], db, "parent", ["a", "b"], "SET NULL", "CASCADE"),
+        "child_boss": (["boss"], db, "child", ["id"], "RESTRICT", "RESTRICT"),
+    }
+    assert _table(con, db, "parent")[0] == ["a", "b"]
+    _, *_, remote = _table(con, other, "remote")
+    [fk] = remote["foreign_keys"]
+    assert (fk["columns"], fk["ref_schema"], fk["ref_table"], fk["ref_columns"]) == (["pa", "pb"], db, "parent", ["a", "b"])
+    target = con.execute("SELECT foreign_key FROM latest_column_metadata WHERE schema_name = ? AND column_name = 'pb'",
+                         [other]).fetchone()[0]
+    assert target == f"m.{db}.parent.b"
+
+
+def test_partitions_rows_and_sizes(exotic):
+    db, _, con, _ = exotic
+    pk, _, rows, size, custom = _table(con, db, "events")
+    assert pk == ["id", "y"]
+    part = custom["partitioning"]
+    assert (part["method"], part["expression"]) == ("RANGE", "`y`")
+    assert [(p["name"], p["description"], p["row_estimate"]) for p in part["partitions"]] == [
+        ("p2023", "2024", 1), ("pmax", "MAXVALUE", 2)]
+    assert rows == 3 and size > 0
+    assert custom["engine"] == "InnoDB"
+
+
+def test_connection_errors_name_the_source(mysql_admin, mysql_database, tmp_path):
+    user = f"dsa_u_{secrets.token_hex(4)}"
+    password = f"pw-{secrets.token_hex(6)}"
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
+        cur.execute(f"CREATE USER '{user}'@'localhost' IDENTIFIED BY '{password}'")
+    try:
+        store = Store(tmp_path / "store")
+        cases = {
+            "wrong_pw": {"type": "mysql", "dsn": dsn(mysql_database, user, "not-" + password)},
+            "wrong_port": {"type": "mysql", "host": "127.0.0.1", "port": 1, "user": user, "password": password,
+                           "connect_timeout_s": 2},
+        }
+        config = Config(sources={n: parse_source(n, s) for n, s in cases.items()})
+        with pytest.raises(SourceError) as info:
+            scan(store, config, "wrong_pw")
+        text = str(info.value)
+        assert text.startswith(f"cannot connect to source 'wrong_pw' (mysql at 127.0.0.1:3306/{mysql_database}): ")
+        assert "Access denied" in text and password not in text and "\n" not in text
+        with pytest.raises(SourceError) as info:
+            scan(store, config, "wrong_port")
+        text = str(info.value)
+        assert text.startswith("cannot connect to source 'wrong_port' (mysql at 127.0.0.1:1): ")
+        assert password not in text and "\n" not in text
+        # the user sees no database: the scan succeeds with nothing in it
+        ok = Config(sources={"ok": parse_source("ok", {"type": "mysql", "host": "127.0.0.1", "user": user,
+                                                         "password": password})})
+        result = scan(store, ok, "ok")
+        assert (result.status, result.schema_count, result.table_count) == ("success", 0, 0)
+    finally:
+        with mysql_admin.cursor() as cur:
+            cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+            cur.execute(f"DROP USER IF EXISTS '{user}'@'localhost'")
+
+
+def test_describe_hides_the_password():
+    options = parse_source("s", {"type": "mysql", "dsn": "mysql://u:sekrit-pw@db.example:3307/shop"})
+    from dsa.connectors import open_source
+
+    connector = open_source("s", options)
+    assert connector.describe() == "mysql at db.example:3307/shop"
+    assert connector.target()["password"] == "sekrit-pw"
+
+
+def test_quality_profiles_mariadb(mysql_admin, mysql_database, tmp_path):
+    from dsa.quality import quality
+
+    run_ddl(mysql_admin, mysql_database, DDL + [
+        "INSERT INTO customers VALUES (1, 'a@x', 'A', 1.5), (2, 'b@x', NULL, 2.5)",
+        "INSERT INTO orders VALUES (10, 1, NULL), (11, 1, 'n'), (12, 2, NULL)"])
+    store = Store(tmp_path / "store")
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
+    scan(store, config, "m")
+    result = quality(store, config, "m", sample="100%")
+    assert result.status == "success", result.failed
+    con = store.connect()
+    rows = dict(con.execute("SELECT t.table_name, q.row_count FROM table_quality_metrics q "
+                            "JOIN latest_table_metadata t ON t.qualified_name = q.table_qualified_name").fetchall())
+    assert rows == {"customers": 2, "orders": 3, "odd name.with/dots": 0}
+    note = con.execute("SELECT null_count FROM column_quality_metrics WHERE column_name = 'note'").fetchone()
+    assert note == (2,)
+
+
+def test_cli_wrong_port_is_one_line(dsa_cli, tmp_path):
+    (tmp_path / "dsa.yaml").write_text(
+        "sources:\n  shopdb: {type: mysql, dsn: 'mysql://reader:s3cret-pw@127.0.0.1:1/shop', connect_timeout_s: 2}\n")
+    r = dsa_cli("scan", "shopdb")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    [line] = r.stderr.strip().splitlines()
+    assert "cannot connect to source 'shopdb' (mysql at 127.0.0.1:1/shop)" in line and "s3cret-pw" not in line
