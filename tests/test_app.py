@@ -562,3 +562,36 @@ def test_two_simultaneous_scans_one_runs_one_is_told(demo):
             break
         time.sleep(0.05)
     assert not jobs.is_running(demo, "demo_shop")
+
+
+def test_connection_form_for_every_connector_type(demo):
+    from dsa.connectors import connector_types
+
+    at = app("connections")
+    for kind in connector_types():
+        next(s for s in at.selectbox if s.label == "Type").select(kind).run()
+        no_exception(at)
+        labels = [t.label.rstrip(" *") for t in at.text_input]
+        assert "Name" in labels
+        for t in at.text_input:  # every secret-looking field is a password field
+            if "password" in t.label:
+                assert t.proto.type == t.proto.PASSWORD
+
+
+def test_duckdb_connection_with_attached_databases(demo, tmp_path):
+    import duckdb
+
+    main, extra = tmp_path / "main.duckdb", tmp_path / "extra.duckdb"
+    for path in (main, extra):
+        duckdb.connect(str(path)).execute("CREATE TABLE t (a INT)").close()
+    at = app("connections")
+    next(s for s in at.selectbox if s.label == "Type").select("duckdb").run()
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    inputs["Name"].input("lake")
+    inputs["path"].input(str(main))
+    inputs["attach"].input(f"extra={extra}")
+    next(b for b in at.button if b.label == "Save").click().run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    stored = json.loads((demo.path / "connections.json").read_text())["lake"]
+    assert stored == {"type": "duckdb", "path": str(main), "attach": {"extra": str(extra)}}
