@@ -28,20 +28,42 @@ from dsa.catalog import Catalog, open_catalog
 START_HINT = "Press **Load the demo** below, or run `dsa demo` (or `dsa scan SOURCE`) in a terminal."
 
 
-def store() -> Catalog:
-    """The catalog this app shows: `DSA_STORE`, else the config's `store:`, else `./.dsa`; a folder
-    or a postgresql:// URL (`dsa.catalog.open_catalog`). Runs started from the app are mirrored
-    when `mirror:` is configured or the catalog is in Postgres."""
+def store():
+    """The catalog this app shows: `DSA_STORE` (set by `dsa app`), else the config's `store:`,
+    else `./.dsa`. Through `dsa.catalog.open_catalog` where this installation has it (a folder or
+    a postgresql:// catalog, with the mirror hook when configured); a local `Store` otherwise."""
+    spec = os.environ.get("DSA_STORE")
     try:
         config = load_config()
     except DsaError:
         config = Config()
-    return open_catalog(os.environ.get("DSA_STORE") or config.store or DEFAULT_STORE, config)
+    # the config without its sources (and their secrets) is the cache key of the open catalog
+    return _open(spec or config.store or DEFAULT_STORE, config.model_dump_json(exclude={"sources"}))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _open(spec: str, config_json: str):
+    from dsa import catalog
+
+    if hasattr(catalog, "open_catalog"):
+        return catalog.open_catalog(spec, Config.model_validate_json(config_json))
+    return Store(Path(spec))
+
+
+def _local() -> bool:
+    """Whether the catalog is a local folder (read directly) rather than a remote catalog."""
+    return isinstance(store(), Store)
+
+
+def local_store() -> Store:
+    """The local folder: connections, the vault, background jobs (a remote catalog: its local cache)."""
+    cat = store()
+    return cat if isinstance(cat, Store) else cat.cache
 
 
 def sources() -> Config:
     """The config file's sources plus the connections kept in the store (raises `ConfigError`)."""
-    return all_sources(load_config(), store().path)
+    return all_sources(load_config(), local_store().path)
 
 
 def _fingerprint(runs_dir: Path) -> tuple:
@@ -66,17 +88,26 @@ def _runs(fingerprint: tuple) -> pl.DataFrame:
     return store().sync_runs()
 
 
+@st.cache_data(ttl=2, show_spinner=False)
+def _remote_runs(label: str) -> pl.DataFrame:
+    return store().sync_runs()
+
+
 def runs() -> pl.DataFrame:
-    """`sync_runs` as the store sees it now; manifests are re-read only when a run changed."""
+    """`sync_runs` as the store sees it now; manifests are re-read only when a run changed
+    (a remote catalog: at most every 2 s)."""
+    if not _local():
+        return _remote_runs(str(getattr(store(), "label", "remote")))
     return _runs(_fingerprint(store().runs_dir))
 
 
 def runs_version() -> str:
     """Changes whenever a run starts or finishes: the cache key for every catalog query."""
     frame = runs()
+    where = str(getattr(store(), "label", None) or store().path)
     if frame.height == 0:
-        return f"{store().path}|empty"
-    return f"{store().path}|" + "|".join(f"{r}:{s}" for r, s in zip(frame["run_id"], frame["status"]))
+        return f"{where}|empty"
+    return f"{where}|" + "|".join(f"{r}:{s}" for r, s in zip(frame["run_id"], frame["status"]))
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -87,6 +118,10 @@ def _catalog(version: str) -> duckdb.DuckDBPyConnection:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _query(sql: str, params: tuple, version: str) -> pl.DataFrame:
+    if not _local():
+        from dsa.catalog import read_only_query
+
+        return read_only_query(store(), sql, list(params))
     cursor = _catalog(version).cursor()
     try:
         statements = cursor.extract_statements(sql)
@@ -111,6 +146,14 @@ def report(name: str, *params: Any) -> pl.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _relations(version: str) -> dict[str, list[str]]:
+    if not _local():
+        # a remote catalog holds every table this installation knows, and the views of its features
+        from dsa.model import CATALOG_TABLES
+
+        out = {name: list(schema) for name, schema in CATALOG_TABLES.items()}
+        for view in ("diff_sync_runs", "diff_changes", "latest_column_quality_metrics"):
+            out.setdefault(view, [])
+        return out
     rows = _catalog(version).cursor().execute(
         "SELECT table_name, column_name FROM information_schema.columns"
     ).fetchall()
@@ -154,6 +197,21 @@ def choose(label: str, options: Sequence, param: str, *, default: Any = None, wi
     st.query_params[param] = str(value)
     st.session_state[f"{key}:url"] = str(value)
     return value
+
+
+def url_key(param: str, from_url: Callable[[str | None], Any]) -> str:
+    """The session-state key of a widget whose value lives in `st.query_params[param]`: the URL
+    seeds it in a fresh session or when a link changed it. Call `url_store` after the widget."""
+    key = f"qp:{param}"
+    raw = st.query_params.get(param)
+    if key not in st.session_state or st.session_state.get(f"{key}:url") != raw:
+        st.session_state[key] = from_url(raw)
+    return key
+
+
+def url_store(param: str, text: str | None) -> None:
+    keep(param, text)
+    st.session_state[f"qp:{param}:url"] = text
 
 
 def keep(param: str, value: Any) -> None:
@@ -239,7 +297,7 @@ def user_name() -> str:
 
 def start_job(connection: str, steps: list[str], sample: str | None) -> str:
     refuse_if_read_only("starting a scan")
-    return jobs.start_job(store(), connection, steps, sample, env={"DSA_USER": user_name()})
+    return jobs.start_job(local_store(), connection, steps, sample, env={"DSA_USER": user_name()})
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -304,13 +362,13 @@ def save_connection(name: str, spec: dict[str, Any], secret_values: dict[str, st
                 f"connection '{name}': this installation has no credentials vault to keep the password "
                 "encrypted; leave it empty and reference it as ${ENV} in dsa.yaml")
         parse_source(name, spec)
-        save_spec(store().path, name, spec)
+        save_spec(local_store().path, name, spec)
         return
     if secret is None and replace:
         from dsa.vault import Vault  # noqa: PLC0415
 
-        secret = Vault(store().path).get(name)  # unchanged: keep what the vault holds
-    module.add_connection(store().path, load_config(), name, spec, secret, replace=replace)
+        secret = Vault(local_store().path).get(name)  # unchanged: keep what the vault holds
+    module.add_connection(local_store().path, load_config(), name, spec, secret, replace=replace)
 
 
 def remove_connection(name: str) -> None:
@@ -319,9 +377,9 @@ def remove_connection(name: str) -> None:
     refuse_if_read_only("removing connections")
     module = _connections()
     if module is None:
-        remove_spec(store().path, name)
+        remove_spec(local_store().path, name)
     else:
-        module.remove_connection(store().path, load_config(), name)
+        module.remove_connection(local_store().path, load_config(), name)
 
 
 def test_connection(name: str, spec: dict[str, Any], secret_values: dict[str, str], saved: bool = False) -> str:
@@ -333,7 +391,7 @@ def test_connection(name: str, spec: dict[str, Any], secret_values: dict[str, st
 
     module = _connections()
     if saved and module is not None:
-        result = module.check_connection(store().path, sources(), name)
+        result = module.check_connection(local_store().path, sources(), name)
         if not result.ok:
             raise SourceError(result.message)
         return result.target or name
