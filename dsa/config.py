@@ -48,6 +48,21 @@ class QualityOptions(Strict):
     workers: int = Field(default=2, ge=1, le=64)
 
 
+class DriftThresholds(Strict):
+    """How far a quality metric must move between two scans' quality runs to count as drift."""
+
+    row_count_pct: float = Field(default=10, gt=0, description="relative change of a table's row count, percent")
+    null_percentage_points: float = Field(default=5, gt=0, description="absolute change of a column's null %")
+    distinct_count_pct: float = Field(default=10, gt=0, description="relative change of a distinct count, percent")
+    min_max_pct: float = Field(default=1, gt=0, description="relative move of a numeric min or max, percent")
+    quality_score_points: float = Field(default=5, gt=0, description="absolute change of a quality score (0-100)")
+
+
+class DiffOptions(Strict):
+    renames: bool = Field(default=True, description="report same-shape drop+add pairs as renamed")
+    thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
+
+
 class MirrorOptions(Strict):
     dsn: str
 
@@ -57,6 +72,7 @@ class Config(Strict):
     mirror: MirrorOptions | None = None
     sources: dict[str, SourceOptions] = Field(default_factory=dict)
     quality: QualityOptions = Field(default_factory=QualityOptions)
+    diff: DiffOptions = Field(default_factory=DiffOptions)
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources", mode="before")
@@ -162,7 +178,7 @@ def parse_config(raw: Any, path: Path | None = None) -> Config:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}the top level must be a mapping (store, mirror, sources, quality)")
+        raise ConfigError(f"{where}the top level must be a mapping (store, mirror, sources, quality, diff)")
     try:
         raw = interpolate(raw)
         return Config.model_validate({**raw, "path": path})

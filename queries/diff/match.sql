@@ -1,0 +1,91 @@
+-- Which object of the older run is which object of the newer one.
+--
+-- Tables and columns match by name below the connection (full outer joins). With renames on,
+-- an unmatched old object and an unmatched new one of the same shape are a rename, when each
+-- has exactly one such partner:
+--   table shape:  table type, normalized view SQL, and its columns in order (name, type,
+--                 nullability, default, primary key, unique, foreign-key target)
+--   column shape: same table (after table renames), position, type, nullability, default,
+--                 identity, generated, primary key, unique, foreign-key target, indexes
+-- A column of a renamed table matches the same-named column of the new table.
+
+CREATE OR REPLACE TEMP TABLE diff_table_match AS
+WITH f AS (SELECT * FROM diff_tables WHERE side = 'from'),
+     t AS (SELECT * FROM diff_tables WHERE side = 'to'),
+by_name AS (
+    SELECT f.qualified_name AS from_qn, t.qualified_name AS to_qn
+    FROM f FULL JOIN t ON f.schema_name = t.schema_name AND f.table_name = t.table_name
+),
+lonely AS (
+    SELECT 'from' AS side, from_qn AS qn FROM by_name WHERE to_qn IS NULL AND getvariable('diff_renames')
+    UNION ALL
+    SELECT 'to', to_qn FROM by_name WHERE from_qn IS NULL AND getvariable('diff_renames')
+),
+shape AS (
+    SELECT l.side, l.qn, d.table_type, v.view_key,
+           coalesce((SELECT md5(to_json(list([c.column_name, c.type_key, c.is_nullable::VARCHAR, c.column_default,
+                                              c.is_primary_key::VARCHAR, c.is_unique::VARCHAR, c.foreign_key]
+                                             ORDER BY c.ordinal_position)))
+                     FROM diff_columns c WHERE c.side = l.side AND c.table_qualified_name = l.qn), '') AS cols
+    FROM lonely l
+    JOIN diff_tables d ON d.side = l.side AND d.qualified_name = l.qn
+    LEFT JOIN diff_view_sql v ON v.side = l.side AND v.qualified_name = l.qn
+),
+pairs AS (
+    SELECT r.qn AS from_qn, a.qn AS to_qn,
+           count(*) OVER (PARTITION BY r.qn) AS partners_of_old,
+           count(*) OVER (PARTITION BY a.qn) AS partners_of_new
+    FROM shape r JOIN shape a
+      ON r.side = 'from' AND a.side = 'to' AND r.table_type IS NOT DISTINCT FROM a.table_type
+     AND r.view_key IS NOT DISTINCT FROM a.view_key AND r.cols = a.cols
+),
+renames AS (SELECT from_qn, to_qn FROM pairs WHERE partners_of_old = 1 AND partners_of_new = 1)
+SELECT from_qn, to_qn, false AS renamed FROM by_name WHERE from_qn IS NOT NULL AND to_qn IS NOT NULL
+UNION ALL
+SELECT from_qn, to_qn, true FROM renames
+UNION ALL
+SELECT from_qn, NULL, false FROM by_name WHERE to_qn IS NULL AND from_qn NOT IN (SELECT from_qn FROM renames)
+UNION ALL
+SELECT NULL, to_qn, false FROM by_name WHERE from_qn IS NULL AND to_qn NOT IN (SELECT to_qn FROM renames);
+
+CREATE OR REPLACE TEMP TABLE diff_column_match AS
+WITH f AS (
+    SELECT c.*, m.to_qn AS to_table, coalesce(m.renamed, false) AS table_renamed
+    FROM diff_columns c LEFT JOIN diff_table_match m ON m.from_qn = c.table_qualified_name
+    WHERE c.side = 'from'
+),
+t AS (
+    SELECT c.* FROM diff_columns c WHERE c.side = 'to'
+),
+by_name AS (
+    SELECT f.qualified_name AS from_qn, t.qualified_name AS to_qn, f.to_table, f.table_renamed
+    FROM f FULL JOIN t ON f.to_table = t.table_qualified_name AND f.column_name = t.column_name
+),
+old AS (
+    SELECT f.* FROM by_name b JOIN f ON f.qualified_name = b.from_qn
+    WHERE b.to_qn IS NULL AND f.to_table IS NOT NULL AND getvariable('diff_renames')
+),
+new AS (
+    SELECT t.* FROM by_name b JOIN t ON t.qualified_name = b.to_qn
+    WHERE b.from_qn IS NULL AND getvariable('diff_renames')
+),
+pairs AS (
+    SELECT o.qualified_name AS from_qn, n.qualified_name AS to_qn, o.to_table, o.table_renamed,
+           count(*) OVER (PARTITION BY o.qualified_name) AS partners_of_old,
+           count(*) OVER (PARTITION BY n.qualified_name) AS partners_of_new
+    FROM old o JOIN new n
+      ON o.to_table = n.table_qualified_name AND o.ordinal_position = n.ordinal_position
+     AND o.type_key IS NOT DISTINCT FROM n.type_key AND o.is_nullable IS NOT DISTINCT FROM n.is_nullable
+     AND o.column_default IS NOT DISTINCT FROM n.column_default AND o.is_identity = n.is_identity
+     AND o.is_generated = n.is_generated AND o.is_primary_key = n.is_primary_key
+     AND o.is_unique = n.is_unique AND o.foreign_key IS NOT DISTINCT FROM n.foreign_key
+     AND o.indexes = n.indexes
+),
+renames AS (SELECT * FROM pairs WHERE partners_of_old = 1 AND partners_of_new = 1)
+SELECT from_qn, to_qn, table_renamed AS renamed FROM by_name WHERE from_qn IS NOT NULL AND to_qn IS NOT NULL
+UNION ALL
+SELECT from_qn, to_qn, true FROM renames
+UNION ALL
+SELECT from_qn, NULL, false FROM by_name WHERE to_qn IS NULL AND from_qn NOT IN (SELECT from_qn FROM renames)
+UNION ALL
+SELECT NULL, to_qn, false FROM by_name WHERE from_qn IS NULL AND to_qn NOT IN (SELECT to_qn FROM renames);
