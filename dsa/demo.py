@@ -244,11 +244,16 @@ def run_demo(store, progress=None) -> list[str]:
 
     store.init()
     db = (store.path / "demo" / "shop.db").resolve()
-    lines = []
+    lines, scans = [], []
     for version in (1, 2):
         build_shop(db, version)
         save_spec(store.path, DEMO_SOURCE, {"type": "sqlite", "path": str(db)})
         config = all_sources(Config(), store.path)
         result = scan(store, config, DEMO_SOURCE, progress)
         lines.append(f"{result.run_id}  scan of shop v{version}: {result.summary()}")
+        scans.append(result.run_id)
+    from dsa.diff import diff
+
+    changes = diff(store, config, DEMO_SOURCE, from_run=scans[0], to_run=scans[1])
+    lines.append(f"{changes.run_id}  diff of shop v1 -> v2: {changes.summary_line()}")
     return lines

@@ -80,16 +80,17 @@ class DiffResult:
         return EXIT_CHANGED if self.changed else 0
 
     def summary_line(self) -> str:
-        """One line: the compared runs and what changed, per entity type."""
+        """One line: what changed, per entity type."""
         parts = []
         for row in self.summary.iter_rows(named=True):
             counts = [f"{row[c]} {c}" for c in (*REAL_CHANGES, "unknown") if row[c]]
             if counts:
-                parts.append(f"{row['entity_type']}s " + ", ".join(counts))
+                plural = "indexes" if row["entity_type"] == "index" else row["entity_type"] + "s"
+                parts.append(f"{plural} " + ", ".join(counts))
         what = "; ".join(parts) if parts else "no structural changes"
         if self.drift.height:
             what += f"; {self.drift.height} data drifts"
-        return f"{self.connection}: {self.from_run['run_id']} -> {self.to_run['run_id']}: {what}"
+        return what
 
     def to_document(self) -> dict[str, Any]:
         """The machine-readable diff (`dsa diff --format json`)."""
