@@ -29,7 +29,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from dsa import queries
 from dsa.config import Config, DiffOptions
 from dsa.errors import ConfigError, NotFound
-from dsa.model import CATALOG_TABLES
+from dsa.model import CATALOG_TABLES, DIFF_DATA
 from dsa.names import qualified_name, split_name
 from dsa.store import Store
 
@@ -44,7 +44,7 @@ RESULT_TABLES = {
     "constraint": "incremental_diff_constraint",
     "index": "incremental_diff_index",
 }
-SQL_FILES = ("macros", "inputs", "match", "schemas", "tables", "columns", "constraints", "indexes", "summary")
+RESULT_FILES = {"schema": "schemas", "table": "tables", "column": "columns", "constraint": "constraints", "index": "indexes"}
 INCOMPLETE = ("failed", "running")
 EXIT_CHANGED = 4
 
@@ -291,26 +291,26 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
                 con.execute(f"SET VARIABLE {name} = ?", [value])  # names are our constants above
             sides = {"from": from_m, "to": to_m}
             _register(con, "diff_errors", _unobserved(con, sides))
-            for name in SQL_FILES[:2]:
+            for name in ("macros", "inputs"):
                 con.execute(queries.text(f"diff/{name}"))
             _register(con, "diff_view_sql", _view_keys(con, sides))
-            for name in SQL_FILES[2:]:
-                con.execute(queries.text(f"diff/{name}"))
-            drift = _empty_drift(con)
-            if from_q and to_q and has_quality:
-                con.execute(queries.text("diff/data_drift"))
-                drift = con.execute("SELECT * FROM diff_result_data ORDER BY drift_rank").pl()
+            con.execute(queries.text("diff/match"))
+            frames = {}
             for kind, table in RESULT_TABLES.items():
-                run.write(table, con.execute(f"SELECT * FROM diff_result_{kind}").pl())
-            summary = con.execute("SELECT * FROM diff_result_summary").pl()
+                # each entity query's result goes straight to Parquet; no temp table in between
+                frames[kind] = con.execute(queries.text(f"diff/{RESULT_FILES[kind]}")).pl()
+                run.write(table, frames[kind])
+                con.register(f"diff_result_{kind}", frames[kind].to_arrow())
+            summary = con.execute(queries.text("diff/summary")).pl()
             run.write("diff_summary", summary)
-            if drift.height:
-                run.write("incremental_diff_data", drift)
+            drift = pl.DataFrame(schema=DIFF_DATA)
+            if from_q and to_q and has_quality:
+                drift = con.execute(queries.text("diff/data_drift")).pl()
+                if drift.height:
+                    run.write("incremental_diff_data", drift)
             changes = {
-                kind: con.execute(
-                    f"SELECT * FROM diff_result_{kind} WHERE change_type <> 'unchanged' ORDER BY qualified_name"
-                ).pl()
-                for kind in RESULT_TABLES
+                kind: frame.filter(pl.col("change_type") != "unchanged").sort("qualified_name")
+                for kind, frame in frames.items()
             }
         finally:
             con.close()
@@ -326,12 +326,6 @@ def _register(con, name: str, frame: pl.DataFrame) -> None:
     con.register(f"_{name}_frame", frame.to_arrow())
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_frame")
     con.unregister(f"_{name}_frame")
-
-
-def _empty_drift(con) -> pl.DataFrame:
-    from dsa.model import DIFF_DATA
-
-    return pl.DataFrame(schema=DIFF_DATA)
 
 
 def _flat(summary: pl.DataFrame):

@@ -3,22 +3,13 @@
 -- a check also by its definition. Its qualified name is its table's plus `kind(columns)`, e.g.
 -- shop.main.orders."foreign_key(customer_id)". A foreign key's target and actions are compared;
 -- constraint names are reported but not compared (SQLite has none).
-CREATE OR REPLACE TEMP TABLE diff_result_constraint AS
-WITH column_renames AS (
-    SELECT f.table_qualified_name AS from_table, list({'old': f.column_name, 'new': t.column_name}) AS renames
-    FROM diff_column_match m
-    JOIN diff_columns f ON f.side = 'from' AND f.qualified_name = m.from_qn
-    JOIN diff_columns t ON t.side = 'to' AND t.qualified_name = m.to_qn
-    WHERE f.column_name <> t.column_name
-    GROUP BY ALL
-),
-f AS (
+WITH f AS (
     SELECT c.*, tm.to_qn AS to_table, coalesce(tm.renamed, false) AS table_renamed,
            CASE WHEN r.renames IS NULL THEN c.columns
                 ELSE list_transform(c.columns, x -> coalesce(list_filter(r.renames, y -> y.old = x)[1].new, x)) END AS key_columns
     FROM diff_constraints c
     LEFT JOIN diff_table_match tm ON tm.from_qn = c.table_qualified_name
-    LEFT JOIN column_renames r ON r.from_table = c.table_qualified_name
+    LEFT JOIN diff_column_renames r ON r.from_table = c.table_qualified_name
     WHERE c.side = 'from'
 ),
 t AS (SELECT * FROM diff_constraints WHERE side = 'to'),

@@ -6,7 +6,6 @@
 --   min_value, max_value         numbers: relative move in percent; other values (dates, text):
 --                                any change counts, with severity 1
 -- severity = measured / threshold; the largest drift has drift_rank 1.
-CREATE OR REPLACE TEMP TABLE diff_result_data AS
 WITH tq AS (
     SELECT m.from_qn, m.to_qn, f.row_count AS f_rows, t.row_count AS t_rows,
            f.quality_score AS f_score, t.quality_score AS t_score
@@ -15,15 +14,16 @@ WITH tq AS (
     JOIN table_quality_metrics t ON t.run_id = getvariable('diff_to_quality') AND t.table_qualified_name = m.to_qn
 ),
 cq AS (
-    SELECT m.from_qn, m.to_qn, tc.table_qualified_name AS table_qn, tc.column_name,
+    SELECT fc.qualified_name AS from_qn, tc.qualified_name AS to_qn, tc.table_qualified_name AS table_qn,
+           tc.column_name,
            f.null_percentage AS f_null, t.null_percentage AS t_null,
            f.distinct_count AS f_distinct, t.distinct_count AS t_distinct,
            f.min_value::VARCHAR AS f_min, t.min_value::VARCHAR AS t_min,
            f.max_value::VARCHAR AS f_max, t.max_value::VARCHAR AS t_max,
            f.quality_score AS f_score, t.quality_score AS t_score
     FROM diff_column_match m
-    JOIN diff_columns fc ON fc.side = 'from' AND fc.qualified_name = m.from_qn
-    JOIN diff_columns tc ON tc.side = 'to' AND tc.qualified_name = m.to_qn
+    JOIN diff_columns fc ON fc.rowid = m.f_id
+    JOIN diff_columns tc ON tc.rowid = m.t_id
     JOIN column_quality_metrics f ON f.run_id = getvariable('diff_from_quality')
      AND f.table_qualified_name = fc.table_qualified_name AND f.column_name = fc.column_name
     JOIN column_quality_metrics t ON t.run_id = getvariable('diff_to_quality')
@@ -80,4 +80,4 @@ SELECT getvariable('diff_run_id') AS run_id, getvariable('diff_connection') AS c
        getvariable('diff_from_quality') AS from_quality_run, getvariable('diff_to_quality') AS to_quality_run
 FROM scored
 WHERE severity >= 1
-ORDER BY drift_rank;
+ORDER BY drift_rank

@@ -1,22 +1,13 @@
 -- Indexes: identified by table (after table renames) and index name. Compared: columns (after
 -- column renames), uniqueness, primary, method, predicate. With renames on, an index that
 -- disappeared while one of the same table and shape appeared is `renamed`.
-CREATE OR REPLACE TEMP TABLE diff_result_index AS
-WITH column_renames AS (
-    SELECT f.table_qualified_name AS from_table, list({'old': f.column_name, 'new': t.column_name}) AS renames
-    FROM diff_column_match m
-    JOIN diff_columns f ON f.side = 'from' AND f.qualified_name = m.from_qn
-    JOIN diff_columns t ON t.side = 'to' AND t.qualified_name = m.to_qn
-    WHERE f.column_name <> t.column_name
-    GROUP BY ALL
-),
-f AS (
+WITH f AS (
     SELECT i.*, tm.to_qn AS to_table, coalesce(tm.renamed, false) AS table_renamed,
            CASE WHEN r.renames IS NULL THEN i.columns
                 ELSE list_transform(i.columns, x -> coalesce(list_filter(r.renames, y -> y.old = x)[1].new, x)) END AS key_columns
     FROM diff_indexes i
     LEFT JOIN diff_table_match tm ON tm.from_qn = i.table_qualified_name
-    LEFT JOIN column_renames r ON r.from_table = i.table_qualified_name
+    LEFT JOIN diff_column_renames r ON r.from_table = i.table_qualified_name
     WHERE i.side = 'from'
 ),
 t AS (SELECT * FROM diff_indexes WHERE side = 'to'),

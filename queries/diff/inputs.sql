@@ -20,7 +20,18 @@ WITH t AS (
     FROM normalized_tables WHERE run_id = getvariable('diff_to_run')
 )
 SELECT side, qualified_name, schema_name, table_name, table_type, owner, comment, view_definition,
-       diff_local(parent_table, prefix) AS parent_table, primary_key, custom_attributes
+       diff_local(parent_table, prefix) AS parent_table,
+       CAST(primary_key AS JSON)::VARCHAR[] AS primary_key,
+       -- parsed once: the constraints and indexes below come from here
+       from_json(custom_attributes, '{
+           "primary_key_name": "VARCHAR",
+           "unique_constraints": [{"name": "VARCHAR", "columns": ["VARCHAR"]}],
+           "check_constraints": [{"name": "VARCHAR", "columns": ["VARCHAR"], "definition": "VARCHAR"}],
+           "foreign_keys": [{"name": "VARCHAR", "columns": ["VARCHAR"], "ref_schema": "VARCHAR",
+                             "ref_table": "VARCHAR", "ref_columns": ["VARCHAR"],
+                             "on_update": "VARCHAR", "on_delete": "VARCHAR"}],
+           "indexes": [{"name": "VARCHAR", "columns": ["VARCHAR"], "unique": "BOOLEAN", "primary": "BOOLEAN",
+                        "method": "VARCHAR", "predicate": "VARCHAR"}]}') AS ca
 FROM t;
 
 CREATE OR REPLACE TEMP TABLE diff_columns AS
@@ -42,7 +53,9 @@ SELECT side, qualified_name, table_qualified_name, schema_name, table_name, colu
        coalesce(is_identity, false) AS is_identity, coalesce(is_generated, false) AS is_generated,
        generation_expression, comment, coalesce(is_primary_key, false) AS is_primary_key,
        coalesce(is_unique, false) AS is_unique, diff_local(foreign_key, prefix) AS foreign_key,
-       list_sort(coalesce(CAST(indexes AS JSON)::VARCHAR[], [])) AS indexes
+       -- most columns are in no index: parse only the lists that are not empty
+       CASE WHEN indexes IS NULL OR indexes = '[]' THEN []::VARCHAR[]
+            ELSE list_sort(CAST(indexes AS JSON)::VARCHAR[]) END AS indexes
 FROM c;
 
 -- Constraints, from each table's custom_attributes. A constraint is identified by its table,
@@ -50,15 +63,7 @@ FROM c;
 -- names, so names would make every rebuilt table look changed.
 CREATE OR REPLACE TEMP TABLE diff_constraints AS
 WITH t AS (
-    SELECT side, qualified_name AS table_qualified_name, schema_name, table_name,
-           CAST(primary_key AS JSON)::VARCHAR[] AS pk,
-           from_json(custom_attributes, '{
-               "primary_key_name": "VARCHAR",
-               "unique_constraints": [{"name": "VARCHAR", "columns": ["VARCHAR"]}],
-               "check_constraints": [{"name": "VARCHAR", "columns": ["VARCHAR"], "definition": "VARCHAR"}],
-               "foreign_keys": [{"name": "VARCHAR", "columns": ["VARCHAR"], "ref_schema": "VARCHAR",
-                                 "ref_table": "VARCHAR", "ref_columns": ["VARCHAR"],
-                                 "on_update": "VARCHAR", "on_delete": "VARCHAR"}]}') AS ca
+    SELECT side, qualified_name AS table_qualified_name, schema_name, table_name, primary_key AS pk, ca
     FROM diff_tables
 ),
 uq AS (SELECT side, table_qualified_name, schema_name, table_name, unnest(ca.unique_constraints) AS u FROM t),
@@ -85,9 +90,7 @@ FROM fk;
 -- Indexes, from each table's custom_attributes; identified by table and index name.
 CREATE OR REPLACE TEMP TABLE diff_indexes AS
 WITH ix AS (
-    SELECT side, qualified_name AS table_qualified_name, schema_name, table_name,
-           unnest(from_json(custom_attributes, '{"indexes": [{"name": "VARCHAR", "columns": ["VARCHAR"],
-               "unique": "BOOLEAN", "primary": "BOOLEAN", "method": "VARCHAR", "predicate": "VARCHAR"}]}').indexes) AS i
+    SELECT side, qualified_name AS table_qualified_name, schema_name, table_name, unnest(ca.indexes) AS i
     FROM diff_tables
 )
 SELECT row_number() OVER () AS id, side, table_qualified_name, schema_name, table_name, i.name AS index_name, i.columns,

@@ -48,31 +48,35 @@ SELECT from_qn, NULL, false FROM by_name WHERE to_qn IS NULL AND from_qn NOT IN 
 UNION ALL
 SELECT NULL, to_qn, false FROM by_name WHERE from_qn IS NULL AND to_qn NOT IN (SELECT to_qn FROM renames);
 
+-- One row per column pair, by diff_columns row ids (integers join much faster than names);
+-- f_id or t_id is NULL where the column exists on one side only.
 CREATE OR REPLACE TEMP TABLE diff_column_match AS
 WITH f AS (
-    SELECT c.*, m.to_qn AS to_table, coalesce(m.renamed, false) AS table_renamed
+    SELECT c.rowid AS f_id, c.column_name, m.to_qn AS to_table, coalesce(m.renamed, false) AS table_renamed
     FROM diff_columns c LEFT JOIN diff_table_match m ON m.from_qn = c.table_qualified_name
     WHERE c.side = 'from'
 ),
 t AS (
-    SELECT c.* FROM diff_columns c WHERE c.side = 'to'
+    SELECT rowid AS t_id, table_qualified_name, column_name FROM diff_columns WHERE side = 'to'
 ),
 by_name AS (
-    SELECT f.qualified_name AS from_qn, t.qualified_name AS to_qn, f.to_table, f.table_renamed
+    SELECT f.f_id, t.t_id, f.to_table, f.table_renamed
     FROM f FULL JOIN t ON f.to_table = t.table_qualified_name AND f.column_name = t.column_name
 ),
 old AS (
-    SELECT f.* FROM by_name b JOIN f ON f.qualified_name = b.from_qn
-    WHERE b.to_qn IS NULL AND f.to_table IS NOT NULL AND getvariable('diff_renames')
+    SELECT b.f_id, b.to_table, c.*
+    FROM by_name b JOIN diff_columns c ON c.rowid = b.f_id
+    WHERE b.t_id IS NULL AND b.to_table IS NOT NULL AND getvariable('diff_renames')
 ),
 new AS (
-    SELECT t.* FROM by_name b JOIN t ON t.qualified_name = b.to_qn
-    WHERE b.from_qn IS NULL AND getvariable('diff_renames')
+    SELECT b.t_id, c.*
+    FROM by_name b JOIN diff_columns c ON c.rowid = b.t_id
+    WHERE b.f_id IS NULL AND getvariable('diff_renames')
 ),
 pairs AS (
-    SELECT o.qualified_name AS from_qn, n.qualified_name AS to_qn, o.to_table, o.table_renamed,
-           count(*) OVER (PARTITION BY o.qualified_name) AS partners_of_old,
-           count(*) OVER (PARTITION BY n.qualified_name) AS partners_of_new
+    SELECT o.f_id, n.t_id,
+           count(*) OVER (PARTITION BY o.f_id) AS partners_of_old,
+           count(*) OVER (PARTITION BY n.t_id) AS partners_of_new
     FROM old o JOIN new n
       ON o.to_table = n.table_qualified_name AND o.ordinal_position = n.ordinal_position
      AND o.type_key IS NOT DISTINCT FROM n.type_key AND o.is_nullable IS NOT DISTINCT FROM n.is_nullable
@@ -81,11 +85,20 @@ pairs AS (
      AND o.is_unique = n.is_unique AND o.foreign_key IS NOT DISTINCT FROM n.foreign_key
      AND o.indexes = n.indexes
 ),
-renames AS (SELECT * FROM pairs WHERE partners_of_old = 1 AND partners_of_new = 1)
-SELECT from_qn, to_qn, table_renamed AS renamed FROM by_name WHERE from_qn IS NOT NULL AND to_qn IS NOT NULL
+renames AS (SELECT f_id, t_id FROM pairs WHERE partners_of_old = 1 AND partners_of_new = 1)
+SELECT f_id, t_id, table_renamed AS renamed FROM by_name WHERE f_id IS NOT NULL AND t_id IS NOT NULL
 UNION ALL
-SELECT from_qn, to_qn, true FROM renames
+SELECT f_id, t_id, true FROM renames
 UNION ALL
-SELECT from_qn, NULL, false FROM by_name WHERE to_qn IS NULL AND from_qn NOT IN (SELECT from_qn FROM renames)
+SELECT f_id, NULL, false FROM by_name WHERE t_id IS NULL AND f_id NOT IN (SELECT f_id FROM renames)
 UNION ALL
-SELECT NULL, to_qn, false FROM by_name WHERE from_qn IS NULL AND to_qn NOT IN (SELECT to_qn FROM renames);
+SELECT NULL, t_id, false FROM by_name WHERE f_id IS NULL AND t_id NOT IN (SELECT t_id FROM renames);
+
+-- Column renames, old name -> new name per old table (constraints and indexes follow them).
+CREATE OR REPLACE TEMP TABLE diff_column_renames AS
+SELECT f.table_qualified_name AS from_table, list({'old': f.column_name, 'new': t.column_name}) AS renames
+FROM diff_column_match m
+JOIN diff_columns f ON f.rowid = m.f_id
+JOIN diff_columns t ON t.rowid = m.t_id
+WHERE m.renamed AND f.column_name <> t.column_name
+GROUP BY ALL;

@@ -1,5 +1,4 @@
 -- Schemas: matched by name; owner and comment are compared.
-CREATE OR REPLACE TEMP TABLE diff_result_schema AS
 WITH j AS (
     SELECT f.qualified_name AS from_qn, t.qualified_name AS to_qn,
            coalesce(t.schema_name, f.schema_name) AS schema_name,

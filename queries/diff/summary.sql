@@ -1,5 +1,6 @@
--- Counts per entity type and change type (every entity type appears, with zeros).
-CREATE OR REPLACE TEMP TABLE diff_result_summary AS
+-- Counts per entity type and change type (every entity type appears, with zeros), over the
+-- entity results that dsa/diff.py registers as diff_result_<entity>.
+
 WITH rows AS (
     SELECT 'schema' AS entity_type, change_type FROM diff_result_schema
     UNION ALL SELECT 'table', change_type FROM diff_result_table

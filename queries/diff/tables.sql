@@ -1,7 +1,6 @@
 -- Tables, views, materialized views, partitions: matched through diff_table_match (names, then
 -- renames). Compared: table type, owner, comment, partition parent, and the view SQL after
 -- sqlglot normalization (diff_view_sql.view_key), so whitespace or quoting alone is no change.
-CREATE OR REPLACE TEMP TABLE diff_result_table AS
 WITH j AS (
     SELECT m.from_qn, m.to_qn, m.renamed,
            f.schema_name AS f_schema, f.table_name AS f_table, t.schema_name AS t_schema, t.table_name AS t_table,
