@@ -287,6 +287,8 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
                 "diff_from_quality": from_q, "diff_to_quality": to_q,
                 **{f"diff_t_{k}": float(v) for k, v in options.thresholds.model_dump().items()},
             }
+            # row order means nothing here; dropping it lets DuckDB stream and use less memory
+            con.execute("SET preserve_insertion_order = false")
             for name, value in variables.items():
                 con.execute(f"SET VARIABLE {name} = ?", [value])  # names are our constants above
             sides = {"from": from_m, "to": to_m}

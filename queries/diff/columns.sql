@@ -3,10 +3,10 @@
 -- length, precision or scale change is a change and letter case or spacing is not.
 --
 -- Position: a column is `moved` when its rank among the columns present in both runs changed
--- (dropping or adding another column moves nobody). A move alone is never `modified`; a
--- modified column that also moved lists ordinal_position among its changes.
+-- (dropping or adding another column moves nobody; decided in match.sql). A move alone is
+-- never `modified`; a modified column that also moved lists ordinal_position among its changes.
 WITH j AS (
-    SELECT f.qualified_name AS from_qn, t.qualified_name AS to_qn, m.renamed,
+    SELECT f.qualified_name AS from_qn, t.qualified_name AS to_qn, m.renamed, m.moved, m.unobserved,
            coalesce(t.table_qualified_name, f.table_qualified_name) AS table_qn,
            f.schema_name AS f_schema, f.table_name AS f_table, f.column_name AS f_column, f.ordinal_position AS f_pos,
            t.schema_name AS t_schema, t.table_name AS t_table, t.column_name AS t_column, t.ordinal_position AS t_pos,
@@ -38,38 +38,15 @@ WITH j AS (
     LEFT JOIN diff_columns f ON f.rowid = m.f_id
     LEFT JOIN diff_columns t ON t.rowid = m.t_id
 ),
--- positions are compared only in tables where some kept column changed its ordinal position
-shifted AS (
-    SELECT DISTINCT table_qn FROM j WHERE from_qn IS NOT NULL AND to_qn IS NOT NULL AND f_pos <> t_pos
-),
-ranks AS (
-    SELECT from_qn, to_qn,
-           rank() OVER (PARTITION BY table_qn ORDER BY f_pos) AS f_rank,
-           rank() OVER (PARTITION BY table_qn ORDER BY t_pos) AS t_rank
-    FROM j SEMI JOIN shifted USING (table_qn)
-    WHERE from_qn IS NOT NULL AND to_qn IS NOT NULL
-),
-ranked AS (
-    SELECT j.*, coalesce(r.f_rank <> r.t_rank, false) AS moved
-    FROM j LEFT JOIN ranks r ON r.from_qn = j.from_qn AND r.to_qn = j.to_qn
-),
--- "was it observed?" only for the few columns on one side (a correlated test on every row is slow)
-lonely AS (
-    SELECT from_qn, to_qn,
-           CASE WHEN from_qn IS NULL THEN diff_unobserved('from', t_schema, t_table, t_column)
-                ELSE diff_unobserved('to', f_schema, f_table, f_column) END AS unobserved
-    FROM j WHERE from_qn IS NULL OR to_qn IS NULL
-),
 typed AS (
-    SELECT r.*,
-           CASE WHEN r.from_qn IS NULL THEN CASE WHEN l.unobserved THEN 'unknown' ELSE 'added' END
-                WHEN r.to_qn IS NULL THEN CASE WHEN l.unobserved THEN 'unknown' ELSE 'removed' END
+    SELECT *,
+           CASE WHEN from_qn IS NULL THEN CASE WHEN unobserved THEN 'unknown' ELSE 'added' END
+                WHEN to_qn IS NULL THEN CASE WHEN unobserved THEN 'unknown' ELSE 'removed' END
                 WHEN renamed THEN 'renamed'
                 WHEN changes IS NOT NULL THEN 'modified'
                 WHEN moved THEN 'moved'
                 ELSE 'unchanged' END AS change_type
-    FROM ranked r
-    LEFT JOIN lonely l ON l.from_qn IS NOT DISTINCT FROM r.from_qn AND l.to_qn IS NOT DISTINCT FROM r.to_qn
+    FROM j
 )
 SELECT getvariable('diff_run_id') AS run_id, getvariable('diff_connection') AS connection,
        coalesce(to_qn, from_qn) AS qualified_name,
