@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
@@ -17,6 +16,8 @@ EXPORT_FORMATS = ("json", "csv", "parquet")
 
 def read_only_query(store: Store, sql: str, params: list | None = None) -> pl.DataFrame:
     """Run one SELECT over the catalog. Anything that is not a single query is refused."""
+    import duckdb  # here: every command imports this module, and most never query
+
     con = store.connect()
     try:
         try:

@@ -41,11 +41,19 @@ class SourceOptions(Strict):
     connect_timeout_s: float = Field(default=10, gt=0)
 
 
+class MaskOptions(Strict):
+    """Columns whose values (top values, min, max) are never stored."""
+
+    auto: bool = True  # names that look sensitive: password, ssn, email, token, ...
+    columns: list[str] = Field(default_factory=list)  # globs over `table.column` or `schema.table.column`
+
+
 class QualityOptions(Strict):
-    sample: str | None = None
+    sample: str | int | None = None  # "10%" or a row count; default: full below 1,000,000 rows
     top_k: int = Field(default=10, ge=0, le=1000)
     timeout_s: float = Field(default=300, gt=0)
     workers: int = Field(default=2, ge=1, le=64)
+    mask: MaskOptions = Field(default_factory=MaskOptions)
 
 
 class DriftThresholds(Strict):
@@ -54,7 +62,7 @@ class DriftThresholds(Strict):
     row_count_pct: float = Field(default=10, gt=0, description="relative change of a table's row count, percent")
     null_percentage_points: float = Field(default=5, gt=0, description="absolute change of a column's null %")
     distinct_count_pct: float = Field(default=10, gt=0, description="relative change of a distinct count, percent")
-    min_max_pct: float = Field(default=1, gt=0, description="relative move of a numeric min or max, percent")
+    min_max_pct: float = Field(default=5, gt=0, description="move of a min or max, percent of the older value range")
     quality_score_points: float = Field(default=5, gt=0, description="absolute change of a quality score (0-100)")
 
 

@@ -239,6 +239,7 @@ DEMO_SOURCE = "demo_shop"
 def run_demo(store, progress=None) -> list[str]:
     """Build the demo, scan (and profile and diff) version 1 then version 2. Returns summary lines."""
     from dsa.config import Config
+    from dsa.quality import quality
     from dsa.scan import scan
     from dsa.sources import all_sources, save_spec
 
@@ -251,6 +252,8 @@ def run_demo(store, progress=None) -> list[str]:
         config = all_sources(Config(), store.path)
         result = scan(store, config, DEMO_SOURCE, progress)
         lines.append(f"{result.run_id}  scan of shop v{version}: {result.summary()}")
+        profiled = quality(store, config, DEMO_SOURCE, progress=progress)
+        lines.append(f"{profiled.run_id}  quality of shop v{version}: {profiled.summary()}")
         scans.append(result.run_id)
     from dsa.diff import diff
 

@@ -119,6 +119,117 @@ def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
+# ---------------------------------------------------------------------------------------------
+# Quality metrics (dsa.quality). `quality_metrics_runs` is a view over sync_runs (views_quality.sql).
+# Percentages are 0-100; scores are 0-100 with their components and explanation (docs/quality.md).
+
+TABLE_QUALITY_METRICS = {
+    **ENTITY,
+    "table_qualified_name": S,
+    "schema_name": S,
+    "table_name": S,
+    "status": S,  # profiled | failed | timeout
+    "error": S,
+    "row_count": I,  # exact (count(*) over the whole table) unless row_count_estimated
+    "row_count_estimated": B,
+    "column_count": I,
+    "size_bytes": I,  # from the scan, when the engine reports it
+    "sample_method": S,  # full | system | bernoulli | reservoir | rowid_hash | random
+    "sample_percent": F,
+    "sample_rows": I,  # rows actually profiled
+    "sample_seed": I,
+    "approximate": B,  # true when column metrics come from a sample
+    "quality_score": F,
+    "score_components": S,  # JSON: component -> score
+    "score_explanation": S,
+    "duration_s": F,
+    "profiled_at": T,
+}
+
+COLUMN_QUALITY_METRICS = {
+    **ENTITY,
+    "table_qualified_name": S,
+    "schema_name": S,
+    "table_name": S,
+    "column_name": S,
+    "ordinal_position": I,
+    "data_type": S,
+    "type_family": S,
+    "total_count": I,  # rows profiled (the sample's rows when sampled)
+    "null_count": I,
+    "null_percentage": F,
+    "distinct_count": I,  # NULL not counted
+    "distinct_percentage": F,  # of non-null values
+    "approximate": B,
+    "min_value": S,
+    "max_value": S,
+    "mean": F,
+    "stddev": F,  # sample standard deviation
+    "q1": F,
+    "median": F,
+    "q3": F,
+    "quartiles_method": S,  # percentile_disc (exact over the rows profiled)
+    "zero_count": I,
+    "negative_count": I,
+    "nan_count": I,
+    "infinite_count": I,
+    "min_length": I,
+    "avg_length": F,
+    "max_length": I,
+    "empty_count": I,
+    "whitespace_count": I,
+    "numeric_text_count": I,  # text values made only of digits, signs and dots
+    "future_count": I,
+    "invalid_count": I,  # impossible dates (< 1900-01-01 or unreadable), NaN/infinite numbers
+    "true_count": I,
+    "false_count": I,
+    "orphan_count": I,  # foreign-key values with no referenced row
+    "unique_expected": B,
+    "masked": B,
+    "skipped_metrics": S,  # JSON: metric -> reason
+    "quality_score": F,
+    "completeness_score": F,
+    "uniqueness_score": F,
+    "validity_score": F,
+    "referential_score": F,
+    "score_components": S,  # JSON: component -> {score, weight, reason}
+    "score_explanation": S,
+}
+
+COLUMN_TOP_VALUES = {
+    **ENTITY,
+    "column_qualified_name": S,
+    "table_qualified_name": S,
+    "column_name": S,
+    "rank": I,  # 1 = most frequent; ties by value ascending (code point order for text)
+    "value": S,  # display text, truncated to 200 characters; NULL when masked
+    "value_truncated": B,
+    "count": I,
+    "percentage": F,  # of rows profiled
+    "masked": B,
+}
+
+COLUMN_HISTOGRAMS = {
+    **ENTITY,
+    "column_qualified_name": S,
+    "table_qualified_name": S,
+    "column_name": S,
+    "kind": S,  # numeric | month | year
+    "bin": I,
+    "lower": F,  # numeric bins: [lower, upper)
+    "upper": F,
+    "period": S,  # month (YYYY-MM) or year (YYYY) bins
+    "count": I,
+}
+
+CATALOG_TABLES.update(
+    table_quality_metrics=TABLE_QUALITY_METRICS,
+    column_quality_metrics=COLUMN_QUALITY_METRICS,
+    column_top_values=COLUMN_TOP_VALUES,
+    column_histograms=COLUMN_HISTOGRAMS,
+)
+
+
 # -- diff (dsa/diff.py, queries/diff/*.sql) -------------------------------------------------
 # One row per entity of either compared scan. `qualified_name` is the newer run's name (the
 # older one's for removed objects); `previous_name` the older run's name when it differs

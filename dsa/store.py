@@ -29,7 +29,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-import duckdb
 import polars as pl
 
 from dsa import queries
@@ -282,14 +281,16 @@ class Store:
             )
         return frame(rows, SYNC_RUNS)
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
+    def connect(self) -> "duckdb.DuckDBPyConnection":
         """A fresh in-memory DuckDB connection with every catalog table and view defined."""
+        import duckdb  # here, not at the top: a scan only writes Parquet and starts faster without it
+
         self.init()
         con = duckdb.connect(":memory:")
         self.refresh(con)
         return con
 
-    def refresh(self, con: duckdb.DuckDBPyConnection) -> None:
+    def refresh(self, con: "duckdb.DuckDBPyConnection") -> None:
         """Reload run statuses into `con` (the Parquet views pick up new files by themselves)."""
         runs = self.sync_runs()
         con.register("_sync_runs_frame", runs.to_arrow())

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlglot import exp
-
 FAMILIES = (
     "integer", "decimal", "float", "boolean", "string", "binary", "date", "time", "timestamp",
     "interval", "uuid", "json", "enum", "array", "struct", "map", "geometry", "xml", "other",
@@ -48,6 +46,7 @@ _EXTRA = {
     "regclass": "string", "bit": "binary", "varbit": "binary", "box": "geometry", "circle": "geometry",
     "line": "geometry", "lseg": "geometry", "path": "geometry", "polygon": "geometry", "point": "geometry",
     "geometry": "geometry", "geography": "geometry", "int4range": "other", "daterange": "other",
+    "interval": "interval",  # sqlglot does not parse Postgres field restrictions: interval day to second(2)
 }
 
 
@@ -62,6 +61,8 @@ def type_family(data_type: str | None, dialect: str | None = None) -> str:
     first = lowered.split("(")[0].split()[0] if lowered.split() else lowered
     if first in _EXTRA:
         return _EXTRA[first]
+    from sqlglot import exp  # here: importing sqlglot costs more than most scans' type lookups
+
     try:
         parsed = exp.DataType.build(text, dialect=dialect)
         family = _FAMILY_OF.get(parsed.this.name)

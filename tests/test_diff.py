@@ -336,20 +336,21 @@ def test_data_drift_between_the_scans_quality_runs(store, shop_runs):
     ])
     q2 = _quality_run(store, r2, [("orders", 1500, 88.0), ("products", 52, 60.0)], [
         ("orders", "amount", 4.0, 410, "1.5", "250", 94.0),
-        ("orders", "note", 51.0, 10, "a", "z", 70.0),
+        ("orders", "note", 51.0, 10, "b", "z", 70.0),
         ("products", "title", 2.0, 70, "axe", "zip", 90.0),
-        ("customers", "created", 0.0, 100, "2020-01-01", "2025-03-01", 99.0),
+        ("customers", "created", 0.0, 100, "2020-01-01", "2025-12-31", 99.0),
     ])
     result = diff(store, config, "shop")
     assert (result.from_quality_run, result.to_quality_run) == (q1, q2)
     rows = [(r["drift_rank"], r["qualified_name"], r["metric"], r["from_value"], r["to_value"], round(r["severity"], 4))
             for r in result.drift.iter_rows(named=True)]
     assert rows == [
-        (1, P + "orders.amount", "max_value", "200", "250", 25.0),          # 25% / 1%
+        (1, P + "orders.amount", "max_value", "200", "250", 5.0378),      # 50 of the range 1.5..200 = 25.19% / 5%
         (2, P + "orders", "row_count", "1000", "1500", 5.0),               # 50% / 10%
         (3, P + "products", "quality_score", "80.0", "60.0", 4.0),         # 20 points / 5
         (4, P + "products.title", "distinct_count", "50", "70", 4.0),      # 40% / 10%, followed through the rename
-        (5, P + "customers.created", "max_value", "2024-12-31", "2025-03-01", 1.0),  # not a number: any move
+        (5, P + "customers.created", "max_value", "2024-12-31", "2025-12-31", 3.9978),  # 365 of 1826 days = 19.99% / 5%
+        (6, P + "orders.note", "min_value", "a", "b", 1.0),                # text: any move, severity 1
     ]
     # below threshold: amount null % (+4 points < 5), distinct (+2.5% < 10%), orders score (-2 < 5), note, products rows
     assert result.changed and result.exit_code == 4

@@ -40,6 +40,17 @@ def _value(v) -> str:
     return "null" if v is None else json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
 
 
+def _short(value: str | None) -> str:
+    """Metric values as people read them: 20.304347826086957 -> 20.3043."""
+    if value is None:
+        return "null"
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return value if number.is_integer() or len(value) <= 8 else f"{number:.6g}"
+
+
 def describe_changes(changes: list[dict]) -> str:
     out = []
     for c in changes:
@@ -96,7 +107,7 @@ def print_text(result: DiffResult) -> None:
                 unit = "%" if row["unit"] == "pct" else " points"
                 how = f"{row['measured']:.1f}{unit} (threshold {row['threshold']:g}{unit})"
             console.print(f"  {row['drift_rank']:>3}. {row['qualified_name']}  {row['metric']}: "
-                          f"{row['from_value']} {ARROW} {row['to_value']}  {how}", markup=False)
+                          f"{_short(row['from_value'])} {ARROW} {_short(row['to_value'])}  {how}", markup=False)
         if result.drift.height > 50:
             console.print(f"  ... and {result.drift.height - 50} more", markup=False)
     for note in result.notes:

@@ -22,7 +22,9 @@ Standard row keys (missing keys are null; `columns`/`ref_columns` are lists or J
 
 from __future__ import annotations
 
+import gc
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Callable, ClassVar
@@ -32,7 +34,7 @@ import polars as pl
 from dsa import model, queries
 from dsa.config import SourceOptions
 from dsa.errors import scrub
-from dsa.names import qualified_name
+from dsa.names import qualified_name, quote_part
 from dsa.types import type_family
 
 REGISTRY: dict[str, type["Connector"]] = {}
@@ -52,7 +54,7 @@ class Extraction:
     errors: list[dict[str, str]] = field(default_factory=list)  # qualified_name, object_type, error
 
 
-class Connector:
+class Connector(ABC):
     """Base class. Subclasses set `type`, `dialect`, `Options` and implement `connect`."""
 
     type: ClassVar[str]
@@ -75,9 +77,9 @@ class Connector:
         """Where the source is, for messages: `postgres at db:5432/prod`. Never a secret."""
         return self.type
 
+    @abstractmethod
     def connect(self):
         """A read-only DB-API connection with statement timeouts; raises `SourceError`."""
-        raise NotImplementedError(f"connector {self.type} must implement connect()")
 
     def database_name(self, conn) -> str | None:
         return None
@@ -107,19 +109,29 @@ class Connector:
     # -- shared -------------------------------------------------------------------------
 
     def extract(self, run_id: str, progress: Progress | None = None, tenant: str = "default") -> Extraction:
-        conn = self.connect()
+        # Extraction allocates many objects that all live until the end (rows, dicts, lists) and
+        # no reference cycles: the cyclic GC would re-scan them again and again (a third of the
+        # CPU time of a large scan), so it is paused meanwhile.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
-            database = self.database_name(conn)
-            raw = self.extract_raw(conn, progress)
-        finally:
+            conn = self.connect()
             try:
-                conn.close()
-            except Exception:
-                pass
-        extraction = normalize(self, raw, run_id=run_id, database=database, tenant=tenant)
-        extraction.errors.extend(self.unreadable(raw))
+                database = self.database_name(conn)
+                raw = self.extract_raw(conn, progress)
+            finally:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+            extraction = normalize(self, raw, run_id=run_id, database=database, tenant=tenant, progress=progress)
+            extraction.errors.extend(self.unreadable(raw))
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         if progress:
-            progress(len(self.catalog_queries) + 1, len(self.catalog_queries) + 1, "done")
+            n = extraction.tables.height
+            progress(n, n, "done")
         return extraction
 
     def type_family(self, data_type: str | None) -> str:
@@ -171,15 +183,26 @@ def _bool(value: Any) -> bool | None:
 
 
 def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run_id: str, database: str | None,
-              tenant: str = "default") -> Extraction:
-    """Turn standard catalog rows into the schema, table and column frames."""
+              tenant: str = "default", progress: Progress | None = None) -> Extraction:
+    """Turn standard catalog rows into the schema, table and column frames.
+
+    Keys and indexes are grouped per table in Python (a few rows per table); the columns, by
+    far the most rows, are built column-wise with Polars: names quoted, JSON encoded and key
+    facts joined in vectorized expressions, so 100,000 columns normalize in a fraction of a
+    second. `progress(done, total, "tables")` reports tables done.
+    """
     conn_name = connector.name
-    base = {"run_id": run_id, "connection": conn_name, "tenant": tenant}
+    conn_q = quote_part(conn_name)
+
+    table_names: dict[tuple[str, str], str] = {}
 
     def tq(schema: str, table: str) -> str:
-        return qualified_name(conn_name, schema, table)
+        name = table_names.get((schema, table))
+        if name is None:
+            name = table_names[(schema, table)] = qualified_name(conn_name, schema, table)
+        return name
 
-    # constraints and indexes, keyed by table
+    # -- constraints and indexes, keyed by table; what they say about single columns -------
     by_table: dict[tuple[str, str], dict[str, list]] = {}
     for row in raw.get("constraints", []):
         key = (row["schema_name"], row["table_name"])
@@ -216,18 +239,59 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
     for row in raw.get("schemas", []):
         if connector.wanted(row["schema_name"]):
             schemas_seen[row["schema_name"]] = row
-
-    tables = []
-    table_keys = set()
+    table_rows = []
     for row in raw.get("tables", []):
-        s, t = row["schema_name"], row["table_name"]
-        if not connector.wanted(s, t):
+        if connector.wanted(row["schema_name"], row["table_name"]):
+            table_rows.append(row)
+            schemas_seen.setdefault(row["schema_name"], {"schema_name": row["schema_name"]})
+    table_keys = {(r["schema_name"], r["table_name"]) for r in table_rows}
+
+    # (schema, table, column) -> [primary key position, unique, foreign key target]; index membership
+    facts: dict[tuple[str, str, str], list] = {}
+    in_index: tuple[list, list, list, list] = ([], [], [], [])
+
+    def fact(s: str, t: str, c: str) -> list:
+        f = facts.get((s, t, c))
+        if f is None:
+            f = facts[(s, t, c)] = [None, False, None]
+        return f
+
+    for (s, t), cons in by_table.items():
+        if (s, t) not in table_keys:
             continue
-        if s not in schemas_seen:
-            schemas_seen[s] = {"schema_name": s}
-        table_keys.add((s, t))
+        pk_cols = cons["primary_key"][0]["columns"] if cons.get("primary_key") else []
+        for i, c in enumerate(pk_cols):
+            fact(s, t, c)[0] = i + 1
+        if len(pk_cols) == 1:
+            fact(s, t, pk_cols[0])[1] = True
+        for u in cons.get("unique", []):
+            if len(u["columns"]) == 1:
+                fact(s, t, u["columns"][0])[1] = True
+        for ix in cons.get("index", []):
+            if ix["unique"] and len(ix["columns"]) == 1 and not ix.get("predicate"):
+                fact(s, t, ix["columns"][0])[1] = True
+            for c in ix["columns"]:
+                for part, value in zip(in_index, (s, t, c, ix["name"])):
+                    part.append(value)
+        for fk in reversed(cons.get("foreign_key", [])):  # the first key naming a column wins
+            ref_cols = fk.get("ref_columns") or []
+            for pos, c in enumerate(fk["columns"]):
+                fact(s, t, c)[2] = (qualified_name(conn_name, fk["ref_schema"], fk["ref_table"], ref_cols[pos])
+                                    if pos < len(ref_cols) else fk["ref_qualified_name"])
+
+    columns = _column_frame(connector, raw.get("columns", []), table_keys, facts, in_index,
+                            run_id=run_id, conn_q=conn_q, conn_name=conn_name, tenant=tenant)
+    counts = columns.group_by("schema_name", "table_name").len()
+    column_count = {(s, t): n for s, t, n in counts.iter_rows()}
+
+    base = {"run_id": run_id, "connection": conn_name, "tenant": tenant}
+    schema_names: dict[str, str] = {}
+    tables = []
+    step = max(1, len(table_rows) // 50)
+    for done, row in enumerate(table_rows, 1):
+        s, t = row["schema_name"], row["table_name"]
         cons = by_table.get((s, t), {})
-        pk = cons.get("primary_key", [{}])[0].get("columns") if cons.get("primary_key") else None
+        pk = cons["primary_key"][0].get("columns") if cons.get("primary_key") else None
         custom = {
             "foreign_keys": cons.get("foreign_key", []),
             "unique_constraints": cons.get("unique", []),
@@ -238,86 +302,32 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
         if pk is not None:
             custom["primary_key_name"] = cons["primary_key"][0].get("name")
         parent = tq(row.get("parent_schema") or s, row["parent_table"]) if row.get("parent_table") else None
+        table_type = row.get("table_type") or "table"
+        qn = tq(s, t)
         tables.append(
             {
                 **base,
-                "qualified_name": tq(s, t),
-                "schema_qualified_name": qualified_name(conn_name, s),
+                "qualified_name": qn,
+                "schema_qualified_name": schema_names.get(s) or schema_names.setdefault(s, qualified_name(conn_name, s)),
                 "schema_name": s,
                 "table_name": t,
-                "table_type": row.get("table_type") or "table",
+                "table_type": table_type,
                 "owner": row.get("owner"),
                 "comment": row.get("comment"),
                 "row_estimate": row.get("row_estimate"),
                 "size_bytes": row.get("size_bytes"),
+                "column_count": column_count.get((s, t), 0),
                 "view_definition": row.get("view_definition"),
                 "parent_table": parent,
                 "primary_key": model.to_json(pk) if pk is not None else None,
                 "attributes": model.to_json(
-                    {"qualified_name": tq(s, t), "database": database, "schema": s, "name": t,
-                     "table_type": row.get("table_type") or "table"}
+                    {"qualified_name": qn, "database": database, "schema": s, "name": t, "table_type": table_type}
                 ),
                 "custom_attributes": model.to_json(custom),
             }
         )
-
-    columns = []
-    column_count: dict[tuple[str, str], int] = {}
-    for row in raw.get("columns", []):
-        s, t, c = row["schema_name"], row["table_name"], row["column_name"]
-        if (s, t) not in table_keys:
-            continue
-        column_count[(s, t)] = column_count.get((s, t), 0) + 1
-        cons = by_table.get((s, t), {})
-        pk_cols = cons.get("primary_key", [{}])[0].get("columns", []) if cons.get("primary_key") else []
-        unique = any(u["columns"] == [c] for u in cons.get("unique", [])) or any(
-            i["unique"] and i["columns"] == [c] and not i.get("predicate") for i in cons.get("index", [])
-        ) or pk_cols == [c]
-        fk_target = None
-        for fk in cons.get("foreign_key", []):
-            if c in fk["columns"]:
-                pos = fk["columns"].index(c)
-                ref_cols = fk.get("ref_columns") or []
-                ref_col = ref_cols[pos] if pos < len(ref_cols) else None
-                fk_target = qualified_name(conn_name, fk["ref_schema"], fk["ref_table"], ref_col) if ref_col else fk["ref_qualified_name"]
-                break
-        indexes = [i["name"] for i in cons.get("index", []) if c in i["columns"]]
-        data_type = row.get("data_type")
-        family = row.get("type_family") or connector.type_family(data_type)
-        extra = _obj(row.get("extra"))
-        columns.append(
-            {
-                **base,
-                "qualified_name": qualified_name(conn_name, s, t, c),
-                "table_qualified_name": tq(s, t),
-                "schema_name": s,
-                "table_name": t,
-                "column_name": c,
-                "ordinal_position": row.get("ordinal_position"),
-                "data_type": data_type,
-                "type_family": family,
-                "is_nullable": _bool(row.get("is_nullable")),
-                "column_default": None if row.get("column_default") is None else str(row["column_default"]),
-                "is_identity": bool(_bool(row.get("is_identity"))),
-                "is_generated": bool(_bool(row.get("is_generated"))),
-                "generation_expression": row.get("generation_expression"),
-                "comment": row.get("comment"),
-                "is_primary_key": c in pk_cols,
-                "is_unique": bool(unique),
-                "foreign_key": fk_target,
-                "indexes": model.to_json(indexes),
-                "attributes": model.to_json(
-                    {"qualified_name": qualified_name(conn_name, s, t, c), "data_type": data_type,
-                     "type_family": family, "nullable": _bool(row.get("is_nullable"))}
-                ),
-                "custom_attributes": model.to_json(
-                    {"ordinal_position": row.get("ordinal_position"), "default": row.get("column_default"),
-                     "primary_key_position": pk_cols.index(c) + 1 if c in pk_cols else None, **extra}
-                ),
-            }
-        )
-    for t in tables:
-        t["column_count"] = column_count.get((t["schema_name"], t["table_name"]), 0)
+        if progress and (done % step == 0 or done == len(table_rows)):
+            progress(done, len(table_rows), "tables")
 
     schemas = [
         {
@@ -335,5 +345,101 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
     return Extraction(
         schemas=model.frame(schemas, model.SCHEMAS),
         tables=model.frame(tables, model.TABLES),
-        columns=model.frame(columns, model.COLUMNS),
+        columns=columns,
     )
+
+
+_COLUMN_KEYS = {
+    "schema_name": pl.Utf8, "table_name": pl.Utf8, "column_name": pl.Utf8, "ordinal_position": pl.Int64,
+    "data_type": pl.Utf8, "type_family": pl.Utf8, "is_nullable": pl.Boolean, "column_default": pl.Utf8,
+    "is_identity": pl.Boolean, "is_generated": pl.Boolean, "generation_expression": pl.Utf8, "comment": pl.Utf8,
+    "extra": pl.Utf8,
+}
+
+
+def column_rows_frame(rows: list[dict[str, Any]] | pl.DataFrame) -> pl.DataFrame:
+    """The columns query's rows as a frame with the standard keys and types.
+
+    A connector may hand over a Polars frame (e.g. read straight from a COPY); rows as dicts
+    are converted. Booleans may be given as bool, 0/1 or yes/no text; `extra` as dict or JSON."""
+    if isinstance(rows, pl.DataFrame):
+        frame = rows
+    else:
+        data = {k: [r.get(k) for r in rows] for k in _COLUMN_KEYS}
+        for k in ("is_nullable", "is_identity", "is_generated"):
+            data[k] = _bools(data[k])
+        data["column_default"] = [None if v is None else str(v) for v in data["column_default"]]
+        data["extra"] = [v if v is None or isinstance(v, str) else model.to_json(v) for v in data["extra"]]
+        frame = pl.DataFrame(data, schema=_COLUMN_KEYS, strict=False)
+    missing = [pl.lit(None, t).alias(k) for k, t in _COLUMN_KEYS.items() if k not in frame.columns]
+    return frame.with_columns(missing).select([pl.col(k).cast(t) for k, t in _COLUMN_KEYS.items()])
+
+
+def _quoted(col: str) -> pl.Expr:
+    """`dsa.names.quote_part` as a Polars expression."""
+    c = pl.col(col)
+    return pl.when(c.str.contains(r"^[A-Za-z_][A-Za-z0-9_]*$")).then(c).otherwise(
+        pl.lit('"') + c.str.replace_all('"', '""', literal=True) + pl.lit('"'))
+
+
+def _json_list(col: str) -> pl.Expr:
+    """A list of strings as compact JSON text: encode it as the only field of a struct, then
+    cut the field's `{"x":` prefix and the closing brace (Polars has no list-to-JSON)."""
+    return pl.struct(pl.col(col).alias("x")).struct.json_encode().str.slice(5).str.head(-1)
+
+
+def _column_frame(connector: Connector, rows, table_keys: set, facts: dict, in_index: tuple, *,
+                  run_id: str, conn_q: str, conn_name: str, tenant: str) -> pl.DataFrame:
+    frame = column_rows_frame(rows)
+    wanted = pl.DataFrame([list(k) for k in table_keys] or None, schema={"schema_name": pl.Utf8, "table_name": pl.Utf8},
+                          orient="row")
+    frame = frame.join(wanted, on=["schema_name", "table_name"], how="semi", maintain_order="left")
+    # a few distinct type texts: map each once
+    todo = frame.filter(pl.col("type_family").is_null())["data_type"].unique().to_list()
+    families = {t: connector.type_family(t) for t in todo}
+    key = {"schema_name": pl.Utf8, "table_name": pl.Utf8, "column_name": pl.Utf8}
+    fact_values = list(facts.values())
+    fact_frame = pl.DataFrame(
+        [[k[0] for k in facts], [k[1] for k in facts], [k[2] for k in facts], [f[0] for f in fact_values],
+         [f[1] for f in fact_values], [f[2] for f in fact_values]],
+        schema={**key, "pk_position": pl.Int64, "is_unique": pl.Boolean, "foreign_key": pl.Utf8}, orient="col",
+    )
+    index_frame = pl.DataFrame(list(in_index), schema={**key, "index_name": pl.Utf8}, orient="col").group_by(
+        list(key), maintain_order=True).agg(index_list=pl.col("index_name"))
+    frame = frame.join(fact_frame, on=list(key), how="left", maintain_order="left").join(
+        index_frame, on=list(key), how="left", maintain_order="left")
+    qn = pl.lit(conn_q + ".") + _quoted("schema_name") + pl.lit(".") + _quoted("table_name")
+    frame = frame.with_columns(
+        table_qualified_name=qn,
+        type_family=pl.coalesce("type_family", pl.col("data_type").replace_strict(families, default=None,
+                                                                                   return_dtype=pl.Utf8)),
+        is_unique=pl.col("is_unique").fill_null(False),
+        indexes=pl.when(pl.col("index_list").is_not_null()).then(_json_list("index_list")).otherwise(pl.lit("[]")),
+    ).with_columns(
+        qualified_name=pl.col("table_qualified_name") + pl.lit(".") + _quoted("column_name"),
+    ).with_columns(
+        run_id=pl.lit(run_id),
+        connection=pl.lit(conn_name),
+        tenant=pl.lit(tenant),
+        is_primary_key=pl.col("pk_position").is_not_null(),
+        attributes=pl.struct(
+            "qualified_name", "data_type", "type_family", nullable=pl.col("is_nullable")).struct.json_encode(),
+        custom_attributes=pl.struct(
+            "ordinal_position", default=pl.col("column_default"), primary_key_position=pl.col("pk_position")
+        ).struct.json_encode(),
+    )
+    # engine-specific extras are rare: merge them into custom_attributes row by row
+    if frame["extra"].null_count() < frame.height:
+        custom = frame["custom_attributes"].to_list()
+        for i, extra in enumerate(frame["extra"].to_list()):
+            if extra and extra != "{}":
+                custom[i] = model.to_json({**json.loads(custom[i]), **json.loads(extra)})
+        frame = frame.with_columns(custom_attributes=pl.Series(custom, dtype=pl.Utf8))
+    return frame.select([pl.col(c).cast(t) for c, t in model.COLUMNS.items()])
+
+
+def _bools(values: list) -> list:
+    """`_bool` over a list, skipping the work when the driver already gave booleans."""
+    if all(v is None or v is True or v is False for v in values):
+        return values
+    return [_bool(v) for v in values]

@@ -3,8 +3,9 @@
 -- connections are followed). One row per metric that moved at least its threshold:
 --   row_count, distinct_count    relative change in percent of the older value
 --   null_percentage, quality_score  absolute change in points
---   min_value, max_value         numbers: relative move in percent; other values (dates, text):
---                                any change counts, with severity 1
+--   min_value, max_value         numbers, dates, timestamps: the move in percent of the older
+--                                run's range (max - min; of the old value when the range is 0);
+--                                text: any change counts, with severity 1
 -- severity = measured / threshold; the largest drift has drift_rank 1.
 WITH tq AS (
     SELECT m.from_qn, m.to_qn, f.row_count AS f_rows, t.row_count AS t_rows,
@@ -57,15 +58,17 @@ metrics AS (
            t_score - f_score, abs(t_score - f_score), 'points', getvariable('diff_t_quality_score_points')
     FROM cq WHERE f_score IS NOT NULL AND t_score IS NOT NULL
     UNION ALL
-    SELECT 'column', to_qn, from_qn, table_qn, column_name, metric, a, b,
-           TRY_CAST(b AS DOUBLE) - TRY_CAST(a AS DOUBLE),
-           CASE WHEN TRY_CAST(a AS DOUBLE) IS NULL OR TRY_CAST(b AS DOUBLE) IS NULL THEN NULL
-                WHEN TRY_CAST(a AS DOUBLE) = 0 THEN CASE WHEN TRY_CAST(b AS DOUBLE) = 0 THEN 0 ELSE 100 END
-                ELSE abs(TRY_CAST(b AS DOUBLE) - TRY_CAST(a AS DOUBLE)) * 100.0 / abs(TRY_CAST(a AS DOUBLE)) END,
-           CASE WHEN TRY_CAST(a AS DOUBLE) IS NULL OR TRY_CAST(b AS DOUBLE) IS NULL THEN 'changed' ELSE 'pct' END,
+    -- min/max: numbers, dates and timestamps move by a share of the older run's value range
+    SELECT 'column', to_qn, from_qn, table_qn, column_name, metric, a, b, nb - na,
+           CASE WHEN na IS NULL OR nb IS NULL THEN NULL
+                WHEN lo IS NOT NULL AND hi > lo THEN abs(nb - na) * 100.0 / (hi - lo)
+                WHEN na = 0 THEN CASE WHEN nb = 0 THEN 0 ELSE 100 END
+                ELSE abs(nb - na) * 100.0 / abs(na) END,
+           CASE WHEN na IS NULL OR nb IS NULL THEN 'changed' ELSE 'pct' END,
            getvariable('diff_t_min_max_pct')
-    FROM (SELECT *, 'min_value' AS metric, f_min AS a, t_min AS b FROM cq
-          UNION ALL SELECT *, 'max_value', f_max, t_max FROM cq)
+    FROM (SELECT *, diff_number(a) AS na, diff_number(b) AS nb, diff_number(f_min) AS lo, diff_number(f_max) AS hi
+          FROM (SELECT *, 'min_value' AS metric, f_min AS a, t_min AS b FROM cq
+                UNION ALL SELECT *, 'max_value', f_max, t_max FROM cq))
     WHERE a IS DISTINCT FROM b
 ),
 scored AS (

@@ -43,3 +43,7 @@ CREATE OR REPLACE TEMP MACRO diff_changed(candidates) AS
 -- An {attribute, from, to} entry that is always kept (renames, moves).
 CREATE OR REPLACE TEMP MACRO diff_entry(attribute, a, b) AS
     {'attribute': attribute, 'from': to_json(a), 'to': to_json(b)};
+
+-- A min/max value as a number: numbers as they are, dates and timestamps as epoch seconds.
+CREATE OR REPLACE TEMP MACRO diff_number(v) AS
+    coalesce(TRY_CAST(v AS DOUBLE), epoch(TRY_CAST(v AS TIMESTAMP)));

@@ -1,0 +1,245 @@
+"""PostgreSQL (psycopg 3): read-only sessions, metadata from five bulk pg_catalog queries.
+
+Every session runs with `default_transaction_read_only=on` and a `statement_timeout`, so a
+scan cannot write or hang. The catalog queries in `queries/postgres/` read pg_catalog directly
+(never information_schema, which is slow and hides objects the user does not own) and are
+each one statement for the whole database, whatever the number of tables.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import polars as pl
+import psycopg
+from psycopg import conninfo
+
+from dsa import queries
+from dsa.config import SourceOptions
+from dsa.connectors.base import Connector
+from dsa.errors import SourceError, one_line, register_secret, scrub
+from dsa.names import qualified_name
+
+
+class PostgresOptions(SourceOptions):
+    dsn: str | None = None
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: str | None = None
+    database: str | None = None
+    sslmode: str | None = None
+    sslrootcert: str | None = None
+
+
+class PostgresConnector(Connector):
+    type = "postgres"
+    dialect = "postgres"
+    Options = PostgresOptions
+
+    def __init__(self, name: str, options: PostgresOptions):
+        super().__init__(name, options)
+        register_secret(options.password)
+        if options.dsn:
+            try:
+                register_secret(conninfo.conninfo_to_dict(options.dsn).get("password"))
+            except psycopg.ProgrammingError:
+                pass  # a malformed DSN is reported by connect(), naming the source
+
+    # -- where and how ----------------------------------------------------------------------
+
+    def _params(self) -> dict[str, Any]:
+        """libpq parameters: the DSN's, overridden by the explicit keys."""
+        o = self.options
+        explicit = {"host": o.host, "port": o.port, "user": o.user, "password": o.password, "dbname": o.database,
+                    "sslmode": o.sslmode, "sslrootcert": o.sslrootcert}
+        base: dict[str, Any] = {}
+        if o.dsn:
+            try:
+                base = conninfo.conninfo_to_dict(o.dsn)
+            except psycopg.ProgrammingError as exc:
+                raise SourceError(f"source '{self.name}': invalid dsn ({_reason(str(exc))})") from None
+        base.update({k: v for k, v in explicit.items() if v is not None})
+        return base
+
+    def describe(self) -> str:
+        try:
+            p = self._params()
+        except SourceError:
+            return "postgres (invalid dsn)"
+        host = p.get("host") or "localhost"
+        return f"postgres at {host}:{p.get('port') or 5432}/{p.get('dbname') or p.get('user') or ''}"
+
+    def connect(self) -> psycopg.Connection:
+        params = self._params()
+        timeout_ms = max(1, int(self.options.timeout_s * 1000))
+        # libpq takes whole seconds (and treats 1 as 2); never 0, which would mean "wait forever"
+        params["connect_timeout"] = max(1, math.ceil(self.options.connect_timeout_s))
+        params["options"] = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
+        params.setdefault("application_name", "dsa")
+        try:
+            conn = psycopg.connect(**params, autocommit=True)
+        except psycopg.Error as exc:
+            raise SourceError(f"cannot connect to source '{self.name}' ({self.describe()}): {_reason(str(exc))}") from None
+        return conn
+
+    def database_name(self, conn) -> str:
+        return conn.info.dbname
+
+    def type_family(self, data_type: str | None) -> str:
+        """format_type's canonical names, looked up without parsing; anything else by dsa.types."""
+        if data_type:
+            if data_type.endswith("]"):
+                return "array"
+            family = _FAMILIES.get(_TYPMOD.sub("", data_type))
+            if family:
+                return family
+            if data_type.startswith("interval"):  # interval day to second(2), ...
+                return "interval"
+        return super().type_family(data_type)
+
+    def fetch(self, conn, query: str, params: Any = None) -> list[dict[str, Any]]:
+        try:
+            with conn.cursor() as cur:
+                # no parameters: the text goes to the server as is (no client-side % parsing)
+                cur.execute(queries.text(f"postgres/{query}"), params)
+                names = [d.name for d in cur.description]
+                return [dict(zip(names, row)) for row in cur.fetchall()]
+        except psycopg.Error as exc:
+            raise SourceError(f"source '{self.name}' ({self.describe()}): catalog query {query} failed: "
+                              f"{_reason(str(exc))}") from None
+
+    # -- what the user may not read -----------------------------------------------------------
+
+    def unreadable(self, raw: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
+        """Schemas without USAGE and tables without SELECT: listed, but recorded so the run is partial."""
+        out = []
+        blocked = set()
+        for row in raw.get("schemas", []):
+            s = row["schema_name"]
+            if not (row.get("extra") or {}).get("usage", True) and self.wanted(s):
+                blocked.add(s)
+                out.append({"qualified_name": qualified_name(self.name, s), "object_type": "schema",
+                            "error": f"permission denied for schema {s} (no USAGE privilege)"})
+        for row in raw.get("tables", []):
+            s, t = row["schema_name"], row["table_name"]
+            if s in blocked or (row.get("extra") or {}).get("readable", True) or not self.wanted(s, t):
+                continue
+            out.append({"qualified_name": qualified_name(self.name, s, t), "object_type": "table",
+                        "error": f"permission denied for {row.get('table_type') or 'table'} {s}.{t} (no SELECT privilege)"})
+        return out
+
+    def extract_raw(self, conn, progress=None):
+        # The columns query (by far the most rows) runs on a second session in a thread while this
+        # one runs the other four, so the server works on both at once; its CSV COPY output is
+        # parsed by Polars, with no Python object per value.
+        with ThreadPoolExecutor(1) as pool:
+            columns_job = pool.submit(self._fetch_columns)
+            raw: dict[str, Any] = {}
+            for i, query in enumerate(("schemas", "tables", "constraints", "indexes")):
+                if progress:
+                    progress(i, 5, f"reading {query}")
+                raw[query] = self.fetch(conn, query)
+            if progress:
+                progress(4, 5, "reading columns")
+            raw["columns"] = columns_job.result()
+        self._name_key_columns(raw)
+        return raw
+
+    def _fetch_columns(self) -> pl.DataFrame:
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                statement = f"COPY ({queries.text('postgres/columns').strip()}) TO STDOUT WITH (FORMAT csv, HEADER)"
+                with cur.copy(statement) as copy:
+                    data = b"".join(bytes(chunk) for chunk in copy)
+        except psycopg.Error as exc:
+            raise SourceError(f"source '{self.name}' ({self.describe()}): catalog query columns failed: "
+                              f"{_reason(str(exc))}") from None
+        finally:
+            conn.close()
+        frame = pl.read_csv(io.BytesIO(data), schema=_COLUMNS_CSV)
+        frame = frame.with_columns(pl.col(b) == "t" for b in ("is_nullable", "is_identity", "is_generated"))
+        # a domain holds its base type's values: its family is the base type's
+        domains = {}
+        for data_type, extra in frame.filter(pl.col("type_family").is_null() & pl.col("extra").is_not_null()).select(
+                "data_type", "extra").iter_rows():
+            base = json.loads(extra).get("domain_base_type")
+            if base:
+                domains[data_type] = self.type_family(base)
+        if domains:
+            frame = frame.with_columns(type_family=pl.coalesce(
+                "type_family", pl.col("data_type").replace_strict(domains, default=None, return_dtype=pl.Utf8)))
+        return frame
+
+    def _name_key_columns(self, raw: dict[str, Any]) -> None:
+        """The key and index queries give columns as attribute numbers: name them."""
+        cols = raw["columns"]
+        names = dict(zip(zip(cols["table_oid"].to_list(), cols["ordinal_position"].to_list()),
+                         cols["column_name"].to_list()))
+        for row in raw["constraints"]:
+            oid = row["table_oid"]
+            row["columns"] = [names[(oid, n)] for n in row["column_numbers"] or ()]
+            if row["ref_column_numbers"]:
+                ref = row["ref_table_oid"]
+                row["ref_columns"] = [names[(ref, n)] for n in row["ref_column_numbers"]]
+        for row in raw["indexes"]:
+            oid, numbers, keys = row["table_oid"], row["column_numbers"], row["key_count"]
+            texts = row["key_texts"]
+            row["columns"] = [names[(oid, n)] if n else texts[i] for i, n in enumerate(numbers[:keys])]
+            extra = row["extra"] or {}
+            if len(numbers) > keys:
+                extra["include"] = [names[(oid, n)] for n in numbers[keys:]]
+            if row["options"]:
+                extra["order"] = [("DESC" if o & 1 else "ASC") + (" NULLS FIRST" if o & 2 else "") for o in row["options"]]
+            row["extra"] = extra or None
+
+
+# format_type's spelling of the built-in types (type modifiers removed) -> dsa.types family
+_FAMILIES = {
+    **dict.fromkeys(("smallint", "integer", "bigint", "oid"), "integer"),
+    **dict.fromkeys(("numeric", "money"), "decimal"),
+    **dict.fromkeys(("real", "double precision"), "float"),
+    "boolean": "boolean",
+    **dict.fromkeys(("text", "character varying", "character", "name", '"char"', "citext", "tsvector", "tsquery",
+                     "inet", "cidr", "macaddr", "macaddr8"), "string"),
+    **dict.fromkeys(("bytea", "bit", "bit varying"), "binary"),
+    "date": "date",
+    **dict.fromkeys(("time without time zone", "time with time zone"), "time"),
+    **dict.fromkeys(("timestamp without time zone", "timestamp with time zone"), "timestamp"),
+    "interval": "interval", "uuid": "uuid", "json": "json", "jsonb": "json", "xml": "xml",
+    **dict.fromkeys(("point", "line", "lseg", "box", "path", "polygon", "circle"), "geometry"),
+    **dict.fromkeys(("int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange", "int4multirange",
+                     "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange", "datemultirange"), "other"),
+}
+_TYPMOD = re.compile(r"\(\d+(?:,\d+)?\)")
+
+_COLUMNS_CSV = {
+    "schema_name": pl.Utf8, "table_name": pl.Utf8, "column_name": pl.Utf8, "ordinal_position": pl.Int64,
+    "data_type": pl.Utf8, "type_family": pl.Utf8, "is_nullable": pl.Utf8, "column_default": pl.Utf8,
+    "is_identity": pl.Utf8, "is_generated": pl.Utf8, "generation_expression": pl.Utf8, "comment": pl.Utf8,
+    "extra": pl.Utf8, "table_oid": pl.Int64,
+}
+
+
+def _reason(message: str) -> str:
+    """The useful part of a libpq message, on one line, without secrets.
+
+    libpq says `connection to server at "h" (1.2.3.4), port 5432 failed: FATAL:  database "x"
+    does not exist` and may add hints on further lines; the source is already named by the
+    caller, so keep the reason after the last "failed:"."""
+    text = scrub(message)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    first = lines[0] if lines else text
+    # several addresses tried: each line is one attempt; the last one says why it ended
+    attempts = [ln for ln in lines if "failed:" in ln]
+    if attempts:
+        first = attempts[-1]
+    reason = first.rsplit("failed:", 1)[-1].strip() if "failed:" in first else first
+    reason = re.sub(r"^(FATAL|ERROR):\s*", "", reason)
+    return one_line(reason) or one_line(text)

@@ -1,0 +1,483 @@
+"""Column profiles as SQL that runs in the source engine: one statement per table.
+
+The statement groups the table once per column (`GROUPING SETS` where the engine has them, a
+`UNION ALL` of per-column `GROUP BY`s where it does not) into rows of (column, value, count).
+Everything else is derived from those few rows inside the engine, so no table row reaches
+Python: null count (the NULL group), exact distinct count (the number of groups), min/max,
+sums for mean and standard deviation, zero/negative/NaN/infinite counts, text lengths, empty
+and whitespace-only counts, numbers stored as text, future and impossible dates, true/false
+counts, exact quartiles (percentile_disc over the cumulative group counts), histogram bins and
+the top-K values with a deterministic tie order (count descending, then value ascending: the
+engine's own order for numbers and dates, Unicode code point order for text). Columns whose
+type cannot be grouped (json, arrays, blobs, geometry, xml, ...) get a second, plain aggregate
+of what can be measured (count, nulls, lengths).
+
+The SQL is built from sqlglot expressions and rendered per dialect; `RULES` holds the few
+places where engines differ.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlglot import exp
+
+GROUPABLE = {"integer", "decimal", "float", "boolean", "string", "date", "time", "timestamp", "interval", "uuid", "enum"}
+NUMERIC = {"integer", "decimal", "float"}
+DATES = {"date", "timestamp"}
+TEXT = {"string"}
+LENGTHS = {"binary", "json", "xml", "array", "struct", "map"}  # measurable length, not groupable
+HIST_BINS = 20
+DISPLAY_CHARS = 200  # values longer than this are truncated for display (counted whole)
+OLDEST_VALID = "1900-01-01"
+NUMBER_LIKE = "^[0-9.+-]*[0-9][0-9.+-]*$"  # only digits, signs and dots, at least one digit
+
+# The measures of the per-column statistics row, in output order (m0, m1, ...).
+MEASURES = (
+    "total", "nulls", "distinct", "finite", "sum", "sumsq", "zeros", "negatives", "nans", "infinities",
+    "min_length", "max_length", "sum_length", "empty", "whitespace", "numeric_text", "future", "invalid",
+    "trues", "falses",
+)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How one engine differs. Everything else is plain sqlglot rendering."""
+
+    grouping_sets: bool
+    materialize: bool  # may say WITH x AS MATERIALIZED
+    text_key: str = "native"  # how text groups/sorts by code point: native | collate_c | binary
+    nan: str | None = None  # nan/inf tests: pg | duckdb | sqlite | None (no NaN in the engine)
+    regex: str = "regexp"  # regexp | glob | instr (REGEXP_INSTR: MySQL 8 and MariaDB both have it)
+
+
+RULES = {
+    "postgres": Rules(grouping_sets=True, materialize=True, text_key="collate_c", nan="pg"),
+    "duckdb": Rules(grouping_sets=True, materialize=True, nan="duckdb"),
+    "sqlite": Rules(grouping_sets=False, materialize=True, nan="sqlite", regex="glob"),
+    "mysql": Rules(grouping_sets=False, materialize=False, text_key="binary", regex="instr"),
+}
+
+
+def rules_for(dialect: str) -> Rules:
+    return RULES.get(dialect, RULES["duckdb"] if dialect == "duckdb" else Rules(grouping_sets=False, materialize=False))
+
+
+@dataclass
+class ColumnSpec:
+    name: str
+    family: str
+    masked: bool = False
+    groupable: bool = True
+    skipped: dict[str, str] = field(default_factory=dict)  # metric -> reason
+
+
+def column_spec(name: str, family: str, masked: bool = False) -> ColumnSpec:
+    spec = ColumnSpec(name, family or "other", masked)
+    if spec.family not in GROUPABLE:
+        spec.groupable = False
+        why = f"{spec.family} values cannot be grouped or ordered"
+        spec.skipped.update(distinct=why, top_values=why, min_max=why)
+    return spec
+
+
+# -- small expression helpers ---------------------------------------------------------------
+
+def _n(value: float | int) -> exp.Expression:
+    return exp.Literal.number(value)
+
+
+def _s(value: str) -> exp.Expression:
+    return exp.Literal.string(value)
+
+
+@lru_cache(maxsize=None)
+def _type(to: str) -> exp.DataType:
+    return exp.DataType.build(to)
+
+
+def _cast(e: exp.Expression, to: str) -> exp.Expression:
+    return exp.Cast(this=e, to=_type(to).copy())
+
+
+def _case(when: exp.Expression, then: exp.Expression, default: exp.Expression | None = None) -> exp.Expression:
+    case = exp.Case(ifs=[exp.If(this=when, true=then)])
+    if default is not None:
+        case.set("default", default)
+    return case
+
+
+def _sum(e: exp.Expression) -> exp.Expression:
+    return exp.Sum(this=e)
+
+
+def _as(e: exp.Expression, name: str) -> exp.Alias:
+    return exp.Alias(this=e, alias=exp.to_identifier(name))
+
+
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+SRC = "src"  # the alias every profiled relation gets, so table columns never clash with ours
+
+
+def _src(name: str) -> exp.Column:
+    return _col(name, SRC)
+
+
+def _dbl(e: exp.Expression) -> exp.Expression:
+    return _cast(e, "DOUBLE")
+
+
+def _txt(e: exp.Expression) -> exp.Expression:
+    return _cast(e, "TEXT")
+
+
+def _null(to: str = "DOUBLE") -> exp.Expression:
+    return _cast(exp.Null(), to)
+
+
+def sort_key(e: exp.Expression, family: str, rules: Rules) -> exp.Expression:
+    """Order text by Unicode code point in every engine (the tie order of top values)."""
+    if family not in TEXT:
+        return e
+    if rules.text_key == "collate_c":
+        return exp.Collate(this=e, expression=exp.to_identifier("C", quoted=True))
+    if rules.text_key == "binary":
+        return exp.Cast(this=e, to=exp.DataType.build("BINARY", dialect="mysql"))
+    return e
+
+
+def _is_nan(v: exp.Expression, rules: Rules) -> exp.Expression:
+    if rules.nan == "pg":
+        return exp.EQ(this=v, expression=_cast(_s("NaN"), "DOUBLE"))
+    if rules.nan == "duckdb":
+        return exp.Anonymous(this="isnan", expressions=[v])
+    return exp.false()
+
+
+def _is_inf(v: exp.Expression, rules: Rules) -> exp.Expression:
+    if rules.nan == "pg":
+        return exp.In(this=v, expressions=[_cast(_s("Infinity"), "DOUBLE"), _cast(_s("-Infinity"), "DOUBLE")])
+    if rules.nan == "duckdb":
+        return exp.Anonymous(this="isinf", expressions=[v])
+    if rules.nan == "sqlite":
+        return exp.In(this=v, expressions=[exp.Literal.number("9e999"), exp.Literal.number("-9e999")])
+    return exp.false()
+
+
+def _finite(v: exp.Expression, family: str, rules: Rules) -> exp.Expression:
+    if family != "float" or rules.nan is None:
+        return exp.not_(exp.Is(this=v, expression=exp.Null()))
+    return exp.and_(exp.not_(exp.Is(this=v, expression=exp.Null())), exp.not_(_is_nan(v, rules)), exp.not_(_is_inf(v, rules)))
+
+
+def _number_like(v: exp.Expression, rules: Rules) -> exp.Expression:
+    trimmed = exp.Trim(this=v)
+    if rules.regex == "glob":  # SQLite has no REGEXP function; GLOB states the same rule
+        return exp.and_(
+            exp.Glob(this=trimmed, expression=_s("*[0-9]*")),
+            exp.not_(exp.Glob(this=trimmed.copy(), expression=_s("*[^0-9.+-]*"))),
+        )
+    if rules.regex == "instr":
+        return exp.GT(this=exp.Anonymous(this="REGEXP_INSTR", expressions=[trimmed, _s(NUMBER_LIKE)]), expression=_n(0))
+    return exp.RegexpLike(this=trimmed, expression=_s(NUMBER_LIKE))
+
+
+# -- the statement ----------------------------------------------------------------------------
+
+def _value_sources(columns: list[ColumnSpec], source: exp.Expression, rules: Rules) -> exp.Expression:
+    """The grouped rows: col_idx, v0..vN, n (one group per distinct value of each column)."""
+    idx = [i for i, c in enumerate(columns) if c.groupable]
+    if rules.grouping_sets:
+        col_idx = exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=exp.Anonymous(this="GROUPING", expressions=[_src(columns[i].name)]), expression=_n(0)),
+                        true=_n(i)) for i in idx]
+        )
+        select = exp.select(col_idx.as_("col_idx"))
+        for i, c in enumerate(columns):
+            select = select.select(_src(c.name).as_(f"v{i}") if i in idx else _null("TEXT").as_(f"v{i}"), copy=False)
+        select = select.select(exp.Count(this=exp.Star()).as_("n")).from_(source.copy(), copy=False)
+        sets = exp.GroupingSets(expressions=[exp.Tuple(expressions=[_src(columns[i].name)]) for i in idx])
+        return select.group_by(sets)
+    branches = []
+    for i in idx:
+        c = columns[i]
+        key = _src(c.name)
+        if rules.text_key == "binary" and c.family in TEXT:
+            # group on the bytes so case- and pad-insensitive collations do not merge values
+            value, group = exp.Min(this=key), sort_key(key.copy(), c.family, rules)
+        else:
+            value, group = key, key.copy()
+        select = exp.select(_n(i).as_("col_idx"))
+        for j in range(len(columns)):
+            select = select.select(value.as_(f"v{j}") if j == i else exp.Null().as_(f"v{j}"), copy=False)
+        branches.append(select.select(exp.Count(this=exp.Star()).as_("n")).from_(source.copy()).group_by(group))
+    out = branches[0]
+    for b in branches[1:]:
+        out = exp.union(out, b, distinct=False)
+    return out
+
+
+def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime) -> dict[str, exp.Expression]:
+    """Aggregates over the grouped rows `g` giving column i's statistics."""
+    v, n = _col(f"v{i}"), _col("n")
+    mine = exp.EQ(this=_col("col_idx"), expression=_n(i))
+
+    def count_if(cond: exp.Expression) -> exp.Expression:
+        return _sum(_case(exp.and_(mine.copy(), cond), n.copy()))
+
+    m: dict[str, exp.Expression] = {
+        "total": _sum(_case(mine.copy(), n.copy())),
+        "nulls": count_if(exp.Is(this=v.copy(), expression=exp.Null())),
+        "distinct": exp.Count(this=_case(mine.copy(), v.copy())),
+    }
+    f = c.family
+    if f in NUMERIC:
+        fin = _finite(v.copy(), f, rules)
+        x = _case(exp.and_(mine.copy(), fin), _dbl(v.copy()))
+        m["finite"] = count_if(_finite(v.copy(), f, rules))
+        m["sum"] = _sum(exp.Mul(this=x, expression=n.copy()))
+        m["sumsq"] = _sum(exp.Mul(this=exp.Mul(this=x.copy(), expression=x.copy()), expression=n.copy()))
+        m["zeros"] = count_if(exp.EQ(this=v.copy(), expression=_n(0)))
+        m["negatives"] = count_if(exp.LT(this=v.copy(), expression=_n(0)))
+        if f == "float" and rules.nan:
+            m["nans"] = count_if(_is_nan(v.copy(), rules))
+            m["infinities"] = count_if(_is_inf(v.copy(), rules))
+    if f in TEXT:
+        length = exp.Length(this=v.copy())
+        m["min_length"] = exp.Min(this=_case(mine.copy(), length))
+        m["max_length"] = exp.Max(this=_case(mine.copy(), length.copy()))
+        m["sum_length"] = _sum(_case(mine.copy(), exp.Mul(this=length.copy(), expression=n.copy())))
+        m["empty"] = count_if(exp.EQ(this=length.copy(), expression=_n(0)))
+        m["whitespace"] = count_if(exp.and_(exp.GT(this=length.copy(), expression=_n(0)),
+                                            exp.EQ(this=exp.Length(this=exp.Trim(this=v.copy())), expression=_n(0))))
+        m["numeric_text"] = count_if(_number_like(v.copy(), rules))
+    if f in DATES:
+        cutoff = now.strftime("%Y-%m-%d") if f == "date" else now.strftime("%Y-%m-%d %H:%M:%S")
+        m["future"] = count_if(exp.GT(this=v.copy(), expression=_s(cutoff)))
+        invalid = exp.LT(this=v.copy(), expression=_s(OLDEST_VALID))
+        if rules.nan == "sqlite":  # SQLite keeps dates as text: anything julianday() cannot read is invalid
+            invalid = exp.or_(invalid, exp.Is(this=exp.Anonymous(this="julianday", expressions=[v.copy()]), expression=exp.Null()))
+        m["invalid"] = count_if(exp.and_(exp.not_(exp.Is(this=v.copy(), expression=exp.Null())), exp.paren(invalid)))
+    if f == "boolean":
+        m["trues"] = count_if(exp.EQ(this=v.copy(), expression=exp.true()))
+        m["falses"] = count_if(exp.EQ(this=v.copy(), expression=exp.false()))
+    return m
+
+
+def _display(e: exp.Expression) -> exp.Expression:
+    return exp.Substring(this=_txt(e), start=_n(1), length=_n(DISPLAY_CHARS + 1))
+
+
+def _row(kind: str, col: exp.Expression, pos: exp.Expression, t1: exp.Expression, t2: exp.Expression,
+         ms: list[exp.Expression]) -> exp.Select:
+    select = exp.select(_s(kind).as_("kind"), _cast(col, "INT").as_("col"), _cast(pos, "BIGINT").as_("pos"),
+                        _cast(t1, "TEXT").as_("t1"), _cast(t2, "TEXT").as_("t2"))
+    for k in range(len(MEASURES)):
+        select = select.select(_dbl(ms[k] if k < len(ms) else exp.Null()).as_(f"m{k}"), copy=False)
+    return select
+
+
+def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
+                now: datetime | None = None) -> str | None:
+    """The one statement profiling every groupable column of `source`, or None if there are none."""
+    rules = rules_for(dialect)
+    now = now or datetime.now(timezone.utc)
+    idx = [i for i, c in enumerate(columns) if c.groupable]
+    if not idx:
+        return None
+    g = _value_sources(columns, source, rules)
+    ctes: list[tuple[str, exp.Expression, bool]] = [("g", g, rules.materialize)]
+
+    # one wide row of every column's statistics
+    wide = exp.select()
+    present: dict[int, dict[str, exp.Expression]] = {}
+    for i in idx:
+        c = columns[i]
+        present[i] = _stat_measures(i, c, rules, now)
+        for name, e in present[i].items():
+            wide = wide.select(e.as_(f"s{i}_{name}"), copy=False)
+        v, mine = _col(f"v{i}"), exp.EQ(this=_col("col_idx"), expression=_n(i))
+        if c.family == "float" and rules.nan:
+            v = _case(exp.not_(_is_nan(v, rules)), v.copy())
+        if not c.masked and c.family != "boolean":  # Postgres has no min(boolean): read from the counts
+            wide = wide.select(exp.Min(this=sort_key(_case(mine.copy(), v.copy()), c.family, rules)).as_(f"s{i}_min"), copy=False)
+            wide = wide.select(exp.Max(this=sort_key(_case(mine.copy(), v.copy()), c.family, rules)).as_(f"s{i}_max"), copy=False)
+    wide = wide.from_("g")
+    ctes.append(("w", wide, rules.materialize))
+    parts: list[exp.Select] = []
+    for i in idx:
+        c = columns[i]
+        ms = [_col(f"s{i}_{name}") if name in present[i] else exp.Null() for name in MEASURES]
+        shown = not c.masked and c.family != "boolean"
+        t1 = _display(_col(f"s{i}_min")) if shown else exp.Null()
+        t2 = _display(_col(f"s{i}_max")) if shown else exp.Null()
+        parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms).from_("w"))
+
+    # top values: rank each column's non-null groups by count, ties by value
+    not_null = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("col_idx"), expression=_n(i)),
+                                    true=exp.not_(exp.Is(this=_col(f"v{i}"), expression=exp.Null()))) for i in idx])
+    order = [exp.Ordered(this=_col("n"), desc=True)] + [
+        exp.Ordered(this=sort_key(_col(f"v{i}"), columns[i].family, rules)) for i in idx
+    ]
+    rank = exp.Window(this=exp.RowNumber(), partition_by=[_col("col_idx")], order=exp.Order(expressions=order))
+    ranked = exp.select("*", rank.as_("rk")).from_("g").where(not_null)
+    ctes.append(("r", ranked, False))
+    value = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("col_idx"), expression=_n(i)),
+                                 true=exp.Null() if columns[i].masked else _display(_col(f"v{i}"))) for i in idx])
+    # the first row of each column is always kept so an all-distinct K=0 profile still ranks nothing extra
+    parts.append(_row("top", _col("col_idx"), _col("rk"), value, exp.Null(), [_col("n")]).from_("r")
+                 .where(exp.LTE(this=_col("rk"), expression=_n(top_k))))
+
+    # exact quartiles (percentile_disc) and histogram bins of numeric columns
+    num = [i for i in idx if columns[i].family in NUMERIC]
+    if num:
+        x = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("col_idx"), expression=_n(i)),
+                                 true=_case(_finite(_col(f"v{i}"), columns[i].family, rules), _dbl(_col(f"v{i}"))))
+                          for i in num])
+        inner = exp.select(_col("col_idx"), x.as_("x"), _col("n")).from_("g").where(
+            exp.In(this=_col("col_idx"), expressions=[_n(i) for i in num]))
+        part = [_col("col_idx")]
+        cum = exp.Window(this=_sum(_col("n")), partition_by=part, order=exp.Order(expressions=[exp.Ordered(this=_col("x"))]),
+                         spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"))
+        q = exp.select(_col("col_idx"), _col("x"), _col("n"), cum.as_("cum"),
+                       exp.Window(this=_sum(_col("n")), partition_by=[p.copy() for p in part]).as_("tot"),
+                       exp.Window(this=exp.Min(this=_col("x")), partition_by=[p.copy() for p in part]).as_("lo"),
+                       exp.Window(this=exp.Max(this=_col("x")), partition_by=[p.copy() for p in part]).as_("hi"),
+                       ).from_(inner.subquery("f")).where(exp.not_(exp.Is(this=_col("x"), expression=exp.Null())))
+        ctes.append(("q", q, rules.materialize))
+
+        def hit(p: float) -> exp.Expression:
+            target = exp.Mul(this=_n(p), expression=_col("tot"))
+            return exp.and_(exp.GTE(this=_col("cum"), expression=target),
+                            exp.LT(this=exp.Sub(this=_col("cum"), expression=_col("n")), expression=target.copy()))
+
+        flags = [_case(hit(p), _n(1), _n(0)) for p in (0.25, 0.5, 0.75)]
+        parts.append(_row("quartile", _col("col_idx"), exp.Null(), exp.Null(), exp.Null(), [_col("x"), *flags])
+                     .from_("q").where(exp.or_(hit(0.25), hit(0.5), hit(0.75))))
+        width = exp.Sub(this=_col("hi"), expression=_col("lo"))
+        scaled = exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=_col("x"), expression=_col("lo"))), expression=_n(HIST_BINS)),
+                                        expression=exp.paren(width)))
+        bin_ = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("hi"), expression=_col("lo")), true=_n(0)),
+                             exp.If(this=exp.GTE(this=scaled, expression=_n(HIST_BINS)), true=_n(HIST_BINS - 1))],
+                        default=scaled.copy())
+        hist = exp.select(_col("col_idx"), bin_.as_("b"), exp.Min(this=_col("lo")).as_("lo"), exp.Max(this=_col("hi")).as_("hi"),
+                          _sum(_col("n")).as_("c")).from_("q").group_by(_col("col_idx"), bin_.copy())
+        parts.append(_row("hist", _col("col_idx"), _col("b"), exp.Null(), exp.Null(), [_col("c"), _col("lo"), _col("hi")])
+                     .from_(hist.subquery("h")))
+
+    # dates: counts per month (the caller folds them into years for long ranges)
+    dates = [i for i in idx if columns[i].family in DATES and not columns[i].masked]
+    if dates:
+        period = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("col_idx"), expression=_n(i)),
+                                      true=exp.Substring(this=_txt(_col(f"v{i}")), start=_n(1), length=_n(7))) for i in dates])
+        per = exp.select(_col("col_idx"), period.as_("p"), _sum(_col("n")).as_("c")).from_("g").where(
+            exp.and_(exp.In(this=_col("col_idx"), expressions=[_n(i) for i in dates]), not_null.copy())
+        ).group_by(_col("col_idx"), period.copy())
+        parts.append(_row("period", _col("col_idx"), exp.Null(), _col("p"), exp.Null(), [_col("c")]).from_(per.subquery("d")))
+
+    body = parts[0]
+    for p in parts[1:]:
+        body = exp.union(body, p, distinct=False)
+    query = exp.select("*").from_(body.subquery("out"))
+    for name, e, mat in ctes:
+        query = query.with_(name, as_=e, materialized=True if mat else None)
+    return query.sql(dialect=dialect)
+
+
+def odd_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str) -> str:
+    """A plain aggregate for columns that cannot be grouped: rows, non-null count, lengths."""
+    select = exp.select(exp.Count(this=exp.Star()).as_("rows"))
+    for i, c in enumerate(columns):
+        if c.groupable:
+            continue
+        col = _src(c.name)
+        select = select.select(exp.Count(this=col).as_(f"c{i}"), copy=False)
+        if c.family in LENGTHS:
+            length = (exp.Anonymous(this="OCTET_LENGTH", expressions=[col.copy()]) if c.family == "binary"
+                      else exp.Length(this=_txt(col.copy())))
+            select = select.select(exp.Min(this=length).as_(f"l{i}_min"), exp.Max(this=length.copy()).as_(f"l{i}_max"),
+                                   exp.Avg(this=_dbl(length.copy())).as_(f"l{i}_avg"))
+    return select.from_(source.copy()).sql(dialect=dialect)
+
+
+def count_sql(source: exp.Expression, dialect: str) -> str:
+    return exp.select(exp.Count(this=exp.Star())).from_(source.copy()).sql(dialect=dialect)
+
+
+def probe_sql(sql: str, dialect: str) -> str:
+    """The same statement returning no rows: checks that the engine accepts it without reading data."""
+    from sqlglot import parse_one
+
+    return exp.select("*").from_(parse_one(sql, read=dialect).subquery("p")).where(exp.false()).sql(dialect=dialect)
+
+
+# -- reading the result ------------------------------------------------------------------------
+
+def text_value(value: Any, family: str) -> str | None:
+    """One engine-independent text for a value: booleans as true/false, floats as Python prints them."""
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).decode("utf-8", errors="replace")
+    if family == "boolean":
+        return "true" if str(value).strip().lower() in ("1", "t", "true") else "false"
+    if family == "integer":
+        try:
+            return str(int(str(value).split(".")[0])) if "e" not in str(value).lower() else str(int(float(value)))
+        except ValueError:
+            return str(value)
+    if family in ("float", "decimal"):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return str(value)
+        if math.isnan(number):
+            return "NaN"
+        if math.isinf(number):
+            return "Infinity" if number > 0 else "-Infinity"
+        if family == "decimal" and number.is_integer() and abs(number) < 2**53:
+            return str(int(number))
+        return repr(number)
+    return str(value)
+
+
+def parse_result(rows: list[tuple], columns: list[ColumnSpec]) -> dict[int, dict[str, Any]]:
+    """Turn the statement's rows into one dict per column index."""
+    out: dict[int, dict[str, Any]] = {i: {"top": [], "quartiles": {}, "hist": [], "periods": []}
+                                      for i, c in enumerate(columns) if c.groupable}
+    for row in rows:
+        kind, col, pos, t1, t2, *ms = row
+        col = int(col)
+        c = columns[col]
+        prof = out[col]
+        if kind == "stats":
+            for name, value in zip(MEASURES, ms):
+                prof[name] = value
+            prof["min"] = text_value(t1, c.family)
+            prof["max"] = text_value(t2, c.family)
+            if c.family == "boolean" and not c.masked:
+                trues, falses = prof.get("trues") or 0, prof.get("falses") or 0
+                prof["min"] = "false" if falses else ("true" if trues else None)
+                prof["max"] = "true" if trues else ("false" if falses else None)
+        elif kind == "top":
+            prof["top"].append((int(pos), None if t1 is None else text_value(t1, c.family), int(ms[0])))
+        elif kind == "quartile":
+            for name, flag in zip(("q1", "median", "q3"), ms[1:4]):
+                if flag:
+                    prof["quartiles"][name] = ms[0]
+        elif kind == "hist":
+            prof["hist"].append((int(pos), int(ms[0]), ms[1], ms[2]))
+        elif kind == "period":
+            prof["periods"].append((t1, int(ms[0])))
+    for prof in out.values():
+        prof["top"].sort()
+        prof["hist"].sort()
+        prof["periods"].sort(key=lambda p: (p[0] is None, p[0] or ""))
+    return out
