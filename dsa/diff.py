@@ -7,10 +7,10 @@ stores the results as a `diff` run:
 
     macros.sql       helpers (quoting, type keys, "was this object observed?")
     inputs.sql       both runs' schemas, tables, columns, constraints, indexes, side by side
-    match.sql        which old table/column is which new one (names, then renames)
-    schemas.sql ... indexes.sql   one result table per entity type
-    data_drift.sql   metric drift between the quality runs tied to the two scans
+    match.sql        which old table/column is which new one (names, then renames), moves
+    schemas.sql ... indexes.sql   one result query per entity type, written to Parquet as is
     summary.sql      counts per entity type
+    data_drift.sql   metric drift between the quality runs tied to the two scans
 
 Runs of two connections compare by the names below the connection (staging against prod).
 """

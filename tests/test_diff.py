@@ -371,3 +371,17 @@ def test_drift_alone_without_structure_changes(store, shop_runs):
     assert result.change_count == 0 and result.from_quality_run == q
     assert [(r["metric"], r["from_value"], r["to_value"]) for r in result.drift.iter_rows(named=True)] == [("row_count", "20", "10")]
     assert result.exit_code == 4
+
+
+def test_diff_config_errors_name_the_key():
+    from dsa.errors import ConfigError
+
+    for raw, message in (
+        ({"diff": {"renamez": True}}, "diff.renamez: unknown key"),
+        ({"diff": {"thresholds": {"row_count_pct": 0}}}, "diff.thresholds.row_count_pct: input should be greater than 0"),
+        ({"diff": {"renames": "maybe"}}, "diff.renames:"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            parse_config(raw)
+        assert str(err.value).startswith(message), str(err.value)
+    assert parse_config({"diff": {"thresholds": {"min_max_pct": 2.5}}}).diff.thresholds.min_max_pct == 2.5
