@@ -5,21 +5,27 @@
 -- Position: a column is `moved` when its rank among the columns present in both runs changed
 -- (dropping or adding another column moves nobody; decided in match.sql). A move alone is
 -- never `modified`; a modified column that also moved lists ordinal_position among its changes.
-WITH j AS (
-    SELECT f.qualified_name AS from_qn, t.qualified_name AS to_qn, m.renamed, m.moved, m.unobserved,
+WITH detail AS (
+    -- the few older-side rows needed in full: changed, renamed, moved, or gone
+    SELECT rowid AS f_id, * FROM diff_columns
+    WHERE rowid IN (SELECT f_id FROM diff_column_match WHERE differs OR renamed OR moved OR t_id IS NULL)
+),
+pairs AS (
+    -- every column of the newer run with its match, and the older side's columns that are gone
+    SELECT m.f_id, m.f_pos, m.renamed, m.differs, m.moved, m.unobserved, t.*
+    FROM diff_column_match m LEFT JOIN diff_columns t ON t.rowid = m.t_id
+),
+j AS (
+    SELECT CASE WHEN t.f_id IS NULL THEN NULL
+                WHEN f.qualified_name IS NOT NULL THEN f.qualified_name
+                -- matched by name: the same names below the connection
+                ELSE getvariable('diff_from_prefix') || diff_local(t.qualified_name, getvariable('diff_to_prefix')) END AS from_qn,
+           t.qualified_name AS to_qn, t.renamed, t.moved, t.unobserved,
            coalesce(t.table_qualified_name, f.table_qualified_name) AS table_qn,
-           f.schema_name AS f_schema, f.table_name AS f_table, f.column_name AS f_column, f.ordinal_position AS f_pos,
+           f.schema_name AS f_schema, f.table_name AS f_table, f.column_name AS f_column, t.f_pos,
            t.schema_name AS t_schema, t.table_name AS t_table, t.column_name AS t_column, t.ordinal_position AS t_pos,
            coalesce(t.data_type, f.data_type) AS data_type,
-           -- the cheap test first: most columns are unchanged, and building the list is not cheap
-           CASE WHEN f.type_key IS DISTINCT FROM t.type_key OR f.is_nullable IS DISTINCT FROM t.is_nullable
-                  OR f.column_default IS DISTINCT FROM t.column_default OR f.is_identity IS DISTINCT FROM t.is_identity
-                  OR f.is_generated IS DISTINCT FROM t.is_generated
-                  OR f.generation_expression IS DISTINCT FROM t.generation_expression
-                  OR f.is_primary_key IS DISTINCT FROM t.is_primary_key OR f.is_unique IS DISTINCT FROM t.is_unique
-                  OR f.foreign_key IS DISTINCT FROM t.foreign_key OR f.indexes IS DISTINCT FROM t.indexes
-                  OR f.comment IS DISTINCT FROM t.comment
-           THEN diff_changed([
+           CASE WHEN t.differs THEN diff_changed([
                    diff_change('data_type', f.data_type, t.data_type, f.type_key IS DISTINCT FROM t.type_key),
                    diff_change('is_nullable', f.is_nullable, t.is_nullable, f.is_nullable IS DISTINCT FROM t.is_nullable),
                    diff_change('column_default', f.column_default, t.column_default, f.column_default IS DISTINCT FROM t.column_default),
@@ -34,9 +40,8 @@ WITH j AS (
                    diff_change('comment', f.comment, t.comment, f.comment IS DISTINCT FROM t.comment)
                ])
            END AS changes
-    FROM diff_column_match m
-    LEFT JOIN diff_columns f ON f.rowid = m.f_id
-    LEFT JOIN diff_columns t ON t.rowid = m.t_id
+    FROM pairs t
+    LEFT JOIN detail f ON f.f_id = t.f_id
 ),
 typed AS (
     SELECT *,

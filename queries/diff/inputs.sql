@@ -48,15 +48,22 @@ WITH c AS (
            foreign_key, indexes
     FROM normalized_columns WHERE run_id = getvariable('diff_to_run')
 )
-SELECT side, qualified_name, table_qualified_name, schema_name, table_name, column_name, ordinal_position,
-       data_type, diff_type_key(data_type) AS type_key, is_nullable, trim(column_default) AS column_default,
-       coalesce(is_identity, false) AS is_identity, coalesce(is_generated, false) AS is_generated,
-       generation_expression, comment, coalesce(is_primary_key, false) AS is_primary_key,
-       coalesce(is_unique, false) AS is_unique, diff_local(foreign_key, prefix) AS foreign_key,
-       -- most columns are in no index: parse only the lists that are not empty
-       CASE WHEN indexes IS NULL OR indexes = '[]' THEN []::VARCHAR[]
-            ELSE list_sort(CAST(indexes AS JSON)::VARCHAR[]) END AS indexes
-FROM c;
+SELECT *,
+       -- one number for every compared attribute: equal numbers are equal columns (a 64-bit hash;
+       -- a collision would hide one change in ~10^19), so only changed rows are compared in full
+       hash(type_key, is_nullable, column_default, is_identity, is_generated, generation_expression, comment,
+            is_primary_key, is_unique, foreign_key, indexes) AS attr_hash
+FROM (
+    SELECT side, qualified_name, table_qualified_name, schema_name, table_name, column_name, ordinal_position,
+           data_type, diff_type_key(data_type) AS type_key, is_nullable, trim(column_default) AS column_default,
+           coalesce(is_identity, false) AS is_identity, coalesce(is_generated, false) AS is_generated,
+           generation_expression, comment, coalesce(is_primary_key, false) AS is_primary_key,
+           coalesce(is_unique, false) AS is_unique, diff_local(foreign_key, prefix) AS foreign_key,
+           -- most columns are in no index: parse only the lists that are not empty
+           CASE WHEN indexes IS NULL OR indexes = '[]' THEN []::VARCHAR[]
+                ELSE list_sort(CAST(indexes AS JSON)::VARCHAR[]) END AS indexes
+    FROM c
+);
 
 -- Constraints, from each table's custom_attributes. A constraint is identified by its table,
 -- kind and columns (a check also by its definition), not by its name: SQLite has no constraint

@@ -50,23 +50,23 @@ SELECT NULL, to_qn, false FROM by_name WHERE from_qn IS NULL AND to_qn NOT IN (S
 
 -- One row per column pair, by diff_columns row ids (integers join much faster than names);
 -- f_id or t_id is NULL where the column exists on one side only. Also decided here, on narrow
--- rows: `moved` (its rank among the columns kept in both runs changed; ranked only in tables
+-- rows: `differs` (the attribute hashes differ), `moved` (its rank among the columns kept in both runs changed; ranked only in tables
 -- where some kept column changed position) and `unobserved` (a one-sided column the other run
 -- could not see: unknown, not added or removed).
 CREATE OR REPLACE TEMP TABLE diff_column_match AS
 WITH f AS (
-    SELECT c.rowid AS f_id, c.schema_name, c.table_name, c.column_name, c.ordinal_position,
+    SELECT c.rowid AS f_id, c.schema_name, c.table_name, c.column_name, c.ordinal_position, c.attr_hash,
            m.to_qn AS to_table, coalesce(m.renamed, false) AS table_renamed
     FROM diff_columns c LEFT JOIN diff_table_match m ON m.from_qn = c.table_qualified_name
     WHERE c.side = 'from'
 ),
 t AS (
-    SELECT rowid AS t_id, table_qualified_name, schema_name, table_name, column_name, ordinal_position
+    SELECT rowid AS t_id, table_qualified_name, schema_name, table_name, column_name, ordinal_position, attr_hash
     FROM diff_columns WHERE side = 'to'
 ),
 by_name AS (
     SELECT f.f_id, t.t_id, coalesce(t.table_qualified_name, f.to_table) AS to_table, f.table_renamed,
-           f.ordinal_position AS f_pos, t.ordinal_position AS t_pos,
+           f.ordinal_position AS f_pos, t.ordinal_position AS t_pos, f.attr_hash <> t.attr_hash AS differs,
            f.schema_name AS f_schema, f.table_name AS f_table, f.column_name AS f_column,
            t.schema_name AS t_schema, t.table_name AS t_table, t.column_name AS t_column
     FROM f FULL JOIN t ON f.to_table = t.table_qualified_name AND f.column_name = t.column_name
@@ -83,6 +83,7 @@ new AS (
 ),
 pairs AS (
     SELECT o.f_id, n.t_id, n.table_qualified_name AS to_table, o.ordinal_position AS f_pos, n.ordinal_position AS t_pos,
+           o.attr_hash <> n.attr_hash AS differs,
            count(*) OVER (PARTITION BY o.f_id) AS partners_of_old,
            count(*) OVER (PARTITION BY n.t_id) AS partners_of_new
     FROM old o JOIN new n
@@ -95,10 +96,10 @@ pairs AS (
 ),
 renames AS (SELECT * FROM pairs WHERE partners_of_old = 1 AND partners_of_new = 1),
 matched AS (
-    SELECT f_id, t_id, table_renamed AS renamed, to_table, f_pos, t_pos
+    SELECT f_id, t_id, table_renamed AS renamed, to_table, f_pos, t_pos, differs
     FROM by_name WHERE f_id IS NOT NULL AND t_id IS NOT NULL
     UNION ALL
-    SELECT f_id, t_id, true, to_table, f_pos, t_pos FROM renames
+    SELECT f_id, t_id, true, to_table, f_pos, t_pos, differs FROM renames
 ),
 shifted AS (
     SELECT DISTINCT to_table FROM matched WHERE f_pos <> t_pos
@@ -108,13 +109,13 @@ moves AS (
            rank() OVER (PARTITION BY to_table ORDER BY f_pos) <> rank() OVER (PARTITION BY to_table ORDER BY t_pos) AS moved
     FROM matched SEMI JOIN shifted USING (to_table)
 )
-SELECT m.f_id, m.t_id, m.renamed, coalesce(v.moved, false) AS moved, NULL::BOOLEAN AS unobserved
+SELECT m.f_id, m.t_id, m.f_pos, m.renamed, m.differs, coalesce(v.moved, false) AS moved, NULL::BOOLEAN AS unobserved
 FROM matched m LEFT JOIN moves v USING (f_id)
 UNION ALL
-SELECT f_id, NULL, false, false, diff_unobserved('to', f_schema, f_table, f_column)
+SELECT f_id, NULL, f_pos, false, false, false, diff_unobserved('to', f_schema, f_table, f_column)
 FROM by_name WHERE t_id IS NULL AND f_id NOT IN (SELECT f_id FROM renames)
 UNION ALL
-SELECT NULL, t_id, false, false, diff_unobserved('from', t_schema, t_table, t_column)
+SELECT NULL, t_id, NULL, false, false, false, diff_unobserved('from', t_schema, t_table, t_column)
 FROM by_name WHERE f_id IS NULL AND t_id NOT IN (SELECT t_id FROM renames);
 
 -- Column renames, old name -> new name per old table (constraints and indexes follow them).
