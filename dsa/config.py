@@ -53,6 +53,10 @@ class QualityOptions(Strict):
     top_k: int = Field(default=10, ge=0, le=1000)
     timeout_s: float = Field(default=300, gt=0)
     workers: int = Field(default=2, ge=1, le=64)
+    # DuckDB runs inside dsa's process: its memory is capped per profiling connection (it spills to disk beyond)
+    duckdb_memory_limit_mb: int = Field(default=300, ge=64)
+    # Postgres: work_mem of the profiling session, so the per-column groupings hash in memory (server side)
+    postgres_work_mem_mb: int = Field(default=256, ge=4)
     mask: MaskOptions = Field(default_factory=MaskOptions)
 
 
@@ -71,6 +75,12 @@ class DiffOptions(Strict):
     thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
 
 
+class AppOptions(Strict):
+    """The Streamlit app (`dsa app`)."""
+
+    read_only: bool = False  # hosting: hide and refuse scans and connection edits
+
+
 class MirrorOptions(Strict):
     dsn: str
 
@@ -81,6 +91,7 @@ class Config(Strict):
     sources: dict[str, SourceOptions] = Field(default_factory=dict)
     quality: QualityOptions = Field(default_factory=QualityOptions)
     diff: DiffOptions = Field(default_factory=DiffOptions)
+    app: AppOptions = Field(default_factory=AppOptions)
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources", mode="before")
@@ -186,7 +197,7 @@ def parse_config(raw: Any, path: Path | None = None) -> Config:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}the top level must be a mapping (store, mirror, sources, quality, diff)")
+        raise ConfigError(f"{where}the top level must be a mapping (store, mirror, sources, quality, diff, app)")
     try:
         raw = interpolate(raw)
         return Config.model_validate({**raw, "path": path})

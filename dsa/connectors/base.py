@@ -320,9 +320,6 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
                 "view_definition": row.get("view_definition"),
                 "parent_table": parent,
                 "primary_key": model.to_json(pk) if pk is not None else None,
-                "attributes": model.to_json(
-                    {"qualified_name": qn, "database": database, "schema": s, "name": t, "table_type": table_type}
-                ),
                 "custom_attributes": model.to_json(custom),
             }
         )
@@ -342,9 +339,13 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
         }
         for s, row in sorted(schemas_seen.items())
     ]
+    tables_frame = model.frame(tables, model.TABLES).with_columns(
+        attributes=pl.struct("qualified_name", pl.lit(database, pl.Utf8).alias("database"),
+                             pl.col("schema_name").alias("schema"), pl.col("table_name").alias("name"),
+                             "table_type").struct.json_encode())
     return Extraction(
         schemas=model.frame(schemas, model.SCHEMAS),
-        tables=model.frame(tables, model.TABLES),
+        tables=tables_frame,
         columns=columns,
     )
 

@@ -80,7 +80,11 @@ class PostgresConnector(Connector):
         timeout_ms = max(1, int(self.options.timeout_s * 1000))
         # libpq takes whole seconds (and treats 1 as 2); never 0, which would mean "wait forever"
         params["connect_timeout"] = max(1, math.ceil(self.options.connect_timeout_s))
-        params["options"] = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
+        # jit=off: catalog queries are short, but big catalogs push their cost estimate over
+        # jit_above_cost and compiling them would take longer than running them
+        ours = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c jit=off"
+        # a DSN's own options are kept, ours come last so that they win
+        params["options"] = f"{params['options']} {ours}" if params.get("options") else ours
         params.setdefault("application_name", "dsa")
         try:
             conn = psycopg.connect(**params, autocommit=True)
@@ -104,10 +108,14 @@ class PostgresConnector(Connector):
         return super().type_family(data_type)
 
     def fetch(self, conn, query: str, params: Any = None) -> list[dict[str, Any]]:
+        text = queries.text(f"postgres/{query}")
+        if conn.info.server_version < 150000:
+            # NULLS NOT DISTINCT (and its catalog column) came with Postgres 15
+            text = text.replace("i.indnullsnotdistinct", "false")
         try:
             with conn.cursor() as cur:
                 # no parameters: the text goes to the server as is (no client-side % parsing)
-                cur.execute(queries.text(f"postgres/{query}"), params)
+                cur.execute(text, params)
                 names = [d.name for d in cur.description]
                 return [dict(zip(names, row)) for row in cur.fetchall()]
         except psycopg.Error as exc:
@@ -138,8 +146,10 @@ class PostgresConnector(Connector):
         # The columns query (by far the most rows) runs on a second session in a thread while this
         # one runs the other four, so the server works on both at once; its CSV COPY output is
         # parsed by Polars, with no Python object per value.
-        with ThreadPoolExecutor(1) as pool:
-            columns_job = pool.submit(self._fetch_columns)
+        side: list[psycopg.Connection] = []
+        pool = ThreadPoolExecutor(1)
+        columns_job = pool.submit(self._fetch_columns, side)
+        try:
             raw: dict[str, Any] = {}
             for i, query in enumerate(("schemas", "tables", "constraints", "indexes")):
                 if progress:
@@ -148,11 +158,22 @@ class PostgresConnector(Connector):
             if progress:
                 progress(4, 5, "reading columns")
             raw["columns"] = columns_job.result()
+        except BaseException:
+            # an error or Ctrl-C here: stop the other session's query instead of waiting it out
+            for other in side:
+                try:
+                    other.cancel_safe(timeout=2)
+                except Exception:
+                    pass
+            raise
+        finally:
+            pool.shutdown(wait=True)
         self._name_key_columns(raw)
         return raw
 
-    def _fetch_columns(self) -> pl.DataFrame:
+    def _fetch_columns(self, opened: list) -> pl.DataFrame:
         conn = self.connect()
+        opened.append(conn)
         try:
             with conn.cursor() as cur:
                 statement = f"COPY ({queries.text('postgres/columns').strip()}) TO STDOUT WITH (FORMAT csv, HEADER)"
@@ -180,21 +201,21 @@ class PostgresConnector(Connector):
     def _name_key_columns(self, raw: dict[str, Any]) -> None:
         """The key and index queries give columns as attribute numbers: name them."""
         cols = raw["columns"]
-        names = dict(zip(zip(cols["table_oid"].to_list(), cols["ordinal_position"].to_list()),
-                         cols["column_name"].to_list()))
+        # key: table oid * 2**16 + attnum (attnum < 1600): an int hashes faster than a tuple
+        names = dict(zip((cols["table_oid"] * 65536 + cols["ordinal_position"]).to_list(), cols["column_name"].to_list()))
         for row in raw["constraints"]:
-            oid = row["table_oid"]
-            row["columns"] = [names[(oid, n)] for n in row["column_numbers"] or ()]
+            oid = row["table_oid"] * 65536
+            row["columns"] = [names[oid + n] for n in row["column_numbers"] or ()]
             if row["ref_column_numbers"]:
-                ref = row["ref_table_oid"]
-                row["ref_columns"] = [names[(ref, n)] for n in row["ref_column_numbers"]]
+                ref = row["ref_table_oid"] * 65536
+                row["ref_columns"] = [names[ref + n] for n in row["ref_column_numbers"]]
         for row in raw["indexes"]:
-            oid, numbers, keys = row["table_oid"], row["column_numbers"], row["key_count"]
+            oid, numbers, keys = row["table_oid"] * 65536, row["column_numbers"], row["key_count"]
             texts = row["key_texts"]
-            row["columns"] = [names[(oid, n)] if n else texts[i] for i, n in enumerate(numbers[:keys])]
+            row["columns"] = [names[oid + n] if n else texts[i] for i, n in enumerate(numbers[:keys])]
             extra = row["extra"] or {}
             if len(numbers) > keys:
-                extra["include"] = [names[(oid, n)] for n in numbers[keys:]]
+                extra["include"] = [names[oid + n] for n in numbers[keys:]]
             if row["options"]:
                 extra["order"] = [("DESC" if o & 1 else "ASC") + (" NULLS FIRST" if o & 2 else "") for o in row["options"]]
             row["extra"] = extra or None

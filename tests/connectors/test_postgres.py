@@ -320,6 +320,7 @@ def test_sessions_are_read_only_with_timeouts(pg_database):
     try:
         assert conn.execute("SHOW statement_timeout").fetchone()[0] == "1500ms"
         assert conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
+        assert conn.execute("SHOW jit").fetchone()[0] == "off"
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO t VALUES (1)")
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
@@ -328,6 +329,14 @@ def test_sessions_are_read_only_with_timeouts(pg_database):
         conn.close()
     with psycopg.connect(pg_database) as check:
         assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    # a DSN's own options are kept, but cannot turn read-only off
+    dsn = pg_database + "?options=-c%20default_transaction_read_only%3Doff%20-c%20search_path%3Dfoo"
+    conn = _connector({"dsn": dsn}).connect()
+    try:
+        assert conn.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
+        assert conn.execute("SHOW search_path").fetchone()[0] == "foo"
+    finally:
+        conn.close()
 
 
 def test_options_keys_and_describe_hide_the_password(pg_database):
@@ -381,6 +390,20 @@ def test_unreachable_port(dsa_cli, tmp_path):
                                                 f"database: test, connect_timeout_s: 2}}")
     assert code == 1
     assert line == f"error: cannot connect to source 'src' (postgres at 127.0.0.1:{port}/test): Connection refused"
+
+
+def test_silent_server_times_out(dsa_cli, tmp_path):
+    """A host that accepts the connection but never answers: connect_timeout ends the wait."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)  # the kernel completes the handshake; nobody ever replies
+        port = silent.getsockname()[1]
+        code, line = _scan_error(dsa_cli, tmp_path, f"{{type: postgres, host: 127.0.0.1, port: {port}, user: postgres, "
+                                                    f"database: test, connect_timeout_s: 1}}")
+    assert code == 1
+    assert line == f"error: cannot connect to source 'src' (postgres at 127.0.0.1:{port}/test): connection timeout expired"
 
 
 def test_unresolvable_host(dsa_cli, tmp_path):
@@ -465,3 +488,20 @@ def fake_postgres_rejecting_password():
     finally:
         server.close()
         thread.join(timeout=5)
+
+
+def test_a_failing_catalog_query_fails_the_run_with_one_line(pg_database, tmp_path, monkeypatch):
+    from dsa import queries
+    from dsa.errors import SourceError
+
+    real = queries.text
+    monkeypatch.setattr(queries, "text", lambda name: "SELECT no_such_column FROM pg_class"
+                        if name == "postgres/constraints" else real(name))
+    store = Store(tmp_path / "store")
+    with pytest.raises(SourceError) as err:
+        scan(store, Config(sources={"pg": parse_source("pg", {"type": "postgres", "dsn": pg_database})}), "pg")
+    database = pg_database.rsplit("/", 1)[1]
+    assert str(err.value) == (f"source 'pg' (postgres at 127.0.0.1:5432/{database}): catalog query constraints "
+                              'failed: column "no_such_column" does not exist')
+    (run,) = store.manifests()
+    assert run["status"] == "failed" and run["error"] == str(err.value)
