@@ -35,18 +35,17 @@ SELECT side, qualified_name, schema_name, table_name, table_type, owner, comment
 FROM t;
 
 CREATE OR REPLACE TEMP TABLE diff_columns AS
-WITH c AS (
-    SELECT 'from' AS side, getvariable('diff_from_prefix') AS prefix, qualified_name, table_qualified_name,
-           schema_name, table_name, column_name, ordinal_position, data_type, is_nullable, column_default,
-           is_identity, is_generated, generation_expression, comment, is_primary_key, is_unique,
-           foreign_key, indexes
-    FROM normalized_columns WHERE run_id = getvariable('diff_from_run')
+-- one scan for both runs; the second branch only serves a run compared with itself
+WITH r AS (
+    SELECT run_id, qualified_name, table_qualified_name, schema_name, table_name, column_name, ordinal_position,
+           data_type, is_nullable, column_default, is_identity, is_generated, generation_expression, comment,
+           is_primary_key, is_unique, foreign_key, indexes
+    FROM normalized_columns WHERE run_id IN (getvariable('diff_from_run'), getvariable('diff_to_run'))
+),
+c AS (
+    SELECT CASE WHEN run_id = getvariable('diff_from_run') THEN 'from' ELSE 'to' END AS side, * EXCLUDE (run_id) FROM r
     UNION ALL
-    SELECT 'to', getvariable('diff_to_prefix'), qualified_name, table_qualified_name,
-           schema_name, table_name, column_name, ordinal_position, data_type, is_nullable, column_default,
-           is_identity, is_generated, generation_expression, comment, is_primary_key, is_unique,
-           foreign_key, indexes
-    FROM normalized_columns WHERE run_id = getvariable('diff_to_run')
+    SELECT 'to', * EXCLUDE (run_id) FROM r WHERE getvariable('diff_from_run') = getvariable('diff_to_run')
 )
 SELECT *,
        -- one number for every compared attribute: equal numbers are equal columns (a 64-bit hash;
@@ -58,7 +57,9 @@ FROM (
            data_type, diff_type_key(data_type) AS type_key, is_nullable, trim(column_default) AS column_default,
            coalesce(is_identity, false) AS is_identity, coalesce(is_generated, false) AS is_generated,
            generation_expression, comment, coalesce(is_primary_key, false) AS is_primary_key,
-           coalesce(is_unique, false) AS is_unique, diff_local(foreign_key, prefix) AS foreign_key,
+           coalesce(is_unique, false) AS is_unique,
+           diff_local(foreign_key, CASE side WHEN 'from' THEN getvariable('diff_from_prefix')
+                                             ELSE getvariable('diff_to_prefix') END) AS foreign_key,
            -- most columns are in no index: parse only the lists that are not empty
            CASE WHEN indexes IS NULL OR indexes = '[]' THEN []::VARCHAR[]
                 ELSE list_sort(CAST(indexes AS JSON)::VARCHAR[]) END AS indexes
