@@ -53,7 +53,17 @@ class QualityOptions(Strict):
     top_k: int = Field(default=10, ge=0, le=1000)
     timeout_s: float = Field(default=300, gt=0)
     workers: int = Field(default=2, ge=1, le=64)
+    # DuckDB runs inside dsa's process: its memory is capped per profiling connection (it spills to disk beyond)
+    duckdb_memory_limit_mb: int = Field(default=300, ge=64)
+    # Postgres: work_mem of the profiling session, so the per-column groupings hash in memory (server side)
+    postgres_work_mem_mb: int = Field(default=256, ge=4)
     mask: MaskOptions = Field(default_factory=MaskOptions)
+
+
+class AppOptions(Strict):
+    """The Streamlit app (`dsa app`)."""
+
+    read_only: bool = False  # hosting: hide and refuse scans and connection edits
 
 
 class MirrorOptions(Strict):
@@ -65,6 +75,7 @@ class Config(Strict):
     mirror: MirrorOptions | None = None
     sources: dict[str, SourceOptions] = Field(default_factory=dict)
     quality: QualityOptions = Field(default_factory=QualityOptions)
+    app: AppOptions = Field(default_factory=AppOptions)
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources", mode="before")

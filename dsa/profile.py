@@ -195,10 +195,12 @@ def _value_sources(columns: list[ColumnSpec], source: exp.Expression, rules: Rul
     """The grouped rows: col_idx, v0..vN, n (one group per distinct value of each column)."""
     idx = [i for i, c in enumerate(columns) if c.groupable]
     if rules.grouping_sets:
-        col_idx = exp.Case(
-            ifs=[exp.If(this=exp.EQ(this=exp.Anonymous(this="GROUPING", expressions=[_src(columns[i].name)]), expression=_n(0)),
-                        true=_n(i)) for i in idx]
-        )
+        if len(idx) <= MAX_GROUPING_ARGS:
+            # one GROUPING() bitmask per row; _set_key(i) is the value for column i's set
+            col_idx = exp.Anonymous(this="GROUPING", expressions=[_src(columns[i].name) for i in idx])
+        else:
+            col_idx = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.Anonymous(this="GROUPING", expressions=[_src(columns[i].name)]),
+                                                      expression=_n(0)), true=_n(i)) for i in idx])
         select = exp.select(col_idx.as_("col_idx"))
         for i, c in enumerate(columns):
             select = select.select(_src(c.name).as_(f"v{i}") if i in idx else _null("TEXT").as_(f"v{i}"), copy=False)
@@ -224,23 +226,23 @@ def _value_sources(columns: list[ColumnSpec], source: exp.Expression, rules: Rul
     return out
 
 
-def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime) -> dict[str, exp.Expression]:
-    """Aggregates over the grouped rows `g` giving column i's statistics."""
+def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered: bool = True) -> dict[str, exp.Expression]:
+    """Aggregates over column i's grouped rows of `g` (already filtered to `col_idx = i`)."""
     v, n = _col(f"v{i}"), _col("n")
-    mine = exp.EQ(this=_col("col_idx"), expression=_n(i))
+    mine = exp.true()
 
     def count_if(cond: exp.Expression) -> exp.Expression:
-        return _sum(_case(exp.and_(mine.copy(), cond), n.copy()))
+        return _sum(_case(cond, n.copy()))
 
     m: dict[str, exp.Expression] = {
-        "total": _sum(_case(mine.copy(), n.copy())),
+        "total": _sum(n.copy()),
         "nulls": count_if(exp.Is(this=v.copy(), expression=exp.Null())),
-        "distinct": exp.Count(this=_case(mine.copy(), v.copy())),
+        "distinct": exp.Count(this=v.copy()),
     }
     f = c.family
     if f in NUMERIC:
         fin = _finite(v.copy(), f, rules)
-        x = _case(exp.and_(mine.copy(), fin), _dbl(v.copy()))
+        x = _case(fin, _dbl(v.copy()))
         m["finite"] = count_if(_finite(v.copy(), f, rules))
         m["sum"] = _sum(exp.Mul(this=x, expression=n.copy()))
         m["sumsq"] = _sum(exp.Mul(this=exp.Mul(this=x.copy(), expression=x.copy()), expression=n.copy()))
@@ -251,9 +253,9 @@ def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime) -> dict[s
             m["infinities"] = count_if(_is_inf(v.copy(), rules))
     if f in TEXT:
         length = exp.Length(this=v.copy())
-        m["min_length"] = exp.Min(this=_case(mine.copy(), length))
-        m["max_length"] = exp.Max(this=_case(mine.copy(), length.copy()))
-        m["sum_length"] = _sum(_case(mine.copy(), exp.Mul(this=length.copy(), expression=n.copy())))
+        m["min_length"] = exp.Min(this=length)
+        m["max_length"] = exp.Max(this=length.copy())
+        m["sum_length"] = _sum(exp.Mul(this=length.copy(), expression=n.copy()))
         m["empty"] = count_if(exp.EQ(this=length.copy(), expression=_n(0)))
         m["whitespace"] = count_if(exp.and_(exp.GT(this=length.copy(), expression=_n(0)),
                                             exp.EQ(this=exp.Length(this=exp.Trim(this=v.copy())), expression=_n(0))))
@@ -284,110 +286,105 @@ def _row(kind: str, col: exp.Expression, pos: exp.Expression, t1: exp.Expression
     return select
 
 
+MAX_GROUPING_ARGS = 31  # Postgres: GROUPING() takes fewer than 32 arguments
+
+
+def _set_key(i: int, idx: list[int], rules: Rules) -> int:
+    """The `col_idx` value of column i's rows in `g`."""
+    if not rules.grouping_sets or len(idx) > MAX_GROUPING_ARGS:
+        return i
+    n, p = len(idx), idx.index(i)
+    return (1 << n) - 1 - (1 << (n - 1 - p))
+
+
+def _where(key: int, *more: exp.Expression) -> exp.Expression:
+    return exp.and_(exp.EQ(this=_col("col_idx"), expression=_n(key)), *more)
+
+
+def _not_null(e: exp.Expression) -> exp.Expression:
+    return exp.not_(exp.Is(this=e, expression=exp.Null()))
+
+
 def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
                 now: datetime | None = None) -> str | None:
-    """The one statement profiling every groupable column of `source`, or None if there are none."""
+    """The one statement profiling every groupable column of `source`, or None if there are none.
+
+    After the grouping, each column's part reads only its own rows of `g` (`col_idx = i`), so
+    the work after the table scan is proportional to the number of distinct values.
+    """
     rules = rules_for(dialect)
     now = now or datetime.now(timezone.utc)
     idx = [i for i, c in enumerate(columns) if c.groupable]
     if not idx:
         return None
-    g = _value_sources(columns, source, rules)
-    ctes: list[tuple[str, exp.Expression, bool]] = [("g", g, rules.materialize)]
-
-    # one wide row of every column's statistics
-    wide = exp.select()
-    present: dict[int, dict[str, exp.Expression]] = {}
+    ctes: list[tuple[str, exp.Expression, bool]] = [("g", _value_sources(columns, source, rules), rules.materialize)]
+    parts: list[exp.Expression] = []
     for i in idx:
         c = columns[i]
-        present[i] = _stat_measures(i, c, rules, now)
-        for name, e in present[i].items():
-            wide = wide.select(e.as_(f"s{i}_{name}"), copy=False)
-        v, mine = _col(f"v{i}"), exp.EQ(this=_col("col_idx"), expression=_n(i))
-        if c.family == "float" and rules.nan:
-            v = _case(exp.not_(_is_nan(v, rules)), v.copy())
-        if not c.masked and c.family != "boolean":  # Postgres has no min(boolean): read from the counts
-            wide = wide.select(exp.Min(this=sort_key(_case(mine.copy(), v.copy()), c.family, rules)).as_(f"s{i}_min"), copy=False)
-            wide = wide.select(exp.Max(this=sort_key(_case(mine.copy(), v.copy()), c.family, rules)).as_(f"s{i}_max"), copy=False)
-    wide = wide.from_("g")
-    ctes.append(("w", wide, rules.materialize))
-    parts: list[exp.Select] = []
-    for i in idx:
-        c = columns[i]
-        ms = [_col(f"s{i}_{name}") if name in present[i] else exp.Null() for name in MEASURES]
-        shown = not c.masked and c.family != "boolean"
-        t1 = _display(_col(f"s{i}_min")) if shown else exp.Null()
-        t2 = _display(_col(f"s{i}_max")) if shown else exp.Null()
-        parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms).from_("w"))
+        v = _col(f"v{i}")
+        key_i = _set_key(i, idx, rules)
+        # statistics: one row
+        present = _stat_measures(i, c, rules, now, filtered=True)
+        ms = [present.get(name, exp.Null()) for name in MEASURES]
+        shown = not c.masked and c.family != "boolean"  # Postgres has no min(boolean): read from the counts
+        value = _case(exp.not_(_is_nan(v.copy(), rules)), v.copy()) if c.family == "float" and rules.nan else v.copy()
+        t1 = _display(exp.Min(this=sort_key(value, c.family, rules))) if shown else exp.Null()
+        t2 = _display(exp.Max(this=sort_key(value.copy(), c.family, rules))) if shown else exp.Null()
+        parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms).from_("g").where(_where(key_i)))
 
-    # top values: rank each column's non-null groups by count, ties by value
-    not_null = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("col_idx"), expression=_n(i)),
-                                    true=exp.not_(exp.Is(this=_col(f"v{i}"), expression=exp.Null()))) for i in idx])
-    order = [exp.Ordered(this=_col("n"), desc=True)] + [
-        exp.Ordered(this=sort_key(_col(f"v{i}"), columns[i].family, rules)) for i in idx
-    ]
-    rank = exp.Window(this=exp.RowNumber(), partition_by=[_col("col_idx")], order=exp.Order(expressions=order))
-    ranked = exp.select("*", rank.as_("rk")).from_("g").where(not_null)
-    ctes.append(("r", ranked, False))
-    value = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("col_idx"), expression=_n(i)),
-                                 true=exp.Null() if columns[i].masked else _display(_col(f"v{i}"))) for i in idx])
-    # the first row of each column is always kept so an all-distinct K=0 profile still ranks nothing extra
-    parts.append(_row("top", _col("col_idx"), _col("rk"), value, exp.Null(), [_col("n")]).from_("r")
-                 .where(exp.LTE(this=_col("rk"), expression=_n(top_k))))
+        # top values: a top-N (ORDER BY ... LIMIT) per column, ranked afterwards among those K rows
+        if top_k > 0:
+            key = sort_key(v.copy(), c.family, rules)
+            inner = (exp.select(_col("n"), v.copy(), key.as_("k")).from_("g").where(_where(key_i, _not_null(v.copy())))
+                     .order_by(exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=key.copy())).limit(top_k))
+            rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
+                exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=_col("k"))]))
+            parts.append(_row("top", _n(i), rank, exp.Null() if c.masked else _display(_col(f"v{i}")), exp.Null(),
+                              [_col("n")]).from_(inner.subquery(f"t{i}")))
 
-    # exact quartiles (percentile_disc) and histogram bins of numeric columns
-    num = [i for i in idx if columns[i].family in NUMERIC]
-    if num:
-        x = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("col_idx"), expression=_n(i)),
-                                 true=_case(_finite(_col(f"v{i}"), columns[i].family, rules), _dbl(_col(f"v{i}"))))
-                          for i in num])
-        inner = exp.select(_col("col_idx"), x.as_("x"), _col("n")).from_("g").where(
-            exp.In(this=_col("col_idx"), expressions=[_n(i) for i in num]))
-        part = [_col("col_idx")]
-        cum = exp.Window(this=_sum(_col("n")), partition_by=part, order=exp.Order(expressions=[exp.Ordered(this=_col("x"))]),
-                         spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"))
-        q = exp.select(_col("col_idx"), _col("x"), _col("n"), cum.as_("cum"),
-                       exp.Window(this=_sum(_col("n")), partition_by=[p.copy() for p in part]).as_("tot"),
-                       exp.Window(this=exp.Min(this=_col("x")), partition_by=[p.copy() for p in part]).as_("lo"),
-                       exp.Window(this=exp.Max(this=_col("x")), partition_by=[p.copy() for p in part]).as_("hi"),
-                       ).from_(inner.subquery("f")).where(exp.not_(exp.Is(this=_col("x"), expression=exp.Null())))
-        ctes.append(("q", q, rules.materialize))
+        # exact quartiles (percentile_disc over cumulative counts) and histogram bins
+        if c.family in NUMERIC:
+            x = _dbl(v.copy())
+            base = exp.select(x.as_("x"), _col("n")).from_("g").where(_where(key_i, _finite(v.copy(), c.family, rules)))
+            cum = exp.Window(this=_sum(_dbl(_col("n"))), order=exp.Order(expressions=[exp.Ordered(this=_col("x"))]),
+                             spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"))
+            q = exp.select(_col("x"), _col("n"), cum.as_("cum"), exp.Window(this=_sum(_dbl(_col("n")))).as_("tot"),
+                           exp.Window(this=exp.Min(this=_col("x"))).as_("lo"),
+                           exp.Window(this=exp.Max(this=_col("x"))).as_("hi")).from_(base.subquery("f"))
+            ctes.append((f"q{i}", q, rules.materialize))
 
-        def hit(p: float) -> exp.Expression:
-            target = exp.Mul(this=_n(p), expression=_col("tot"))
-            return exp.and_(exp.GTE(this=_col("cum"), expression=target),
-                            exp.LT(this=exp.Sub(this=_col("cum"), expression=_col("n")), expression=target.copy()))
+            def hit(p: float) -> exp.Expression:
+                target = exp.Mul(this=_n(p), expression=_col("tot"))
+                return exp.and_(exp.GTE(this=_col("cum"), expression=target),
+                                exp.LT(this=exp.Sub(this=_col("cum"), expression=_col("n")), expression=target.copy()))
 
-        flags = [_case(hit(p), _n(1), _n(0)) for p in (0.25, 0.5, 0.75)]
-        parts.append(_row("quartile", _col("col_idx"), exp.Null(), exp.Null(), exp.Null(), [_col("x"), *flags])
-                     .from_("q").where(exp.or_(hit(0.25), hit(0.5), hit(0.75))))
-        width = exp.Sub(this=_col("hi"), expression=_col("lo"))
-        scaled = exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=_col("x"), expression=_col("lo"))), expression=_n(HIST_BINS)),
-                                        expression=exp.paren(width)))
-        bin_ = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("hi"), expression=_col("lo")), true=_n(0)),
-                             exp.If(this=exp.GTE(this=scaled, expression=_n(HIST_BINS)), true=_n(HIST_BINS - 1))],
-                        default=scaled.copy())
-        hist = exp.select(_col("col_idx"), bin_.as_("b"), exp.Min(this=_col("lo")).as_("lo"), exp.Max(this=_col("hi")).as_("hi"),
-                          _sum(_col("n")).as_("c")).from_("q").group_by(_col("col_idx"), bin_.copy())
-        parts.append(_row("hist", _col("col_idx"), _col("b"), exp.Null(), exp.Null(), [_col("c"), _col("lo"), _col("hi")])
-                     .from_(hist.subquery("h")))
+            flags = [_case(hit(p), _n(1), _n(0)) for p in (0.25, 0.5, 0.75)]
+            parts.append(_row("quartile", _n(i), exp.Null(), exp.Null(), exp.Null(), [_col("x"), *flags])
+                         .from_(f"q{i}").where(exp.or_(hit(0.25), hit(0.5), hit(0.75))))
+            width = exp.Sub(this=_col("hi"), expression=_col("lo"))
+            scaled = exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=_col("x"), expression=_col("lo"))),
+                                                         expression=_n(HIST_BINS)), expression=exp.paren(width)))
+            bin_ = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("hi"), expression=_col("lo")), true=_n(0)),
+                                 exp.If(this=exp.GTE(this=scaled, expression=_n(HIST_BINS)), true=_n(HIST_BINS - 1))],
+                            default=scaled.copy())
+            hist = exp.select(bin_.as_("b"), exp.Min(this=_col("lo")).as_("lo"), exp.Max(this=_col("hi")).as_("hi"),
+                              _sum(_col("n")).as_("c")).from_(f"q{i}").group_by(bin_.copy())
+            parts.append(_row("hist", _n(i), _col("b"), exp.Null(), exp.Null(), [_col("c"), _col("lo"), _col("hi")])
+                         .from_(hist.subquery(f"h{i}")))
 
-    # dates: counts per month (the caller folds them into years for long ranges)
-    dates = [i for i in idx if columns[i].family in DATES and not columns[i].masked]
-    if dates:
-        period = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("col_idx"), expression=_n(i)),
-                                      true=exp.Substring(this=_txt(_col(f"v{i}")), start=_n(1), length=_n(7))) for i in dates])
-        per = exp.select(_col("col_idx"), period.as_("p"), _sum(_col("n")).as_("c")).from_("g").where(
-            exp.and_(exp.In(this=_col("col_idx"), expressions=[_n(i) for i in dates]), not_null.copy())
-        ).group_by(_col("col_idx"), period.copy())
-        parts.append(_row("period", _col("col_idx"), exp.Null(), _col("p"), exp.Null(), [_col("c")]).from_(per.subquery("d")))
+        # dates: counts per month (the caller folds them into years for long ranges)
+        if c.family in DATES and not c.masked:
+            period = exp.Substring(this=_txt(v.copy()), start=_n(1), length=_n(7))
+            per = exp.select(period.as_("p"), _sum(_col("n")).as_("c")).from_("g").where(
+                _where(key_i, _not_null(v.copy()))).group_by(period.copy())
+            parts.append(_row("period", _n(i), exp.Null(), _col("p"), exp.Null(), [_col("c")]).from_(per.subquery(f"d{i}")))
 
     body = parts[0]
     for p in parts[1:]:
-        body = exp.union(body, p, distinct=False)
+        body = exp.union(body, p, distinct=False, copy=False)
     query = exp.select("*").from_(body.subquery("out"))
     for name, e, mat in ctes:
-        query = query.with_(name, as_=e, materialized=True if mat else None)
+        query = query.with_(name, as_=e, materialized=True if mat else None, copy=False)
     return query.sql(dialect=dialect)
 
 

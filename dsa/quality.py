@@ -163,13 +163,30 @@ class Deadline:
             pass
 
 
-def _set_statement_timeout(conn, dialect: str, seconds: float) -> None:
+def _limit_memory(conn, dialect: str, options: QualityOptions) -> None:
+    """DuckDB runs in our process: cap it (per database), so big groupings spill to disk instead."""
+    if dialect != "duckdb":
+        return
+    try:
+        conn.execute(f"SET memory_limit = '{int(options.duckdb_memory_limit_mb)}MB'")
+        if not conn.execute("SELECT current_setting('temp_directory')").fetchone()[0]:
+            import tempfile
+
+            conn.execute("SET temp_directory = ?", [tempfile.gettempdir() + "/dsa_duckdb_spill"])
+    except Exception:  # a connector may forbid changing settings; profiling still works
+        pass
+
+
+def _set_statement_timeout(conn, dialect: str, seconds: float, options: QualityOptions | None = None) -> None:
     """The engine's own statement timeout, where it has one (a second line of defence)."""
     cur = conn.cursor()
     try:
         if dialect == "postgres":
             cur.execute(f"SELECT set_config('statement_timeout', '{int(seconds * 1000)}', false)")
             cur.fetchall()
+            if options is not None:
+                cur.execute(f"SELECT set_config('work_mem', '{int(options.postgres_work_mem_mb)}MB', false)")
+                cur.fetchall()
         elif dialect == "mysql":
             try:
                 cur.execute(f"SET SESSION max_statement_time = {float(seconds)}")  # MariaDB
@@ -303,7 +320,8 @@ def profile_table(connector, task: TableTask, options: QualityOptions, sample: S
         register(deadline)
     try:
         with deadline:
-            _set_statement_timeout(conn, dialect, options.timeout_s)
+            _set_statement_timeout(conn, dialect, options.timeout_s, options)
+            _limit_memory(conn, dialect, options)
             return _profile(conn, connector, task, options, sample, top_k, run_id, now, deadline, started)
     finally:
         if register:

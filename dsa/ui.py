@@ -1,49 +1,354 @@
 """Streamlit helpers shared by the pages: the one place in `dsa` that imports Streamlit.
 
-Pages read the catalog through `query()`, which caches results keyed on the catalog's run
-list, so a new run refreshes what it must and a rerun is served from cache.
+Pages read the catalog through `query()`, whose results are cached keyed on the catalog's run
+list (run ids and statuses), so a new or finished run refreshes what it must and a rerun is
+served from cache. Selections live in `st.query_params` through `choose()`, so a copied URL
+reopens the same view. Values from the catalog are data: anything put into Markdown goes
+through `md()` first.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import time
 from pathlib import Path
+from typing import Any, Callable, Sequence
 
+import duckdb
 import polars as pl
 import streamlit as st
 
-from dsa.catalog import read_only_query
-from dsa.config import DEFAULT_STORE, load_config
+from dsa import jobs, queries
+from dsa.config import DEFAULT_STORE, Config, load_config
+from dsa.errors import DsaError, one_line
+from dsa.sources import all_sources
 from dsa.store import Store
 
+START_HINT = "Press **Load the demo** below, or run `dsa demo` (or `dsa scan SOURCE`) in a terminal."
 
-@st.cache_resource
+
 def store() -> Store:
+    """The catalog this app shows: `DSA_STORE`, else the config's `store:`, else `./.dsa`."""
     path = os.environ.get("DSA_STORE")
     if not path:
         try:
             path = load_config().store
-        except Exception:
+        except DsaError:
             path = None
     return Store(Path(path or DEFAULT_STORE))
 
 
+def sources() -> Config:
+    """The config file's sources plus the connections kept in the store (raises `ConfigError`)."""
+    return all_sources(load_config(), store().path)
+
+
+def _fingerprint(runs_dir: Path) -> tuple:
+    """Changes when a run starts or its manifest is rewritten (a stat per run, no parsing), and
+    every 5 s anyway: a run whose process died is reported failed without its file changing."""
+    marks = []
+    try:
+        for entry in os.scandir(runs_dir):
+            try:
+                st_ = os.stat(os.path.join(entry.path, "run.json"))
+            except OSError:
+                continue
+            marks.append((entry.name, st_.st_mtime_ns, st_.st_size))
+    except OSError:
+        pass
+    return str(runs_dir), int(time.time() // 5), hash(tuple(sorted(marks)))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _runs(fingerprint: tuple) -> pl.DataFrame:
+    return Store(Path(fingerprint[0]).parent).sync_runs()
+
+
+def runs() -> pl.DataFrame:
+    """`sync_runs` as the store sees it now; manifests are re-read only when a run changed."""
+    return _runs(_fingerprint(store().runs_dir))
+
+
 def runs_version() -> str:
     """Changes whenever a run starts or finishes: the cache key for every catalog query."""
-    runs = store().sync_runs()
-    if runs.height == 0:
-        return "empty"
-    return "|".join(f"{r}:{s}" for r, s in zip(runs["run_id"], runs["status"]))
+    frame = runs()
+    if frame.height == 0:
+        return f"{store().path}|empty"
+    return f"{store().path}|" + "|".join(f"{r}:{s}" for r, s in zip(frame["run_id"], frame["status"]))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _catalog(version: str) -> duckdb.DuckDBPyConnection:
+    # one in-memory DuckDB per run list; every query gets its own cursor (thread safe)
+    return store().connect()
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
 def _query(sql: str, params: tuple, version: str) -> pl.DataFrame:
-    return read_only_query(store(), sql, list(params))
+    cursor = _catalog(version).cursor()
+    try:
+        statements = cursor.extract_statements(sql)
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            raise DsaError("the app only runs single read-only SELECT queries")
+        return cursor.execute(sql, list(params)).pl()
+    except duckdb.Error as exc:
+        raise DsaError(f"catalog query failed: {one_line(str(exc))}") from None
+    finally:
+        cursor.close()
 
 
-def query(sql: str, *params) -> pl.DataFrame:
+def query(sql: str, *params: Any) -> pl.DataFrame:
+    """Read-only SQL over the catalog (tables, views, `sync_runs`), cached per run list."""
     return _query(sql, tuple(params), runs_version())
 
 
+def report(name: str, *params: Any) -> pl.DataFrame:
+    """A report query kept in `queries/<name>.sql`."""
+    return query(queries.text(name), *params)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _relations(version: str) -> dict[str, list[str]]:
+    rows = _catalog(version).cursor().execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+    ).fetchall()
+    out: dict[str, list[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, []).append(column)
+    return out
+
+
+def has(*names: str) -> bool:
+    """Whether the catalog defines every one of these tables or views (features land over time)."""
+    rel = _relations(runs_version())
+    return all(n in rel for n in names)
+
+
+def columns_of(name: str) -> list[str]:
+    return _relations(runs_version()).get(name, [])
+
+
+# -- selections kept in the URL ------------------------------------------------------------
+
+
+def choose(label: str, options: Sequence, param: str, *, default: Any = None, widget: str = "selectbox",
+           format_func: Callable = str, container: Any = None, **kwargs: Any) -> Any:
+    """A select widget whose value lives in `st.query_params[param]` (deep links, shared URLs)."""
+    options = list(options)
+    if not options:
+        st.query_params.pop(param, None)
+        return None
+    key = f"qp:{param}"
+    by_text = {str(o): o for o in options}
+    fallback = default if default in options else options[0]
+    wanted = st.query_params.get(param)
+    if key not in st.session_state or st.session_state.get(f"{key}:url") != wanted:
+        # a fresh session or a URL changed by a link: the URL decides
+        st.session_state[key] = by_text.get(wanted, fallback)
+    elif st.session_state[key] not in options:
+        st.session_state[key] = fallback
+    draw = getattr(container if container is not None else st, widget)
+    value = draw(label, options, key=key, format_func=format_func, **kwargs)
+    st.query_params[param] = str(value)
+    st.session_state[f"{key}:url"] = str(value)
+    return value
+
+
+def keep(param: str, value: Any) -> None:
+    """Put a value into the URL (or take it out when None)."""
+    if value is None:
+        st.query_params.pop(param, None)
+    else:
+        st.query_params[param] = str(value)
+
+
+# -- safety --------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md(value: Any) -> str:
+    """Escape a catalog value for Markdown: no formatting, links or HTML can come through."""
+    text = "NULL" if value is None else str(value)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("\n", " ")
+
+
 def read_only() -> bool:
-    return os.environ.get("DSA_READ_ONLY", "").lower() in ("1", "true", "yes")
+    """Hosting mode: no scans and no connection edits (`DSA_READ_ONLY=1`, `app: {read_only: true}` in
+    dsa.yaml, or `[dsa] read_only = true` in .streamlit/secrets.toml)."""
+    if os.environ.get("DSA_READ_ONLY", "").lower() in ("1", "true", "yes"):
+        return True
+    try:
+        if load_config().app.read_only:
+            return True
+    except DsaError:
+        return True  # a broken config must not open the app up for writing
+    try:
+        return bool(st.secrets.get("dsa", {}).get("read_only", False))
+    except Exception:  # no secrets file at all
+        return False
+
+
+def refuse_if_read_only(action: str) -> None:
+    """Server-side guard: a read-only app refuses the action even if a request gets through."""
+    if read_only():
+        raise DsaError(f"{action} is disabled: this app is read-only")
+
+
+def require_login() -> None:
+    """With an `[auth]` section in `.streamlit/secrets.toml`, ask for login with `st.login`."""
+    try:
+        configured = "auth" in st.secrets
+    except Exception:
+        configured = False
+    if not configured:
+        return
+    if not _logged_in():
+        st.title("dsa")
+        st.write("This catalog is private. Log in to continue.")
+        if st.button("Log in", type="primary"):
+            st.login()
+        st.stop()
+    with st.sidebar:
+        st.caption(f"Signed in as {md(st.user.get('email') or st.user.get('name') or 'user')}")
+        if st.button("Log out"):
+            st.logout()
+
+
+def _logged_in() -> bool:
+    try:
+        return bool(st.user.get("is_logged_in", False))
+    except Exception:  # no identity information at all
+        return False
+
+
+def user_name() -> str:
+    try:
+        if _logged_in():
+            return str(st.user.get("email") or st.user.get("name") or "app")
+    except Exception:
+        pass
+    return "app"
+
+
+# -- background jobs -----------------------------------------------------------------------
+
+
+def start_job(connection: str, steps: list[str], sample: str | None) -> str:
+    refuse_if_read_only("starting a scan")
+    return jobs.start_job(store(), connection, steps, sample, env={"DSA_USER": user_name()})
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, s = divmod(int(seconds), 60)
+    return f"{minutes} min {s} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def empty(message: str) -> None:
+    st.info(message, icon=":material/info:")
+
+
+def changes(old_run: str, new_run: str) -> pl.DataFrame:
+    """What changed between two scan runs (`queries/app_changes.sql`), renames paired."""
+    from dsa.compare import detect_renames
+
+    return detect_renames(report("app_changes", old_run, new_run))
+
+
+# -- connections ---------------------------------------------------------------------------
+
+SECRET_WORDS = ("password", "secret", "token", "passphrase")
+
+
+def is_secret_field(name: str) -> bool:
+    return any(w in name.lower() for w in SECRET_WORDS)
+
+
+def _connections():
+    """`dsa.connections` (settings in the store, secrets encrypted in the vault, audited) once this
+    installation has it; None before."""
+    try:
+        from dsa import connections  # noqa: PLC0415
+    except ImportError:
+        return None
+    return connections
+
+
+def save_connection(name: str, spec: dict[str, Any], secret_values: dict[str, str], replace: bool = False) -> None:
+    """Validate and keep a connection: settings in the store, its secret encrypted in the vault.
+    Editing (`replace`) with the password left empty keeps the stored secret."""
+    from dsa.config import parse_source
+    from dsa.errors import ConfigError, register_secret
+    from dsa.sources import save_spec
+
+    refuse_if_read_only("editing connections")
+    if not name or not name.strip():
+        raise ConfigError("connection name: must not be empty")
+    for value in secret_values.values():
+        register_secret(value)
+    given = [(("dsn" if k == "dsn" else "password"), v) for k, v in secret_values.items() if v]
+    if len(given) > 1:
+        raise ConfigError("give the password once: either in the DSN or as the password, not both")
+    secret = given[0] if given else None
+    module = _connections()
+    if module is None:
+        if secret:
+            raise ConfigError(
+                f"connection '{name}': this installation has no credentials vault to keep the password "
+                "encrypted; leave it empty and reference it as ${ENV} in dsa.yaml")
+        parse_source(name, spec)
+        save_spec(store().path, name, spec)
+        return
+    if secret is None and replace:
+        from dsa.vault import Vault  # noqa: PLC0415
+
+        secret = Vault(store().path).get(name)  # unchanged: keep what the vault holds
+    module.add_connection(store().path, load_config(), name, spec, secret, replace=replace)
+
+
+def remove_connection(name: str) -> None:
+    from dsa.sources import remove_spec
+
+    refuse_if_read_only("removing connections")
+    module = _connections()
+    if module is None:
+        remove_spec(store().path, name)
+    else:
+        module.remove_connection(store().path, load_config(), name)
+
+
+def test_connection(name: str, spec: dict[str, Any], secret_values: dict[str, str], saved: bool = False) -> str:
+    """Open the source read-only and close it again; returns where it connected to. `saved`: test
+    the stored connection as it is (with its secret from the vault)."""
+    from dsa.config import parse_source
+    from dsa.connectors import open_source
+    from dsa.errors import SourceError, register_secret
+
+    module = _connections()
+    if saved and module is not None:
+        result = module.check_connection(store().path, sources(), name)
+        if not result.ok:
+            raise SourceError(result.message)
+        return result.target or name
+    for value in secret_values.values():
+        register_secret(value)
+    options = sources().source(name) if saved else \
+        parse_source(name, {**spec, **{k: v for k, v in secret_values.items() if v}})
+    connector = open_source(name, options)
+    conn = connector.connect()
+    try:
+        conn.close()
+    except Exception:
+        pass
+    return connector.describe()
+
+
+def run_label(row: dict) -> str:
+    """How a run is offered in a list: unique (widgets match options by their label), newest first."""
+    return f"{row['started_at']:%Y-%m-%d %H:%M:%S} UTC · {row['status']} · {row['run_id'][-4:]}"

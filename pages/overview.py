@@ -1,27 +1,97 @@
-"""Overview: connections and their runs."""
+"""Overview: every connection's newest scan and quality run, counts, score trend, latest changes."""
 
+import altair as alt
+import polars as pl
 import streamlit as st
 
 from dsa import ui
+from dsa.errors import DsaError
 
 st.title("Overview")
-runs = ui.store().sync_runs()
-if runs.height == 0:
-    st.info("The catalog is empty. Run `dsa demo` to load the demo shop, or `dsa scan SOURCE`.")
+
+if ui.runs().height == 0:
+    st.subheader("The catalog is empty")
+    st.markdown(
+        "dsa catalogs databases and data files: it scans their structure, profiles their data and shows what "
+        "changed. To start, load the bundled demo shop (two versions of a small database with deliberate "
+        "quality problems), or scan your own source:"
+    )
+    st.code("dsa demo                 # the demo shop\ndsa scan SOURCE          # a source from dsa.yaml\n"
+            "dsa quality SOURCE       # profile its data", language="bash")
+    if not ui.read_only() and st.button("Load the demo", type="primary", icon=":material/play_arrow:"):
+        try:
+            ui.refuse_if_read_only("loading the demo")
+            from dsa.demo import run_demo
+
+            with st.spinner("Building and scanning the demo shop..."):
+                run_demo(ui.store())
+        except DsaError as exc:
+            st.error(ui.md(exc))
+        else:
+            st.rerun()
     st.stop()
 
-latest = ui.query(
-    """
-    SELECT connection, count(DISTINCT schema_name) AS schemas, count(*) AS tables, sum(column_count) AS columns
-    FROM latest_table_metadata GROUP BY connection ORDER BY connection
-    """
-)
-st.subheader("Connections")
-st.dataframe(latest, hide_index=True, use_container_width=True)
-st.subheader("Runs")
-st.dataframe(
-    runs.select("run_id", "connection", "run_type", "status", "started_at", "duration_s", "schema_count",
-                "table_count", "column_count", "error").reverse(),
-    hide_index=True,
-    use_container_width=True,
-)
+overview = ui.report("app_overview")
+trend = ui.report("app_score_trend") if ui.has("table_quality_metrics") else pl.DataFrame()
+
+
+def when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "never"
+
+
+for row in overview.iter_rows(named=True):
+    name = row["connection"]
+    with st.container(border=True):
+        st.subheader(ui.md(name))
+        cols = st.columns(6)
+        cols[0].metric("Schemas", row["schemas"] if row["schemas"] is not None else "-")
+        cols[1].metric("Tables", row["tables"] if row["tables"] is not None else "-")
+        cols[2].metric("Columns", row["columns"] if row["columns"] is not None else "-")
+        scores = trend.filter(pl.col("connection") == name) if trend.height else trend
+        if scores.height:
+            last = scores["quality_score"][-1]
+            delta = last - scores["quality_score"][-2] if scores.height > 1 else None
+            cols[3].metric("Quality score", f"{last:.1f}", None if delta is None else f"{delta:+.1f}")
+        else:
+            cols[3].metric("Quality score", "-", help="No quality run yet")
+        cols[4].markdown(
+            f"**Last scan**  \n{when(row['scan_at'])}  \n{ui.md(row['scan_status'] or 'none')}"
+            f" · {ui.fmt_duration(row['scan_seconds'])}"
+        )
+        cols[5].markdown(
+            f"**Last quality run**  \n{when(row['quality_at'])}  \n{ui.md(row['quality_status'])}"
+            f" · {ui.fmt_duration(row['quality_seconds'])}" if row["quality_run"] else "**Last quality run**  \nnever"
+        )
+        left, right = st.columns(2)
+        with left:
+            if scores.height > 1:
+                chart = alt.Chart(scores.to_pandas()).mark_line(point=True).encode(
+                    x=alt.X("started_at:T", title="quality run", axis=alt.Axis(format="%Y-%m-%d %H:%M")),
+                    y=alt.Y("quality_score:Q", title="score", scale=alt.Scale(domain=[0, 100])),
+                    tooltip=["run_id", alt.Tooltip("quality_score:Q", format=".1f"), "tables"],
+                ).properties(height=160)
+                st.altair_chart(chart, width="stretch")
+            elif scores.height == 1:
+                st.caption("One quality run so far: the trend appears after the next one.")
+            else:
+                st.caption(f"No quality run yet: press Profile on the Runs page or run `dsa quality {name}`.")
+        with right:
+            scans = ui.query(
+                "SELECT run_id FROM sync_runs WHERE connection = ? AND run_type = 'scan' "
+                "AND status IN ('success', 'partial') ORDER BY started_at DESC, run_id DESC LIMIT 2", name)
+            if scans.height < 2:
+                st.caption("Changes appear after the second scan.")
+            else:
+                new, old = scans["run_id"][0], scans["run_id"][1]
+                changed = ui.changes(old, new).group_by("entity_type", "change_type").len("n")
+                st.markdown("**Latest changes**")
+                if changed.height == 0:
+                    st.caption("Nothing changed between the last two scans.")
+                else:
+                    kinds = [k for k in ("added", "removed", "renamed", "modified", "unknown")
+                             if k in changed["change_type"].to_list()]
+                    st.dataframe(changed.pivot("change_type", index="entity_type", values="n").fill_null(0)
+                                 .select("entity_type", *kinds).sort("entity_type", descending=True),
+                                 hide_index=True, width="stretch")
+                st.page_link("pages/changes.py", label="See the changes", icon=":material/difference:",
+                             query_params={"conn": name, "from": old, "to": new})

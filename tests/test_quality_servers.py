@@ -120,3 +120,31 @@ def test_exotic_postgres_types(pg_database):
         assert "top_values" in by[name]["skipped_metrics"], name
     assert (by["b"]["min_length"], by["b"]["max_length"]) == (1, 2)
     assert (by["x"]["min_length"], by["x"]["max_length"]) == (4, 8)
+
+
+def test_cli_scan_then_quality_on_postgres(pg_database, dsa_cli, tmp_path):
+    """End to end through the Postgres connector: orphans of a NOT VALID foreign key, found by the anti-join."""
+    import json
+
+    import psycopg
+
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA shop")
+        conn.execute("CREATE TABLE shop.customers (id int PRIMARY KEY, email text)")
+        conn.execute("CREATE TABLE shop.orders (id int PRIMARY KEY, customer_id int, note text)")
+        conn.execute("INSERT INTO shop.customers SELECT g, 'c' || g || '@x.org' FROM generate_series(1, 10) g")
+        conn.execute("INSERT INTO shop.orders SELECT g, CASE WHEN g % 5 = 0 THEN NULL ELSE g % 13 + 1 END, "
+                     "repeat('n', g % 3) FROM generate_series(1, 40) g")
+        conn.execute("ALTER TABLE shop.orders ADD FOREIGN KEY (customer_id) REFERENCES shop.customers NOT VALID")
+    ids = [None if g % 5 == 0 else g % 13 + 1 for g in range(1, 41)]
+    orphans = sum(1 for v in ids if v is not None and v > 10)
+    (tmp_path / "dsa.yaml").write_text(f"sources:\n  pg: {{type: postgres, dsn: '{pg_database}', include: {{schemas: [shop]}}}}\n")
+    assert dsa_cli("scan", "pg").returncode == 0
+    out = dsa_cli("quality", "pg", "--top-k", "2")
+    assert out.returncode == 0, out.stderr
+    got = json.loads(dsa_cli("query", "SELECT column_name, null_count, distinct_count, orphan_count, referential_score "
+                                      "FROM latest_column_quality_metrics WHERE table_name = 'orders' "
+                                      "AND column_name = 'customer_id'", "--format", "json").stdout)
+    present = [v for v in ids if v is not None]
+    assert got == [{"column_name": "customer_id", "null_count": ids.count(None), "distinct_count": len(set(present)),
+                    "orphan_count": orphans, "referential_score": 100 * (len(present) - orphans) / len(present)}]

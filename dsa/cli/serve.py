@@ -37,4 +37,7 @@ def run_app(
     script = app_script()
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
            "--browser.gatherUsageStats", "false", *ctx.args]
-    raise typer.Exit(subprocess.call(cmd, env=env, cwd=script.parent))
+    # the user's folder stays the working directory: relative paths in dsa.yaml and a project's
+    # .streamlit/secrets.toml resolve as they do for every other command (Streamlit reads the
+    # app's own .streamlit/config.toml beside the script)
+    raise typer.Exit(subprocess.call(cmd, env=env))

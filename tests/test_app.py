@@ -1,0 +1,506 @@
+"""The Streamlit app, page by page, with AppTest: empty catalog, demo catalog, deep links,
+widgets, read-only mode, escaping of catalog values, background scans and connections."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import sqlite3
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dsa import jobs
+from dsa.demo import run_demo
+from dsa.model import CATALOG_TABLES
+from dsa.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["overview", "explore", "quality", "changes", "runs", "connections"]
+
+
+def app(page: str, **params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params.update(params)
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = []
+    for kind in ("title", "subheader", "markdown", "caption", "info", "error", "warning", "success"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def kinds(at: AppTest) -> list[str]:
+    """Element types in page order (charts have no typed accessor in AppTest)."""
+    out = []
+
+    def walk(node):
+        out.append(getattr(node, "type", None))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return out
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+@pytest.fixture
+def use_store(monkeypatch, tmp_path):
+    """Point the app at a store folder (and an empty config) for one test."""
+    monkeypatch.setenv("DSA_CONFIG", str(tmp_path / "dsa.yaml"))
+    (tmp_path / "dsa.yaml").write_text("sources: {}\n")
+    monkeypatch.delenv("DSA_READ_ONLY", raising=False)
+
+    def use(path: Path) -> Store:
+        monkeypatch.setenv("DSA_STORE", str(path))
+        return Store(path)
+
+    return use
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "store"
+    run_demo(Store(path))
+    return path
+
+
+@pytest.fixture
+def demo(use_store, demo_template, tmp_path) -> Store:
+    import shutil
+
+    target = tmp_path / "demo_store"
+    shutil.copytree(demo_template, target)
+    # the demo connection points at the template's file; re-point it at this copy
+    specs = json.loads((target / "connections.json").read_text())
+    specs["demo_shop"]["path"] = str(target / "demo" / "shop.db")
+    (target / "connections.json").write_text(json.dumps(specs))
+    return use_store(target)
+
+
+# -- every page, three ways -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_an_empty_catalog(use_store, tmp_path, page):
+    use_store(tmp_path / "empty")
+    at = app(page)
+    no_exception(at)
+    if page in ("overview", "explore", "changes", "runs"):
+        assert "dsa demo" in texts(at) or "The catalog is empty" in texts(at)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_the_demo_catalog(demo, page):
+    at = app(page)
+    no_exception(at)
+    assert at.title[0].value == page.capitalize()
+
+
+def test_overview_shows_counts_and_latest_changes(demo):
+    at = app("overview")
+    m = metrics(at)
+    # demo v2: customers, products, orders, order_items, product_reviews, returns, shipments, one view
+    assert (m["Schemas"], m["Tables"], m["Columns"]) == ("1", "8", "44")
+    assert at.subheader[0].value == "demo\\_shop"
+    if not jobs.quality_available():
+        assert "No quality run yet" in texts(at)
+    latest = pl.from_pandas(at.dataframe[0].value)
+    # v1 -> v2: shipments added, reviews renamed to product_reviews, 3 tables modified (view SQL, an FK
+    # dropped, an index added); columns: loyalty_tier, the view's country and shipments' 4 added,
+    # legacy_code removed, 6 modified (2 types widened, a default, an FK, 2 index memberships)
+    assert latest.rows() == [("table", 1, 0, 1, 3), ("column", 6, 1, 0, 6)]
+    assert latest.columns == ["entity_type", "added", "removed", "renamed", "modified"]
+
+
+def test_empty_catalog_button_loads_the_demo(use_store, tmp_path):
+    store = use_store(tmp_path / "empty")
+    at = app("overview")
+    assert "The catalog is empty" in texts(at)
+    at.button[0].click().run()
+    no_exception(at)
+    assert store.sync_runs().filter(pl.col("run_type") == "scan").height == 2
+    assert metrics(at)["Tables"] == "8"
+
+
+# -- explore --------------------------------------------------------------------------------
+
+
+def test_explore_deep_link_to_a_table_shows_keys_and_links(demo):
+    at = app("explore", conn="demo_shop", schema="main", table="orders")
+    no_exception(at)
+    assert at.subheader[0].value == "main.orders"
+    assert metrics(at)["Columns"] == "6"
+    assert "**Primary key:** order\\_id" in texts(at)
+    links = {link.proto.label: link.proto for link in at.get("page_link")}
+    # orders.customer_id -> customers; order_items, returns and shipments point at orders
+    assert list(links) == ["\\(customer\\_id\\) → main\\.customers \\(customer\\_id\\)",
+                           "main\\.order\\_items", "main\\.returns", "main\\.shipments"]
+    first = links[list(links)[0]]
+    assert first.page == "explore" and first.query_string.endswith("&schema=main&table=customers")
+    assert dict(at.query_params)["table"] == "orders"
+    assert at.code[0].value.startswith("CREATE TABLE orders")
+
+
+def test_explore_deep_link_to_a_column(demo):
+    at = app("explore", conn="demo_shop", schema="main", table="customers", column="email")
+    no_exception(at)
+    m = metrics(at)
+    assert m["Type"] == "VARCHAR\\(80\\)"  # v2 widened it; escaped for Markdown
+    assert m["Nullable"] == "yes"
+
+
+def test_explore_widgets_update_the_url(demo):
+    at = app("explore")
+    table = next(s for s in at.selectbox if s.label == "Table")
+    table.select("products").run()
+    no_exception(at)
+    assert at.query_params["table"] == ["products"] or at.query_params["table"] == "products"
+    assert at.subheader[0].value == "main.products"
+    at.text_input[0].input("email").run()
+    assert "1 matches" in texts(at)
+
+
+def test_explore_older_run_from_the_url(demo):
+    first = demo.sync_runs()["run_id"][0]
+    at = app("explore", conn="demo_shop", run=first, schema="main", table="reviews")
+    no_exception(at)
+    assert at.subheader[0].value == "main.reviews"  # v1 only: renamed in v2
+
+
+# -- changes --------------------------------------------------------------------------------
+
+
+def test_changes_between_the_demo_scans(demo):
+    at = app("changes")
+    no_exception(at)
+    m = metrics(at)
+    # the stored diff (`dsa diff`, run by the demo once installed) names objects with their
+    # connection; the app's own comparison without: compare the names below the connection
+    frames = [pl.from_pandas(d.value).with_columns(pl.col("object").str.replace(r"^demo_shop\.", ""))
+              for d in at.dataframe if "object" in d.value.columns]
+    renamed = frames[2].filter(pl.col("entity_type") == "table")
+    assert renamed.select("object", "from", "to").rows()[0][0] == "main.product_reviews"
+    assert renamed["from"][0].endswith("reviews") and renamed["to"][0].endswith("product_reviews")
+    types = frames[3].filter(pl.col("attribute") == "data_type").select("object", "from", "to").rows()
+    assert sorted(types) == [("main.customers.email", "VARCHAR(40)", "VARCHAR(80)"),
+                             ("main.products.price", "NUMERIC(10,2)", "NUMERIC(12,2)")]
+    added = frames[0].select("entity_type", "object").rows()
+    assert ("table", "main.shipments") in added and ("column", "main.customers.loyalty_tier") in added
+    removed = frames[1].filter(pl.col("entity_type").is_in(["table", "column"])).select("entity_type", "object").rows()
+    assert removed == [("column", "main.products.legacy_code")]
+    assert m["Removed"] != "0" and m["Unknown"] == "0"
+
+
+def test_changes_same_run_twice_asks_for_two(demo):
+    run = demo.sync_runs()["run_id"][0]
+    at = app("changes", conn="demo_shop", **{"from": run, "to": run})
+    no_exception(at)
+    assert "Choose two different runs" in texts(at)
+
+
+# -- quality with synthetic metrics ---------------------------------------------------------
+
+QUALITY_TABLES = {
+    "table_quality_metrics": {"run_id": pl.Utf8, "connection": pl.Utf8, "qualified_name": pl.Utf8,
+                              "table_qualified_name": pl.Utf8, "row_count": pl.Int64, "column_count": pl.Int64,
+                              "quality_score": pl.Float64},
+    "column_quality_metrics": {"run_id": pl.Utf8, "connection": pl.Utf8, "qualified_name": pl.Utf8,
+                               "table_qualified_name": pl.Utf8, "column_name": pl.Utf8, "total_count": pl.Int64,
+                               "null_count": pl.Int64, "null_percentage": pl.Float64, "distinct_count": pl.Int64,
+                               "distinct_percentage": pl.Float64, "min_value": pl.Utf8, "max_value": pl.Utf8,
+                               "quality_score": pl.Float64},
+    "column_top_values": {"run_id": pl.Utf8, "connection": pl.Utf8, "qualified_name": pl.Utf8,
+                          "column_qualified_name": pl.Utf8, "rank": pl.Int64, "value": pl.Utf8, "count": pl.Int64},
+}
+HOSTILE = ["<script>alert(1)</script>", "**bold**", "[x](javascript:alert(1))"]
+
+
+@pytest.fixture
+def quality_demo(demo, monkeypatch):
+    """The demo plus two quality runs written through the store with the DESIGN.md columns
+    (the quality feature's own tables are used when it is installed)."""
+    for name, schema in QUALITY_TABLES.items():
+        if name not in CATALOG_TABLES:
+            monkeypatch.setitem(CATALOG_TABLES, name, schema)
+    t = "demo_shop.main.customers"
+    for scores in ((80.0, 40.0), (90.0, 20.0)):
+        with demo.begin_run("demo_shop", "quality") as run:
+            run.write("table_quality_metrics", pl.DataFrame({
+                "run_id": [run.run_id], "connection": ["demo_shop"], "qualified_name": [t],
+                "table_qualified_name": [t], "row_count": [40], "column_count": [8], "quality_score": [scores[0]]}))
+            run.write("column_quality_metrics", pl.DataFrame({
+                "run_id": [run.run_id] * 2, "connection": ["demo_shop"] * 2,
+                "qualified_name": [f"{t}.email", f"{t}.customer_id"], "table_qualified_name": [t, t],
+                "column_name": ["email", "customer_id"], "total_count": [40, 40], "null_count": [10, 0],
+                "null_percentage": [25.0, 0.0], "distinct_count": [28, 40], "distinct_percentage": [70.0, 100.0],
+                "min_value": ["a@x", "1"], "max_value": ["z@x", "40"], "quality_score": [scores[1], 100.0]}))
+            run.write("column_top_values", pl.DataFrame({
+                "run_id": [run.run_id] * 3, "connection": ["demo_shop"] * 3,
+                "qualified_name": [f"{t}.email"] * 3, "column_qualified_name": [f"{t}.email"] * 3,
+                "rank": [1, 2, 3], "value": HOSTILE, "count": [5, 3, 2]}))
+    return demo
+
+
+def test_quality_page_with_metrics(quality_demo):
+    at = app("quality")
+    no_exception(at)
+    m = metrics(at)
+    assert m["Columns"] == "2"
+    assert m["Mean score"] == "60.0"  # the newest run: (20 + 100) / 2
+    worst = pl.from_pandas(at.dataframe[0].value)
+    assert worst["column_name"][0] == "email"
+    assert worst["why"][0] == "25.0% null"
+    # score distribution, null/distinct scatter, top values, score over time
+    assert kinds(at).count("vega_lite_chart") == 4
+
+
+def test_quality_filters_and_deep_link(quality_demo):
+    at = app("quality", conn="demo_shop", table="customers", column="main.customers.customer_id")
+    no_exception(at)
+    assert at.query_params["column"] in ("main.customers.customer_id", ["main.customers.customer_id"])
+    at.slider[0].set_value((50, 100)).run()
+    assert metrics(at)["Columns"] == "1"  # only customer_id scores >= 50
+
+
+def test_overview_score_trend(quality_demo):
+    at = app("overview")
+    m = metrics(at)
+    assert m["Quality score"] == "90.0"
+    assert at.metric[3].proto.body == "90.0" and "+10.0" in at.metric[3].proto.delta
+
+
+def test_values_are_escaped(quality_demo):
+    at = app("explore", conn="demo_shop", schema="main", table="customers", column="email")
+    no_exception(at)
+    markdown = texts(at) + "\n".join(m.value for m in at.metric)
+    for raw in ("<script>", "**bold**", "](javascript:"):
+        assert raw not in markdown
+    from dsa import ui
+
+    assert ui.md("[x](javascript:alert(1))") == "\\[x\\]\\(javascript\\:alert\\(1\\)\\)"
+    assert ui.md("**bold**") == "\\*\\*bold\\*\\*"
+    assert ui.md("<script>") == "\\<script\\>"
+
+
+def test_hostile_names_in_the_catalog_are_escaped(use_store, tmp_path):
+    store = use_store(tmp_path / "hostile")
+    db = tmp_path / "hostile.db"
+    con = sqlite3.connect(db)
+    con.execute('CREATE TABLE "[x](javascript:alert(1))" ("**bold**" TEXT, "<script>" INT)')
+    con.commit()
+    con.close()
+    from dsa.config import Config
+    from dsa.scan import scan
+    from dsa.sources import all_sources, save_spec
+
+    save_spec(store.path, "h", {"type": "sqlite", "path": str(db)})
+    scan(store, all_sources(Config(), store.path), "h")
+    at = app("explore", conn="h", column="**bold**")
+    no_exception(at)
+    assert at.subheader[0].value == "main.\\[x\\]\\(javascript\\:alert\\(1\\)\\)"
+    assert "**bold**" not in texts(at) and "\\*\\*bold\\*\\*" in texts(at)
+
+
+# -- runs: background scans -----------------------------------------------------------------
+
+
+def wait_for_job(store: Store, job_id: str) -> dict:
+    for _ in range(600):
+        job = jobs.job(store, job_id)
+        if job and job["status"] in ("finished", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError("job did not finish")
+
+
+def test_scan_button_runs_in_the_background(demo):
+    at = app("runs")
+    no_exception(at)
+    before = len(at.dataframe[0].value)
+    assert before == demo.sync_runs().height
+    at.button[0].click().run()  # the form's Scan button
+    no_exception(at)
+    job_id = at.session_state["job"]
+    job = wait_for_job(demo, job_id)
+    assert job["status"] == "finished" and [r["exit_code"] for r in job["results"]] == [0]
+    at.run()
+    no_exception(at)
+    history = pl.from_pandas(at.dataframe[0].value)
+    assert history.height == before + 1
+    assert history.row(0, named=True)["run_type"] == "scan" and history["status"][0] == "success"
+    assert [r["run_id"] for r in jobs.job_runs(demo, job)] == [history["run_id"][0]]
+
+
+def test_second_scan_of_a_running_connection_is_refused(demo):
+    lock = jobs._lock_path(demo, "demo_shop")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # as a running job holds it
+        at = app("runs")
+        at.button[0].click().run()
+        no_exception(at)
+        assert "already running" in "\n".join(w.value for w in at.warning)
+        assert jobs.is_running(demo, "demo_shop")
+    assert not jobs.is_running(demo, "demo_shop")
+    assert demo.sync_runs().filter(pl.col("run_type") == "scan").height == 2
+
+
+def test_run_errors_are_listed(demo, tmp_path):
+    Path(json.loads((demo.path / "connections.json").read_text())["demo_shop"]["path"]).unlink()
+    from dsa.config import Config
+    from dsa.errors import DsaError
+    from dsa.scan import scan
+    from dsa.sources import all_sources
+
+    with pytest.raises(DsaError):
+        scan(demo, all_sources(Config(), demo.path), "demo_shop")
+    at = app("runs")
+    no_exception(at)
+    assert "file not found" in "\n".join(e.value for e in at.error)
+
+
+# -- read-only mode -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["env", "config"])
+def test_read_only_hides_and_refuses(demo, monkeypatch, tmp_path, how):
+    if how == "env":
+        monkeypatch.setenv("DSA_READ_ONLY", "1")
+    else:
+        (tmp_path / "dsa.yaml").write_text("app: {read_only: true}\n")
+    at = app("runs")
+    no_exception(at)
+    assert not at.button and not at.get("form")
+    at = app("connections")
+    no_exception(at)
+    assert "read-only" in texts(at) and not at.text_input
+    from dsa import ui
+    from dsa.errors import DsaError
+
+    with pytest.raises(DsaError, match="read-only"):
+        ui.start_job("demo_shop", ["scan"], None)
+    with pytest.raises(DsaError, match="read-only"):
+        ui.save_connection("x", {"type": "sqlite", "path": "x.db"}, {})
+    with pytest.raises(DsaError, match="read-only"):
+        ui.remove_connection("demo_shop")
+    assert demo.sync_runs().filter(pl.col("run_type") == "scan").height == 2
+
+
+# -- connections ----------------------------------------------------------------------------
+
+
+def test_add_test_and_remove_a_connection(demo, tmp_path):
+    db = tmp_path / "other.db"
+    sqlite3.connect(db).execute("CREATE TABLE t (a INT)").connection.close()
+    at = app("connections")
+    no_exception(at)
+    assert pl.from_pandas(at.dataframe[0].value)["connection"].to_list() == ["demo_shop"]
+    next(s for s in at.selectbox if s.label == "Type").select("sqlite").run()
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    inputs["Name"].input("other")
+    inputs["path"].input(str(tmp_path / "missing.db"))
+    next(b for b in at.button if b.label == "Test").click().run()
+    assert "file not found" in "\n".join(e.value for e in at.error)
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    inputs["path"].input(str(db))
+    next(b for b in at.button if b.label == "Test").click().run()
+    assert "connected to sqlite file" in "\n".join(s.value for s in at.success)
+    next(b for b in at.button if b.label == "Save").click().run()
+    no_exception(at)
+    stored = json.loads((demo.path / "connections.json").read_text())
+    assert stored["other"] == {"type": "sqlite", "path": str(db)}
+    at = app("connections", conn="other")
+    no_exception(at)
+    at.checkbox[-1].check().run()
+    next(b for b in at.button if b.label == "Remove connection").click().run()
+    no_exception(at)
+    assert "other" not in json.loads((demo.path / "connections.json").read_text())
+
+
+@pytest.mark.postgres
+def test_postgres_connection_from_the_form(demo, pg_admin):
+    at = app("connections")
+    next(s for s in at.selectbox if s.label == "Type").select("postgres").run()
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    assert inputs["password"].proto.type == inputs["password"].proto.PASSWORD
+    inputs["Name"].input("pg")
+    inputs["host"].input("127.0.0.1")
+    inputs["port"].input("5432")
+    inputs["user"].input("postgres")
+    inputs["database"].input("test")
+    next(b for b in at.button if b.label == "Test").click().run()
+    assert "connected to postgres" in "\n".join(s.value for s in at.success), [e.value for e in at.error]
+    # a password must go to the encrypted vault, never into connections.json
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    inputs["password"].input("s3cret-Pw-42")
+    next(b for b in at.button if b.label == "Save").click().run()
+    no_exception(at)
+    stored = (demo.path / "connections.json").read_text()
+    assert "s3cret-Pw-42" not in stored
+    assert "s3cret-Pw-42" not in texts(at)
+    from dsa import ui
+
+    if ui._connections() is None:
+        assert "no credentials vault" in "\n".join(e.value for e in at.error)
+        assert "pg" not in json.loads(stored)
+        return
+    from dsa.vault import Vault
+
+    assert json.loads(stored)["pg"] == {"type": "postgres", "host": "127.0.0.1", "port": 5432, "user": "postgres",
+                                        "database": "test"}
+    assert Vault(demo.path).get("pg") == ("password", "s3cret-Pw-42")
+    assert not any("s3cret-Pw-42" in p.read_bytes().decode("latin-1") for p in demo.path.rglob("*") if p.is_file())
+    # edit it: the password field comes back empty, and saving without typing one keeps the secret
+    at = app("connections", conn="pg")
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    assert inputs["password"].value == "" and inputs["host"].value == "127.0.0.1"
+    next(b for b in at.button if b.label == "Test").click().run()
+    assert "connected to postgres" in "\n".join(s.value for s in at.success), [e.value for e in at.error]
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    inputs["database"].input("postgres")
+    next(b for b in at.button if b.label == "Save").click().run()
+    no_exception(at)
+    assert json.loads((demo.path / "connections.json").read_text())["pg"]["database"] == "postgres"
+    assert Vault(demo.path).get("pg") == ("password", "s3cret-Pw-42")
+
+
+def test_auth_section_asks_for_login(demo):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+                          "client_id": "id", "client_secret": "secret",
+                          "server_metadata_url": "https://accounts.example/.well-known/openid-configuration"}
+    at.run()
+    no_exception(at)
+    assert at.title[0].value == "dsa"
+    assert [b.label for b in at.button] == ["Log in"]
+    assert not at.metric  # no catalog content before login
+
+
+@pytest.mark.skipif(not jobs.quality_available(), reason="needs the dsa quality command")
+def test_scan_and_profile_with_a_sample(demo):
+    at = app("runs")
+    next(c for c in at.checkbox if c.label.startswith("Profile")).check()
+    next(t for t in at.text_input if t.label == "Sample").input("50%")
+    next(b for b in at.button if b.label == "Scan").click().run()
+    no_exception(at)
+    job = wait_for_job(demo, at.session_state["job"])
+    assert [(r["step"], r["exit_code"]) for r in job["results"]] == [("scan", 0), ("quality", 0)]
+    runs = jobs.job_runs(demo, job)
+    assert [r["run_type"] for r in runs] == ["scan", "quality"]
+    assert runs[1]["details"]["sample"] == "50%"
+    assert runs[1]["details"]["scan_run_id"] == runs[0]["run_id"]
