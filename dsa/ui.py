@@ -24,39 +24,31 @@ from dsa.config import DEFAULT_STORE, Config, load_config
 from dsa.errors import DsaError, one_line
 from dsa.sources import all_sources
 from dsa.catalog import Catalog, open_catalog
+from dsa.store import Store
 
 START_HINT = "Press **Load the demo** below, or run `dsa demo` (or `dsa scan SOURCE`) in a terminal."
 
 
-def store():
+def store() -> Catalog:
     """The catalog this app shows: `DSA_STORE` (set by `dsa app`), else the config's `store:`,
-    else `./.dsa`. Through `dsa.catalog.open_catalog` where this installation has it (a folder or
-    a postgresql:// catalog, with the mirror hook when configured); a local `Store` otherwise."""
-    spec = os.environ.get("DSA_STORE")
+    else `./.dsa`; a folder or a postgresql:// URL (`dsa.catalog.open_catalog`). Runs started
+    from the app are mirrored when `mirror:` is configured or the catalog is in Postgres."""
     try:
         config = load_config()
     except DsaError:
         config = Config()
+    spec = os.environ.get("DSA_STORE") or config.store or DEFAULT_STORE
     # the config without its sources (and their secrets) is the cache key of the open catalog
-    return _open(spec or config.store or DEFAULT_STORE, config.model_dump_json(exclude={"sources"}))
+    return _open(str(spec), config.model_dump_json(exclude={"sources"}))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _open(spec: str, config_json: str):
-    from dsa import catalog
-
-    if hasattr(catalog, "open_catalog"):
-        return catalog.open_catalog(spec, Config.model_validate_json(config_json))
-    return Store(Path(spec))
-
-
-def _local() -> bool:
-    """Whether the catalog is a local folder (read directly) rather than a remote catalog."""
-    return isinstance(store(), Store)
+def _open(spec: str, config_json: str) -> Catalog:
+    return open_catalog(spec, Config.model_validate_json(config_json))
 
 
 def local_store() -> Store:
-    """The local folder: connections, the vault, background jobs (a remote catalog: its local cache)."""
+    """The local folder: connections, the vault, background jobs (a Postgres catalog: its cache)."""
     cat = store()
     return cat if isinstance(cat, Store) else cat.cache
 
@@ -88,16 +80,8 @@ def _runs(fingerprint: tuple) -> pl.DataFrame:
     return store().sync_runs()
 
 
-@st.cache_data(ttl=2, show_spinner=False)
-def _remote_runs(label: str) -> pl.DataFrame:
-    return store().sync_runs()
-
-
 def runs() -> pl.DataFrame:
-    """`sync_runs` as the store sees it now; manifests are re-read only when a run changed
-    (a remote catalog: at most every 2 s)."""
-    if not _local():
-        return _remote_runs(str(getattr(store(), "label", "remote")))
+    """`sync_runs` as the store sees it now; manifests are re-read only when a run changed."""
     return _runs(_fingerprint(store().runs_dir))
 
 
@@ -118,10 +102,6 @@ def _catalog(version: str) -> duckdb.DuckDBPyConnection:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _query(sql: str, params: tuple, version: str) -> pl.DataFrame:
-    if not _local():
-        from dsa.catalog import read_only_query
-
-        return read_only_query(store(), sql, list(params))
     cursor = _catalog(version).cursor()
     try:
         statements = cursor.extract_statements(sql)
@@ -146,14 +126,6 @@ def report(name: str, *params: Any) -> pl.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _relations(version: str) -> dict[str, list[str]]:
-    if not _local():
-        # a remote catalog holds every table this installation knows, and the views of its features
-        from dsa.model import CATALOG_TABLES
-
-        out = {name: list(schema) for name, schema in CATALOG_TABLES.items()}
-        for view in ("diff_sync_runs", "diff_changes", "latest_column_quality_metrics"):
-            out.setdefault(view, [])
-        return out
     rows = _catalog(version).cursor().execute(
         "SELECT table_name, column_name FROM information_schema.columns"
     ).fetchall()
