@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from dsa.errors import ConfigError
+from dsa.errors import ConfigError, DsaError, register_secret, secret_parts
 
 DEFAULT_CONFIG = "dsa.yaml"
 DEFAULT_STORE = ".dsa"
@@ -40,6 +41,18 @@ class SourceOptions(Strict):
     timeout_s: float = Field(default=300, gt=0, description="statement timeout for every query")
     connect_timeout_s: float = Field(default=10, gt=0)
 
+    def __repr_args__(self):
+        # options carry the vault's secret in memory: their repr (logs, tracebacks, f"{options!r}") must not
+        from dsa.errors import scrub
+
+        for key, value in super().__repr_args__():
+            if key and "password" in key and value:
+                yield key, "***"
+            elif isinstance(value, str):
+                yield key, scrub(value)
+            else:
+                yield key, value
+
 
 class MaskOptions(Strict):
     """Columns whose values (top values, min, max) are never stored."""
@@ -60,6 +73,21 @@ class QualityOptions(Strict):
     mask: MaskOptions = Field(default_factory=MaskOptions)
 
 
+class DriftThresholds(Strict):
+    """How far a quality metric must move between two scans' quality runs to count as drift."""
+
+    row_count_pct: float = Field(default=10, gt=0, description="relative change of a table's row count, percent")
+    null_percentage_points: float = Field(default=5, gt=0, description="absolute change of a column's null %")
+    distinct_count_pct: float = Field(default=10, gt=0, description="relative change of a distinct count, percent")
+    min_max_pct: float = Field(default=5, gt=0, description="move of a min or max, percent of the older value range")
+    quality_score_points: float = Field(default=5, gt=0, description="absolute change of a quality score (0-100)")
+
+
+class DiffOptions(Strict):
+    renames: bool = Field(default=True, description="report same-shape drop+add pairs as renamed")
+    thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
+
+
 class AppOptions(Strict):
     """The Streamlit app (`dsa app`)."""
 
@@ -75,8 +103,11 @@ class Config(Strict):
     mirror: MirrorOptions | None = None
     sources: dict[str, SourceOptions] = Field(default_factory=dict)
     quality: QualityOptions = Field(default_factory=QualityOptions)
+    diff: DiffOptions = Field(default_factory=DiffOptions)
     app: AppOptions = Field(default_factory=AppOptions)
     path: Path | None = Field(default=None, exclude=True)
+    # sources whose secret could not be decrypted: `source()` raises the reason for that one only
+    _unavailable: dict[str, DsaError] = PrivateAttr(default_factory=dict)
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -91,10 +122,13 @@ class Config(Strict):
         from dsa.errors import NotFound
 
         try:
-            return self.sources[name]
+            options = self.sources[name]
         except KeyError:
             known = ", ".join(sorted(self.sources)) or "none configured"
             raise NotFound(f"unknown source '{name}' (known: {known})") from None
+        if name in self._unavailable:
+            raise self._unavailable[name]
+        return options
 
 
 def parse_source(name: str, spec: Any) -> SourceOptions:
@@ -181,11 +215,62 @@ def parse_config(raw: Any, path: Path | None = None) -> Config:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}the top level must be a mapping (store, mirror, sources, quality)")
+        raise ConfigError(f"{where}the top level must be a mapping (store, mirror, sources, quality, diff, app)")
+    warn_plaintext(raw, path)
     try:
         raw = interpolate(raw)
+        register_config_secrets(raw)
         return Config.model_validate({**raw, "path": path})
     except ConfigError as exc:
         raise ConfigError(f"{where}{exc}") from None
     except ValidationError as exc:
         raise ConfigError(f"{where}{describe_validation(exc)}") from None
+
+
+# -- secrets in the config file ------------------------------------------------------------
+
+SECRET_KEYS = ("password", "dsn")
+_warned: set[str] = set()
+
+
+def _literal_password(key: str, value: Any) -> bool:
+    """A password written into the file itself (not taken from `${ENV}`)."""
+    if not isinstance(value, str) or not value:
+        return False
+    if key == "password":
+        return bool(_ENV.sub("", value).strip())
+    return any("${" not in pw for pw in secret_parts(value))
+
+
+def warn_plaintext(raw: dict, path: Path | None) -> None:
+    """Warn once per source and process about a plaintext password (it still works)."""
+    where = path or "the config"
+    entries = []
+    if isinstance(raw.get("sources"), dict):
+        entries += [(f"sources.{n}", spec, f"dsa connections add {n} --password-stdin")
+                    for n, spec in raw["sources"].items() if isinstance(spec, dict)]
+    if isinstance(raw.get("mirror"), dict):
+        entries.append(("mirror", raw["mirror"], None))
+    for name, spec, hint in entries:
+        keys = [k for k in SECRET_KEYS if _literal_password(k, spec.get(k))]
+        if keys and f"{where}:{name}" not in _warned:
+            _warned.add(f"{where}:{name}")
+            fix = f"use ${{ENV}}" + (f" or `{hint}`" if hint else "")
+            sys.stderr.write(f"warning: {where}: {name}.{keys[0]} holds a plaintext password ({fix})\n")
+            sys.stderr.flush()
+
+
+def register_config_secrets(raw: Any) -> None:
+    """Passwords the config holds (plaintext or from the environment) are scrubbed from all text."""
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            if key in SECRET_KEYS and isinstance(value, str):
+                if key == "password":
+                    register_secret(value)
+                for part in secret_parts(value):
+                    register_secret(part)
+            else:
+                register_config_secrets(value)
+    elif isinstance(raw, list):
+        for value in raw:
+            register_config_secrets(value)

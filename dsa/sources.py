@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from dsa import audit
 from dsa.config import Config, SourceOptions, parse_source
 from dsa.errors import NotFound
 from dsa.store import _write_atomic
@@ -46,8 +47,10 @@ def save_spec(store_path: Path, name: str, spec: dict[str, Any]) -> SourceOption
     options = parse_source(name, spec)
     with _locked(store_path):
         specs = stored_specs(store_path)
+        action = "connection.update" if name in specs else "connection.add"
         specs[name] = spec
         _write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
+    audit.record(store_path, action, name, "ok", None, {"type": options.type, "settings": sorted(spec)})
     return options
 
 
@@ -58,10 +61,25 @@ def remove_spec(store_path: Path, name: str) -> None:
             raise NotFound(f"no stored connection '{name}'")
         del specs[name]
         _write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
+    audit.record(store_path, "connection.remove", name, "ok", None, {"removed": "settings"})
 
 
 def all_sources(config: Config, store_path: Path) -> Config:
-    """The config with stored connections added (config entries win)."""
+    """The config with stored connections added (config entries win), each source's secret
+    from the vault filled in. Secrets live only in these in-memory options: a source whose
+    secret cannot be decrypted raises the reason when it is used (`Config.source`), and only then."""
+    from dsa.vault import Vault, VaultError, with_secret
+
     merged = {name: parse_source(name, spec) for name, spec in stored_specs(store_path).items()}
     merged.update(config.sources)
-    return config.model_copy(update={"sources": merged})
+    unavailable = dict(config._unavailable)
+    for name, found in Vault(store_path).get_many(merged).items():
+        try:
+            if isinstance(found, VaultError):
+                raise found
+            merged[name] = with_secret(name, merged[name], *found)
+        except VaultError as exc:
+            unavailable[name] = exc
+    out = config.model_copy(update={"sources": merged})
+    out._unavailable = unavailable
+    return out

@@ -16,6 +16,7 @@ separate processes at once. A run whose process died (SIGKILL, power loss) keeps
 from __future__ import annotations
 
 import getpass
+import logging
 import hashlib
 import json
 import os
@@ -27,12 +28,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import polars as pl
 
 from dsa import queries
-from dsa.errors import DsaError, NotFound, one_line, scrub
+from dsa.errors import DsaError, NotFound, one_line, scrub, scrub_obj
 from dsa.model import CATALOG_TABLES, RUN_ERRORS, frame
 
 RUN_TYPES = ("scan", "quality", "diff")
@@ -165,6 +166,8 @@ class Run:
         self.status = status or ("partial" if self._errors else "success")
         self.error = scrub(one_line(error)) if error else None
         self.store._write_manifest(self)
+        self.store._audit("run.finish", self.run_id, self.status, self.error,
+                          {"connection": self.connection, "run_type": self.run_type, "counts": self.counts})
 
 
 class Store:
@@ -173,6 +176,14 @@ class Store:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.runs_dir = self.path / "runs"
+        # Called as hook(event, store, run_id) with event "start" (manifest written) and "finish"
+        # (the run ended, whatever its status): how the Postgres mirror follows every run.
+        self.run_hooks: list[Callable[[str, "Store", str], None]] = []
+
+    @property
+    def label(self) -> str:
+        """Where the catalog is, for messages."""
+        return str(self.path)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -204,20 +215,37 @@ class Store:
         run.dir.mkdir(parents=True)
         run.started_at = now()
         self._write_manifest(run)
+        self._audit("run.start", run.run_id, "started", None,
+                    {"connection": connection, "run_type": run_type, "details": run.details})
+        self._notify("start", run, quiet=True)
         try:
             yield run
         except KeyboardInterrupt:
             run.finish("partial" if run.counts.get("table_count") else "failed", "interrupted by the user")
+            self._notify("finish", run, quiet=True)
             raise
         except DsaError as exc:
             run.finish("failed", str(exc))
+            self._notify("finish", run, quiet=True)
             raise
         except Exception as exc:  # a bug or a driver error: keep the run honest, then re-raise
             run.finish("failed", f"{exc.__class__.__name__}: {exc}")
+            self._notify("finish", run, quiet=True)
             raise
         else:
             if run.status == "running":
                 run.finish()
+            self._notify("finish", run, quiet=False)
+
+    def _notify(self, event: str, run: Run, quiet: bool) -> None:
+        """Run the hooks; `quiet` (a run start, or a run already failing) only logs their errors."""
+        for hook in self.run_hooks:
+            try:
+                hook(event, self, run.run_id)
+            except Exception as exc:
+                if not quiet:
+                    raise
+                logging.getLogger("dsa.store").warning("warning: %s", scrub(one_line(str(exc))))
 
     def _write_manifest(self, run: Run) -> None:
         finished = now() if run.status in FINISHED else None
@@ -231,13 +259,18 @@ class Store:
             "finished_at": finished.isoformat() if finished else None,
             "error": run.error,
             "counts": run.counts,
-            "details": run.details,
+            "details": scrub_obj(run.details),  # a driver's DSN or message must not carry a password here
             "triggered_by": os.environ.get("DSA_USER") or _user(),
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "pid_start": _process_start(os.getpid()),
         }
         _write_atomic(run.dir / "run.json", json.dumps(manifest, default=str, indent=1).encode())
+
+    def _audit(self, action: str, target: str, outcome: str, error: str | None, details: dict[str, Any]) -> None:
+        from dsa import audit  # audit imports this module
+
+        audit.record(self.path, action, target, outcome, error, details)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -296,6 +329,12 @@ class Store:
         con.register("_sync_runs_frame", runs.to_arrow())
         con.execute("CREATE OR REPLACE TABLE sync_runs AS SELECT * FROM _sync_runs_frame")
         con.unregister("_sync_runs_frame")
+        from dsa import audit, vault  # both import this module
+
+        con.register("_credentials_frame", vault.credentials_frame(self.path).to_arrow())
+        con.execute("CREATE OR REPLACE TABLE credentials AS SELECT * FROM _credentials_frame")
+        con.unregister("_credentials_frame")
+        audit.define_view(con, self.path)
         for table in CATALOG_TABLES:
             glob = (self.runs_dir / "*" / table / "*.parquet").as_posix().replace("'", "''")
             con.execute(

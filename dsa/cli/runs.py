@@ -4,6 +4,7 @@ from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from dsa.cli.common import app, console, state
 
@@ -22,7 +23,7 @@ def runs(
     colors = {"success": "green", "partial": "yellow", "failed": "red", "running": "cyan"}
     for r in frame.iter_rows(named=True):
         table.add_row(
-            r["run_id"], r["connection"], r["run_type"], f"[{colors.get(r['status'], 'white')}]{r['status']}[/]",
+            r["run_id"], r["connection"], r["run_type"], Text(r["status"], style=colors.get(r["status"], "white")),
             r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
             "" if r["duration_s"] is None else f"{r['duration_s']:.2f}",
             *("" if r[k] is None else str(r[k]) for k in ("schema_count", "table_count", "column_count")),

@@ -4,7 +4,7 @@ from typing import List
 
 import typer
 
-from dsa.cli.common import app, console, console_err, progress_bar, state
+from dsa.cli.common import app, console, console_err, print_error, progress_bar, state
 from dsa.errors import ConfigError, DsaError
 from dsa.scan import scan as run_scan
 
@@ -28,7 +28,7 @@ def scan(
             with progress_bar(f"scanning {name}") as progress:
                 result = run_scan(store, config, name, progress)
         except DsaError as exc:
-            console_err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            print_error(str(exc))
             worst = max(worst, 1)
             continue
         console.print(f"{result.run_id}  {result.summary()}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Literal
 
 from dsa.connectors.base import Connector, ServerOptions, collapse
@@ -47,7 +48,9 @@ class MysqlConnector(Connector):
         kwargs: dict[str, Any] = dict(
             host=t["host"], port=int(t["port"]), user=t["user"], password=t["password"] or "",
             database=t["database"], charset=o.charset, connect_timeout=max(1, int(o.connect_timeout_s)),
-            read_timeout=int(o.timeout_s) + 30, autocommit=True,
+            # PyMySQL's connect_timeout covers only the TCP connect: the handshake and login are reads,
+            # so a server that accepts and never answers would hold us for read_timeout; bound them too
+            read_timeout=max(1, int(o.connect_timeout_s)), autocommit=True,
         )
         ssl_ca = o.ssl_ca or t["params"].get("ssl_ca")
         if ssl_mode == "DISABLED":
@@ -57,13 +60,22 @@ class MysqlConnector(Connector):
                           ssl_verify_cert=ssl_mode in ("VERIFY_CA", "VERIFY_IDENTITY"),
                           ssl_verify_identity=ssl_mode == "VERIFY_IDENTITY")
             if not (ssl_ca or o.ssl_cert):
-                kwargs["ssl"] = {}  # REQUIRED / PREFERRED without files: encrypt, do not verify
+                # without files: encrypt, do not verify. PyMySQL takes an empty dict as PREFERRED (falls
+                # back to plaintext); a non-empty one makes it refuse a server without TLS, as REQUIRED must
+                kwargs["ssl"] = {"check_hostname": False} if ssl_mode == "REQUIRED" else {}
+        for key, path in (("ssl_ca", ssl_ca), ("ssl_cert", o.ssl_cert), ("ssl_key", o.ssl_key)):
+            if path and not Path(path).expanduser().is_file():
+                raise self.cannot_connect(f"{key} file {path} not found")
         try:
             conn = pymysql.connect(**kwargs)
         except pymysql.MySQLError as exc:
+            if "timed out" in str(exc):
+                raise self.cannot_connect(f"connection timeout expired (no answer within "
+                                          f"connect_timeout_s={o.connect_timeout_s:g}s)") from None
             raise self.cannot_connect(_message(exc)) from None
         except OSError as exc:
             raise self.cannot_connect(exc) from None
+        conn._read_timeout = int(o.timeout_s) + 30  # connected: back to the guard for long statements
         self.mariadb = "mariadb" in conn.get_server_info().lower()
         with conn.cursor() as cur:
             cur.execute("SET SESSION TRANSACTION READ ONLY")
