@@ -46,6 +46,8 @@ RESULT_TABLES = {
 }
 RESULT_FILES = {"schema": "schemas", "table": "tables", "column": "columns", "constraint": "constraints", "index": "indexes"}
 INCOMPLETE = ("failed", "running")
+# The catalog tables the diff reads of the two scan runs (straight from their Parquet files).
+INPUT_TABLES = ("normalized_schemas", "normalized_tables", "normalized_columns", "run_errors")
 EXIT_CHANGED = 4
 
 
@@ -236,7 +238,9 @@ def _unobserved(con, sides: dict[str, dict[str, Any]]) -> pl.DataFrame:
     for side, m in sides.items():
         if m["status"] in INCOMPLETE:
             rows.append({"side": side})
-        errors = con.execute("SELECT qualified_name FROM run_errors WHERE run_id = ?", [m["run_id"]]).fetchall()
+        errors = con.execute(
+            "SELECT qualified_name FROM read_parquet(getvariable('diff_files_run_errors'), union_by_name = true) "
+            "WHERE run_id = ?", [m["run_id"]]).fetchall()
         for (name,) in errors:
             try:
                 parts = split_name(name)
@@ -289,6 +293,8 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
             }
             # row order means nothing here; dropping it lets DuckDB stream and use less memory
             con.execute("SET preserve_insertion_order = false")
+            for table in INPUT_TABLES:
+                variables[f"diff_files_{table}"] = _run_files(store, table, (from_m["run_id"], to_m["run_id"]))
             for name, value in variables.items():
                 con.execute(f"SET VARIABLE {name} = ?", [value])  # names are our constants above
             sides = {"from": from_m, "to": to_m}
@@ -322,6 +328,16 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
                           **{f"{k}_{c}": int(v) for k, c, v in _flat(summary)})
         run.finish()
     return result
+
+
+def _run_files(store: Store, table: str, run_ids: tuple[str, str]) -> list[str]:
+    """The Parquet files of one catalog table that hold these runs' rows: the table's empty
+    schema file (so every column of the current schema exists even if a run's parts predate it),
+    then each run's parts."""
+    files = sorted((store.runs_dir / "_schema" / table).glob("*.parquet"))
+    for run_id in dict.fromkeys(run_ids):
+        files += sorted((store.runs_dir / run_id / table).glob("*.parquet"))
+    return [f.as_posix() for f in files]
 
 
 def _register(con, name: str, frame: pl.DataFrame) -> None:
