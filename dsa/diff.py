@@ -308,7 +308,8 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
                 # each entity query's result goes straight to Parquet; no temp table in between
                 frames[kind] = con.execute(queries.text(f"diff/{RESULT_FILES[kind]}")).pl()
                 run.write(table, frames[kind])
-                con.register(f"diff_result_{kind}", frames[kind].to_arrow())
+                # summary.sql only counts change types: hand DuckDB that one column, not the rows
+                con.register(f"diff_result_{kind}", frames[kind].select("change_type").to_arrow())
             summary = con.execute(queries.text("diff/summary")).pl()
             run.write("diff_summary", summary)
             drift = pl.DataFrame(schema=DIFF_DATA)
