@@ -46,8 +46,10 @@ RESULT_TABLES = {
 }
 RESULT_FILES = {"schema": "schemas", "table": "tables", "column": "columns", "constraint": "constraints", "index": "indexes"}
 INCOMPLETE = ("failed", "running")
-# The catalog tables the diff reads of the two scan runs (straight from their Parquet files).
+# The catalog tables the diff reads of the two scan runs and of their quality runs, straight
+# from those runs' Parquet files (queries/diff/sources*.sql).
 INPUT_TABLES = ("normalized_schemas", "normalized_tables", "normalized_columns", "run_errors")
+QUALITY_TABLES = ("table_quality_metrics", "column_quality_metrics")
 EXIT_CHANGED = 4
 
 
@@ -238,9 +240,7 @@ def _unobserved(con, sides: dict[str, dict[str, Any]]) -> pl.DataFrame:
     for side, m in sides.items():
         if m["status"] in INCOMPLETE:
             rows.append({"side": side})
-        errors = con.execute(
-            "SELECT qualified_name FROM read_parquet(getvariable('diff_files_run_errors'), union_by_name = true) "
-            "WHERE run_id = ?", [m["run_id"]]).fetchall()
+        errors = con.execute("SELECT qualified_name FROM run_errors WHERE run_id = ?", [m["run_id"]]).fetchall()
         for (name,) in errors:
             try:
                 parts = split_name(name)
@@ -280,7 +280,7 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
                      else "data drift not compared: quality metrics are not in this catalog")
 
     with store.begin_run(source, "diff", details) as run:
-        con = store.connect()
+        con = _connect(store)
         try:
             variables = {
                 "diff_run_id": run.run_id, "diff_connection": source,
@@ -297,10 +297,16 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
             # where a second thread mostly adds scheduling work (measured on the 100,000-column
             # benchmark: 30% less CPU and about half the wall time on a busy 2-core machine).
             con.execute("SET threads = 1")
-            for table in INPUT_TABLES:
-                variables[f"diff_files_{table}"] = _run_files(store, table, (from_m["run_id"], to_m["run_id"]))
+            sources = {table: (from_m["run_id"], to_m["run_id"]) for table in INPUT_TABLES}
+            if from_q and to_q and has_quality:
+                sources.update({table: (from_q, to_q) for table in QUALITY_TABLES})
+            for table, run_ids in sources.items():
+                variables[f"diff_files_{table}"] = _run_files(store, table, run_ids)
             for name, value in variables.items():
                 con.execute(f"SET VARIABLE {name} = ?", [value])  # names are our constants above
+            con.execute(queries.text("diff/sources"))
+            if from_q and to_q and has_quality:
+                con.execute(queries.text("diff/sources_quality"))
             sides = {"from": from_m, "to": to_m}
             _register(con, "diff_errors", _unobserved(con, sides))
             for name in ("macros", "inputs"):
@@ -333,6 +339,16 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
                           **{f"{k}_{c}": int(v) for k, c, v in _flat(summary)})
         run.finish()
     return result
+
+
+def _connect(store: Store):
+    """The diff's own in-memory DuckDB connection. Not `store.connect()`: the diff reads only
+    its runs' files (sources.sql), so the store-wide views, run list and credentials would be
+    work for nothing."""
+    import duckdb  # as in dsa.store: only what queries the catalog pays for it
+
+    store.init()  # the empty schema files _run_files lists
+    return duckdb.connect(":memory:")
 
 
 def _run_files(store: Store, table: str, run_ids: tuple[str, str]) -> list[str]:

@@ -1,27 +1,23 @@
 -- Both scan runs' rows, one table per entity with side = 'from' | 'to'. Everything after this
 -- file reads only these tables. Qualified names that point at other objects (foreign keys,
 -- partition parents) are kept below the connection, so two connections' runs compare.
---
--- The runs' rows are read straight from their own Parquet files (variables diff_files_<table>,
--- listed by dsa/diff.py: the table's empty schema file, then both runs' parts), not through the
--- catalog views, which glob every run of the store and would read every run's run_id column.
 
 CREATE OR REPLACE TEMP TABLE diff_schemas AS
 SELECT 'from' AS side, qualified_name, schema_name, owner, comment
-FROM read_parquet(getvariable('diff_files_normalized_schemas'), union_by_name = true) WHERE run_id = getvariable('diff_from_run')
+FROM normalized_schemas WHERE run_id = getvariable('diff_from_run')
 UNION ALL
 SELECT 'to', qualified_name, schema_name, owner, comment
-FROM read_parquet(getvariable('diff_files_normalized_schemas'), union_by_name = true) WHERE run_id = getvariable('diff_to_run');
+FROM normalized_schemas WHERE run_id = getvariable('diff_to_run');
 
 CREATE OR REPLACE TEMP TABLE diff_tables AS
 WITH t AS (
     SELECT 'from' AS side, getvariable('diff_from_prefix') AS prefix, qualified_name, schema_name, table_name,
            table_type, owner, comment, view_definition, parent_table, primary_key, custom_attributes
-    FROM read_parquet(getvariable('diff_files_normalized_tables'), union_by_name = true) WHERE run_id = getvariable('diff_from_run')
+    FROM normalized_tables WHERE run_id = getvariable('diff_from_run')
     UNION ALL
     SELECT 'to', getvariable('diff_to_prefix'), qualified_name, schema_name, table_name,
            table_type, owner, comment, view_definition, parent_table, primary_key, custom_attributes
-    FROM read_parquet(getvariable('diff_files_normalized_tables'), union_by_name = true) WHERE run_id = getvariable('diff_to_run')
+    FROM normalized_tables WHERE run_id = getvariable('diff_to_run')
 )
 SELECT side, qualified_name, schema_name, table_name, table_type, owner, comment, view_definition,
        diff_local(parent_table, prefix) AS parent_table,
@@ -44,7 +40,7 @@ WITH r AS (
     SELECT run_id, qualified_name, table_qualified_name, schema_name, table_name, column_name, ordinal_position,
            data_type, is_nullable, column_default, is_identity, is_generated, generation_expression, comment,
            is_primary_key, is_unique, foreign_key, indexes
-    FROM read_parquet(getvariable('diff_files_normalized_columns'), union_by_name = true) WHERE run_id IN (getvariable('diff_from_run'), getvariable('diff_to_run'))
+    FROM normalized_columns WHERE run_id IN (getvariable('diff_from_run'), getvariable('diff_to_run'))
 ),
 c AS (
     SELECT CASE WHEN run_id = getvariable('diff_from_run') THEN 'from' ELSE 'to' END AS side, * EXCLUDE (run_id) FROM r
