@@ -22,9 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-import sqlglot
-from sqlglot import exp
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from dsa import queries
 from dsa.config import Config, DiffOptions
@@ -204,6 +201,11 @@ def view_key(definition: str | None, dialect: str | None) -> str | None:
     view keeps its key. Unparseable SQL falls back to its whitespace-collapsed text."""
     if definition is None:
         return None
+    # here, not at the top: most diffs compare no view, and sqlglot is a large import
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
     try:
         tree = sqlglot.parse_one(definition, read=dialect)
         if isinstance(tree, exp.Create) and tree.expression is not None:
@@ -225,7 +227,7 @@ def _view_keys(con, sides: dict[str, dict[str, Any]]) -> pl.DataFrame:
     views = con.execute(
         "SELECT side, qualified_name, view_definition FROM diff_tables WHERE view_definition IS NOT NULL"
     ).pl()
-    dialects = {side: _dialect(m) for side, m in sides.items()}
+    dialects = {side: _dialect(m) for side, m in sides.items()} if views.height else {}
     keys = [view_key(d, dialects[s]) for s, d in zip(views["side"], views["view_definition"])]
     return pl.DataFrame(
         {"side": views["side"], "qualified_name": views["qualified_name"], "view_key": keys},
