@@ -55,20 +55,18 @@ SELECT NULL, to_qn, false FROM by_name WHERE from_qn IS NULL AND to_qn NOT IN (S
 -- could not see: unknown, not added or removed).
 CREATE OR REPLACE TEMP TABLE diff_column_match AS
 WITH f AS (
-    SELECT c.rowid AS f_id, c.schema_name, c.table_name, c.column_name, c.ordinal_position, c.attr_hash,
+    SELECT c.rowid AS f_id, c.column_name, c.ordinal_position, c.attr_hash,
            m.to_qn AS to_table, coalesce(m.renamed, false) AS table_renamed
     FROM diff_columns c LEFT JOIN diff_table_match m ON m.from_qn = c.table_qualified_name
     WHERE c.side = 'from'
 ),
 t AS (
-    SELECT rowid AS t_id, table_qualified_name, schema_name, table_name, column_name, ordinal_position, attr_hash
+    SELECT rowid AS t_id, table_qualified_name, column_name, ordinal_position, attr_hash
     FROM diff_columns WHERE side = 'to'
 ),
 by_name AS (
     SELECT f.f_id, t.t_id, coalesce(t.table_qualified_name, f.to_table) AS to_table, f.table_renamed,
-           f.ordinal_position AS f_pos, t.ordinal_position AS t_pos, f.attr_hash <> t.attr_hash AS differs,
-           f.schema_name AS f_schema, f.table_name AS f_table, f.column_name AS f_column,
-           t.schema_name AS t_schema, t.table_name AS t_table, t.column_name AS t_column
+           f.ordinal_position AS f_pos, t.ordinal_position AS t_pos, f.attr_hash <> t.attr_hash AS differs
     FROM f FULL JOIN t ON f.to_table = t.table_qualified_name AND f.column_name = t.column_name
 ),
 old AS (
@@ -112,11 +110,14 @@ moves AS (
 SELECT m.f_id, m.t_id, m.f_pos, m.renamed, m.differs, coalesce(v.moved, false) AS moved, NULL::BOOLEAN AS unobserved
 FROM matched m LEFT JOIN moves v USING (f_id)
 UNION ALL
-SELECT f_id, NULL, f_pos, false, false, false, diff_unobserved('to', f_schema, f_table, f_column)
-FROM by_name WHERE t_id IS NULL AND f_id NOT IN (SELECT f_id FROM renames)
+-- one-sided columns are few: their names come from diff_columns here, not through by_name
+SELECT b.f_id, NULL, b.f_pos, false, false, false, diff_unobserved('to', c.schema_name, c.table_name, c.column_name)
+FROM by_name b JOIN diff_columns c ON c.rowid = b.f_id
+WHERE b.t_id IS NULL AND b.f_id NOT IN (SELECT f_id FROM renames)
 UNION ALL
-SELECT NULL, t_id, NULL, false, false, false, diff_unobserved('from', t_schema, t_table, t_column)
-FROM by_name WHERE f_id IS NULL AND t_id NOT IN (SELECT t_id FROM renames);
+SELECT NULL, b.t_id, NULL, false, false, false, diff_unobserved('from', c.schema_name, c.table_name, c.column_name)
+FROM by_name b JOIN diff_columns c ON c.rowid = b.t_id
+WHERE b.f_id IS NULL AND b.t_id NOT IN (SELECT t_id FROM renames);
 
 -- Column renames, old name -> new name per old table (constraints and indexes follow them).
 CREATE OR REPLACE TEMP TABLE diff_column_renames AS
