@@ -18,13 +18,13 @@ by_name AS (
 pairs AS (
     SELECT f.id AS f_id, t.id AS t_id,
            count(*) OVER (PARTITION BY f.id) AS partners_of_old, count(*) OVER (PARTITION BY t.id) AS partners_of_new
-    FROM f JOIN t
+    -- only unmatched indexes can be renames: filter both sides before joining them
+    FROM (SELECT * FROM f WHERE id IN (SELECT f_id FROM by_name WHERE t_id IS NULL)) f
+    JOIN (SELECT * FROM t WHERE id IN (SELECT t_id FROM by_name WHERE f_id IS NULL)) t
       ON f.to_table = t.table_qualified_name AND f.key_columns = t.columns AND f.is_unique = t.is_unique
      AND f.is_primary = t.is_primary AND f.method IS NOT DISTINCT FROM t.method
      AND f.predicate IS NOT DISTINCT FROM t.predicate
     WHERE getvariable('diff_renames')
-      AND f.id IN (SELECT f_id FROM by_name WHERE t_id IS NULL)
-      AND t.id IN (SELECT t_id FROM by_name WHERE f_id IS NULL)
 ),
 renames AS (SELECT f_id, t_id FROM pairs WHERE partners_of_old = 1 AND partners_of_new = 1),
 matched AS (
@@ -40,13 +40,16 @@ j AS (
            f.schema_name AS f_schema, f.table_name AS f_table, t.schema_name AS t_schema, t.table_name AS t_table,
            coalesce(t.table_qualified_name, f.table_qualified_name) AS table_qn,
            coalesce(t.index_name, f.index_name) AS index_name, coalesce(t.columns, f.columns) AS columns,
-           diff_changed([
+           -- the change list (JSON of both values) is built only where something differs
+           CASE WHEN f.key_columns IS DISTINCT FROM t.columns OR f.is_unique IS DISTINCT FROM t.is_unique
+                  OR f.is_primary IS DISTINCT FROM t.is_primary OR f.method IS DISTINCT FROM t.method
+                  OR f.predicate IS DISTINCT FROM t.predicate THEN diff_changed([
                diff_change('columns', f.columns, t.columns, f.key_columns IS DISTINCT FROM t.columns),
                diff_change('is_unique', f.is_unique, t.is_unique, f.is_unique IS DISTINCT FROM t.is_unique),
                diff_change('is_primary', f.is_primary, t.is_primary, f.is_primary IS DISTINCT FROM t.is_primary),
                diff_change('method', f.method, t.method, f.method IS DISTINCT FROM t.method),
                diff_change('predicate', f.predicate, t.predicate, f.predicate IS DISTINCT FROM t.predicate)
-           ]) AS changes
+           ]) ELSE [] END AS changes
     FROM matched m
     LEFT JOIN f ON f.id = m.f_id
     LEFT JOIN t ON t.id = m.t_id
@@ -64,10 +67,10 @@ SELECT getvariable('diff_run_id') AS run_id, getvariable('diff_connection') AS c
        coalesce(to_qn, from_qn) AS qualified_name,
        CASE WHEN from_qn <> to_qn THEN from_qn END AS previous_name,
        change_type,
-       to_json(CASE change_type
-                   WHEN 'renamed' THEN list_prepend(diff_entry('qualified_name', from_qn, to_qn), changes)
-                   WHEN 'modified' THEN changes
-                   ELSE [] END)::VARCHAR AS changes,
+       CASE change_type
+           WHEN 'renamed' THEN to_json(list_prepend(diff_entry('qualified_name', from_qn, to_qn), changes))::VARCHAR
+           WHEN 'modified' THEN to_json(changes)::VARCHAR
+           ELSE '[]' END AS changes,
        getvariable('diff_from_run') AS from_run_id, getvariable('diff_to_run') AS to_run_id,
        coalesce(t_schema, f_schema) AS schema_name, table_qn AS table_qualified_name,
        coalesce(t_table, f_table) AS table_name, index_name, to_json(columns)::VARCHAR AS columns
