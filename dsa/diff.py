@@ -318,7 +318,12 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
             frames = {}
             for kind, table in RESULT_TABLES.items():
                 # each entity query's result goes straight to Parquet; no temp table in between
-                frames[kind] = con.execute(queries.text(f"diff/{RESULT_FILES[kind]}")).pl()
+                # the run ids are constants: added here as Polars literals rather than carried
+                # through DuckDB and Arrow on every one of 100,000s of rows
+                frames[kind] = con.execute(queries.text(f"diff/{RESULT_FILES[kind]}")).pl().with_columns(
+                    run_id=pl.lit(run.run_id), connection=pl.lit(source),
+                    from_run_id=pl.lit(from_m["run_id"]), to_run_id=pl.lit(to_m["run_id"]),
+                ).select(list(CATALOG_TABLES[table]))
                 run.write(table, frames[kind])
                 # summary.sql only counts change types: hand DuckDB that one column, not the rows
                 con.register(f"diff_result_{kind}", frames[kind].select("change_type").to_arrow())

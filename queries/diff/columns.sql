@@ -5,6 +5,7 @@
 -- Position: a column is `moved` when its rank among the columns present in both runs changed
 -- (dropping or adding another column moves nobody; decided in match.sql). A move alone is
 -- never `modified`; a modified column that also moved lists ordinal_position among its changes.
+-- (run_id, connection, from_run_id and to_run_id, the same on every row, are added by dsa/diff.py.)
 WITH detail AS (
     -- the few older-side rows needed in full: changed, renamed, moved, or gone
     SELECT rowid AS f_id, * FROM diff_columns
@@ -53,8 +54,7 @@ typed AS (
                 ELSE 'unchanged' END AS change_type
     FROM j
 )
-SELECT getvariable('diff_run_id') AS run_id, getvariable('diff_connection') AS connection,
-       coalesce(to_qn, from_qn) AS qualified_name,
+SELECT coalesce(to_qn, from_qn) AS qualified_name,
        CASE WHEN from_qn <> to_qn THEN from_qn END AS previous_name,
        change_type,
        CASE WHEN change_type IN ('added', 'removed', 'unknown', 'unchanged') THEN '[]'
@@ -63,7 +63,6 @@ SELECT getvariable('diff_run_id') AS run_id, getvariable('diff_connection') AS c
                      coalesce(changes, []),
                      CASE WHEN moved THEN [diff_entry('ordinal_position', f_pos, t_pos)] ELSE [] END))::VARCHAR
        END AS changes,
-       getvariable('diff_from_run') AS from_run_id, getvariable('diff_to_run') AS to_run_id,
        coalesce(t_schema, f_schema) AS schema_name, table_qn AS table_qualified_name,
        coalesce(t_table, f_table) AS table_name, coalesce(t_column, f_column) AS column_name,
        data_type, f_pos AS from_position, t_pos AS to_position

@@ -3,6 +3,7 @@
 -- a check also by its definition. Its qualified name is its table's plus `kind(columns)`, e.g.
 -- shop.main.orders."foreign_key(customer_id)". A foreign key's target and actions are compared;
 -- constraint names are reported but not compared (SQLite has none).
+-- (run_id, connection, from_run_id and to_run_id, the same on every row, are added by dsa/diff.py.)
 WITH f AS (
     SELECT c.*, tm.to_qn AS to_table, coalesce(tm.renamed, false) AS table_renamed,
            CASE WHEN r.renames IS NULL THEN c.columns
@@ -48,15 +49,13 @@ typed AS (
                 ELSE 'unchanged' END AS change_type
     FROM named
 )
-SELECT getvariable('diff_run_id') AS run_id, getvariable('diff_connection') AS connection,
-       coalesce(to_qn, from_qn) AS qualified_name,
+SELECT coalesce(to_qn, from_qn) AS qualified_name,
        CASE WHEN from_qn <> to_qn THEN from_qn END AS previous_name,
        change_type,
        to_json(CASE change_type
                    WHEN 'renamed' THEN list_prepend(diff_entry('qualified_name', from_qn, to_qn), changes)
                    WHEN 'modified' THEN changes
                    ELSE [] END)::VARCHAR AS changes,
-       getvariable('diff_from_run') AS from_run_id, getvariable('diff_to_run') AS to_run_id,
        coalesce(t_schema, f_schema) AS schema_name, coalesce(t_table_qn, f_table_qn) AS table_qualified_name,
        coalesce(t_table, f_table) AS table_name, constraint_type, constraint_name,
        to_json(coalesce(t_columns, f_columns))::VARCHAR AS columns

@@ -1,6 +1,7 @@
 -- Indexes: identified by table (after table renames) and index name. Compared: columns (after
 -- column renames), uniqueness, primary, method, predicate. With renames on, an index that
 -- disappeared while one of the same table and shape appeared is `renamed`.
+-- (run_id, connection, from_run_id and to_run_id, the same on every row, are added by dsa/diff.py.)
 WITH f AS (
     SELECT i.*, tm.to_qn AS to_table, coalesce(tm.renamed, false) AS table_renamed,
            CASE WHEN r.renames IS NULL THEN i.columns
@@ -63,15 +64,13 @@ typed AS (
                 ELSE 'unchanged' END AS change_type
     FROM j
 )
-SELECT getvariable('diff_run_id') AS run_id, getvariable('diff_connection') AS connection,
-       coalesce(to_qn, from_qn) AS qualified_name,
+SELECT coalesce(to_qn, from_qn) AS qualified_name,
        CASE WHEN from_qn <> to_qn THEN from_qn END AS previous_name,
        change_type,
        CASE change_type
            WHEN 'renamed' THEN to_json(list_prepend(diff_entry('qualified_name', from_qn, to_qn), changes))::VARCHAR
            WHEN 'modified' THEN to_json(changes)::VARCHAR
            ELSE '[]' END AS changes,
-       getvariable('diff_from_run') AS from_run_id, getvariable('diff_to_run') AS to_run_id,
        coalesce(t_schema, f_schema) AS schema_name, table_qn AS table_qualified_name,
        coalesce(t_table, f_table) AS table_name, index_name, to_json(columns)::VARCHAR AS columns
 FROM typed;

@@ -1,6 +1,7 @@
 -- Tables, views, materialized views, partitions: matched through diff_table_match (names, then
 -- renames). Compared: table type, owner, comment, partition parent, and the view SQL after
 -- sqlglot normalization (diff_view_sql.view_key), so whitespace or quoting alone is no change.
+-- (run_id, connection, from_run_id and to_run_id, the same on every row, are added by dsa/diff.py.)
 WITH j AS (
     SELECT m.from_qn, m.to_qn, m.renamed,
            f.schema_name AS f_schema, f.table_name AS f_table, t.schema_name AS t_schema, t.table_name AS t_table,
@@ -27,14 +28,12 @@ typed AS (
                 ELSE 'unchanged' END AS change_type
     FROM j
 )
-SELECT getvariable('diff_run_id') AS run_id, getvariable('diff_connection') AS connection,
-       coalesce(to_qn, from_qn) AS qualified_name,
+SELECT coalesce(to_qn, from_qn) AS qualified_name,
        CASE WHEN from_qn <> to_qn THEN from_qn END AS previous_name,
        change_type,
        to_json(CASE change_type
                    WHEN 'renamed' THEN list_prepend(diff_entry('qualified_name', from_qn, to_qn), changes)
                    WHEN 'modified' THEN changes
                    ELSE [] END)::VARCHAR AS changes,
-       getvariable('diff_from_run') AS from_run_id, getvariable('diff_to_run') AS to_run_id,
        coalesce(t_schema, f_schema) AS schema_name, coalesce(t_table, f_table) AS table_name, table_type
 FROM typed;
