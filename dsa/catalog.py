@@ -1,21 +1,97 @@
-"""Reading the catalog: read-only SQL and exports of a run."""
+"""Reading the catalog: which catalog to open, read-only SQL and exports of a run."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
 from dsa.model import CATALOG_TABLES
 from dsa.store import Store
 
+if TYPE_CHECKING:
+    from dsa.config import Config
+    from dsa.pg_catalog import PostgresCatalog
+
 EXPORT_FORMATS = ("json", "csv", "parquet")
 
+Catalog = Union[Store, "PostgresCatalog"]
 
-def read_only_query(store: Store, sql: str, params: list | None = None) -> pl.DataFrame:
+
+def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None) -> Catalog:
+    """The catalog named by `store:` / `--store`: a local folder, or a Postgres URL.
+
+    A local store gets the mirror hook when `mirror: {dsn: ...}` is configured, so every run
+    (from the command line or the app) is mirrored as it ends. A Postgres catalog writes runs to
+    a local cache store and mirrors them into Postgres as they start and end.
+    """
+    from dsa.config import DEFAULT_STORE
+    from dsa.pg_catalog import PostgresCatalog, default_cache, is_postgres
+
+    mirror_dsn = config.mirror.dsn if config is not None and config.mirror is not None else None
+    spec = spec or DEFAULT_STORE
+    if is_postgres(str(spec)):
+        cache = Store(default_cache(str(spec)))
+        _remember_catalog(cache, str(spec))
+        catalog = PostgresCatalog(str(spec), cache)
+    elif (dsn := _cached_catalog(Path(spec))) is not None:
+        # A cache folder of a Postgres catalog (e.g. handed to a `dsa scan` subprocess by the app):
+        # its runs must reach Postgres too.
+        catalog = PostgresCatalog(dsn, Store(Path(spec)))
+    else:
+        catalog = None
+    if catalog is not None:
+        if mirror_dsn and mirror_dsn != catalog.dsn:
+            _add_mirror(catalog.cache, mirror_dsn)
+        return catalog
+    store = Store(Path(spec))
+    if mirror_dsn:
+        _add_mirror(store, mirror_dsn)
+    return store
+
+
+CACHE_MARKER = "postgres-catalog.json"
+
+
+def _remember_catalog(cache: Store, dsn: str) -> None:
+    """Mark a cache folder with its catalog's DSN (owner-only, like ~/.pgpass)."""
+    path = cache.path / CACHE_MARKER
+    data = json.dumps({"dsn": dsn}).encode()
+    try:
+        if path.exists() and path.read_bytes() == data:
+            return
+        cache.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(path.with_suffix(".tmp"), path)
+    except OSError as exc:
+        raise DsaError(f"cannot write the catalog cache at {cache.path}: {exc.strerror}") from None
+
+
+def _cached_catalog(path: Path) -> str | None:
+    try:
+        return json.loads((path / CACHE_MARKER).read_text())["dsn"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _add_mirror(store: Store, dsn: str) -> None:
+    from dsa.mirror import MirrorHook
+
+    store.run_hooks.append(MirrorHook(dsn, strict=False))
+
+
+def read_only_query(store: Catalog, sql: str, params: list | None = None) -> pl.DataFrame:
     """Run one SELECT over the catalog. Anything that is not a single query is refused."""
+    if not isinstance(store, Store):
+        return store.read_only_query(sql, params)
     import duckdb  # here: every command imports this module, and most never query
 
     con = store.connect()
@@ -38,17 +114,17 @@ def read_only_query(store: Store, sql: str, params: list | None = None) -> pl.Da
         con.close()
 
 
-def latest_run(store: Store, run_type: str = "scan", connection: str | None = None) -> str:
+def latest_run(store: Catalog, run_type: str = "scan", connection: str | None = None) -> str:
     runs = store.sync_runs().filter((pl.col("run_type") == run_type) & (pl.col("status") == "success"))
     if connection:
         runs = runs.filter(pl.col("connection") == connection)
     if runs.height == 0:
         where = f" for '{connection}'" if connection else ""
-        raise NotFound(f"no successful {run_type} run{where} in the catalog at {store.path}")
+        raise NotFound(f"no successful {run_type} run{where} in the catalog at {store.label}")
     return runs.sort("started_at")["run_id"][-1]
 
 
-def export_run(store: Store, run_id: str | None, fmt: str, out: Path) -> list[tuple[Path, int]]:
+def export_run(store: Catalog, run_id: str | None, fmt: str, out: Path) -> list[tuple[Path, int]]:
     """Write every catalog table's rows of one run (and its sync_runs row) to `out`."""
     if fmt not in EXPORT_FORMATS:
         raise ConfigError(f"--format: must be one of {', '.join(EXPORT_FORMATS)} (got {fmt!r})")
@@ -59,11 +135,12 @@ def export_run(store: Store, run_id: str | None, fmt: str, out: Path) -> list[tu
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DsaError(f"--out: cannot create folder {out}: {exc.strerror}") from None
-    con = store.connect()
+    reader = store.connect() if isinstance(store, Store) else None
     written = []
     try:
         for table in ["sync_runs", *CATALOG_TABLES]:
-            frame = con.execute(f"SELECT * FROM {table} WHERE run_id = ?", [run_id]).pl()
+            query = sqlglot.select("*").from_(exp.to_identifier(table)).where("run_id = ?").sql("duckdb")
+            frame = reader.execute(query, [run_id]).pl() if reader else store.sql(query, [run_id])
             if frame.height == 0 and table != "sync_runs":
                 continue
             path = out / f"{table}.{fmt}"
@@ -75,5 +152,6 @@ def export_run(store: Store, run_id: str | None, fmt: str, out: Path) -> list[tu
                 path.write_text(json.dumps(frame.to_dicts(), default=str, ensure_ascii=False, indent=1), encoding="utf-8")
             written.append((path, frame.height))
     finally:
-        con.close()
+        if reader:
+            reader.close()
     return written

@@ -67,10 +67,25 @@ class QualityOptions(Strict):
     timeout_s: float = Field(default=300, gt=0)
     workers: int = Field(default=2, ge=1, le=64)
     # DuckDB runs inside dsa's process: its memory is capped per profiling connection (it spills to disk beyond)
-    duckdb_memory_limit_mb: int = Field(default=300, ge=64)
+    duckdb_memory_limit_mb: int = Field(default=1024, ge=64)
     # Postgres: work_mem of the profiling session, so the per-column groupings hash in memory (server side)
     postgres_work_mem_mb: int = Field(default=256, ge=4)
     mask: MaskOptions = Field(default_factory=MaskOptions)
+
+
+class DriftThresholds(Strict):
+    """How far a quality metric must move between two scans' quality runs to count as drift."""
+
+    row_count_pct: float = Field(default=10, gt=0, description="relative change of a table's row count, percent")
+    null_percentage_points: float = Field(default=5, gt=0, description="absolute change of a column's null %")
+    distinct_count_pct: float = Field(default=10, gt=0, description="relative change of a distinct count, percent")
+    min_max_pct: float = Field(default=5, gt=0, description="move of a min or max, percent of the older value range")
+    quality_score_points: float = Field(default=5, gt=0, description="absolute change of a quality score (0-100)")
+
+
+class DiffOptions(Strict):
+    renames: bool = Field(default=True, description="report same-shape drop+add pairs as renamed")
+    thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
 
 
 class AppOptions(Strict):
@@ -88,6 +103,7 @@ class Config(Strict):
     mirror: MirrorOptions | None = None
     sources: dict[str, SourceOptions] = Field(default_factory=dict)
     quality: QualityOptions = Field(default_factory=QualityOptions)
+    diff: DiffOptions = Field(default_factory=DiffOptions)
     app: AppOptions = Field(default_factory=AppOptions)
     path: Path | None = Field(default=None, exclude=True)
     # sources whose secret could not be decrypted: `source()` raises the reason for that one only
@@ -199,7 +215,7 @@ def parse_config(raw: Any, path: Path | None = None) -> Config:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}the top level must be a mapping (store, mirror, sources, quality)")
+        raise ConfigError(f"{where}the top level must be a mapping (store, mirror, sources, quality, diff, app)")
     warn_plaintext(raw, path)
     try:
         raw = interpolate(raw)

@@ -245,7 +245,7 @@ def run_demo(store, progress=None) -> list[str]:
 
     store.init()
     db = (store.path / "demo" / "shop.db").resolve()
-    lines = []
+    lines, scans = [], []
     for version in (1, 2):
         build_shop(db, version)
         save_spec(store.path, DEMO_SOURCE, {"type": "sqlite", "path": str(db)})
@@ -254,4 +254,9 @@ def run_demo(store, progress=None) -> list[str]:
         lines.append(f"{result.run_id}  scan of shop v{version}: {result.summary()}")
         profiled = quality(store, config, DEMO_SOURCE, progress=progress)
         lines.append(f"{profiled.run_id}  quality of shop v{version}: {profiled.summary()}")
+        scans.append(result.run_id)
+    from dsa.diff import diff
+
+    changes = diff(store, config, DEMO_SOURCE, from_run=scans[0], to_run=scans[1])
+    lines.append(f"{changes.run_id}  diff of shop v1 -> v2: {changes.summary_line()}")
     return lines

@@ -228,3 +228,102 @@ CATALOG_TABLES.update(
     column_top_values=COLUMN_TOP_VALUES,
     column_histograms=COLUMN_HISTOGRAMS,
 )
+
+
+# -- diff (dsa/diff.py, queries/diff/*.sql) -------------------------------------------------
+# One row per entity of either compared scan. `qualified_name` is the newer run's name (the
+# older one's for removed objects); `previous_name` the older run's name when it differs
+# (renamed, or runs of two connections). change_type: added | removed | modified | renamed |
+# moved | unknown | unchanged. `changes`: JSON list of {attribute, from, to}.
+
+DIFF_ENTITY = {
+    "run_id": S,
+    "connection": S,
+    "qualified_name": S,
+    "previous_name": S,
+    "change_type": S,
+    "changes": S,
+    "from_run_id": S,
+    "to_run_id": S,
+    "schema_name": S,
+}
+
+DIFF_SCHEMA = dict(DIFF_ENTITY)
+
+DIFF_TABLE = {**DIFF_ENTITY, "table_name": S, "table_type": S}
+
+DIFF_COLUMN = {
+    **DIFF_ENTITY,
+    "table_qualified_name": S,
+    "table_name": S,
+    "column_name": S,
+    "data_type": S,
+    "from_position": I,
+    "to_position": I,
+}
+
+DIFF_CONSTRAINT = {
+    **DIFF_ENTITY,
+    "table_qualified_name": S,
+    "table_name": S,
+    "constraint_type": S,  # primary_key | unique | foreign_key | check
+    "constraint_name": S,
+    "columns": S,  # JSON list of column names
+}
+
+DIFF_INDEX = {
+    **DIFF_ENTITY,
+    "table_qualified_name": S,
+    "table_name": S,
+    "index_name": S,
+    "columns": S,  # JSON list of column names or expressions
+}
+
+# Data drift between the quality runs that profiled the two scans: one row per metric that
+# moved at least its threshold (`diff.thresholds` in dsa.yaml). `severity` = measured change /
+# threshold, so 1 is "just at the threshold"; drift_rank 1 is the largest drift.
+DIFF_DATA = {
+    "run_id": S,
+    "connection": S,
+    "qualified_name": S,  # the table or column
+    "previous_name": S,
+    "entity_type": S,  # table | column
+    "table_qualified_name": S,
+    "column_name": S,
+    "metric": S,  # row_count | null_percentage | distinct_count | min_value | max_value | quality_score
+    "from_value": S,
+    "to_value": S,
+    "change": F,  # to - from, for numbers
+    "measured": F,  # what is compared with the threshold (percent or points)
+    "unit": S,  # pct (relative change, percent) | points (absolute change)
+    "threshold": F,
+    "severity": F,
+    "drift_rank": I,
+    "from_quality_run": S,
+    "to_quality_run": S,
+}
+
+DIFF_SUMMARY = {
+    "run_id": S,
+    "connection": S,
+    "entity_type": S,  # schema | table | column | constraint | index
+    "added": I,
+    "removed": I,
+    "modified": I,
+    "renamed": I,
+    "moved": I,
+    "unknown": I,
+    "unchanged": I,
+}
+
+CATALOG_TABLES.update(
+    {
+        "incremental_diff_schema": DIFF_SCHEMA,
+        "incremental_diff_table": DIFF_TABLE,
+        "incremental_diff_column": DIFF_COLUMN,
+        "incremental_diff_constraint": DIFF_CONSTRAINT,
+        "incremental_diff_index": DIFF_INDEX,
+        "incremental_diff_data": DIFF_DATA,
+        "diff_summary": DIFF_SUMMARY,
+    }
+)

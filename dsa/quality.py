@@ -167,12 +167,14 @@ def _limit_memory(conn, dialect: str, options: QualityOptions) -> None:
     """DuckDB runs in our process: cap it (per database), so big groupings spill to disk instead."""
     if dialect != "duckdb":
         return
+    # the duckdb connector's guarded connection runs only SELECTs; this setting is ours to make
+    conn = getattr(conn, "_con", conn)
     try:
         conn.execute(f"SET memory_limit = '{int(options.duckdb_memory_limit_mb)}MB'")
-        if not conn.execute("SELECT current_setting('temp_directory')").fetchone()[0]:
-            import tempfile
+        import tempfile
 
-            conn.execute("SET temp_directory = ?", [tempfile.gettempdir() + "/dsa_duckdb_spill"])
+        # spill to the system's temp folder, never to `.tmp` in the user's working directory
+        conn.execute("SET temp_directory = ?", [tempfile.gettempdir() + "/dsa_duckdb_spill"])
     except Exception:  # a connector may forbid changing settings; profiling still works
         pass
 

@@ -16,6 +16,7 @@ separate processes at once. A run whose process died (SIGKILL, power loss) keeps
 from __future__ import annotations
 
 import getpass
+import logging
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import polars as pl
 
@@ -175,6 +176,14 @@ class Store:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.runs_dir = self.path / "runs"
+        # Called as hook(event, store, run_id) with event "start" (manifest written) and "finish"
+        # (the run ended, whatever its status): how the Postgres mirror follows every run.
+        self.run_hooks: list[Callable[[str, "Store", str], None]] = []
+
+    @property
+    def label(self) -> str:
+        """Where the catalog is, for messages."""
+        return str(self.path)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -208,20 +217,35 @@ class Store:
         self._write_manifest(run)
         self._audit("run.start", run.run_id, "started", None,
                     {"connection": connection, "run_type": run_type, "details": run.details})
+        self._notify("start", run, quiet=True)
         try:
             yield run
         except KeyboardInterrupt:
             run.finish("partial" if run.counts.get("table_count") else "failed", "interrupted by the user")
+            self._notify("finish", run, quiet=True)
             raise
         except DsaError as exc:
             run.finish("failed", str(exc))
+            self._notify("finish", run, quiet=True)
             raise
         except Exception as exc:  # a bug or a driver error: keep the run honest, then re-raise
             run.finish("failed", f"{exc.__class__.__name__}: {exc}")
+            self._notify("finish", run, quiet=True)
             raise
         else:
             if run.status == "running":
                 run.finish()
+            self._notify("finish", run, quiet=False)
+
+    def _notify(self, event: str, run: Run, quiet: bool) -> None:
+        """Run the hooks; `quiet` (a run start, or a run already failing) only logs their errors."""
+        for hook in self.run_hooks:
+            try:
+                hook(event, self, run.run_id)
+            except Exception as exc:
+                if not quiet:
+                    raise
+                logging.getLogger("dsa.store").warning("warning: %s", scrub(one_line(str(exc))))
 
     def _write_manifest(self, run: Run) -> None:
         finished = now() if run.status in FINISHED else None

@@ -23,25 +23,39 @@ from dsa import jobs, queries
 from dsa.config import DEFAULT_STORE, Config, load_config
 from dsa.errors import DsaError, one_line
 from dsa.sources import all_sources
+from dsa.catalog import Catalog, open_catalog
 from dsa.store import Store
 
 START_HINT = "Press **Load the demo** below, or run `dsa demo` (or `dsa scan SOURCE`) in a terminal."
 
 
-def store() -> Store:
-    """The catalog this app shows: `DSA_STORE`, else the config's `store:`, else `./.dsa`."""
-    path = os.environ.get("DSA_STORE")
-    if not path:
-        try:
-            path = load_config().store
-        except DsaError:
-            path = None
-    return Store(Path(path or DEFAULT_STORE))
+def store() -> Catalog:
+    """The catalog this app shows: `DSA_STORE` (set by `dsa app`), else the config's `store:`,
+    else `./.dsa`; a folder or a postgresql:// URL (`dsa.catalog.open_catalog`). Runs started
+    from the app are mirrored when `mirror:` is configured or the catalog is in Postgres."""
+    try:
+        config = load_config()
+    except DsaError:
+        config = Config()
+    spec = os.environ.get("DSA_STORE") or config.store or DEFAULT_STORE
+    # the config without its sources (and their secrets) is the cache key of the open catalog
+    return _open(str(spec), config.model_dump_json(exclude={"sources"}))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _open(spec: str, config_json: str) -> Catalog:
+    return open_catalog(spec, Config.model_validate_json(config_json))
+
+
+def local_store() -> Store:
+    """The local folder: connections, the vault, background jobs (a Postgres catalog: its cache)."""
+    cat = store()
+    return cat if isinstance(cat, Store) else cat.cache
 
 
 def sources() -> Config:
     """The config file's sources plus the connections kept in the store (raises `ConfigError`)."""
-    return all_sources(load_config(), store().path)
+    return all_sources(load_config(), local_store().path)
 
 
 def _fingerprint(runs_dir: Path) -> tuple:
@@ -62,7 +76,8 @@ def _fingerprint(runs_dir: Path) -> tuple:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _runs(fingerprint: tuple) -> pl.DataFrame:
-    return Store(Path(fingerprint[0]).parent).sync_runs()
+    # a Postgres catalog's runs are read from Postgres (the fingerprint renews every 5 s)
+    return store().sync_runs()
 
 
 def runs() -> pl.DataFrame:
@@ -73,9 +88,10 @@ def runs() -> pl.DataFrame:
 def runs_version() -> str:
     """Changes whenever a run starts or finishes: the cache key for every catalog query."""
     frame = runs()
+    where = str(getattr(store(), "label", None) or store().path)
     if frame.height == 0:
-        return f"{store().path}|empty"
-    return f"{store().path}|" + "|".join(f"{r}:{s}" for r, s in zip(frame["run_id"], frame["status"]))
+        return f"{where}|empty"
+    return f"{where}|" + "|".join(f"{r}:{s}" for r, s in zip(frame["run_id"], frame["status"]))
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -153,6 +169,21 @@ def choose(label: str, options: Sequence, param: str, *, default: Any = None, wi
     st.query_params[param] = str(value)
     st.session_state[f"{key}:url"] = str(value)
     return value
+
+
+def url_key(param: str, from_url: Callable[[str | None], Any]) -> str:
+    """The session-state key of a widget whose value lives in `st.query_params[param]`: the URL
+    seeds it in a fresh session or when a link changed it. Call `url_store` after the widget."""
+    key = f"qp:{param}"
+    raw = st.query_params.get(param)
+    if key not in st.session_state or st.session_state.get(f"{key}:url") != raw:
+        st.session_state[key] = from_url(raw)
+    return key
+
+
+def url_store(param: str, text: str | None) -> None:
+    keep(param, text)
+    st.session_state[f"qp:{param}:url"] = text
 
 
 def keep(param: str, value: Any) -> None:
@@ -238,7 +269,7 @@ def user_name() -> str:
 
 def start_job(connection: str, steps: list[str], sample: str | None) -> str:
     refuse_if_read_only("starting a scan")
-    return jobs.start_job(store(), connection, steps, sample, env={"DSA_USER": user_name()})
+    return jobs.start_job(local_store(), connection, steps, sample, env={"DSA_USER": user_name()})
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -303,13 +334,13 @@ def save_connection(name: str, spec: dict[str, Any], secret_values: dict[str, st
                 f"connection '{name}': this installation has no credentials vault to keep the password "
                 "encrypted; leave it empty and reference it as ${ENV} in dsa.yaml")
         parse_source(name, spec)
-        save_spec(store().path, name, spec)
+        save_spec(local_store().path, name, spec)
         return
     if secret is None and replace:
         from dsa.vault import Vault  # noqa: PLC0415
 
-        secret = Vault(store().path).get(name)  # unchanged: keep what the vault holds
-    module.add_connection(store().path, load_config(), name, spec, secret, replace=replace)
+        secret = Vault(local_store().path).get(name)  # unchanged: keep what the vault holds
+    module.add_connection(local_store().path, load_config(), name, spec, secret, replace=replace)
 
 
 def remove_connection(name: str) -> None:
@@ -318,9 +349,9 @@ def remove_connection(name: str) -> None:
     refuse_if_read_only("removing connections")
     module = _connections()
     if module is None:
-        remove_spec(store().path, name)
+        remove_spec(local_store().path, name)
     else:
-        module.remove_connection(store().path, load_config(), name)
+        module.remove_connection(local_store().path, load_config(), name)
 
 
 def test_connection(name: str, spec: dict[str, Any], secret_values: dict[str, str], saved: bool = False) -> str:
@@ -332,7 +363,7 @@ def test_connection(name: str, spec: dict[str, Any], secret_values: dict[str, st
 
     module = _connections()
     if saved and module is not None:
-        result = module.check_connection(store().path, sources(), name)
+        result = module.check_connection(local_store().path, sources(), name)
         if not result.ok:
             raise SourceError(result.message)
         return result.target or name

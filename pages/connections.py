@@ -2,6 +2,7 @@
 removing them. Passwords are typed into password fields, kept encrypted, and never shown again."""
 
 import json
+from types import UnionType
 import typing
 from urllib.parse import urlsplit
 
@@ -23,17 +24,17 @@ try:
 except DsaError as exc:
     st.error(ui.md(exc))
     st.stop()
-stored = stored_specs(ui.store().path)
+stored = stored_specs(ui.local_store().path)
 
 rows = []
 module = ui._connections()
 if module is not None:  # with the vault: where each secret lives, never the secret itself
     rows = [{"connection": c.name, "type": c.type, "source": c.target, "defined in": c.defined_in,
-             "secret": c.secret} for c in module.list_connections(ui.store().path, load_config())]
+             "secret": c.secret} for c in module.list_connections(ui.local_store().path, load_config())]
 else:
     for name, options in sorted(merged.items()):
         try:
-            where = open_source(name, options).describe()
+            where = scrub(open_source(name, options).describe())
         except Exception:  # a connector that cannot describe itself still gets listed
             where = options.type
         rows.append({"connection": name, "type": options.type, "source": where,
@@ -45,8 +46,10 @@ else:
 
 
 def field_kind(annotation) -> type:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
-    for kind in (bool, int, float, list):
+    """bool, int, float, list, dict or str: how a connector option is typed into the form."""
+    union = typing.get_origin(annotation) in (typing.Union, UnionType)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] if union else [annotation]
+    for kind in (bool, int, float, list, dict):
         if any(a is kind or typing.get_origin(a) is kind for a in args):
             return kind
     return str
@@ -89,6 +92,12 @@ with st.form("connection", clear_on_submit=False):
                 placeholder="unchanged (stored encrypted)" if existing else "")
         elif ftype is bool:
             spec[field] = st.checkbox(field, value=bool(current if current is not None else info.default))
+        elif ftype is dict:
+            text = st.text_input(label, value=", ".join(f"{k}={v}" for k, v in (current or {}).items()),
+                                 help="name=value pairs, comma-separated")
+            pairs = [p.split("=", 1) for p in text.split(",") if "=" in p]
+            if pairs:
+                spec[field] = {k.strip(): v.strip() for k, v in pairs}
         elif ftype is list:
             text = st.text_input(label, value=", ".join(current or []), help="comma-separated")
             spec[field] = [p.strip() for p in text.split(",") if p.strip()]

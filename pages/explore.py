@@ -1,6 +1,7 @@
 """Explore: connection -> schema -> table -> column, and a search across the catalog."""
 
 import json
+from urllib.parse import urlencode
 
 import altair as alt
 import polars as pl
@@ -17,16 +18,24 @@ if scans.height == 0:
     ui.empty("No scan yet. " + ui.START_HINT)
     st.stop()
 
-term = st.text_input("Search tables and columns by name", value=st.query_params.get("q", ""),
-                     placeholder="e.g. email", icon=":material/search:")
-ui.keep("q", term or None)
+term = st.text_input("Search tables and columns by name", placeholder="e.g. email", icon=":material/search:",
+                     key=ui.url_key("q", lambda raw: raw or ""))
+ui.url_store("q", term or None)
 if term:
     found = ui.report("app_search", term)
     if found.height == 0:
         st.caption("Nothing matches.")
     else:
         st.caption(f"{found.height} matches" + (" (the first 200)" if found.height == 200 else ""))
-        st.dataframe(found, hide_index=True, width="stretch", height=min(400, 38 + 35 * found.height))
+        # each match links to its own view (a new tab keeps this search open)
+        links = []
+        for r in found.iter_rows(named=True):
+            place = {"conn": r["connection"], "schema": r["schema_name"], "table": r["table_name"],
+                     "column": r["column_name"]}
+            links.append("explore?" + urlencode({k: v for k, v in place.items() if v is not None}))
+        st.dataframe(found.with_columns(pl.Series("open", links)), hide_index=True, width="stretch",
+                     height=min(400, 38 + 35 * found.height),
+                     column_config={"open": st.column_config.LinkColumn("open", display_text="open")})
 
 left, mid, right, far = st.columns(4)
 conn = ui.choose("Connection", scans["connection"].unique(maintain_order=True).to_list(), "conn", container=left)

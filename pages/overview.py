@@ -24,7 +24,7 @@ if ui.runs().height == 0:
             from dsa.demo import run_demo
 
             with st.spinner("Building and scanning the demo shop..."):
-                run_demo(ui.store())
+                run_demo(ui.local_store())
         except DsaError as exc:
             st.error(ui.md(exc))
         else:

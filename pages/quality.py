@@ -35,8 +35,22 @@ schema = ui.choose("Schema", ["(all)", *names["schema_name"].drop_nulls().unique
                    container=f1)
 tables = names.filter(pl.col("schema_name") == schema) if schema != "(all)" else names
 table = ui.choose("Table", ["(all)", *tables["table_name"].unique(maintain_order=True)], "table", container=f2)
-families = f3.multiselect("Type", names["type_family"].drop_nulls().unique().sort().to_list())
-low, high = f4.slider("Score range", 0, 100, (0, 100))
+all_families = names["type_family"].drop_nulls().unique().sort().to_list()
+key = ui.url_key("types", lambda raw: [f for f in (raw or "").split(",") if f in all_families])
+st.session_state[key] = [f for f in st.session_state[key] if f in all_families]  # another connection's types
+families = f3.multiselect("Type", all_families, key=key)
+ui.url_store("types", ",".join(families) or None)
+
+
+def score_range(raw):
+    try:
+        return tuple(sorted(max(0, min(100, int(v))) for v in (raw or "0-100").split("-", 1)))
+    except ValueError:
+        return 0, 100
+
+
+low, high = f4.slider("Score range", 0, 100, key=ui.url_key("score", score_range))
+ui.url_store("score", None if (low, high) == (0, 100) else f"{low}-{high}")
 params = (run, None if schema == "(all)" else schema, None if table == "(all)" else table, families, low, high)
 base = queries.text("app_quality_columns")
 

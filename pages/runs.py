@@ -50,16 +50,16 @@ def job_progress() -> None:
     job_id = st.session_state.get("job")
     if not job_id:
         return
-    job = jobs.job(ui.store(), job_id)
+    job = jobs.job(ui.local_store(), job_id)
     if job is None:
         return
     done = job["status"] in ("finished", "failed")
-    runs = jobs.job_runs(ui.store(), job)
+    runs = jobs.job_runs(ui.local_store(), job)
     label = f"{' and '.join(job['steps'])} of {ui.md(job['connection'])}"
     state = "error" if job["status"] == "failed" else ("complete" if done else "running")
     with st.status(("Finished: " if done else "Running: ") + label, state=state, expanded=not done):
         for run in runs:
-            progress = ui.store().progress(run["run_id"]) or {}
+            progress = ui.local_store().progress(run["run_id"]) or {}
             total, count = progress.get("total"), progress.get("done") or 0
             text = f"{run['run_type']} run {run['run_id']}: {run['status']}"
             if total:

@@ -173,6 +173,9 @@ def test_explore_widgets_update_the_url(demo):
     assert at.subheader[0].value == "main.products"
     at.text_input[0].input("email").run()
     assert "1 matches" in texts(at)
+    found = pl.from_pandas(at.dataframe[0].value)
+    assert found["open"].to_list() == ["explore?conn=demo_shop&schema=main&table=customers&column=email"]
+    assert at.query_params["q"] in ("email", ["email"])
 
 
 def test_explore_older_run_from_the_url(demo):
@@ -275,6 +278,10 @@ def test_quality_filters_and_deep_link(quality_demo):
     assert at.query_params["column"] in ("main.customers.customer_id", ["main.customers.customer_id"])
     at.slider[0].set_value((50, 100)).run()
     assert metrics(at)["Columns"] == "1"  # only customer_id scores >= 50
+    assert at.query_params["score"] in ("50-100", ["50-100"])
+    at = app("quality", conn="demo_shop", score="50-100", types="integer")
+    no_exception(at)
+    assert metrics(at)["Columns"] == "1" and at.multiselect[0].value == ["integer"]
 
 
 def test_overview_score_trend(quality_demo):
@@ -504,3 +511,87 @@ def test_scan_and_profile_with_a_sample(demo):
     assert [r["run_type"] for r in runs] == ["scan", "quality"]
     assert runs[1]["details"]["sample"] == "50%"
     assert runs[1]["details"]["scan_run_id"] == runs[0]["run_id"]
+
+
+@pytest.mark.parametrize("page,params,expect", [
+    ("overview", {"conn": "demo_shop"}, "demo\\_shop"),
+    ("explore", {"conn": "demo_shop", "schema": "main", "table": "products", "column": "price"}, "price"),
+    ("quality", {"conn": "demo_shop", "table": "orders"}, None),
+    ("changes", {"conn": "demo_shop"}, None),
+    ("runs", {"conn": "demo_shop"}, None),
+    ("connections", {"conn": "demo_shop"}, "Remove"),
+    ("explore", {"conn": "nope", "table": "nope", "run": "nope"}, "main."),  # stale links fall back
+])
+def test_deep_links(demo, page, params, expect):
+    at = app(page, **params)
+    no_exception(at)
+    if expect:
+        assert expect in texts(at)
+    for key, value in params.items():
+        if value != "nope" and key in at.query_params:
+            assert at.query_params[key] in (value, [value])
+
+
+def test_two_simultaneous_scans_one_runs_one_is_told(demo):
+    """Two users of one app server press Scan on the same connection at the same moment."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    outcomes: list = []
+
+    def press():
+        barrier.wait()
+        try:
+            outcomes.append(("started", jobs.start_job(demo, "demo_shop", ["scan"])))
+        except jobs.AlreadyRunning as exc:
+            outcomes.append(("refused", str(exc)))
+
+    threads = [threading.Thread(target=press) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    kinds = sorted(k for k, _ in outcomes)
+    assert kinds == ["refused", "started"], outcomes
+    job = wait_for_job(demo, next(v for k, v in outcomes if k == "started"))
+    assert job["status"] == "finished"
+    scans = demo.sync_runs().filter(pl.col("run_type") == "scan")
+    assert scans.height == 3 and scans["status"].to_list() == ["success"] * 3
+    for _ in range(100):  # the job records "finished" just before its process ends
+        if not jobs.is_running(demo, "demo_shop"):
+            break
+        time.sleep(0.05)
+    assert not jobs.is_running(demo, "demo_shop")
+
+
+def test_connection_form_for_every_connector_type(demo):
+    from dsa.connectors import connector_types
+
+    at = app("connections")
+    for kind in connector_types():
+        next(s for s in at.selectbox if s.label == "Type").select(kind).run()
+        no_exception(at)
+        labels = [t.label.rstrip(" *") for t in at.text_input]
+        assert "Name" in labels
+        for t in at.text_input:  # every secret-looking field is a password field
+            if "password" in t.label:
+                assert t.proto.type == t.proto.PASSWORD
+
+
+def test_duckdb_connection_with_attached_databases(demo, tmp_path):
+    import duckdb
+
+    main, extra = tmp_path / "main.duckdb", tmp_path / "extra.duckdb"
+    for path in (main, extra):
+        duckdb.connect(str(path)).execute("CREATE TABLE t (a INT)").close()
+    at = app("connections")
+    next(s for s in at.selectbox if s.label == "Type").select("duckdb").run()
+    inputs = {t.label.rstrip(" *"): t for t in at.text_input}
+    inputs["Name"].input("lake")
+    inputs["path"].input(str(main))
+    inputs["attach"].input(f"extra={extra}")
+    next(b for b in at.button if b.label == "Save").click().run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    stored = json.loads((demo.path / "connections.json").read_text())["lake"]
+    assert stored == {"type": "duckdb", "path": str(main), "attach": {"extra": str(extra)}}

@@ -121,6 +121,12 @@ def test_explore_link_follows_a_foreign_key(server, page):
     page.get_by_text("main.customers (customer_id)").click()
     page.get_by_role("heading", name="main.customers").wait_for()
     assert "table=customers" in page.url
+    # picking from the list twice in a row: each pick shows its table and lands in the URL
+    for table in ("products", "returns"):
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Table").click()
+        page.get_by_role("option", name=table, exact=True).click()
+        page.get_by_role("heading", name=f"main.{table}").wait_for()
+        page.wait_for_function(f"() => location.search.includes('table={table}')")
 
 
 def test_scan_button_adds_a_run(server, page):

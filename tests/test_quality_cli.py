@@ -141,3 +141,44 @@ def test_demo_profiles_both_versions(dsa_cli):
     pairs = _query(dsa_cli, "SELECT q.scan_run_id, s.run_type FROM quality_metrics_runs q JOIN sync_runs s "
                             "ON s.run_id = q.scan_run_id WHERE q.status = 'success'")
     assert len(pairs) == 2 and all(p["run_type"] == "scan" for p in pairs)
+
+
+def test_ctrl_c_keeps_the_tables_that_finished(tmp_path):
+    """SIGINT while the big table is being profiled: exit 130, run partial, the small tables kept."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from dsa.store import Store
+
+    con = sqlite3.connect(tmp_path / "big.db")
+    con.execute("CREATE TABLE a1 (x INTEGER)")
+    con.execute("CREATE TABLE a2 (x INTEGER)")
+    con.execute("INSERT INTO a1 VALUES (1), (2)")
+    con.execute("INSERT INTO a2 VALUES (3)")
+    con.execute("CREATE TABLE z (a INTEGER, b TEXT, c REAL, d TEXT)")
+    con.execute("""INSERT INTO z WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1500000)
+                   SELECT i, 'v' || (i * 7919 % 1000003), i * 0.5, printf('%08d', i) FROM r""")
+    con.commit()
+    con.close()
+    (tmp_path / "dsa.yaml").write_text("sources:\n  big: {type: sqlite, path: big.db}\nquality: {workers: 1}\n")
+    env = {**os.environ, "DSA_STORE": str(tmp_path / "store"), "DSA_CONFIG": str(tmp_path / "dsa.yaml")}
+    assert subprocess.run([sys.executable, "-m", "dsa", "scan", "big"], env=env, cwd=tmp_path, capture_output=True).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "dsa", "quality", "big"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = Store(tmp_path / "store")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if [m for m in store.manifests() if m["run_type"] == "quality"]:
+            break
+        time.sleep(0.05)
+    time.sleep(4)  # the two small tables take well under a second; the big one far longer
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (err, _)
+    run = [m for m in store.manifests() if m["run_type"] == "quality"][0]
+    assert run["status"] == "partial" and "interrupted" in run["error"]
+    kept = store.sql("SELECT table_name FROM table_quality_metrics ORDER BY 1")["table_name"].to_list()
+    assert kept == ["a1", "a2"]

@@ -12,9 +12,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from dsa.config import DEFAULT_STORE, Config, load_config
+from dsa.catalog import Catalog, open_catalog
+from dsa.config import DEFAULT_CONFIG, DEFAULT_STORE, Config, load_config
+from dsa.pg_catalog import is_postgres
 from dsa.sources import all_sources
-from dsa.store import Store
 
 app = typer.Typer(
     name="dsa",
@@ -45,6 +46,8 @@ class State:
     store_path: Optional[str] = None
     _config: Optional[Config] = field(default=None, repr=False)
 
+    _catalog: Optional[Catalog] = field(default=None, repr=False)
+
     def config(self) -> Config:
         """The config file's settings plus the connections kept in the store."""
         if self._config is None:
@@ -52,12 +55,22 @@ class State:
             self._config = all_sources(base, self.store().path)
         return self._config
 
-    def store(self) -> Store:
-        path = self.store_path or os.environ.get("DSA_STORE")
-        if not path:
-            cfg_store = load_config(self.config_path).store
-            path = cfg_store or DEFAULT_STORE
-        return Store(Path(path))
+    def _file_config(self) -> Config:
+        """The config file if there is one: a missing file (even a named one) is an empty config
+        here, so commands that only read the catalog work without one."""
+        path = Path(self.config_path or os.environ.get("DSA_CONFIG") or DEFAULT_CONFIG)
+        return load_config(path) if path.exists() else Config()
+
+    def store_spec(self) -> str:
+        """`--store` / DSA_STORE / the config's `store:`: a folder or a postgresql:// URL."""
+        spec = self.store_path or os.environ.get("DSA_STORE") or self._file_config().store or DEFAULT_STORE
+        return spec if is_postgres(spec) else str(Path(spec))
+
+    def store(self) -> Catalog:
+        """The catalog: a local `Store`, or a `PostgresCatalog` (runs mirrored as they end)."""
+        if self._catalog is None:
+            self._catalog = open_catalog(self.store_spec(), self._file_config())
+        return self._catalog
 
 
 state = State()
@@ -66,11 +79,12 @@ state = State()
 @app.callback()
 def _global(
     config: Optional[str] = typer.Option(None, "--config", envvar="DSA_CONFIG", help="Config file (default ./dsa.yaml)."),
-    store: Optional[str] = typer.Option(None, "--store", envvar="DSA_STORE", help="Catalog folder (default ./.dsa)."),
+    store: Optional[str] = typer.Option(None, "--store", envvar="DSA_STORE", help="Catalog folder (default ./.dsa), or a postgresql:// URL to read the catalog from Postgres."),
 ) -> None:
     state.config_path = config
     state.store_path = store
     state._config = None
+    state._catalog = None
 
 
 @contextmanager

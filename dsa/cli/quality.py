@@ -6,7 +6,6 @@ import typer
 
 from dsa.cli.common import app, console, console_err, print_error, progress_bar, state
 from dsa.errors import ConfigError, DsaError
-from dsa.quality import parse_sample, quality as run_quality
 
 
 @app.command()
@@ -17,6 +16,9 @@ def quality(
     top_k: Optional[int] = typer.Option(None, "--top-k", help="Top values per column (default quality.top_k, 10)."),
 ) -> None:
     """Profile the tables of sources' newest scans. Exit 0 success, 1 failed, 3 partial."""
+    # imported here: every command module is loaded at start-up, and sqlglot is slow to import
+    from dsa.quality import parse_sample, quality as run_quality
+
     if not sources:
         raise ConfigError("name a source to profile (see `dsa connections list`)")
     if sample is not None:

@@ -10,6 +10,7 @@ import typer
 
 from dsa.cli.common import app, state
 from dsa.errors import DsaError
+from dsa.pg_catalog import is_postgres
 
 
 def app_script() -> Path:
@@ -28,7 +29,8 @@ def run_app(
 ) -> None:
     """Start the Streamlit app on this catalog (extra options go to `streamlit run`)."""
     env = dict(os.environ)
-    env["DSA_STORE"] = str(state.store().path.resolve())
+    spec = state.store_spec()
+    env["DSA_STORE"] = spec if is_postgres(spec) else str(Path(spec).resolve())
     config = Path(state.config_path or "dsa.yaml")
     if state.config_path or config.exists():
         env["DSA_CONFIG"] = str(config.resolve())

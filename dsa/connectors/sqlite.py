@@ -7,9 +7,6 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-import sqlglot
-from sqlglot import exp
-
 from dsa.config import SourceOptions
 from dsa.connectors.base import Connector
 from dsa.errors import SourceError
@@ -59,6 +56,9 @@ class SqliteConnector(Connector):
 
 def _check_constraints(tables: list[dict]) -> list[dict]:
     """SQLite keeps CHECK constraints only in the table's SQL text: read them with sqlglot."""
+    import sqlglot  # here: every connector module loads with the config, and sqlglot is slow to import
+    from sqlglot import exp
+
     out = []
     for t in tables:
         sql = json.loads(t["extra"] or "{}").get("sql")

@@ -24,17 +24,20 @@ SELECT n.nspname AS schema_name,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view_definition,
        pn.nspname AS parent_schema,
        pc.relname AS parent_table,
-       NULLIF(jsonb_strip_nulls(jsonb_build_object(
-           'readable', CASE WHEN NOT has_table_privilege(c.oid, 'SELECT') THEN false END,
-           'partition_bound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
-           'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
-           'is_partitioned', CASE WHEN c.relkind = 'p' AND c.relispartition THEN true END,
-           'persistence', CASE c.relpersistence WHEN 'u' THEN 'unlogged' END,
-           'populated', CASE WHEN c.relkind = 'm' THEN c.relispopulated END,
-           'row_security', CASE WHEN c.relrowsecurity THEN true END,
-           'foreign_server', fs.srvname,
-           'foreign_options', ft.ftoptions
-       )), '{}'::jsonb) AS extra
+       -- built only for the few relations that have something to say (most plain tables do not)
+       CASE WHEN c.relkind IN ('p', 'm', 'f') OR c.relispartition OR c.relpersistence = 'u' OR c.relrowsecurity
+                 OR NOT has_table_privilege(c.oid, 'SELECT') THEN
+           jsonb_strip_nulls(jsonb_build_object(
+               'readable', CASE WHEN NOT has_table_privilege(c.oid, 'SELECT') THEN false END,
+               'partition_bound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+               'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+               'is_partitioned', CASE WHEN c.relkind = 'p' AND c.relispartition THEN true END,
+               'persistence', CASE c.relpersistence WHEN 'u' THEN 'unlogged' END,
+               'populated', CASE WHEN c.relkind = 'm' THEN c.relispopulated END,
+               'row_security', CASE WHEN c.relrowsecurity THEN true END,
+               'foreign_server', fs.srvname,
+               'foreign_options', ft.ftoptions))
+       END AS extra
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0

@@ -183,8 +183,8 @@ def main() -> None:
 
     scan = statistics.median(scans)
     print(f"\ndsa scan output: {summary}")
-    print(f"{'contender':<14}{'seconds':>10}{'ratio to dsa scan':>20}   target")
-    print(f"{'dsa scan':<14}{scan:>10.3f}{1.0:>20.2f}")
+    print(f"{'contender':<14}{'seconds':>10}   {'ratio':<26}target")
+    print(f"{'dsa scan':<14}{scan:>10.3f}")
     rows = [("raw queries", statistics.median(raw)), ("pg_dump", statistics.median(dumps)),
             ("reflect()", statistics.median(reflects))]
     if inspector is not None:
@@ -196,10 +196,11 @@ def main() -> None:
             target, met = "dsa scan <= 2x raw", scan <= 2 * seconds
             shown = f"dsa scan = {scan / seconds:.2f}x raw"
         else:
-            target, met = f">= {TARGETS[name]:g}x", ratio >= TARGETS[name] and (name != "pg_dump" or ratio > 1)
-            shown = f"{ratio:.2f}x"
+            target = f"dsa scan >= {TARGETS[name]:g}x faster" if name != "pg_dump" else "dsa scan faster"
+            met = ratio >= TARGETS[name] and (name != "pg_dump" or ratio > 1)
+            shown = f"{ratio:.2f}x dsa scan's time"
         ok &= met
-        print(f"{name:<14}{seconds:>10.3f}{shown:>20}   {target} {'ok' if met else 'MISSED'}")
+        print(f"{name:<14}{seconds:>10.3f}   {shown:<26}{target}: {'ok' if met else 'MISSED'}")
     startup, own = statistics.median(startups), statistics.median(inner)
     print(f"\nof which interpreter + imports: {startup:.3f}s (python -c 'import dsa.cli, dsa.connectors.postgres')")
     print(f"the scan's own timing (connect, queries, normalize, write; printed by dsa scan): {own:.3f}s "

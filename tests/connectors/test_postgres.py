@@ -506,3 +506,15 @@ def test_a_failing_catalog_query_fails_the_run_with_one_line(pg_database, tmp_pa
                               'failed: column "no_such_column" does not exist')
     (run,) = store.manifests()
     assert run["status"] == "failed" and run["error"] == str(err.value)
+
+
+def test_include_schema_patterns(rich, tmp_path):
+    _, _, dsn = rich
+    store = Store(tmp_path / "store")
+    spec = {"type": "postgres", "dsn": dsn, "include": {"schemas": ["re*", "select"]}, "exclude": {"tables": ["ref.*"]}}
+    result = scan(store, Config(sources={"pg": parse_source("pg", spec)}), "pg")
+    con = store.connect()
+    assert sorted(r[0] for r in con.execute("SELECT qualified_name FROM latest_table_metadata").fetchall()) == [
+        "pg.select.from"]
+    assert sorted(r[0] for r in con.execute("SELECT schema_name FROM latest_schema_metadata").fetchall()) == ["ref", "select"]
+    assert (result.table_count, result.column_count) == (1, 1)

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from dsa.cli.common import app, console, state
+from dsa.diff import CHANGE_TYPES, DiffResult, diff as run_diff
+from dsa.errors import ConfigError
+
+MAX_LINES = 200  # changes printed as text; the JSON output and the catalog hold them all
+ARROW = "->"
+
+
+@app.command()
+def diff(
+    source: str = typer.Argument(..., help="Connection whose scans to compare (and the diff run's connection)."),
+    from_run: Optional[str] = typer.Option(None, "--from", help="Older scan run (any connection). Default: see docs/diff.md."),
+    to_run: Optional[str] = typer.Option(None, "--to", help="Newer scan run (any connection). Default: SOURCE's newest successful scan."),
+    against: Optional[str] = typer.Option(None, "--against", help="Compare SOURCE's scan with the newest successful scan of this other connection (e.g. staging)."),
+    renames: Optional[bool] = typer.Option(None, "--renames/--no-renames", help="Report same-shape drop+add pairs as renamed (config diff.renames, default on)."),
+    format: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """What changed between two scan runs. Exit 0 nothing changed, 4 something did."""
+    if format not in ("text", "json"):
+        raise ConfigError(f"--format: must be text or json (got {format!r})")
+    result = run_diff(state.store(), state.config(), source, from_run, to_run, against, renames)
+    if format == "json":
+        sys.stdout.write(json.dumps(result.to_document(), default=str, ensure_ascii=False) + "\n")
+    else:
+        print_text(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _value(v) -> str:
+    return "null" if v is None else json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
+
+
+def _short(value: str | None) -> str:
+    """Metric values as people read them: 20.304347826086957 -> 20.3043."""
+    if value is None:
+        return "null"
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return value if number.is_integer() or len(value) <= 8 else f"{number:.6g}"
+
+
+def describe_changes(changes: list[dict]) -> str:
+    out = []
+    for c in changes:
+        if c["attribute"] in ("qualified_name",):
+            continue
+        if c["attribute"] == "view_definition":
+            out.append("view SQL changed")
+        else:
+            out.append(f"{c['attribute']}: {_value(c['from'])} {ARROW} {_value(c['to'])}")
+    return "; ".join(out)
+
+
+def print_text(result: DiffResult) -> None:
+    f, t = result.from_run, result.to_run
+    console.print(f"diff {result.run_id}", markup=False)
+    console.print(f"  from {f['run_id']} ({f['connection']}, {f['status']}, {f['started_at'][:19]})", markup=False)
+    console.print(f"  to   {t['run_id']} ({t['connection']}, {t['status']}, {t['started_at'][:19]})", markup=False)
+    table = Table("entity", *CHANGE_TYPES)
+    for row in result.summary.iter_rows(named=True):
+        table.add_row(row["entity_type"], *(str(row[c]) for c in CHANGE_TYPES))
+    console.print(table)
+
+    renamed_tables = set(result.changes["table"].filter(pl.col("change_type") == "renamed")["qualified_name"].to_list())
+    lines, followed = [], {}
+    for kind, frame in result.changes.items():
+        for row in frame.iter_rows(named=True):
+            changes = json.loads(row["changes"])
+            # a column/constraint/index that only moved with its renamed table is not news
+            if (kind in ("column", "constraint", "index") and row["change_type"] == "renamed"
+                    and row.get("table_qualified_name") in renamed_tables and len(changes) == 1):
+                followed[kind] = followed.get(kind, 0) + 1
+                continue
+            text = f"  {kind:<10} {row['change_type']:<9} {row['qualified_name']}"
+            if row["change_type"] == "renamed":
+                text += f" (was {row['previous_name']})"
+            detail = describe_changes(changes)
+            if detail:
+                text += f"  {detail}"
+            lines.append(text)
+    if lines:
+        console.print("changes:")
+        for line in lines[:MAX_LINES]:
+            console.print(line, markup=False)
+        if len(lines) > MAX_LINES:
+            console.print(f"  ... and {len(lines) - MAX_LINES} more (--format json, or the incremental_diff_* tables)", markup=False)
+    if followed:
+        console.print("  (" + ", ".join(f"{n} {k}s" for k, n in followed.items()) + " renamed with their tables)", markup=False)
+    if result.drift.height:
+        console.print("data drift, largest first:")
+        for row in result.drift.head(50).iter_rows(named=True):
+            if row["unit"] == "changed":
+                how = "changed"
+            else:
+                unit = "%" if row["unit"] == "pct" else " points"
+                how = f"{row['measured']:.1f}{unit} (threshold {row['threshold']:g}{unit})"
+            console.print(f"  {row['drift_rank']:>3}. {row['qualified_name']}  {row['metric']}: "
+                          f"{_short(row['from_value'])} {ARROW} {_short(row['to_value'])}  {how}", markup=False)
+        if result.drift.height > 50:
+            console.print(f"  ... and {result.drift.height - 50} more", markup=False)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False)
+    if result.changed:
+        console.print(f"{result.change_count} changes, {result.drift.height} data drifts", markup=False)
+    else:
+        console.print("no changes" + (f" ({result.unknown_count} objects unknown)" if result.unknown_count else ""), markup=False)

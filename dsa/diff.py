@@ -1,0 +1,337 @@
+"""The incremental diff: what changed between two scan runs, in structure and in the data.
+
+The comparison itself is DuckDB SQL in `queries/diff/` (full outer joins on names over the
+catalog tables); this module picks the runs, prepares the few inputs SQL cannot make (view SQL
+normalized with sqlglot, the objects each run could not read), runs the files in order and
+stores the results as a `diff` run:
+
+    macros.sql       helpers (quoting, type keys, "was this object observed?")
+    inputs.sql       both runs' schemas, tables, columns, constraints, indexes, side by side
+    match.sql        which old table/column is which new one (names, then renames), moves
+    schemas.sql ... indexes.sql   one result query per entity type, written to Parquet as is
+    summary.sql      counts per entity type
+    data_drift.sql   metric drift between the quality runs tied to the two scans
+
+Runs of two connections compare by the names below the connection (staging against prod).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+from dsa import queries
+from dsa.config import Config, DiffOptions
+from dsa.errors import ConfigError, NotFound
+from dsa.model import CATALOG_TABLES, DIFF_DATA
+from dsa.names import qualified_name, split_name
+from dsa.store import Store
+
+ENTITY_TYPES = ("schema", "table", "column", "constraint", "index")
+CHANGE_TYPES = ("added", "removed", "modified", "renamed", "moved", "unknown", "unchanged")
+# What makes the diff "changed" (exit 4): anything but unknown and unchanged, or data drift.
+REAL_CHANGES = ("added", "removed", "modified", "renamed", "moved")
+RESULT_TABLES = {
+    "schema": "incremental_diff_schema",
+    "table": "incremental_diff_table",
+    "column": "incremental_diff_column",
+    "constraint": "incremental_diff_constraint",
+    "index": "incremental_diff_index",
+}
+RESULT_FILES = {"schema": "schemas", "table": "tables", "column": "columns", "constraint": "constraints", "index": "indexes"}
+INCOMPLETE = ("failed", "running")
+EXIT_CHANGED = 4
+
+
+@dataclass
+class DiffResult:
+    run_id: str
+    connection: str
+    from_run: dict[str, Any]
+    to_run: dict[str, Any]
+    from_quality_run: str | None
+    to_quality_run: str | None
+    renames: bool
+    summary: pl.DataFrame  # diff_summary rows
+    changes: dict[str, pl.DataFrame]  # entity type -> rows that are not unchanged
+    drift: pl.DataFrame  # incremental_diff_data rows, largest first
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def change_count(self) -> int:
+        return int(self.summary.select(pl.sum_horizontal(list(REAL_CHANGES)).sum()).item())
+
+    @property
+    def unknown_count(self) -> int:
+        return int(self.summary["unknown"].sum())
+
+    @property
+    def changed(self) -> bool:
+        return self.change_count > 0 or self.drift.height > 0
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CHANGED if self.changed else 0
+
+    def summary_line(self) -> str:
+        """One line: what changed, per entity type."""
+        parts = []
+        for row in self.summary.iter_rows(named=True):
+            counts = [f"{row[c]} {c}" for c in (*REAL_CHANGES, "unknown") if row[c]]
+            if counts:
+                plural = "indexes" if row["entity_type"] == "index" else row["entity_type"] + "s"
+                parts.append(f"{plural} " + ", ".join(counts))
+        what = "; ".join(parts) if parts else "no structural changes"
+        if self.drift.height:
+            what += f"; {self.drift.height} data drifts"
+        return what
+
+    def to_document(self) -> dict[str, Any]:
+        """The machine-readable diff (`dsa diff --format json`)."""
+
+        def run(m: dict[str, Any], quality: str | None) -> dict[str, Any]:
+            return {"run_id": m["run_id"], "connection": m["connection"], "status": m["status"],
+                    "started_at": m["started_at"], "quality_run_id": quality}
+
+        def rows(frame: pl.DataFrame, keep: list[str]) -> list[dict[str, Any]]:
+            out = []
+            for row in frame.select(keep).to_dicts():
+                row["changes"] = json.loads(row["changes"]) if "changes" in row else None
+                out.append(row)
+            return out
+
+        entity_keys = ["qualified_name", "previous_name", "change_type", "changes"]
+        return {
+            "diff_run_id": self.run_id,
+            "connection": self.connection,
+            "from": run(self.from_run, self.from_quality_run),
+            "to": run(self.to_run, self.to_quality_run),
+            "renames": self.renames,
+            "changed": self.changed,
+            "change_count": self.change_count,
+            "unknown_count": self.unknown_count,
+            "drift_count": self.drift.height,
+            "summary": self.summary.drop("run_id", "connection").to_dicts(),
+            "changes": {kind: rows(frame, entity_keys) for kind, frame in self.changes.items()},
+            "data_drift": self.drift.select(
+                "drift_rank", "qualified_name", "previous_name", "entity_type", "metric", "from_value", "to_value",
+                "change", "measured", "unit", "threshold", "severity",
+            ).to_dicts(),
+            "notes": self.notes,
+        }
+
+
+# -- choosing the runs ------------------------------------------------------------------------
+
+
+def _scan(store: Store, run_id: str, option: str) -> dict[str, Any]:
+    try:
+        m = store.run(run_id)
+    except NotFound:
+        raise NotFound(f"{option}: no run '{run_id}' in the catalog at {store.path}") from None
+    if m["run_type"] != "scan":
+        raise ConfigError(f"{option}: run '{run_id}' is a {m['run_type']} run, not a scan")
+    return m
+
+
+def _successful_scans(store: Store, connection: str) -> list[dict[str, Any]]:
+    return [m for m in store.manifests()
+            if m["run_type"] == "scan" and m["status"] == "success" and m["connection"] == connection]
+
+
+def resolve_runs(store: Store, source: str, from_run: str | None = None, to_run: str | None = None,
+                 against: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The (older, newer) scan manifests to compare.
+
+    Default: the two newest successful scans of `source`. `--to RUN` alone: RUN against the newest
+    successful scan of `source` before it. `--from RUN` alone: RUN against the newest successful
+    scan of `source`. `--against OTHER`: the newest successful scan of source OTHER against that of
+    `source` (or against `--to`). Explicit runs may belong to any connection.
+    """
+    if against and from_run:
+        raise ConfigError("give either --from or --against, not both")
+    scans = _successful_scans(store, source)
+    to_m = _scan(store, to_run, "--to") if to_run else None
+    from_m = _scan(store, from_run, "--from") if from_run else None
+    if against:
+        others = _successful_scans(store, against)
+        if not others:
+            raise NotFound(f"--against: no successful scan of '{against}' in the catalog at {store.path}")
+        from_m = others[-1]
+    if to_m is None:
+        if not scans:
+            raise NotFound(f"no successful scan of '{source}' in the catalog at {store.path}")
+        to_m = scans[-1] if from_m is not None else None
+        if to_m is None:
+            if len(scans) < 2:
+                raise NotFound(
+                    f"diff: source '{source}' has only one successful scan ({scans[0]['run_id']}); "
+                    "scan it again, or name runs with --from/--to"
+                )
+            from_m, to_m = scans[-2], scans[-1]
+    if from_m is None:
+        earlier = [m for m in scans if (m["started_at"], m["run_id"]) < (to_m["started_at"], to_m["run_id"])]
+        if not earlier:
+            raise NotFound(f"--to: no successful scan of '{source}' before run '{to_m['run_id']}'; name one with --from")
+        from_m = earlier[-1]
+    return from_m, to_m
+
+
+def quality_run_for(store: Store, scan_run_id: str) -> str | None:
+    """The newest finished quality run that profiled this scan (`details.scan_run_id`)."""
+    found = [m for m in store.manifests()
+             if m["run_type"] == "quality" and m["status"] in ("success", "partial")
+             and (m.get("details") or {}).get("scan_run_id") == scan_run_id]
+    return found[-1]["run_id"] if found else None
+
+
+# -- inputs SQL cannot make ---------------------------------------------------------------------
+
+
+def view_key(definition: str | None, dialect: str | None) -> str | None:
+    """A view's SQL in a canonical form: parsed and regenerated by sqlglot with identifiers
+    normalized and always quoted, comments dropped. `CREATE VIEW x AS` is stripped so a renamed
+    view keeps its key. Unparseable SQL falls back to its whitespace-collapsed text."""
+    if definition is None:
+        return None
+    try:
+        tree = sqlglot.parse_one(definition, read=dialect)
+        if isinstance(tree, exp.Create) and tree.expression is not None:
+            tree = tree.expression
+        tree = normalize_identifiers(tree, dialect=dialect)
+        return tree.sql(dialect=dialect, identify=True, normalize=True, comments=False)
+    except Exception:  # sqlglot cannot read every engine's every construct
+        return " ".join(definition.split()).rstrip(";")
+
+
+def _dialect(manifest: dict[str, Any]) -> str | None:
+    from dsa.connectors import REGISTRY
+
+    connector = REGISTRY.get((manifest.get("details") or {}).get("source_type") or "")
+    return connector.dialect if connector else None
+
+
+def _view_keys(con, sides: dict[str, dict[str, Any]]) -> pl.DataFrame:
+    views = con.execute(
+        "SELECT side, qualified_name, view_definition FROM diff_tables WHERE view_definition IS NOT NULL"
+    ).pl()
+    dialects = {side: _dialect(m) for side, m in sides.items()}
+    keys = [view_key(d, dialects[s]) for s, d in zip(views["side"], views["view_definition"])]
+    return pl.DataFrame(
+        {"side": views["side"], "qualified_name": views["qualified_name"], "view_key": keys},
+        schema={"side": pl.Utf8, "qualified_name": pl.Utf8, "view_key": pl.Utf8},
+    )
+
+
+def _unobserved(con, sides: dict[str, dict[str, Any]]) -> pl.DataFrame:
+    """What each run could not see: its run_errors split into schema/table/column parts, and
+    one all-NULL row for a run that failed or never finished (then nothing it lacks is gone)."""
+    rows = []
+    for side, m in sides.items():
+        if m["status"] in INCOMPLETE:
+            rows.append({"side": side})
+        errors = con.execute("SELECT qualified_name FROM run_errors WHERE run_id = ?", [m["run_id"]]).fetchall()
+        for (name,) in errors:
+            try:
+                parts = split_name(name)
+            except ValueError:
+                parts = [m["connection"]]
+            below = (parts[1:] if parts and parts[0] == m["connection"] else parts)[:3]
+            rows.append(dict(zip(("side", "schema_name", "table_name", "column_name"), [side, *below])))
+    return pl.DataFrame(
+        {k: [r.get(k) for r in rows] for k in ("side", "schema_name", "table_name", "column_name")},
+        schema={k: pl.Utf8 for k in ("side", "schema_name", "table_name", "column_name")},
+    )
+
+
+# -- the diff ----------------------------------------------------------------------------------
+
+
+def diff(store: Store, config: Config | None, source: str, from_run: str | None = None, to_run: str | None = None,
+         against: str | None = None, renames: bool | None = None) -> DiffResult:
+    """Compare two scan runs and store the result as a `diff` run of connection `source`."""
+    options: DiffOptions = config.diff if config is not None else DiffOptions()
+    renames = options.renames if renames is None else renames
+    from_m, to_m = resolve_runs(store, source, from_run, to_run, against)
+    from_q, to_q = quality_run_for(store, from_m["run_id"]), quality_run_for(store, to_m["run_id"])
+    details = {
+        "from_run": from_m["run_id"], "to_run": to_m["run_id"],
+        "from_connection": from_m["connection"], "to_connection": to_m["connection"],
+        "from_quality_run": from_q, "to_quality_run": to_q, "renames": renames,
+    }
+    notes = []
+    for side, m in (("older", from_m), ("newer", to_m)):
+        if m["status"] != "success":
+            notes.append(f"the {side} scan {m['run_id']} is {m['status']}: what it could not read is unknown, not removed")
+    has_quality = "table_quality_metrics" in CATALOG_TABLES and "column_quality_metrics" in CATALOG_TABLES
+    if not (from_q and to_q and has_quality):
+        missing = [m["run_id"] for m, q in ((from_m, from_q), (to_m, to_q)) if not q]
+        notes.append(f"data drift not compared: no quality run of scan {', '.join(missing)}" if missing
+                     else "data drift not compared: quality metrics are not in this catalog")
+
+    with store.begin_run(source, "diff", details) as run:
+        con = store.connect()
+        try:
+            variables = {
+                "diff_run_id": run.run_id, "diff_connection": source,
+                "diff_from_run": from_m["run_id"], "diff_to_run": to_m["run_id"],
+                "diff_from_prefix": qualified_name(from_m["connection"]) + ".",
+                "diff_to_prefix": qualified_name(to_m["connection"]) + ".",
+                "diff_renames": renames,
+                "diff_from_quality": from_q, "diff_to_quality": to_q,
+                **{f"diff_t_{k}": float(v) for k, v in options.thresholds.model_dump().items()},
+            }
+            # row order means nothing here; dropping it lets DuckDB stream and use less memory
+            con.execute("SET preserve_insertion_order = false")
+            for name, value in variables.items():
+                con.execute(f"SET VARIABLE {name} = ?", [value])  # names are our constants above
+            sides = {"from": from_m, "to": to_m}
+            _register(con, "diff_errors", _unobserved(con, sides))
+            for name in ("macros", "inputs"):
+                con.execute(queries.text(f"diff/{name}"))
+            _register(con, "diff_view_sql", _view_keys(con, sides))
+            con.execute(queries.text("diff/match"))
+            frames = {}
+            for kind, table in RESULT_TABLES.items():
+                # each entity query's result goes straight to Parquet; no temp table in between
+                frames[kind] = con.execute(queries.text(f"diff/{RESULT_FILES[kind]}")).pl()
+                run.write(table, frames[kind])
+                con.register(f"diff_result_{kind}", frames[kind].to_arrow())
+            summary = con.execute(queries.text("diff/summary")).pl()
+            run.write("diff_summary", summary)
+            drift = pl.DataFrame(schema=DIFF_DATA)
+            if from_q and to_q and has_quality:
+                drift = con.execute(queries.text("diff/data_drift")).pl()
+                if drift.height:
+                    run.write("incremental_diff_data", drift)
+            changes = {
+                kind: frame.filter(pl.col("change_type") != "unchanged").sort("qualified_name")
+                for kind, frame in frames.items()
+            }
+        finally:
+            con.close()
+        result = DiffResult(run.run_id, source, from_m, to_m, from_q, to_q, renames, summary, changes, drift, notes)
+        run.counts.update(change_count=result.change_count, unknown_count=result.unknown_count,
+                          drift_count=drift.height,
+                          **{f"{k}_{c}": int(v) for k, c, v in _flat(summary)})
+        run.finish()
+    return result
+
+
+def _register(con, name: str, frame: pl.DataFrame) -> None:
+    con.register(f"_{name}_frame", frame.to_arrow())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _{name}_frame")
+    con.unregister(f"_{name}_frame")
+
+
+def _flat(summary: pl.DataFrame):
+    for row in summary.iter_rows(named=True):
+        for change in CHANGE_TYPES:
+            if row[change]:
+                yield row["entity_type"], change, row[change]
