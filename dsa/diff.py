@@ -18,6 +18,7 @@ Runs of two connections compare by the names below the connection (staging again
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -316,24 +317,30 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
             _register(con, "diff_view_sql", _view_keys(con, sides))
             con.execute(queries.text("diff/match"))
             frames = {}
-            for kind, table in RESULT_TABLES.items():
-                # each entity query's result goes straight to Parquet; no temp table in between
-                # the run ids are constants: added here as Polars literals rather than carried
-                # through DuckDB and Arrow on every one of 100,000s of rows
-                frames[kind] = con.execute(queries.text(f"diff/{RESULT_FILES[kind]}")).pl().with_columns(
-                    run_id=pl.lit(run.run_id), connection=pl.lit(source),
-                    from_run_id=pl.lit(from_m["run_id"]), to_run_id=pl.lit(to_m["run_id"]),
-                ).select(list(CATALOG_TABLES[table]))
-                run.write(table, frames[kind])
-                # summary.sql only counts change types: hand DuckDB that one column, not the rows
-                con.register(f"diff_result_{kind}", frames[kind].select("change_type").to_arrow())
-            summary = con.execute(queries.text("diff/summary")).pl()
-            run.write("diff_summary", summary)
-            drift = pl.DataFrame(schema=DIFF_DATA)
-            if from_q and to_q and has_quality:
-                drift = con.execute(queries.text("diff/data_drift")).pl()
-                if drift.height:
-                    run.write("incremental_diff_data", drift)
+            # Polars writes each result on a second thread while DuckDB (one thread, GIL
+            # released) runs the next query; Run.write is thread-safe.
+            with ThreadPoolExecutor(max_workers=1) as writer:
+                written = []
+                for kind, table in RESULT_TABLES.items():
+                    # each entity query's result goes straight to Parquet; no temp table in between.
+                    # The run ids are constants: added here as Polars literals rather than carried
+                    # through DuckDB and Arrow on every one of 100,000s of rows.
+                    frames[kind] = con.execute(queries.text(f"diff/{RESULT_FILES[kind]}")).pl().with_columns(
+                        run_id=pl.lit(run.run_id), connection=pl.lit(source),
+                        from_run_id=pl.lit(from_m["run_id"]), to_run_id=pl.lit(to_m["run_id"]),
+                    ).select(list(CATALOG_TABLES[table]))
+                    written.append(writer.submit(run.write, table, frames[kind]))
+                    # summary.sql only counts change types: hand DuckDB that one column, not the rows
+                    con.register(f"diff_result_{kind}", frames[kind].select("change_type").to_arrow())
+                summary = con.execute(queries.text("diff/summary")).pl()
+                written.append(writer.submit(run.write, "diff_summary", summary))
+                drift = pl.DataFrame(schema=DIFF_DATA)
+                if from_q and to_q and has_quality:
+                    drift = con.execute(queries.text("diff/data_drift")).pl()
+                    if drift.height:
+                        written.append(writer.submit(run.write, "incremental_diff_data", drift))
+                for future in written:
+                    future.result()  # a failed write fails the diff run
             changes = {
                 kind: frame.filter(pl.col("change_type") != "unchanged").sort("qualified_name")
                 for kind, frame in frames.items()
