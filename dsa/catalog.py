@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 import polars as pl
-import sqlglot
-from sqlglot import exp
 
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
 from dsa.model import CATALOG_TABLES
@@ -23,6 +21,14 @@ EXPORT_FORMATS = ("json", "csv", "parquet")
 
 Catalog = Union[Store, "PostgresCatalog"]
 
+# Here rather than in dsa.pg_catalog (which re-exports them): telling a URL from a folder must
+# not import duckdb, psycopg and sqlglot, which a local `dsa scan` never needs.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(spec: str | os.PathLike | None) -> bool:
+    return isinstance(spec, str) and spec.lower().startswith(POSTGRES_SCHEMES)
+
 
 def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None) -> Catalog:
     """The catalog named by `store:` / `--store`: a local folder, or a Postgres URL.
@@ -32,17 +38,20 @@ def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None)
     a local cache store and mirrors them into Postgres as they start and end.
     """
     from dsa.config import DEFAULT_STORE
-    from dsa.pg_catalog import PostgresCatalog, default_cache, is_postgres
 
     mirror_dsn = config.mirror.dsn if config is not None and config.mirror is not None else None
     spec = spec or DEFAULT_STORE
     if is_postgres(str(spec)):
+        from dsa.pg_catalog import PostgresCatalog, default_cache
+
         cache = Store(default_cache(str(spec)))
         _remember_catalog(cache, str(spec))
         catalog = PostgresCatalog(str(spec), cache)
     elif (dsn := _cached_catalog(Path(spec))) is not None:
         # A cache folder of a Postgres catalog (e.g. handed to a `dsa scan` subprocess by the app):
         # its runs must reach Postgres too.
+        from dsa.pg_catalog import PostgresCatalog
+
         catalog = PostgresCatalog(dsn, Store(Path(spec)))
     else:
         catalog = None
@@ -139,6 +148,9 @@ def export_run(store: Catalog, run_id: str | None, fmt: str, out: Path) -> list[
     written = []
     try:
         for table in ["sync_runs", *CATALOG_TABLES]:
+            import sqlglot
+            from sqlglot import exp
+
             query = sqlglot.select("*").from_(exp.to_identifier(table)).where("run_id = ?").sql("duckdb")
             frame = reader.execute(query, [run_id]).pl() if reader else store.sql(query, [run_id])
             if frame.height == 0 and table != "sync_runs":

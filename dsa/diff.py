@@ -218,9 +218,10 @@ def view_key(definition: str | None, dialect: str | None) -> str | None:
 
 
 def _dialect(manifest: dict[str, Any]) -> str | None:
-    from dsa.connectors import REGISTRY
+    from dsa.connectors import find_connector
 
-    connector = REGISTRY.get((manifest.get("details") or {}).get("source_type") or "")
+    source_type = (manifest.get("details") or {}).get("source_type")
+    connector = find_connector(source_type) if source_type else None
     return connector.dialect if connector else None
 
 

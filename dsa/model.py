@@ -102,10 +102,15 @@ def register_table(name: str, schema: dict[str, pl.DataType]) -> None:
     CATALOG_TABLES[name] = schema
 
 
+# One encoder for every call: json.dumps with options builds a new JSONEncoder each time, which
+# costs as much as encoding a small object (a scan encodes two objects per table).
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":"))
+
+
 def to_json(value: Any) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def frame(rows: Iterable[dict[str, Any]] | list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:

@@ -29,11 +29,7 @@ from sqlglot import exp
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
 from dsa.store import SYNC_RUNS, Store
 
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgres(spec: str | os.PathLike | None) -> bool:
-    return isinstance(spec, str) and spec.lower().startswith(POSTGRES_SCHEMES)
+from dsa.catalog import POSTGRES_SCHEMES, is_postgres  # noqa: F401  (re-exported; defined there to stay light)
 
 
 # -- translation -----------------------------------------------------------------------------

@@ -95,3 +95,34 @@ def test_names_roundtrip():
         assert split_name(qualified_name(*parts)) == parts
 
     check()
+
+
+def test_scan_start_up_imports_only_what_a_scan_needs():
+    """`dsa <command>` imports every command module: the heavy libraries of other commands (sqlglot,
+    DuckDB, the Postgres catalog, quality, diff) and other connectors must stay out of a scan."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, dsa.cli\n"
+        "from dsa.connectors import get_connector\n"
+        "from dsa.scan import scan\n"
+        "get_connector('sqlite'); get_connector('postgres')\n"
+        "heavy = ('sqlglot', 'duckdb', 'dsa.pg_catalog', 'dsa.quality', 'dsa.diff', 'dsa.mirror', 'dsa.demo',\n"
+        "         'dsa.connectors.duckdb', 'dsa.connectors.files', 'dsa.connectors.mysql', 'rich.progress')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_connector_type_is_still_found():
+    from dsa.connectors import connector_types, find_connector, get_connector
+
+    assert {"duckdb", "files", "mysql", "postgres", "sqlite"} <= set(connector_types())
+    assert get_connector("files").type == "files"
+    assert find_connector("nosuch") is None

@@ -6,16 +6,20 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from dsa.catalog import Catalog, open_catalog
 from dsa.config import DEFAULT_CONFIG, DEFAULT_STORE, Config, load_config
-from dsa.pg_catalog import is_postgres
-from dsa.sources import all_sources
+
+if TYPE_CHECKING:
+    from dsa.catalog import Catalog
+
+# Every command module imports this one, and `dsa <any command>` imports every command module
+# (Typer needs their signatures): so only what all commands need is imported at module level
+# here and in the command modules; the rest is imported where it is used, and a `dsa scan`
+# does not pay for sqlglot, duckdb, the Postgres catalog or the app's modules.
 
 app = typer.Typer(
     name="dsa",
@@ -51,6 +55,8 @@ class State:
     def config(self) -> Config:
         """The config file's settings plus the connections kept in the store."""
         if self._config is None:
+            from dsa.sources import all_sources
+
             base = load_config(self.config_path)
             self._config = all_sources(base, self.store().path)
         return self._config
@@ -63,12 +69,16 @@ class State:
 
     def store_spec(self) -> str:
         """`--store` / DSA_STORE / the config's `store:`: a folder or a postgresql:// URL."""
+        from dsa.catalog import is_postgres
+
         spec = self.store_path or os.environ.get("DSA_STORE") or self._file_config().store or DEFAULT_STORE
         return spec if is_postgres(spec) else str(Path(spec))
 
     def store(self) -> Catalog:
         """The catalog: a local `Store`, or a `PostgresCatalog` (runs mirrored as they end)."""
         if self._catalog is None:
+            from dsa.catalog import open_catalog
+
             self._catalog = open_catalog(self.store_spec(), self._file_config())
         return self._catalog
 
@@ -93,6 +103,8 @@ def progress_bar(label: str) -> Iterator:
     if not console_err.is_terminal:
         yield lambda done, total, what="": None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[what]}"),
         TimeElapsedColumn(), console=console_err, transient=True,

@@ -11,7 +11,6 @@ import yaml
 
 from dsa.cli.common import app, console, console_err, state
 from dsa.config import load_config
-from dsa.connections import add_connection, check_connection, list_connections, remove_connection, rotate_key
 from dsa.errors import ConfigError, register_secret
 
 connections = typer.Typer(
@@ -20,6 +19,13 @@ connections = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(connections, name="connections")
+
+
+def _api():
+    """dsa.connections (the vault's cryptography, the connectors), imported only when used."""
+    from dsa import connections as api
+
+    return api
 
 
 def _base_config():
@@ -130,7 +136,7 @@ def add(
     elif dsn_stdin:
         raise ConfigError(f"--type: missing (needed with --dsn-stdin for connection '{name}')")
     store = state.store()
-    options = add_connection(store.path, _base_config(), name, full, secret, replace=replace)
+    options = _api().add_connection(store.path, _base_config(), name, full, secret, replace=replace)
     what = f"{options.type} connection" if options is not None else "password of connection"
     stored = " (secret encrypted in the vault)" if secret else ""
     console.print(f"saved {what} '{name}'{stored}")
@@ -141,7 +147,7 @@ def list_(format: str = typer.Option("table", "--format", "-f", help="table or j
     """Connections from the config file and the store: type, target, where the secret is. Never the secret."""
     if format not in ("table", "json"):
         raise ConfigError(f"--format: must be table or json (got {format!r})")
-    rows = list_connections(state.store().path, _base_config())
+    rows = _api().list_connections(state.store().path, _base_config())
     if format == "json":
         sys.stdout.write(json.dumps([r.__dict__ for r in rows], ensure_ascii=False) + "\n")
         return
@@ -171,7 +177,7 @@ def test(
         config.source(unknown[0])  # unknown names fail before anything is opened
     failed = 0
     for name in names:
-        result = check_connection(state.store().path, config, name)
+        result = _api().check_connection(state.store().path, config, name)
         if result.ok:
             console.print(f"ok      {name}  ({result.target})  {result.seconds:.2f}s", soft_wrap=True)
         else:
@@ -183,14 +189,14 @@ def test(
 @connections.command("remove")
 def remove(name: str = typer.Argument(..., help="Connection name.")) -> None:
     """Delete a stored connection's settings and its secret."""
-    removed = remove_connection(state.store().path, _base_config(), name)
+    removed = _api().remove_connection(state.store().path, _base_config(), name)
     console.print(f"removed connection '{name}' ({', '.join(removed)})")
 
 
 @connections.command("rotate-key")
 def rotate() -> None:
     """Re-encrypt every secret under a new key; the old key decrypts until the rotation finished."""
-    result = rotate_key(state.store().path)
+    result = _api().rotate_key(state.store().path)
     if result["key_id"] is None:
         console.print("no secrets and no key yet: nothing to rotate")
         return

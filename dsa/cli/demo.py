@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from dsa.cli.common import app, console, progress_bar, state
-from dsa.demo import run_demo
 
 
 @app.command()
 def demo() -> None:
     """Build the demo shop database in two versions, then scan, profile and diff them."""
+    from dsa.demo import run_demo
+
     with progress_bar("demo") as progress:
         lines = run_demo(state.store(), progress=progress)
     for line in lines:

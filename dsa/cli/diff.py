@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import polars as pl
 import typer
-from rich.table import Table
 
 from dsa.cli.common import app, console, state
-from dsa.diff import CHANGE_TYPES, DiffResult, diff as run_diff
 from dsa.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dsa.diff import DiffResult
 
 MAX_LINES = 200  # changes printed as text; the JSON output and the catalog hold them all
 ARROW = "->"
@@ -26,6 +26,8 @@ def diff(
     format: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
     """What changed between two scan runs. Exit 0 nothing changed, 4 something did."""
+    from dsa.diff import diff as run_diff
+
     if format not in ("text", "json"):
         raise ConfigError(f"--format: must be text or json (got {format!r})")
     result = run_diff(state.store(), state.config(), source, from_run, to_run, against, renames)
@@ -64,6 +66,11 @@ def describe_changes(changes: list[dict]) -> str:
 
 
 def print_text(result: DiffResult) -> None:
+    import polars as pl
+    from rich.table import Table
+
+    from dsa.diff import CHANGE_TYPES
+
     f, t = result.from_run, result.to_run
     console.print(f"diff {result.run_id}", markup=False)
     console.print(f"  from {f['run_id']} ({f['connection']}, {f['status']}, {f['started_at'][:19]})", markup=False)

@@ -5,7 +5,6 @@ from typing import Optional
 
 import typer
 
-from dsa.catalog import export_run
 from dsa.cli.common import app, console, state
 
 
@@ -16,6 +15,8 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write one file per catalog table into."),
 ) -> None:
     """Export a run's entities and metrics."""
+    from dsa.catalog import export_run
+
     written = export_run(state.store(), run, format, out)
     for path, rows in written:
         console.print(f"{path}  {rows} rows")

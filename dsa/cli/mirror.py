@@ -6,8 +6,6 @@ import typer
 
 from dsa.cli.common import app, console, progress_bar, state
 from dsa.errors import ConfigError
-from dsa.mirror import mirror as run_mirror
-from dsa.pg_catalog import PostgresCatalog
 
 
 @app.command()
@@ -15,6 +13,9 @@ def mirror(
     dsn: Optional[str] = typer.Option(None, "--dsn", help="Postgres URL (default: mirror.dsn in dsa.yaml, or the postgresql:// store)."),
 ) -> None:
     """Mirror the catalog's finished runs into Postgres schema dsa_production (incremental)."""
+    from dsa.mirror import mirror as run_mirror
+    from dsa.pg_catalog import PostgresCatalog
+
     catalog = state.store()
     source = catalog.cache if isinstance(catalog, PostgresCatalog) else catalog
     if dsn is None:

@@ -5,7 +5,6 @@ import sys
 
 import typer
 
-from dsa.catalog import read_only_query
 from dsa.cli.common import app, console, state
 
 
@@ -15,6 +14,7 @@ def query(
     format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
 ) -> None:
     """Query the catalog with DuckDB SQL (read-only)."""
+    from dsa.catalog import read_only_query
     from dsa.errors import ConfigError
 
     if format not in ("table", "csv", "json"):

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from dsa.cli.common import app, console, state
@@ -19,6 +18,8 @@ def runs(
     if source:
         frame = frame.filter(frame["connection"] == source)
     frame = frame.tail(limit)
+    from rich.table import Table
+
     table = Table("run", "connection", "type", "status", "started (UTC)", "seconds", "schemas", "tables", "columns", "error")
     colors = {"success": "green", "partial": "yellow", "failed": "red", "running": "cyan"}
     for r in frame.iter_rows(named=True):

@@ -6,7 +6,6 @@ import typer
 
 from dsa.cli.common import app, console, console_err, print_error, progress_bar, state
 from dsa.errors import ConfigError, DsaError
-from dsa.scan import scan as run_scan
 
 
 @app.command()
@@ -15,6 +14,8 @@ def scan(
     all_: bool = typer.Option(False, "--all", help="Scan every configured source."),
 ) -> None:
     """Scan sources' metadata into a new run. Exit 0 success, 1 failed, 3 partial."""
+    from dsa.scan import scan as run_scan
+
     config = state.config()
     names = sorted(config.sources) if all_ else list(sources or [])
     if not names:

@@ -18,7 +18,7 @@ from importlib.metadata import entry_points
 from dsa.connectors.base import REGISTRY, Connector, Extraction
 from dsa.errors import ConfigError
 
-__all__ = ["Connector", "Extraction", "get_connector", "connector_types", "open_source"]
+__all__ = ["Connector", "Extraction", "get_connector", "find_connector", "connector_types", "open_source"]
 
 _loaded = False
 
@@ -41,13 +41,36 @@ def _load() -> None:
                 warnings.warn(f"connector plugin '{ep.name}' failed to load: {exc}", stacklevel=2)
 
 
+def _load_type(type_name: str) -> None:
+    """Register `type_name`'s connector, importing as little as possible: a built-in connector's
+    module is named after its type, so `dsa scan` of a Postgres source does not import DuckDB,
+    sqlglot or the files connector. Anything else (plugins, odd names) loads everything."""
+    if type_name in REGISTRY:
+        return
+    if type_name.isidentifier() and not type_name.startswith("_") and type_name != "base":
+        module = f"{__name__}.{type_name}"
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    if type_name not in REGISTRY:
+        _load()
+
+
+def find_connector(type_name: str) -> type[Connector] | None:
+    """The connector class registered as `type_name`, or None."""
+    _load_type(type_name)
+    return REGISTRY.get(type_name)
+
+
 def connector_types() -> list[str]:
     _load()
     return sorted(REGISTRY)
 
 
 def get_connector(type_name: str, where: str = "type") -> type[Connector]:
-    _load()
+    _load_type(type_name)
     try:
         return REGISTRY[type_name]
     except KeyError:

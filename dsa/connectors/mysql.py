@@ -97,9 +97,12 @@ class MysqlConnector(Connector):
             return "enum"
         if text.startswith("tinyint(1)"):
             return "boolean"  # how MySQL spells BOOLEAN
-        if text.split("(")[0].split(" ")[0] in _SPATIAL:
+        base = text.split("(")[0].split(" ")[0]
+        if base in _SPATIAL:
             return "geometry"
-        return type_family(data_type, self.dialect)
+        # COLUMN_TYPE's common spellings, looked up without parsing: what dsa.types answers for
+        # them whatever their modifiers, without importing sqlglot (a sizeable share of a scan)
+        return _FAMILIES.get(base) or type_family(data_type, self.dialect)
 
     def extract_raw(self, conn, progress=None):
         raw = {"schemas": self.fetch(conn, "schemas", self.query_params(conn))}
@@ -185,6 +188,14 @@ class MysqlConnector(Connector):
 
 _TABLE_EXTRA = ("engine", "collation", "auto_increment", "data_bytes", "index_bytes", "create_options")
 _JSON_CHECK = re.compile(r"json_valid\(`((?:[^`]|``)+)`\)", re.IGNORECASE)
+_FAMILIES = {
+    **dict.fromkeys(("tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"), "integer"),
+    **dict.fromkeys(("decimal", "numeric"), "decimal"),
+    **dict.fromkeys(("float", "double", "real"), "float"),
+    **dict.fromkeys(("char", "varchar", "tinytext", "text", "mediumtext", "longtext"), "string"),
+    **dict.fromkeys(("bit", "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"), "binary"),
+    "date": "date", "datetime": "timestamp", "timestamp": "timestamp", "time": "time", "json": "json",
+}
 _SPATIAL = {"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
             "geometrycollection", "geomcollection"}
 
