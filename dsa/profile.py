@@ -54,11 +54,17 @@ class Rules:
     text_key: str = "native"  # how text groups/sorts by code point: native | collate_c | binary
     nan: str | None = None  # nan/inf tests: pg | duckdb | sqlite | None (no NaN in the engine)
     regex: str = "regexp"  # regexp | glob | instr (REGEXP_INSTR: MySQL 8 and MariaDB both have it)
+    # one statement per column on a full scan: the engine runs in our process, and one table-wide
+    # statement keeps every column's grouped rows alive until it ends (peak memory = their sum)
+    split: bool = False
+    # test "no ASCII letter" before TRIM + regexp for whitespace-only and number-like text: a
+    # cheap necessary condition the engine short-circuits on (TRIM copies every string)
+    letter_prefilter: bool = False
 
 
 RULES = {
     "postgres": Rules(materialize=True, text_key="collate_c", nan="pg"),
-    "duckdb": Rules(materialize=True, nan="duckdb"),
+    "duckdb": Rules(materialize=True, nan="duckdb", split=True, letter_prefilter=True),
     "sqlite": Rules(materialize=True, nan="sqlite", regex="glob"),
     "mysql": Rules(materialize=False, text_key="binary", regex="instr"),
 }
@@ -234,9 +240,14 @@ def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered:
         m["max_length"] = exp.Max(this=length.copy())
         m["sum_length"] = _sum(exp.Mul(this=length.copy(), expression=n.copy()))
         m["empty"] = count_if(exp.EQ(this=length.copy(), expression=_n(0)))
-        m["whitespace"] = count_if(exp.and_(exp.GT(this=length.copy(), expression=_n(0)),
-                                            exp.EQ(this=exp.Length(this=exp.Trim(this=v.copy())), expression=_n(0))))
-        m["numeric_text"] = count_if(_number_like(v.copy(), rules))
+        blank = exp.and_(exp.GT(this=length.copy(), expression=_n(0)),
+                         exp.EQ(this=exp.Length(this=exp.Trim(this=v.copy())), expression=_n(0)))
+        number_like = _number_like(v.copy(), rules)
+        if rules.letter_prefilter:  # both imply: no ASCII letter anywhere (TRIM never removes one)
+            no_letter = exp.not_(exp.RegexpLike(this=v.copy(), expression=_s("[A-Za-z]")))
+            blank, number_like = exp.and_(no_letter, blank), exp.and_(no_letter.copy(), number_like)
+        m["whitespace"] = count_if(blank)
+        m["numeric_text"] = count_if(number_like)
     if f in DATES:
         cutoff = now.strftime("%Y-%m-%d") if f == "date" else now.strftime("%Y-%m-%d %H:%M:%S")
         m["future"] = count_if(exp.GT(this=v.copy(), expression=_s(cutoff)))
@@ -272,15 +283,16 @@ def _not_null(e: exp.Expression) -> exp.Expression:
 
 
 def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
-                now: datetime | None = None) -> str | None:
+                now: datetime | None = None, only: set[int] | None = None) -> str | None:
     """The one statement profiling every groupable column of `source`, or None if there are none.
 
     After the grouping, each column's parts read only its own grouped rows, so the work after
-    the table scan is proportional to the number of distinct values.
+    the table scan is proportional to the number of distinct values. `only`: profile just these
+    column indexes (the rows keep the indexes of `columns`).
     """
     rules = rules_for(dialect)
     now = now or datetime.now(timezone.utc)
-    idx = [i for i, c in enumerate(columns) if c.groupable]
+    idx = [i for i, c in enumerate(columns) if c.groupable and (only is None or i in only)]
     if not idx:
         return None
     ctes: list[tuple[str, exp.Expression, bool]] = []
@@ -414,6 +426,17 @@ def text_value(value: Any, family: str) -> str | None:
             return str(int(number))
         return repr(number)
     return str(value)
+
+
+def statements(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
+               now: datetime | None = None) -> list[str]:
+    """The statements profiling every groupable column: one, or one per column where the engine
+    is better off that way (`Rules.split`, full scans only: a sample must be drawn once)."""
+    if rules_for(dialect).split and not isinstance(source, exp.Subquery):
+        sqls = [profile_sql(columns, source, dialect, top_k, now, only={i}) for i, c in enumerate(columns) if c.groupable]
+    else:
+        sqls = [profile_sql(columns, source, dialect, top_k, now)]
+    return [s for s in sqls if s is not None]
 
 
 def parse_result(rows: list[tuple], columns: list[ColumnSpec]) -> dict[int, dict[str, Any]]:
