@@ -60,11 +60,13 @@ class Rules:
     # test "no ASCII letter" before TRIM + regexp for whitespace-only and number-like text: a
     # cheap necessary condition the engine short-circuits on (TRIM copies every string)
     letter_prefilter: bool = False
+    # text columns: statistics and top values in one aggregate (ARG_MIN(row, key, K)), see _one_pass
+    one_pass_top: bool = False
 
 
 RULES = {
     "postgres": Rules(materialize=True, text_key="collate_c", nan="pg"),
-    "duckdb": Rules(materialize=True, nan="duckdb", split=True, letter_prefilter=True),
+    "duckdb": Rules(materialize=True, nan="duckdb", split=True, letter_prefilter=True, one_pass_top=True),
     "sqlite": Rules(materialize=True, nan="sqlite", regex="glob"),
     "mysql": Rules(materialize=False, text_key="binary", regex="instr"),
 }
@@ -282,6 +284,40 @@ def _not_null(e: exp.Expression) -> exp.Expression:
     return exp.not_(exp.Is(this=e, expression=exp.Null()))
 
 
+def _one_pass(i: int, c: ColumnSpec, groups: exp.Select, t1: exp.Expression, t2: exp.Expression,
+              ms: list[exp.Expression], top_k: int) -> exp.Select:
+    """DuckDB: the statistics and the top values of column i in one aggregate over its grouped rows.
+
+    ARG_MIN(row, key, K) keeps the K smallest keys in a heap and lists them in key order; the key
+    (-n, value) is the top values' order (count descending, then value ascending).
+    """
+    v, n = _col(f"v{i}"), _col("n")
+    select = exp.select(_txt(t1).as_("t1"), _txt(t2).as_("t2"))
+    for k, m in enumerate(ms):
+        select = select.select(_dbl(m).as_(f"m{k}"), copy=False)
+    if top_k > 0:
+        row = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("v"), expression=v.copy()),
+                                      exp.PropertyEQ(this=exp.to_identifier("n"), expression=n.copy())])
+        key = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("a"), expression=exp.Neg(this=n.copy())),
+                                      exp.PropertyEQ(this=exp.to_identifier("b"), expression=v.copy())])
+        top = exp.Filter(this=exp.ArgMin(this=row, expression=key, count=_n(top_k)),
+                         expression=exp.Where(this=_not_null(v.copy())))
+        select = select.select(top.as_("top"), copy=False)
+    return select.from_(groups.subquery(f"g{i}"))
+
+
+def _one_pass_rows(i: int, c: ColumnSpec, top_k: int) -> list[exp.Select]:
+    a = f"a{i}"
+    rows = [_row("stats", _n(i), exp.Null(), _col("t1"), _col("t2"), [_col(f"m{k}") for k in range(len(MEASURES))]).from_(a)]
+    if top_k > 0:
+        each = exp.select(exp.Unnest(expressions=[_col("top")]).as_("e"),
+                          exp.Anonymous(this="GENERATE_SUBSCRIPTS", expressions=[_col("top"), _n(1)]).as_("p")).from_(a)
+        field = lambda name: exp.Dot(this=exp.paren(_col("e")), expression=exp.to_identifier(name))  # noqa: E731
+        rows.append(_row("top", _n(i), _col("p"), exp.Null() if c.masked else _display(field("v")), exp.Null(),
+                         [field("n")]).from_(each.subquery(f"t{i}")))
+    return rows
+
+
 def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
                 now: datetime | None = None, only: set[int] | None = None) -> str | None:
     """The one statement profiling every groupable column of `source`, or None if there are none.
@@ -313,6 +349,12 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
         value = _case(exp.not_(_is_nan(v.copy(), rules)), v.copy()) if c.family == "float" and rules.nan else v.copy()
         t1 = _display(exp.Min(this=sort_key(value, c.family, rules))) if shown else exp.Null()
         t2 = _display(exp.Max(this=sort_key(value.copy(), c.family, rules))) if shown else exp.Null()
+        if rules.one_pass_top and c.family in TEXT:
+            # one pass over the grouped rows, not two over a materialised copy of them: for a
+            # near-unique text column that copy is as large as the column itself
+            ctes[-1] = (f"a{i}", _one_pass(i, c, _column_groups(c, i, source, rules), t1, t2, ms, top_k), True)
+            parts.extend(_one_pass_rows(i, c, top_k))
+            continue
         parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms).from_(g).where(_where(key_i)))
 
         # top values: a top-N (ORDER BY ... LIMIT) per column, ranked afterwards among those K rows
