@@ -189,6 +189,10 @@ def _set_statement_timeout(conn, dialect: str, seconds: float, options: QualityO
             if options is not None:
                 cur.execute(f"SELECT set_config('work_mem', '{int(options.postgres_work_mem_mb)}MB', false)")
                 cur.fetchall()
+                # the statement has hundreds of small expressions over few grouped rows; its row
+                # estimates on a big table trigger JIT, which then spends seconds compiling them
+                cur.execute("SELECT set_config('jit', 'off', false) FROM pg_settings WHERE name = 'jit'")
+                cur.fetchall()
         elif dialect == "mysql":
             try:
                 cur.execute(f"SET SESSION max_statement_time = {float(seconds)}")  # MariaDB
