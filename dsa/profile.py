@@ -62,11 +62,14 @@ class Rules:
     letter_prefilter: bool = False
     # text columns: statistics and top values in one aggregate (ARG_MIN(row, key, K)), see _one_pass
     one_pass_top: bool = False
+    # quartiles: running sum of the integer counts (DuckDB sums integers much faster than doubles;
+    # Postgres would widen them to numeric) and totals from a plain aggregate, not OVER () windows
+    lean_windows: bool = False
 
 
 RULES = {
     "postgres": Rules(materialize=True, text_key="collate_c", nan="pg"),
-    "duckdb": Rules(materialize=True, nan="duckdb", split=True, letter_prefilter=True, one_pass_top=True),
+    "duckdb": Rules(materialize=True, nan="duckdb", split=True, letter_prefilter=True, one_pass_top=True, lean_windows=True),
     "sqlite": Rules(materialize=True, nan="sqlite", regex="glob"),
     "mysql": Rules(materialize=False, text_key="binary", regex="instr"),
 }
@@ -371,11 +374,19 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
         if c.family in NUMERIC:
             x = _dbl(v.copy())
             base = exp.select(x.as_("x"), _col("n")).from_(g).where(_where(key_i, _finite(v.copy(), c.family, rules)))
-            cum = exp.Window(this=_sum(_dbl(_col("n"))), order=exp.Order(expressions=[exp.Ordered(this=_col("x"))]),
+            running = _col("n") if rules.lean_windows else _dbl(_col("n"))
+            cum = exp.Window(this=_sum(running), order=exp.Order(expressions=[exp.Ordered(this=_col("x"))]),
                              spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"))
-            q = exp.select(_col("x"), _col("n"), cum.as_("cum"), exp.Window(this=_sum(_dbl(_col("n")))).as_("tot"),
-                           exp.Window(this=exp.Min(this=_col("x"))).as_("lo"),
-                           exp.Window(this=exp.Max(this=_col("x"))).as_("hi")).from_(base.subquery("f"))
+            if rules.lean_windows:
+                # totals from one plain aggregate instead of three whole-partition windows
+                totals = exp.select(_sum(_dbl(_col("n"))).as_("tot"), exp.Min(this=_col("x")).as_("lo"),
+                                    exp.Max(this=_col("x")).as_("hi")).from_(base.subquery("f"))
+                q = (exp.select(_col("x", "f"), _col("n", "f"), cum.as_("cum"), _col("tot", "w"), _col("lo", "w"),
+                                _col("hi", "w")).from_(base.subquery("f")).join(totals.subquery("w"), join_type="cross"))
+            else:
+                q = exp.select(_col("x"), _col("n"), cum.as_("cum"), exp.Window(this=_sum(_dbl(_col("n")))).as_("tot"),
+                               exp.Window(this=exp.Min(this=_col("x"))).as_("lo"),
+                               exp.Window(this=exp.Max(this=_col("x"))).as_("hi")).from_(base.subquery("f"))
             ctes.append((f"q{i}", q, rules.materialize))
 
             def hit(p: float) -> exp.Expression:
