@@ -1,4 +1,5 @@
-"""Column profiles as SQL that runs in the source engine: one statement per table.
+"""Column profiles as SQL that runs in the source engine: one statement per table (DuckDB on a
+full scan: one per column, see `Rules.split`).
 
 The statement groups the table once per column into rows of (value, count), one narrow
 `GROUP BY` per column, each its own CTE. (A single `GROUPING SETS` scan was tried: Postgres sorts
