@@ -45,8 +45,24 @@ class MirrorError(DsaError):
 
 
 def tables() -> dict[str, dict[str, pl.DataType]]:
-    """Every mirrored table with its columns: `sync_runs` first, then the catalog tables."""
-    return {"sync_runs": SYNC_RUNS, **CATALOG_TABLES}
+    """Every mirrored table with its columns: `sync_runs` first, then the catalog tables, then
+    `credentials` (ciphertext only: the vault's key never leaves the machine that holds it)."""
+    from dsa.vault import CREDENTIALS
+
+    return {"sync_runs": SYNC_RUNS, **CATALOG_TABLES, "credentials": CREDENTIALS}
+
+
+def mirror_credentials(conn: psycopg.Connection, store: Store) -> int:
+    """Replace the mirror's `credentials` rows with the store's, in one transaction."""
+    from dsa.vault import credentials_frame
+
+    data = credentials_frame(store.path)
+    with conn.transaction():
+        conn.execute(sql.SQL("LOCK TABLE {}.credentials IN EXCLUSIVE MODE").format(sql.Identifier(SCHEMA)))
+        conn.execute(sql.SQL("DELETE FROM {}.credentials").format(sql.Identifier(SCHEMA)))
+        if data.height:
+            copy_frame(conn, "credentials", data)
+    return data.height
 
 
 def index_columns(table: str, schema: dict[str, pl.DataType]) -> list[tuple[str, ...]]:
@@ -210,6 +226,7 @@ class MirrorResult:
     already: int = 0
     running: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
+    credentials: int = 0  # secrets (ciphertext) in the mirror's credentials table
 
     def summary(self) -> str:
         rows = sum(self.rows.values())
@@ -377,6 +394,7 @@ def mirror(store: Store, dsn: str, progress: Callable[[int, int, str], None] | N
                 result.mirrored.append(run["run_id"])
                 for table, n in counts.items():
                     result.rows[table] = result.rows.get(table, 0) + n
+            result.credentials = mirror_credentials(conn, store)
             if progress:
                 progress(len(todo), len(todo), "")
         except psycopg.Error as exc:

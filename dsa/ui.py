@@ -285,6 +285,25 @@ def empty(message: str) -> None:
     st.info(message, icon=":material/info:")
 
 
+def stored_diff(old_run: str, new_run: str) -> str | None:
+    """The newest stored diff run (`dsa diff`) of exactly these two scan runs, if any."""
+    if not has("diff_sync_runs", "diff_changes", "diff_summary"):
+        return None
+    found = query("SELECT run_id FROM diff_sync_runs WHERE from_run_id = ? AND to_run_id = ? "
+                  "AND status IN ('success', 'partial') ORDER BY started_at DESC LIMIT 1", old_run, new_run)
+    return found["run_id"][0] if found.height else None
+
+
+def change_counts(old_run: str, new_run: str) -> pl.DataFrame:
+    """entity_type, change_type, n: from the stored diff when there is one, else the app's own."""
+    diff_run = stored_diff(old_run, new_run)
+    if diff_run:
+        return query("SELECT entity_type, change_type, n FROM (UNPIVOT (SELECT entity_type, added, removed, renamed, "
+                     "modified, moved, unknown FROM diff_summary WHERE run_id = ?) ON COLUMNS(* EXCLUDE entity_type) "
+                     "INTO NAME change_type VALUE n)", diff_run)
+    return changes(old_run, new_run).group_by("entity_type", "change_type").len("n")
+
+
 def changes(old_run: str, new_run: str) -> pl.DataFrame:
     """What changed between two scan runs (`queries/app_changes.sql`), renames paired."""
     from dsa.compare import detect_renames

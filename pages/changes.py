@@ -26,18 +26,11 @@ if old == new:
     ui.empty("Choose two different runs.")
     st.stop()
 
-stored = None
-if ui.has("diff_sync_runs", "diff_changes", "diff_summary"):
-    found = ui.query("SELECT run_id FROM diff_sync_runs WHERE from_run_id = ? AND to_run_id = ? "
-                     "AND status IN ('success', 'partial') ORDER BY started_at DESC LIMIT 1", old, new)
-    stored = found["run_id"][0] if found.height else None
-
+stored = ui.stored_diff(old, new)
 KINDS = ["added", "removed", "renamed", "modified", "unknown"]
 if stored:
     # the diff feature's own result: constraints, indexes, moves and normalized view SQL included
-    summary = ui.query("SELECT entity_type, change_type, n FROM (UNPIVOT (SELECT entity_type, added, removed, renamed, "
-                       "modified, moved, unknown FROM diff_summary WHERE run_id = ?) ON COLUMNS(* EXCLUDE entity_type) "
-                       "INTO NAME change_type VALUE n)", stored)
+    summary = ui.change_counts(old, new)
     flat = ui.report("app_stored_diff", stored)
     KINDS = ["added", "removed", "renamed", "modified", "moved", "unknown"]
     st.caption(f"From the stored diff run {stored} (`dsa diff`).")

@@ -83,15 +83,15 @@ for row in overview.iter_rows(named=True):
                 st.caption("Changes appear after the second scan.")
             else:
                 new, old = scans["run_id"][0], scans["run_id"][1]
-                changed = ui.changes(old, new).group_by("entity_type", "change_type").len("n")
+                changed = ui.change_counts(old, new).filter(pl.col("n") > 0)
                 st.markdown("**Latest changes**")
                 if changed.height == 0:
                     st.caption("Nothing changed between the last two scans.")
                 else:
-                    kinds = [k for k in ("added", "removed", "renamed", "modified", "unknown")
+                    kinds = [k for k in ("added", "removed", "renamed", "modified", "moved", "unknown")
                              if k in changed["change_type"].to_list()]
                     st.dataframe(changed.pivot("change_type", index="entity_type", values="n").fill_null(0)
-                                 .select("entity_type", *kinds).sort("entity_type", descending=True),
+                                 .select("entity_type", *kinds),
                                  hide_index=True, width="stretch")
                 st.page_link("pages/changes.py", label="See the changes", icon=":material/difference:",
                              query_params={"conn": name, "from": old, "to": new})

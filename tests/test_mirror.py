@@ -342,3 +342,28 @@ def test_a_view_postgres_rejects_is_reported_and_the_rest_is_mirrored(store, pg_
         assert {"scan_runs", "latest_scan_runs", "latest_schema_metadata", "latest_table_metadata", "latest_column_metadata"} <= views
     finally:
         queries.text.cache_clear()
+
+
+def test_credentials_are_mirrored_as_ciphertext_only(tmp_path, pg_database, monkeypatch):
+    """DESIGN.md lists `credentials` among the mirrored tables: the vault's rows go over as they
+    are (Fernet tokens), replaced whole on every mirror, and the secret itself never does."""
+    import psycopg
+
+    from dsa.mirror import mirror
+    from dsa.store import Store
+    from dsa.vault import Vault
+
+    monkeypatch.delenv("DSA_SECRET_KEY", raising=False)
+    store = Store(tmp_path / "store")
+    store.init()
+    vault = Vault(store.path)
+    vault.put("warehouse", "password", "Mirror-Secret-42")
+    vault.put("lake", "password", "Other-Secret-43")
+    result = mirror(store, pg_database)
+    assert result.credentials == 2
+    vault.remove("lake")
+    assert mirror(store, pg_database).credentials == 1
+    with psycopg.connect(pg_database) as conn:
+        rows = conn.execute("SELECT connection, secret_kind, ciphertext FROM dsa_production.credentials").fetchall()
+    assert [(r[0], r[1]) for r in rows] == [("warehouse", "password")]
+    assert "Mirror-Secret-42" not in rows[0][2] and rows[0][2].startswith("gAAAA")

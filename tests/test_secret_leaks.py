@@ -112,7 +112,9 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_postgres_password_never_leaks(tmp_path, pg_role):
+def test_postgres_password_never_leaks(tmp_path, pg_role, pg_database):
+    import psycopg
+
     from tests.connectors.test_postgres import fake_postgres_rejecting_password
 
     role, db = pg_role
@@ -192,6 +194,15 @@ def test_postgres_password_never_leaks(tmp_path, pg_role):
     run("scan", "pg", env={"DSA_DEBUG": "1", "DSA_SECRET_KEY": "not-a-key"}, subprocess=True)
     for name in ("pg", "pgdsn", "pgarg", "pgpw", "closed", "wrongpw", "slow"):
         run("connections", "remove", name, expect=0)
+    # the Postgres mirror (last: its schema would join the scans above): every row of every mirrored table, as text
+    mirror_dsn = pg_database
+    run("mirror", "--dsn", mirror_dsn, expect=0)
+    with psycopg.connect(mirror_dsn) as con:
+        tables = [r[0] for r in con.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'dsa_production'")]
+        assert "sync_runs" in tables and "normalized_tables" in tables
+        for table in tables:
+            rows = con.execute(sql.SQL("SELECT t::text FROM dsa_production.{} t").format(sql.Identifier(table))).fetchall()
+            assert not any(CORE in r[0] for r in rows), table
     leaks.assert_clean()
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import List
@@ -41,5 +40,7 @@ def run_app(
            "--browser.gatherUsageStats", "false", *ctx.args]
     # the user's folder stays the working directory: relative paths in dsa.yaml and a project's
     # .streamlit/secrets.toml resolve as they do for every other command (Streamlit reads the
-    # app's own .streamlit/config.toml beside the script)
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    # app's own .streamlit/config.toml beside the script). Streamlit replaces this process, so a
+    # signal to `dsa app` (Ctrl-C, a service manager's SIGTERM) reaches the server itself and no
+    # orphaned server is left behind.
+    os.execve(sys.executable, cmd, env)
