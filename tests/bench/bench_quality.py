@@ -247,7 +247,7 @@ def main() -> None:
     print("1,000,000 rows:")
     r.update(measure(["dsa_parquet_1m"], args.repeats))
     if args.skip_ydata or not YDATA_PY.exists():
-        print("  ydata-profiling: not measured (no virtualenv at %s)" % YDATA_PY)
+        print("  ydata-profiling: not measured (%s)" % ("--skip-ydata" if args.skip_ydata else f"no virtualenv at {YDATA_PY}"))
     else:
         r.update(measure(["ydata_1m"], 1))
         ratio("ydata / dsa time (>= 20)", r["ydata_1m"], r["dsa_parquet_1m"], ">= 20x faster", lambda x: x >= 20)
