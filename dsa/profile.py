@@ -1,4 +1,5 @@
-"""Column profiles as SQL that runs in the source engine: one statement per table.
+"""Column profiles as SQL that runs in the source engine: one statement per table (DuckDB on a
+full scan: one per column, see `Rules.split`).
 
 The statement groups the table once per column into rows of (value, count), one narrow
 `GROUP BY` per column, each its own CTE. (A single `GROUPING SETS` scan was tried: Postgres sorts
@@ -54,11 +55,22 @@ class Rules:
     text_key: str = "native"  # how text groups/sorts by code point: native | collate_c | binary
     nan: str | None = None  # nan/inf tests: pg | duckdb | sqlite | None (no NaN in the engine)
     regex: str = "regexp"  # regexp | glob | instr (REGEXP_INSTR: MySQL 8 and MariaDB both have it)
+    # one statement per column on a full scan: the engine runs in our process, and one table-wide
+    # statement keeps every column's grouped rows alive until it ends (peak memory = their sum)
+    split: bool = False
+    # test "no ASCII letter" before TRIM + regexp for whitespace-only and number-like text: a
+    # cheap necessary condition the engine short-circuits on (TRIM copies every string)
+    letter_prefilter: bool = False
+    # text columns: statistics and top values in one aggregate (ARG_MIN(row, key, K)), see _one_pass
+    one_pass_top: bool = False
+    # quartiles: running sum of the integer counts (DuckDB sums integers much faster than doubles;
+    # Postgres would widen them to numeric) and totals from a plain aggregate, not OVER () windows
+    lean_windows: bool = False
 
 
 RULES = {
     "postgres": Rules(materialize=True, text_key="collate_c", nan="pg"),
-    "duckdb": Rules(materialize=True, nan="duckdb"),
+    "duckdb": Rules(materialize=True, nan="duckdb", split=True, letter_prefilter=True, one_pass_top=True, lean_windows=True),
     "sqlite": Rules(materialize=True, nan="sqlite", regex="glob"),
     "mysql": Rules(materialize=False, text_key="binary", regex="instr"),
 }
@@ -234,9 +246,14 @@ def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered:
         m["max_length"] = exp.Max(this=length.copy())
         m["sum_length"] = _sum(exp.Mul(this=length.copy(), expression=n.copy()))
         m["empty"] = count_if(exp.EQ(this=length.copy(), expression=_n(0)))
-        m["whitespace"] = count_if(exp.and_(exp.GT(this=length.copy(), expression=_n(0)),
-                                            exp.EQ(this=exp.Length(this=exp.Trim(this=v.copy())), expression=_n(0))))
-        m["numeric_text"] = count_if(_number_like(v.copy(), rules))
+        blank = exp.and_(exp.GT(this=length.copy(), expression=_n(0)),
+                         exp.EQ(this=exp.Length(this=exp.Trim(this=v.copy())), expression=_n(0)))
+        number_like = _number_like(v.copy(), rules)
+        if rules.letter_prefilter:  # both imply: no ASCII letter anywhere (TRIM never removes one)
+            no_letter = exp.not_(exp.RegexpLike(this=v.copy(), expression=_s("[A-Za-z]")))
+            blank, number_like = exp.and_(no_letter, blank), exp.and_(no_letter.copy(), number_like)
+        m["whitespace"] = count_if(blank)
+        m["numeric_text"] = count_if(number_like)
     if f in DATES:
         cutoff = now.strftime("%Y-%m-%d") if f == "date" else now.strftime("%Y-%m-%d %H:%M:%S")
         m["future"] = count_if(exp.GT(this=v.copy(), expression=_s(cutoff)))
@@ -271,16 +288,51 @@ def _not_null(e: exp.Expression) -> exp.Expression:
     return exp.not_(exp.Is(this=e, expression=exp.Null()))
 
 
+def _one_pass(i: int, c: ColumnSpec, groups: exp.Select, t1: exp.Expression, t2: exp.Expression,
+              ms: list[exp.Expression], top_k: int) -> exp.Select:
+    """DuckDB: the statistics and the top values of column i in one aggregate over its grouped rows.
+
+    ARG_MIN(row, key, K) keeps the K smallest keys in a heap and lists them in key order; the key
+    (-n, value) is the top values' order (count descending, then value ascending).
+    """
+    v, n = _col(f"v{i}"), _col("n")
+    select = exp.select(_txt(t1).as_("t1"), _txt(t2).as_("t2"))
+    for k, m in enumerate(ms):
+        select = select.select(_dbl(m).as_(f"m{k}"), copy=False)
+    if top_k > 0:
+        row = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("v"), expression=v.copy()),
+                                      exp.PropertyEQ(this=exp.to_identifier("n"), expression=n.copy())])
+        key = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("a"), expression=exp.Neg(this=n.copy())),
+                                      exp.PropertyEQ(this=exp.to_identifier("b"), expression=v.copy())])
+        top = exp.Filter(this=exp.ArgMin(this=row, expression=key, count=_n(top_k)),
+                         expression=exp.Where(this=_not_null(v.copy())))
+        select = select.select(top.as_("top"), copy=False)
+    return select.from_(groups.subquery(f"g{i}"))
+
+
+def _one_pass_rows(i: int, c: ColumnSpec, top_k: int) -> list[exp.Select]:
+    a = f"a{i}"
+    rows = [_row("stats", _n(i), exp.Null(), _col("t1"), _col("t2"), [_col(f"m{k}") for k in range(len(MEASURES))]).from_(a)]
+    if top_k > 0:
+        each = exp.select(exp.Unnest(expressions=[_col("top")]).as_("e"),
+                          exp.Anonymous(this="GENERATE_SUBSCRIPTS", expressions=[_col("top"), _n(1)]).as_("p")).from_(a)
+        field = lambda name: exp.Dot(this=exp.paren(_col("e")), expression=exp.to_identifier(name))  # noqa: E731
+        rows.append(_row("top", _n(i), _col("p"), exp.Null() if c.masked else _display(field("v")), exp.Null(),
+                         [field("n")]).from_(each.subquery(f"t{i}")))
+    return rows
+
+
 def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
-                now: datetime | None = None) -> str | None:
+                now: datetime | None = None, only: set[int] | None = None) -> str | None:
     """The one statement profiling every groupable column of `source`, or None if there are none.
 
     After the grouping, each column's parts read only its own grouped rows, so the work after
-    the table scan is proportional to the number of distinct values.
+    the table scan is proportional to the number of distinct values. `only`: profile just these
+    column indexes (the rows keep the indexes of `columns`).
     """
     rules = rules_for(dialect)
     now = now or datetime.now(timezone.utc)
-    idx = [i for i, c in enumerate(columns) if c.groupable]
+    idx = [i for i, c in enumerate(columns) if c.groupable and (only is None or i in only)]
     if not idx:
         return None
     ctes: list[tuple[str, exp.Expression, bool]] = []
@@ -301,6 +353,12 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
         value = _case(exp.not_(_is_nan(v.copy(), rules)), v.copy()) if c.family == "float" and rules.nan else v.copy()
         t1 = _display(exp.Min(this=sort_key(value, c.family, rules))) if shown else exp.Null()
         t2 = _display(exp.Max(this=sort_key(value.copy(), c.family, rules))) if shown else exp.Null()
+        if rules.one_pass_top and c.family in TEXT:
+            # one pass over the grouped rows, not two over a materialised copy of them: for a
+            # near-unique text column that copy is as large as the column itself
+            ctes[-1] = (f"a{i}", _one_pass(i, c, _column_groups(c, i, source, rules), t1, t2, ms, top_k), True)
+            parts.extend(_one_pass_rows(i, c, top_k))
+            continue
         parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms).from_(g).where(_where(key_i)))
 
         # top values: a top-N (ORDER BY ... LIMIT) per column, ranked afterwards among those K rows
@@ -317,11 +375,19 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
         if c.family in NUMERIC:
             x = _dbl(v.copy())
             base = exp.select(x.as_("x"), _col("n")).from_(g).where(_where(key_i, _finite(v.copy(), c.family, rules)))
-            cum = exp.Window(this=_sum(_dbl(_col("n"))), order=exp.Order(expressions=[exp.Ordered(this=_col("x"))]),
+            running = _col("n") if rules.lean_windows else _dbl(_col("n"))
+            cum = exp.Window(this=_sum(running), order=exp.Order(expressions=[exp.Ordered(this=_col("x"))]),
                              spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"))
-            q = exp.select(_col("x"), _col("n"), cum.as_("cum"), exp.Window(this=_sum(_dbl(_col("n")))).as_("tot"),
-                           exp.Window(this=exp.Min(this=_col("x"))).as_("lo"),
-                           exp.Window(this=exp.Max(this=_col("x"))).as_("hi")).from_(base.subquery("f"))
+            if rules.lean_windows:
+                # totals from one plain aggregate instead of three whole-partition windows
+                totals = exp.select(_sum(_dbl(_col("n"))).as_("tot"), exp.Min(this=_col("x")).as_("lo"),
+                                    exp.Max(this=_col("x")).as_("hi")).from_(base.subquery("f"))
+                q = (exp.select(_col("x", "f"), _col("n", "f"), cum.as_("cum"), _col("tot", "w"), _col("lo", "w"),
+                                _col("hi", "w")).from_(base.subquery("f")).join(totals.subquery("w"), join_type="cross"))
+            else:
+                q = exp.select(_col("x"), _col("n"), cum.as_("cum"), exp.Window(this=_sum(_dbl(_col("n")))).as_("tot"),
+                               exp.Window(this=exp.Min(this=_col("x"))).as_("lo"),
+                               exp.Window(this=exp.Max(this=_col("x"))).as_("hi")).from_(base.subquery("f"))
             ctes.append((f"q{i}", q, rules.materialize))
 
             def hit(p: float) -> exp.Expression:
@@ -414,6 +480,17 @@ def text_value(value: Any, family: str) -> str | None:
             return str(int(number))
         return repr(number)
     return str(value)
+
+
+def statements(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
+               now: datetime | None = None) -> list[str]:
+    """The statements profiling every groupable column: one, or one per column where the engine
+    is better off that way (`Rules.split`, full scans only: a sample must be drawn once)."""
+    if rules_for(dialect).split and not isinstance(source, exp.Subquery):
+        sqls = [profile_sql(columns, source, dialect, top_k, now, only={i}) for i, c in enumerate(columns) if c.groupable]
+    else:
+        sqls = [profile_sql(columns, source, dialect, top_k, now)]
+    return [s for s in sqls if s is not None]
 
 
 def parse_result(rows: list[tuple], columns: list[ColumnSpec]) -> dict[int, dict[str, Any]]:
