@@ -218,7 +218,6 @@ def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, rules: Rules) 
 def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered: bool = True) -> dict[str, exp.Expression]:
     """Aggregates over column i's grouped rows (`g{i}`: v{i}, n)."""
     v, n = _col(f"v{i}"), _col("n")
-    mine = exp.true()
 
     def count_if(cond: exp.Expression) -> exp.Expression:
         return _sum(_case(cond, n.copy()))

@@ -511,7 +511,6 @@ def test_auth_section_asks_for_login(demo):
     assert not at.metric  # no catalog content before login
 
 
-@pytest.mark.skipif(not jobs.quality_available(), reason="needs the dsa quality command")
 def test_scan_and_profile_with_a_sample(demo):
     at = app("runs")
     next(c for c in at.checkbox if c.label.startswith("Profile")).check()
