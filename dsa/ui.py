@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -27,6 +28,19 @@ from dsa.catalog import Catalog, open_catalog
 from dsa.store import Store
 
 START_HINT = "Press **Load the demo** below, or run `dsa demo` (or `dsa scan SOURCE`) in a terminal."
+
+
+def ensure_navigation() -> None:
+    """Every page calls this first. Streamlit starts in its old `pages/`-folder mode because the
+    folder exists, and stays there until `st.navigation` has run once in the server: a deep link
+    opened before that runs the page file alone, without `streamlit_app.py`. The login gate must
+    hold all the same, so a page run alone asks for login itself."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if Path(frame.f_code.co_filename).name == "streamlit_app.py":
+            return  # run through the entry script, which asked already
+        frame = frame.f_back
+    require_login()
 
 
 def store() -> Catalog:

@@ -6,6 +6,8 @@ import streamlit as st
 
 from dsa import compare, ui
 
+ui.ensure_navigation()
+
 st.title("Changes")
 scans = ui.query("SELECT connection, run_id, started_at, status FROM sync_runs WHERE run_type = 'scan' "
                  "AND status IN ('success', 'partial') ORDER BY connection, started_at DESC, run_id DESC")

@@ -15,6 +15,8 @@ from dsa.connectors import connector_types, get_connector, open_source
 from dsa.errors import DsaError, one_line, scrub
 from dsa.sources import stored_specs
 
+ui.ensure_navigation()
+
 st.title("Connections")
 BASE_KEYS = set(SourceOptions.model_fields)
 

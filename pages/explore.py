@@ -9,6 +9,8 @@ import streamlit as st
 
 from dsa import ui
 
+ui.ensure_navigation()
+
 st.title("Explore")
 
 scans = ui.query(

@@ -7,6 +7,8 @@ import streamlit as st
 from dsa import ui
 from dsa.errors import DsaError
 
+ui.ensure_navigation()
+
 st.title("Overview")
 
 if ui.runs().height == 0:

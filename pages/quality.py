@@ -7,6 +7,8 @@ import streamlit as st
 
 from dsa import queries, ui
 
+ui.ensure_navigation()
+
 st.title("Quality")
 CHART_ROWS = 5000  # no chart gets more rows than this: aggregate or rank in DuckDB first
 PER_COLUMN = 2000  # up to this many columns the scatter shows each one

@@ -6,6 +6,8 @@ import streamlit as st
 from dsa import jobs, ui
 from dsa.errors import DsaError
 
+ui.ensure_navigation()
+
 st.title("Runs")
 
 

@@ -97,7 +97,8 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-PAGES = [("", "Overview", "demo_shop"), ("explore?conn=demo_shop&schema=main&table=orders", "Explore", "main.orders"),
+# A deep link comes first: opened before any other page of a fresh server, it must still work.
+PAGES = [("explore?conn=demo_shop&schema=main&table=orders", "Explore", "main.orders"), ("", "Overview", "demo_shop"),
          ("quality", "Quality", re.compile("Score distribution|No quality run yet")), ("changes", "Changes", "Renamed"),
          ("runs", "Runs", "Scan a connection"), ("connections", "Connections", "Add or edit a connection")]
 
