@@ -169,7 +169,7 @@ else:
             b[4].metric("Score", f"{p['quality_score']:.1f}" if p["quality_score"] is not None else "-")
             st.dataframe(prof.transpose(include_header=True, header_name="metric", column_names=["value"])
                          .with_columns(pl.col("value").cast(pl.Utf8)), hide_index=True, width="stretch")
-            top = ui.query("SELECT rank, value, count FROM column_top_values WHERE run_id = ? AND "
+            top = ui.query("SELECT rank, CASE WHEN masked THEN 'masked value #' || rank ELSE value END AS value, count FROM column_top_values WHERE run_id = ? AND "
                            "column_qualified_name = ? ORDER BY rank LIMIT 50", quality_run, col["qualified_name"])
             if top.height:
                 st.markdown("**Top values**")

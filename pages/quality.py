@@ -128,7 +128,7 @@ pick = ui.choose("Column", cols["label"].to_list(), "column")
 qn = cols.filter(pl.col("label") == pick)["qualified_name"][0]
 t1, t2 = st.columns(2)
 with t1:
-    top = ui.query("SELECT rank, value, count FROM column_top_values WHERE run_id = ? AND column_qualified_name = ? "
+    top = ui.query("SELECT rank, CASE WHEN masked THEN 'masked value #' || rank ELSE value END AS value, count FROM column_top_values WHERE run_id = ? AND column_qualified_name = ? "
                    "ORDER BY rank LIMIT 50", run, qn)
     if top.height:
         st.altair_chart(alt.Chart(top.with_columns(pl.col("value").fill_null("NULL")).to_pandas()).mark_bar().encode(
