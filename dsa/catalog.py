@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Union
 
 import polars as pl
 
+from dsa.config import POSTGRES_SCHEMES, is_postgres  # noqa: F401  (re-exported)
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
 from dsa.model import CATALOG_TABLES
 from dsa.store import Store
@@ -21,13 +22,6 @@ EXPORT_FORMATS = ("json", "csv", "parquet")
 
 Catalog = Union[Store, "PostgresCatalog"]
 
-# Here rather than in dsa.pg_catalog (which re-exports them): telling a URL from a folder must
-# not import duckdb, psycopg and sqlglot, which a local `dsa scan` never needs.
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgres(spec: str | os.PathLike | None) -> bool:
-    return isinstance(spec, str) and spec.lower().startswith(POSTGRES_SCHEMES)
 
 
 def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None) -> Catalog:

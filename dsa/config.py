@@ -20,6 +20,14 @@ from dsa.errors import ConfigError, DsaError, register_secret, secret_parts
 DEFAULT_CONFIG = "dsa.yaml"
 DEFAULT_STORE = ".dsa"
 
+# Telling a catalog URL from a folder must import nothing heavy (it runs before every command).
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(spec: str | os.PathLike | None) -> bool:
+    """Is `store:` / `--store` a Postgres URL (rather than a folder)?"""
+    return isinstance(spec, str) and spec.lower().startswith(POSTGRES_SCHEMES)
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -29,7 +29,7 @@ from sqlglot import exp
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
 from dsa.store import SYNC_RUNS, Store
 
-from dsa.catalog import POSTGRES_SCHEMES, is_postgres  # noqa: F401  (re-exported; defined there to stay light)
+from dsa.config import POSTGRES_SCHEMES, is_postgres  # noqa: F401  (re-exported; defined there to stay light)
 
 
 # -- translation -----------------------------------------------------------------------------

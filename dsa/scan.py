@@ -1,14 +1,23 @@
-"""The scan: extract a source's metadata into a new immutable run."""
+"""The scan: extract a source's metadata into a new immutable run.
+
+A scan reads the source first and opens the catalog second: `start` connects and sends the
+bulk catalog queries from a thread, and while the server answers, the caller loads the catalog
+(Polars, the store) and begins the run. Only then are the rows normalized and written.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from dsa.config import Config
 from dsa.connectors import open_source
-from dsa.connectors.base import Progress
-from dsa.store import Store
+from dsa.connectors.base import Connector, Progress, paused_gc
+
+if TYPE_CHECKING:
+    from dsa.store import Store
 
 
 @dataclass
@@ -33,31 +42,73 @@ class ScanResult:
         return text
 
 
-def scan(store: Store, config: Config, source: str, progress: Progress | None = None) -> ScanResult:
-    """Scan one configured source. Raises `DsaError` (run recorded as failed) if it cannot be read."""
-    options = config.source(source)
-    connector = open_source(source, options)
-    started = time.perf_counter()
-    details = {"source_type": options.type, "target": connector.describe()}
-    with store.begin_run(source, "scan", details) as run:
+class Reading:
+    """One source's catalog queries (`Connector.read`), running in a thread from the start."""
 
-        def report(done: int, total: int, what: str = "") -> None:
-            run.report_progress(done, total, what)
-            if progress:
-                progress(done, total, what)
+    def __init__(self, connector: Connector):
+        self.connector = connector
+        self.started = time.perf_counter()
+        self._report: Progress | None = None
+        self._outcome: tuple[Any, BaseException | None] = (None, None)
+        # a daemon: Ctrl-C while the server works ends the process at once (and the server's
+        # statement_timeout bounds the query anyway)
+        self._thread = threading.Thread(target=self._run, name=f"dsa-read-{connector.name}", daemon=True)
+        self._thread.start()
 
-        extraction = connector.extract(run.run_id, report)
-        run.write("normalized_schemas", extraction.schemas)
-        run.write("normalized_tables", extraction.tables)
-        run.write("normalized_columns", extraction.columns)
-        for err in extraction.errors:
-            run.record_error(err["qualified_name"], err["object_type"], err["error"], "extract")
-        run.counts.update(
-            schema_count=extraction.schemas.height,
-            table_count=extraction.tables.height,
-            column_count=extraction.columns.height,
-        )
-        run.finish()
+    def _run(self) -> None:
+        try:
+            self._outcome = (self.connector.read(self._progress), None)
+        except BaseException as exc:  # handed to the waiting thread by result()
+            self._outcome = (None, exc)
+
+    def _progress(self, done: int, total: int, what: str = "") -> None:
+        if self._report:
+            self._report(done, total, what)
+
+    def result(self, report: Progress | None = None) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
+        """Wait for the rows and the database's name (progress goes to `report` meanwhile);
+        re-raises what stopped the reading, e.g. a `SourceError`."""
+        self._report = report
+        self._thread.join()
+        rows, error = self._outcome
+        if error is not None:
+            raise error
+        return rows
+
+
+def start(config: Config, source: str) -> Reading:
+    """Open a configured source and start reading its catalog."""
+    return Reading(open_source(source, config.source(source)))
+
+
+def scan(store: Store, config: Config, source: str, progress: Progress | None = None,
+         reading: Reading | None = None) -> ScanResult:
+    """Scan one configured source (its `reading` if already started). Raises `DsaError` (run
+    recorded as failed) if it cannot be read."""
+    with paused_gc():
+        reading = reading or start(config, source)
+        connector = reading.connector
+        details = {"source_type": connector.type, "target": connector.describe()}
+        with store.begin_run(source, "scan", details) as run:
+
+            def report(done: int, total: int, what: str = "") -> None:
+                run.report_progress(done, total, what)
+                if progress:
+                    progress(done, total, what)
+
+            raw, database = reading.result(report)
+            extraction = connector.build(raw, database, run.run_id, report)
+            run.write("normalized_schemas", extraction.schemas)
+            run.write("normalized_tables", extraction.tables)
+            run.write("normalized_columns", extraction.columns)
+            for err in extraction.errors:
+                run.record_error(err["qualified_name"], err["object_type"], err["error"], "extract")
+            run.counts.update(
+                schema_count=extraction.schemas.height,
+                table_count=extraction.tables.height,
+                column_count=extraction.columns.height,
+            )
+            run.finish()
     return ScanResult(
         run_id=run.run_id,
         connection=source,
@@ -66,6 +117,6 @@ def scan(store: Store, config: Config, source: str, progress: Progress | None = 
         table_count=extraction.tables.height,
         column_count=extraction.columns.height,
         error_count=len(run.errors),
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - reading.started,
         errors=run.errors,
     )

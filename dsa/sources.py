@@ -17,7 +17,6 @@ from typing import Any, Iterator
 from dsa import audit
 from dsa.config import Config, SourceOptions, parse_source
 from dsa.errors import NotFound
-from dsa.store import _write_atomic
 
 
 def _file(store_path: Path) -> Path:
@@ -42,6 +41,12 @@ def stored_specs(store_path: Path) -> dict[str, dict[str, Any]]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _save(store_path: Path, specs: dict[str, dict[str, Any]]) -> None:
+    from dsa.store import _write_atomic  # here: reading sources must not load the store's Polars
+
+    _write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
+
+
 def save_spec(store_path: Path, name: str, spec: dict[str, Any]) -> SourceOptions:
     """Validate and keep a connection's settings (secrets must already be out of `spec`)."""
     options = parse_source(name, spec)
@@ -49,7 +54,7 @@ def save_spec(store_path: Path, name: str, spec: dict[str, Any]) -> SourceOption
         specs = stored_specs(store_path)
         action = "connection.update" if name in specs else "connection.add"
         specs[name] = spec
-        _write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
+        _save(store_path, specs)
     audit.record(store_path, action, name, "ok", None, {"type": options.type, "settings": sorted(spec)})
     return options
 
@@ -60,7 +65,7 @@ def remove_spec(store_path: Path, name: str) -> None:
         if name not in specs:
             raise NotFound(f"no stored connection '{name}'")
         del specs[name]
-        _write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
+        _save(store_path, specs)
     audit.record(store_path, "connection.remove", name, "ok", None, {"removed": "settings"})
 
 
@@ -68,11 +73,15 @@ def all_sources(config: Config, store_path: Path) -> Config:
     """The config with stored connections added (config entries win), each source's secret
     from the vault filled in. Secrets live only in these in-memory options: a source whose
     secret cannot be decrypted raises the reason when it is used (`Config.source`), and only then."""
-    from dsa.vault import Vault, VaultError, with_secret
-
     merged = {name: parse_source(name, spec) for name, spec in stored_specs(store_path).items()}
     merged.update(config.sources)
     unavailable = dict(config._unavailable)
+    if not (Path(store_path) / "credentials.json").exists():  # no vault: don't load it (cryptography, Polars)
+        out = config.model_copy(update={"sources": merged})
+        out._unavailable = unavailable
+        return out
+    from dsa.vault import Vault, VaultError, with_secret
+
     for name, found in Vault(store_path).get_many(merged).items():
         try:
             if isinstance(found, VaultError):

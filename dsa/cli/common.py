@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 import typer
 from rich.console import Console
 
-from dsa.config import DEFAULT_CONFIG, DEFAULT_STORE, Config, load_config
+from dsa.config import DEFAULT_CONFIG, DEFAULT_STORE, Config, is_postgres, load_config
 
 if TYPE_CHECKING:
     from dsa.catalog import Catalog
@@ -58,7 +58,7 @@ class State:
             from dsa.sources import all_sources
 
             base = load_config(self.config_path)
-            self._config = all_sources(base, self.store().path)
+            self._config = all_sources(base, self.store_folder())
         return self._config
 
     def _file_config(self) -> Config:
@@ -69,10 +69,14 @@ class State:
 
     def store_spec(self) -> str:
         """`--store` / DSA_STORE / the config's `store:`: a folder or a postgresql:// URL."""
-        from dsa.catalog import is_postgres
-
         spec = self.store_path or os.environ.get("DSA_STORE") or self._file_config().store or DEFAULT_STORE
         return spec if is_postgres(spec) else str(Path(spec))
+
+    def store_folder(self) -> Path:
+        """The folder of the catalog's runs (and stored connections), without opening it: for a
+        local store that is its folder, so a `dsa scan` can start reading its source first."""
+        spec = self.store_spec()
+        return self.store().path if is_postgres(spec) else Path(spec)
 
     def store(self) -> Catalog:
         """The catalog: a local `Store`, or a `PostgresCatalog` (runs mirrored as they end)."""

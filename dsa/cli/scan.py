@@ -14,7 +14,7 @@ def scan(
     all_: bool = typer.Option(False, "--all", help="Scan every configured source."),
 ) -> None:
     """Scan sources' metadata into a new run. Exit 0 success, 1 failed, 3 partial."""
-    from dsa.scan import scan as run_scan
+    from dsa.scan import scan as run_scan, start
 
     config = state.config()
     names = sorted(config.sources) if all_ else list(sources or [])
@@ -22,12 +22,17 @@ def scan(
         raise ConfigError("name a source to scan, or pass --all" + ("" if config.sources else " (no sources configured)"))
     for name in names:
         config.source(name)  # unknown names fail before anything runs
+    # the first source's catalog queries run while the catalog (and Polars) loads
+    try:
+        first = start(config, names[0])
+    except DsaError:
+        first = None  # reported in its turn below
     store = state.store()
     worst = 0
     for name in names:
         try:
             with progress_bar(f"scanning {name}") as progress:
-                result = run_scan(store, config, name, progress)
+                result = run_scan(store, config, name, progress, first if name == names[0] else None)
         except DsaError as exc:
             print_error(str(exc))
             worst = max(worst, 1)

@@ -9,7 +9,7 @@ import typer
 
 from dsa.cli.common import app, state
 from dsa.errors import DsaError
-from dsa.catalog import is_postgres
+from dsa.config import is_postgres
 
 
 def app_script() -> Path:

@@ -128,11 +128,11 @@ class FilesConnector(Connector):
         self._checked = False
         self._views = True
 
-    def extract(self, *args, **kwargs):
+    def read(self, *args, **kwargs):
         # a scan reads metadata only: binding a view over every dataset's files would be wasted
         self._views = False
         try:
-            return super().extract(*args, **kwargs)
+            return super().read(*args, **kwargs)
         finally:
             self._views = True
 

@@ -13,9 +13,8 @@ import json
 import math
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 import psycopg
 from psycopg import conninfo
 
@@ -24,6 +23,9 @@ from dsa.config import SourceOptions
 from dsa.connectors.base import Connector
 from dsa.errors import SourceError, one_line, register_secret, scrub
 from dsa.names import qualified_name
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 class PostgresOptions(SourceOptions):
@@ -184,7 +186,9 @@ class PostgresConnector(Connector):
                               f"{_reason(str(exc))}") from None
         finally:
             conn.close()
-        frame = pl.read_csv(io.BytesIO(data), schema=_COLUMNS_CSV)
+        import polars as pl  # here, not at the top: `dsa scan` loads Polars while the queries run
+
+        frame = pl.read_csv(io.BytesIO(data), schema={k: getattr(pl, t) for k, t in _COLUMNS_CSV.items()})
         frame = frame.with_columns(pl.col(b) == "t" for b in ("is_nullable", "is_identity", "is_generated"))
         # a domain holds its base type's values: its family is the base type's
         domains = {}
@@ -240,11 +244,12 @@ _FAMILIES = {
 }
 _TYPMOD = re.compile(r"\(\d+(?:,\d+)?\)")
 
+# the columns query's CSV fields and their Polars types
 _COLUMNS_CSV = {
-    "schema_name": pl.Utf8, "table_name": pl.Utf8, "column_name": pl.Utf8, "ordinal_position": pl.Int64,
-    "data_type": pl.Utf8, "type_family": pl.Utf8, "is_nullable": pl.Utf8, "column_default": pl.Utf8,
-    "is_identity": pl.Utf8, "is_generated": pl.Utf8, "generation_expression": pl.Utf8, "comment": pl.Utf8,
-    "extra": pl.Utf8, "table_oid": pl.Int64,
+    "schema_name": "Utf8", "table_name": "Utf8", "column_name": "Utf8", "ordinal_position": "Int64",
+    "data_type": "Utf8", "type_family": "Utf8", "is_nullable": "Utf8", "column_default": "Utf8",
+    "is_identity": "Utf8", "is_generated": "Utf8", "generation_expression": "Utf8", "comment": "Utf8",
+    "extra": "Utf8", "table_oid": "Int64",
 }
 
 

@@ -164,6 +164,9 @@ def main() -> None:
     ap.add_argument("--skip-inspector", action="store_true", help="skip the slow per-table loop")
     args = ap.parse_args()
     build(args.tables)
+    # an installed dsa has its bytecode compiled (pip does it); a checkout under
+    # PYTHONDONTWRITEBYTECODE would compile every module on every start
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "dsa")], check=True, stdout=subprocess.DEVNULL)
 
     scans, rss, summary, inner = [], [], "", []
     raw, dumps, reflects, startups = [], [], [], []
