@@ -58,11 +58,12 @@ class Rules:
     # one statement per column on a full scan: the engine runs in our process, and one table-wide
     # statement keeps every column's grouped rows alive until it ends (peak memory = their sum)
     split: bool = False
-    # test "no ASCII letter" before TRIM + regexp for whitespace-only and number-like text: a
-    # cheap necessary condition the engine short-circuits on (TRIM copies every string)
+    # test "no ASCII letter" (GLOB '*[A-Za-z]*', ~3x cheaper than the same regexp) before TRIM +
+    # regexp for whitespace-only and number-like text: a cheap necessary condition the engine
+    # short-circuits on (TRIM copies every string)
     letter_prefilter: bool = False
-    # text columns: statistics and top values in one aggregate (ARG_MIN(row, key, K)), see _one_pass
-    one_pass_top: bool = False
+    # text columns: statistics and top values from the grouped rows grouped again by count, see _by_count
+    by_count: bool = False
     # quartiles: running sum of the integer counts (DuckDB sums integers much faster than doubles;
     # Postgres would widen them to numeric) and totals from a plain aggregate, not OVER () windows
     lean_windows: bool = False
@@ -70,7 +71,7 @@ class Rules:
 
 RULES = {
     "postgres": Rules(materialize=True, text_key="collate_c", nan="pg"),
-    "duckdb": Rules(materialize=True, nan="duckdb", split=True, letter_prefilter=True, one_pass_top=True, lean_windows=True),
+    "duckdb": Rules(materialize=True, nan="duckdb", split=True, letter_prefilter=True, by_count=True, lean_windows=True),
     "sqlite": Rules(materialize=True, nan="sqlite", regex="glob"),
     "mysql": Rules(materialize=False, text_key="binary", regex="instr"),
 }
@@ -249,7 +250,7 @@ def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered:
                          exp.EQ(this=exp.Length(this=exp.Trim(this=v.copy())), expression=_n(0)))
         number_like = _number_like(v.copy(), rules)
         if rules.letter_prefilter:  # both imply: no ASCII letter anywhere (TRIM never removes one)
-            no_letter = exp.not_(exp.RegexpLike(this=v.copy(), expression=_s("[A-Za-z]")))
+            no_letter = exp.not_(exp.Glob(this=v.copy(), expression=_s("*[A-Za-z]*")))
             blank, number_like = exp.and_(no_letter, blank), exp.and_(no_letter.copy(), number_like)
         m["whitespace"] = count_if(blank)
         m["numeric_text"] = count_if(number_like)
@@ -287,37 +288,52 @@ def _not_null(e: exp.Expression) -> exp.Expression:
     return exp.not_(exp.Is(this=e, expression=exp.Null()))
 
 
-def _one_pass(i: int, c: ColumnSpec, groups: exp.Select, t1: exp.Expression, t2: exp.Expression,
+def _by_count(i: int, groups: exp.Select, lo: exp.Expression | None, hi: exp.Expression | None,
               ms: list[exp.Expression], top_k: int) -> exp.Select:
-    """DuckDB: the statistics and the top values of column i in one aggregate over its grouped rows.
+    """DuckDB text columns: column i's grouped rows grouped again by their count n.
 
-    ARG_MIN(row, key, K) keeps the K smallest keys in a heap and lists them in key order; the key
-    (-n, value) is the top values' order (count descending, then value ascending).
+    There are few such levels (distinct counts add up to at most the row count, so at most
+    ~sqrt(2 * rows) of them). Every measure is a sum, count, min or max, so each level computes
+    it over its own rows and `_by_count_rows` adds the levels up; each level keeps its K smallest
+    values (MIN(v, K): a heap of plain strings), so the top values, count descending then value
+    ascending, are among those. This replaces one aggregate with ARG_MIN(row, (-n, v), K), whose
+    struct keys cost more than the rest of the aggregate together.
     """
-    v, n = _col(f"v{i}"), _col("n")
-    select = exp.select(_txt(t1).as_("t1"), _txt(t2).as_("t2"))
+    v = _col(f"v{i}")
+    select = exp.select(_col("n")).from_(groups.subquery(f"g{i}")).group_by(_col("n"))
+    for name, e in (("t1", lo), ("t2", hi)):
+        select = select.select((e or exp.Null()).as_(name), copy=False)
     for k, m in enumerate(ms):
-        select = select.select(_dbl(m).as_(f"m{k}"), copy=False)
+        if not isinstance(m, exp.Null):
+            select = select.select(m.as_(f"m{k}"), copy=False)
     if top_k > 0:
-        row = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("v"), expression=v.copy()),
-                                      exp.PropertyEQ(this=exp.to_identifier("n"), expression=n.copy())])
-        key = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("a"), expression=exp.Neg(this=n.copy())),
-                                      exp.PropertyEQ(this=exp.to_identifier("b"), expression=v.copy())])
-        top = exp.Filter(this=exp.ArgMin(this=row, expression=key, count=_n(top_k)),
-                         expression=exp.Where(this=_not_null(v.copy())))
+        top = exp.Filter(this=exp.Min(this=v.copy(), expressions=[_n(top_k)]), expression=exp.Where(this=_not_null(v.copy())))
         select = select.select(top.as_("top"), copy=False)
-    return select.from_(groups.subquery(f"g{i}"))
+    return select
 
 
-def _one_pass_rows(i: int, c: ColumnSpec, top_k: int) -> list[exp.Select]:
-    a = f"a{i}"
-    rows = [_row("stats", _n(i), exp.Null(), _col("t1"), _col("t2"), [_col(f"m{k}") for k in range(len(MEASURES))]).from_(a)]
+def _rollup(m: exp.Expression, name: str) -> exp.Expression:
+    """The measure over all levels from its per-level values (column `name`)."""
+    if isinstance(m, (exp.Sum, exp.Count)):
+        return _sum(_col(name))
+    if isinstance(m, (exp.Min, exp.Max)):
+        return type(m)(this=_col(name))
+    return exp.Null()
+
+
+def _by_count_rows(i: int, c: ColumnSpec, ms: list[exp.Expression], shown: bool, top_k: int) -> list[exp.Select]:
+    levels = f"l{i}"
+    t1, t2 = (_display(exp.Min(this=_col("t1"))), _display(exp.Max(this=_col("t2")))) if shown else (exp.Null(), exp.Null())
+    rows = [_row("stats", _n(i), exp.Null(), t1, t2, [_rollup(m, f"m{k}") for k, m in enumerate(ms)]).from_(levels)]
     if top_k > 0:
-        each = exp.select(exp.Unnest(expressions=[_col("top")]).as_("e"),
-                          exp.Anonymous(this="GENERATE_SUBSCRIPTS", expressions=[_col("top"), _n(1)]).as_("p")).from_(a)
-        field = lambda name: exp.Dot(this=exp.paren(_col("e")), expression=exp.to_identifier(name))  # noqa: E731
-        rows.append(_row("top", _n(i), _col("p"), exp.Null() if c.masked else _display(field("v")), exp.Null(),
-                         [field("n")]).from_(each.subquery(f"t{i}")))
+        v = _col(f"v{i}")
+        each = exp.select(_col("n"), exp.Unnest(expressions=[_col("top")]).as_(f"v{i}")).from_(levels)
+        inner = (exp.select(_col("n"), v.copy()).from_(each.subquery(f"e{i}"))
+                 .order_by(exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=v.copy())).limit(top_k))
+        rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
+            exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=v.copy())]))
+        rows.append(_row("top", _n(i), rank, exp.Null() if c.masked else _display(v.copy()), exp.Null(), [_col("n")])
+                    .from_(inner.subquery(f"t{i}")))
     return rows
 
 
@@ -350,14 +366,15 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
         ms = [present.get(name, exp.Null()) for name in MEASURES]
         shown = not c.masked and c.family != "boolean"  # Postgres has no min(boolean): read from the counts
         value = _case(exp.not_(_is_nan(v.copy(), rules)), v.copy()) if c.family == "float" and rules.nan else v.copy()
-        t1 = _display(exp.Min(this=sort_key(value, c.family, rules))) if shown else exp.Null()
-        t2 = _display(exp.Max(this=sort_key(value.copy(), c.family, rules))) if shown else exp.Null()
-        if rules.one_pass_top and c.family in TEXT:
-            # one pass over the grouped rows, not two over a materialised copy of them: for a
+        lo = exp.Min(this=sort_key(value, c.family, rules)) if shown else None
+        hi = exp.Max(this=sort_key(value.copy(), c.family, rules)) if shown else None
+        if rules.by_count and c.family in TEXT:
+            # the grouped rows are read once, not twice from a materialised copy: for a
             # near-unique text column that copy is as large as the column itself
-            ctes[-1] = (f"a{i}", _one_pass(i, c, _column_groups(c, i, source, rules), t1, t2, ms, top_k), True)
-            parts.extend(_one_pass_rows(i, c, top_k))
+            ctes[-1] = (f"l{i}", _by_count(i, _column_groups(c, i, source, rules), lo, hi, ms, top_k), True)
+            parts.extend(_by_count_rows(i, c, ms, shown, top_k))
             continue
+        t1, t2 = (_display(lo), _display(hi)) if shown else (exp.Null(), exp.Null())
         parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms).from_(g).where(_where(key_i)))
 
         # top values: a top-N (ORDER BY ... LIMIT) per column, ranked afterwards among those K rows
