@@ -58,10 +58,12 @@ class Rules:
     # one statement per column on a full scan: the engine runs in our process, and one table-wide
     # statement keeps every column's grouped rows alive until it ends (peak memory = their sum)
     split: bool = False
-    # test "no ASCII letter" (GLOB '*[A-Za-z]*', ~3x cheaper than the same regexp) before TRIM +
-    # regexp for whitespace-only and number-like text: a cheap necessary condition the engine
-    # short-circuits on (TRIM copies every string)
-    letter_prefilter: bool = False
+    # a cheap necessary condition for whitespace-only and number-like text, tested before TRIM +
+    # regexp (TRIM copies every string; a regexp call costs more than a comparison):
+    # no_letter: no ASCII letter (GLOB '*[A-Za-z]*', ~3x cheaper than that regexp; TRIM never
+    # removes a letter); leading: the first byte sorts before 'A' (TRIM removes spaces only, so
+    # the value starts with a space, a digit, a sign or a dot)
+    prefilter: str | None = None
     # text columns: statistics and top values from the grouped rows grouped again by count, see _by_count
     by_count: bool = False
     # quartiles: running sum of the integer counts (DuckDB sums integers much faster than doubles;
@@ -70,8 +72,8 @@ class Rules:
 
 
 RULES = {
-    "postgres": Rules(materialize=True, text_key="collate_c", nan="pg"),
-    "duckdb": Rules(materialize=True, nan="duckdb", split=True, letter_prefilter=True, by_count=True, lean_windows=True),
+    "postgres": Rules(materialize=True, text_key="collate_c", nan="pg", prefilter="leading"),
+    "duckdb": Rules(materialize=True, nan="duckdb", split=True, prefilter="no_letter", by_count=True, lean_windows=True),
     "sqlite": Rules(materialize=True, nan="sqlite", regex="glob"),
     "mysql": Rules(materialize=False, text_key="binary", regex="instr"),
 }
@@ -206,18 +208,22 @@ def _number_like(v: exp.Expression, rules: Rules) -> exp.Expression:
 # -- the statement ----------------------------------------------------------------------------
 
 def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, rules: Rules) -> exp.Expression:
-    """Column i's grouped rows: v{i}, n (one row per distinct value, NULL included)."""
+    """Column i's grouped rows: v{i}, n (one row per distinct value, NULL included), and for text
+    len, the value's length (computed once here: engines do not share the repeated LENGTH(v))."""
     key = _src(c.name)
     if rules.text_key == "binary" and c.family in TEXT:
         # group on the bytes so case- and pad-insensitive collations do not merge values
         value, group = exp.Min(this=key), sort_key(key.copy(), c.family, rules)
     else:
         value, group = key, key.copy()
-    return exp.select(value.as_(f"v{i}"), exp.Count(this=exp.Star()).as_("n")).from_(source.copy()).group_by(group)
+    select = exp.select(value.as_(f"v{i}"), exp.Count(this=exp.Star()).as_("n")).from_(source.copy()).group_by(group)
+    if c.family in TEXT:
+        select = select.select(exp.Length(this=value.copy()).as_("len"), copy=False)
+    return select
 
 
 def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered: bool = True) -> dict[str, exp.Expression]:
-    """Aggregates over column i's grouped rows (`g{i}`: v{i}, n)."""
+    """Aggregates over column i's grouped rows (`g{i}`: v{i}, n, len)."""
     v, n = _col(f"v{i}"), _col("n")
 
     def count_if(cond: exp.Expression) -> exp.Expression:
@@ -241,7 +247,7 @@ def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered:
             m["nans"] = count_if(_is_nan(v.copy(), rules))
             m["infinities"] = count_if(_is_inf(v.copy(), rules))
     if f in TEXT:
-        length = exp.Length(this=v.copy())
+        length = _col("len")
         m["min_length"] = exp.Min(this=length)
         m["max_length"] = exp.Max(this=length.copy())
         m["sum_length"] = _sum(exp.Mul(this=length.copy(), expression=n.copy()))
@@ -249,9 +255,12 @@ def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered:
         blank = exp.and_(exp.GT(this=length.copy(), expression=_n(0)),
                          exp.EQ(this=exp.Length(this=exp.Trim(this=v.copy())), expression=_n(0)))
         number_like = _number_like(v.copy(), rules)
-        if rules.letter_prefilter:  # both imply: no ASCII letter anywhere (TRIM never removes one)
-            no_letter = exp.not_(exp.Glob(this=v.copy(), expression=_s("*[A-Za-z]*")))
-            blank, number_like = exp.and_(no_letter, blank), exp.and_(no_letter.copy(), number_like)
+        if rules.prefilter == "no_letter":
+            cheap = exp.not_(exp.Glob(this=v.copy(), expression=_s("*[A-Za-z]*")))
+        elif rules.prefilter == "leading":
+            cheap = exp.LT(this=sort_key(v.copy(), f, rules), expression=_s("A"))
+        if rules.prefilter:
+            blank, number_like = exp.and_(cheap, blank), exp.and_(cheap.copy(), number_like)
         m["whitespace"] = count_if(blank)
         m["numeric_text"] = count_if(number_like)
     if f in DATES:

@@ -18,7 +18,7 @@ from dsa.names import qualified_name
 from dsa.quality import Sample, TableTask, profile_table
 
 TABLE = 'odd "table".name ü'
-WORDS = ["apple", "Banana", "banana", "cherry", "é", "Ω", "日本語", "a b", "", "   ", "12", "-3.5", "x" * 250, "Zebra"]
+WORDS = ["apple", "Banana", "banana", "cherry", "é", "Ω", "日本語", "a b", "", "   ", "12", "-3.5", " 7 ", "x" * 250, "Zebra"]
 FLOATS = [-2.5, 0.0, 1.25, 3.0, 1000000.0, -0.75, 42.5]
 # (name, sql type per engine, family)
 COLUMNS = [
