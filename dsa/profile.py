@@ -1,5 +1,5 @@
 """Column profiles as SQL that runs in the source engine: one statement per table (DuckDB on a
-full scan: one per column, see `Rules.split`).
+full scan and Postgres: one per column, see `Rules.split`).
 
 The statement groups the table once per column into rows of (value, count), one narrow
 `GROUP BY` per column, each its own CTE. (A single `GROUPING SETS` scan was tried: Postgres sorts
@@ -55,9 +55,12 @@ class Rules:
     text_key: str = "native"  # how text groups/sorts by code point: native | collate_c | binary
     nan: str | None = None  # nan/inf tests: pg | duckdb | sqlite | None (no NaN in the engine)
     regex: str = "regexp"  # regexp | glob | instr (REGEXP_INSTR: MySQL 8 and MariaDB both have it)
-    # one statement per column on a full scan: the engine runs in our process, and one table-wide
-    # statement keeps every column's grouped rows alive until it ends (peak memory = their sum)
-    split: bool = False
+    # one statement per column. full: on a full scan only (DuckDB runs in our process, and one
+    # table-wide statement keeps every column's grouped rows alive until it ends: peak memory =
+    # their sum; its reservoir sample is drawn once). always: Postgres, which runs them on several
+    # sessions reading one snapshot (dsa.quality); there its seeded sample (TABLESAMPLE ...
+    # REPEATABLE) picks the same rows in every statement
+    split: str | None = None
     # a cheap necessary condition for whitespace-only and number-like text, tested before TRIM +
     # regexp (TRIM copies every string; a regexp call costs more than a comparison):
     # no_letter: no ASCII letter (GLOB '*[A-Za-z]*', ~3x cheaper than that regexp; TRIM never
@@ -72,8 +75,8 @@ class Rules:
 
 
 RULES = {
-    "postgres": Rules(materialize=True, text_key="collate_c", nan="pg", prefilter="leading"),
-    "duckdb": Rules(materialize=True, nan="duckdb", split=True, prefilter="no_letter", by_count=True, lean_windows=True),
+    "postgres": Rules(materialize=True, text_key="collate_c", nan="pg", prefilter="leading", split="always"),
+    "duckdb": Rules(materialize=True, nan="duckdb", split="full", prefilter="no_letter", by_count=True, lean_windows=True),
     "sqlite": Rules(materialize=True, nan="sqlite", regex="glob"),
     "mysql": Rules(materialize=False, text_key="binary", regex="instr"),
 }
@@ -362,7 +365,7 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
     if not idx:
         return None
     ctes: list[tuple[str, exp.Expression, bool]] = []
-    if isinstance(source, exp.Subquery):
+    if isinstance(source, exp.Subquery) and len(idx) > 1:
         # a sample is drawn once and shared by every column's grouping
         ctes.append(("s", source.this.copy(), rules.materialize))
         source = exp.alias_(exp.to_table("s"), SRC, table=True)
@@ -512,9 +515,12 @@ def text_value(value: Any, family: str) -> str | None:
 def statements(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
                now: datetime | None = None) -> list[str]:
     """The statements profiling every groupable column: one, or one per column where the engine
-    is better off that way (`Rules.split`, full scans only: a sample must be drawn once)."""
-    if rules_for(dialect).split and not isinstance(source, exp.Subquery):
-        sqls = [profile_sql(columns, source, dialect, top_k, now, only={i}) for i, c in enumerate(columns) if c.groupable]
+    is better off that way (`Rules.split`). Text columns come first: their groupings tend to be
+    the slowest, and run on several sessions, a slow one started last would run alone at the end."""
+    split = rules_for(dialect).split
+    if split == "always" or (split == "full" and not isinstance(source, exp.Subquery)):
+        order = sorted(range(len(columns)), key=lambda i: columns[i].family not in TEXT)
+        sqls = [profile_sql(columns, source, dialect, top_k, now, only={i}) for i in order if columns[i].groupable]
     else:
         sqls = [profile_sql(columns, source, dialect, top_k, now)]
     return [s for s in sqls if s is not None]
