@@ -69,8 +69,8 @@ class Rules:
     prefilter: str | None = None
     # text columns: statistics and top values from the grouped rows grouped again by count, see _by_count
     by_count: bool = False
-    # quartiles: running sum of the integer counts (DuckDB sums integers much faster than doubles;
-    # Postgres would widen them to numeric) and totals from a plain aggregate, not OVER () windows
+    # quartiles: a running sum of the integer counts (DuckDB sums integers much faster than
+    # doubles; Postgres would widen them to numeric, so it sums doubles)
     lean_windows: bool = False
 
 
@@ -351,6 +351,62 @@ def _by_count_rows(i: int, c: ColumnSpec, ms: list[exp.Expression], shown: bool,
     return rows
 
 
+def _distribution(i: int, c: ColumnSpec, g: str, rules: Rules) -> tuple[list[tuple[str, exp.Expression]], list[exp.Select]]:
+    """Numeric column i's exact quartiles (percentile_disc over the cumulative group counts) and
+    histogram, from its grouped rows `g`: the CTEs to add and the result rows.
+
+    The histogram's bins also split the running count: bin b's values come after `below` rows
+    (a running sum over the 20 bins), so only the rows of the bins holding a quartile (three at
+    most) are sorted, each bin on its own, instead of one window over every distinct value.
+    """
+    v, n, x, tot = _col(f"v{i}"), _col("n"), _col("x"), _col("tot")
+    w, b, h = f"w{i}", f"b{i}", f"h{i}"
+    finite = exp.select(_as(_dbl(v.copy()), "x"), n.copy()).from_(g, copy=False).where(
+        _finite(v.copy(), c.family, rules), copy=False).subquery("f", copy=False)
+    totals = exp.select(_as(_sum(_dbl(n.copy())), "tot"), _as(exp.Min(this=x.copy()), "lo"),
+                        _as(exp.Max(this=x.copy()), "hi")).from_(finite.copy(), copy=False)
+    lo, hi = _col("lo"), _col("hi")
+    scaled = exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=x.copy(), expression=lo.copy())),
+                                                 expression=_n(HIST_BINS)),
+                                    expression=exp.paren(exp.Sub(this=hi.copy(), expression=lo.copy()))))
+    bin_ = exp.Case(ifs=[exp.If(this=exp.EQ(this=hi.copy(), expression=lo.copy()), true=_n(0)),
+                         exp.If(this=exp.GTE(this=scaled, expression=_n(HIST_BINS)), true=_n(HIST_BINS - 1))],
+                    default=scaled.copy())
+    binned = (exp.select(_col("x", "f"), _col("n", "f"), _as(bin_, "b")).from_(finite, copy=False)
+              .join(exp.to_table(w), join_type="cross", copy=False))
+    running_bins = exp.Window(this=_sum(_sum(n.copy())), order=exp.Order(expressions=[exp.Ordered(this=_col("b"))]))
+    bins = (exp.select(_col("b"), _as(_sum(n.copy()), "c"), _as(exp.Sub(this=running_bins, expression=_sum(n.copy())), "below"))
+            .from_(b, copy=False).group_by(_col("b"), copy=False))
+
+    def holds(p: float) -> exp.Expression:  # the bin where the running count reaches p of the total
+        target = exp.Mul(this=_n(p), expression=tot.copy())
+        return exp.and_(exp.LT(this=_col("below"), expression=target),
+                        exp.GTE(this=exp.Add(this=_col("below"), expression=_col("c")), expression=target.copy()))
+
+    def hit(p: float) -> exp.Expression:  # the value where it does
+        target = exp.Mul(this=_n(p), expression=tot.copy())
+        return exp.and_(exp.GTE(this=_col("cum"), expression=target),
+                        exp.LT(this=exp.Sub(this=_col("cum"), expression=n.copy()), expression=target.copy()))
+
+    chosen = (exp.select(_col("b", h), _col("below", h)).from_(h, copy=False).join(exp.to_table(w), join_type="cross", copy=False)
+              .where(exp.or_(holds(0.25), holds(0.5), holds(0.75)), copy=False))
+    cum = exp.Add(this=_col("below", "k"), expression=exp.Window(
+        this=_sum(_col("n", b) if rules.lean_windows else _dbl(_col("n", b))), partition_by=[_col("b", b)],
+        order=exp.Order(expressions=[exp.Ordered(this=_col("x", b))]),
+        spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")))
+    ranked = (exp.select(_col("x", b), _col("n", b), _as(cum, "cum"), _col("tot", w)).from_(b, copy=False)
+              .join(chosen.subquery("k", copy=False), on=exp.EQ(this=_col("b", b), expression=_col("b", "k")), copy=False)
+              .join(exp.to_table(w), join_type="cross", copy=False))
+    flags = [_case(hit(p), _n(1), _n(0)) for p in (0.25, 0.5, 0.75)]
+    quartiles = _row("quartile", _n(i), exp.Null(), exp.Null(), exp.Null(), [x.copy(), *flags],
+                     ranked.subquery(f"q{i}", copy=False), exp.or_(hit(0.25), hit(0.5), hit(0.75)))
+    histogram = (exp.select(_col("b", h), _col("c", h), _col("lo", w), _col("hi", w)).from_(h, copy=False)
+                 .join(exp.to_table(w), join_type="cross", copy=False))
+    hist = _row("hist", _n(i), _col("b"), exp.Null(), exp.Null(), [_col("c"), lo.copy(), hi.copy()],
+                histogram.subquery(f"r{i}", copy=False))
+    return [(w, totals), (b, binned), (h, bins)], [quartiles, hist]
+
+
 def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
                 now: datetime | None = None, only: set[int] | None = None) -> str | None:
     """The one statement profiling every groupable column of `source`, or None if there are none.
@@ -403,41 +459,9 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
 
         # exact quartiles (percentile_disc over cumulative counts) and histogram bins
         if c.family in NUMERIC:
-            x = _dbl(v.copy())
-            base = exp.select(x.as_("x"), _col("n")).from_(g).where(_where(key_i, _finite(v.copy(), c.family, rules)))
-            running = _col("n") if rules.lean_windows else _dbl(_col("n"))
-            cum = exp.Window(this=_sum(running), order=exp.Order(expressions=[exp.Ordered(this=_col("x"))]),
-                             spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"))
-            if rules.lean_windows:
-                # totals from one plain aggregate instead of three whole-partition windows
-                totals = exp.select(_sum(_dbl(_col("n"))).as_("tot"), exp.Min(this=_col("x")).as_("lo"),
-                                    exp.Max(this=_col("x")).as_("hi")).from_(base.subquery("f"))
-                q = (exp.select(_col("x", "f"), _col("n", "f"), cum.as_("cum"), _col("tot", "w"), _col("lo", "w"),
-                                _col("hi", "w")).from_(base.subquery("f")).join(totals.subquery("w"), join_type="cross"))
-            else:
-                q = exp.select(_col("x"), _col("n"), cum.as_("cum"), exp.Window(this=_sum(_dbl(_col("n")))).as_("tot"),
-                               exp.Window(this=exp.Min(this=_col("x"))).as_("lo"),
-                               exp.Window(this=exp.Max(this=_col("x"))).as_("hi")).from_(base.subquery("f"))
-            ctes.append((f"q{i}", q, rules.materialize))
-
-            def hit(p: float) -> exp.Expression:
-                target = exp.Mul(this=_n(p), expression=_col("tot"))
-                return exp.and_(exp.GTE(this=_col("cum"), expression=target),
-                                exp.LT(this=exp.Sub(this=_col("cum"), expression=_col("n")), expression=target.copy()))
-
-            flags = [_case(hit(p), _n(1), _n(0)) for p in (0.25, 0.5, 0.75)]
-            parts.append(_row("quartile", _n(i), exp.Null(), exp.Null(), exp.Null(), [_col("x"), *flags],
-                              f"q{i}", exp.or_(hit(0.25), hit(0.5), hit(0.75))))
-            width = exp.Sub(this=_col("hi"), expression=_col("lo"))
-            scaled = exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=_col("x"), expression=_col("lo"))),
-                                                         expression=_n(HIST_BINS)), expression=exp.paren(width)))
-            bin_ = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("hi"), expression=_col("lo")), true=_n(0)),
-                                 exp.If(this=exp.GTE(this=scaled, expression=_n(HIST_BINS)), true=_n(HIST_BINS - 1))],
-                            default=scaled.copy())
-            hist = exp.select(bin_.as_("b"), exp.Min(this=_col("lo")).as_("lo"), exp.Max(this=_col("hi")).as_("hi"),
-                              _sum(_col("n")).as_("c")).from_(f"q{i}").group_by(bin_.copy())
-            parts.append(_row("hist", _n(i), _col("b"), exp.Null(), exp.Null(), [_col("c"), _col("lo"), _col("hi")],
-                              hist.subquery(f"h{i}")))
+            dist_ctes, dist_parts = _distribution(i, c, g, rules)
+            ctes.extend((name, e, rules.materialize) for name, e in dist_ctes)
+            parts.extend(dist_parts)
 
         # dates: counts per month (the caller folds them into years for long ranges)
         if c.family in DATES and not c.masked:

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from quality_data import COLUMNS, TABLE, EngineSource, assert_matches, expected, profile, rows
+from quality_data import (COLUMNS, DISTRIBUTION_COLUMNS, DISTRIBUTIONS, TABLE, EngineSource, assert_matches, check_distribution,
+                          expected, profile, rows)
 from dsa.config import parse_source
 from dsa.connectors import open_source
 from dsa.quality import Sample
@@ -196,3 +197,10 @@ def test_postgres_columns_read_one_snapshot(pg_database):
     # the columns the writer leaves NULL count every inserted row as a null: the same rows everywhere
     assert nulls["amount"] - nulls["word"] == rows_seen - 20000 + sum(1 for r in data if r[2] is None) \
         - sum(1 for r in data if r[1] is None)
+
+
+@pytest.mark.parametrize("name", sorted(DISTRIBUTIONS))
+def test_quartiles_and_histogram(server, name):
+    values = DISTRIBUTIONS[name]
+    source, schema = server([(v,) for v in values], columns=DISTRIBUTION_COLUMNS)
+    check_distribution(profile(source, schema, columns=DISTRIBUTION_COLUMNS, pk=None), values)
