@@ -75,7 +75,7 @@ class QualityOptions(Strict):
     timeout_s: float = Field(default=300, gt=0)
     workers: int = Field(default=2, ge=1, le=64)
     # DuckDB runs inside dsa's process: its memory is capped per profiling connection (it spills to disk beyond);
-    # 224 MB keeps the whole process under 500 MB (~455 MB) on lineitem SF1; 256 MB peaked at 466-490 MB
+    # at 224 MB the whole process peaks at ~380 MB on lineitem SF1 (288 MB: ~440 MB, no clear gain in time)
     duckdb_memory_limit_mb: int = Field(default=224, ge=64)
     # Postgres: work_mem of the profiling session, so the per-column groupings hash in memory (server side)
     postgres_work_mem_mb: int = Field(default=256, ge=4)

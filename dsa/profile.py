@@ -1,5 +1,5 @@
 """Column profiles as SQL that runs in the source engine: one statement per table (DuckDB on a
-full scan: one per column, see `Rules.split`).
+full scan and Postgres: one per column, see `Rules.split`).
 
 The statement groups the table once per column into rows of (value, count), one narrow
 `GROUP BY` per column, each its own CTE. (A single `GROUPING SETS` scan was tried: Postgres sorts
@@ -55,22 +55,28 @@ class Rules:
     text_key: str = "native"  # how text groups/sorts by code point: native | collate_c | binary
     nan: str | None = None  # nan/inf tests: pg | duckdb | sqlite | None (no NaN in the engine)
     regex: str = "regexp"  # regexp | glob | instr (REGEXP_INSTR: MySQL 8 and MariaDB both have it)
-    # one statement per column on a full scan: the engine runs in our process, and one table-wide
-    # statement keeps every column's grouped rows alive until it ends (peak memory = their sum)
-    split: bool = False
-    # test "no ASCII letter" before TRIM + regexp for whitespace-only and number-like text: a
-    # cheap necessary condition the engine short-circuits on (TRIM copies every string)
-    letter_prefilter: bool = False
-    # text columns: statistics and top values in one aggregate (ARG_MIN(row, key, K)), see _one_pass
-    one_pass_top: bool = False
-    # quartiles: running sum of the integer counts (DuckDB sums integers much faster than doubles;
-    # Postgres would widen them to numeric) and totals from a plain aggregate, not OVER () windows
+    # one statement per column. full: on a full scan only (DuckDB runs in our process, and one
+    # table-wide statement keeps every column's grouped rows alive until it ends: peak memory =
+    # their sum; its reservoir sample is drawn once). always: Postgres, which runs them on several
+    # sessions reading one snapshot (dsa.quality); there its seeded sample (TABLESAMPLE ...
+    # REPEATABLE) picks the same rows in every statement
+    split: str | None = None
+    # a cheap necessary condition for whitespace-only and number-like text, tested before TRIM +
+    # regexp (TRIM copies every string; a regexp call costs more than a comparison):
+    # no_letter: no ASCII letter (GLOB '*[A-Za-z]*', ~3x cheaper than that regexp; TRIM never
+    # removes a letter); leading: the first byte sorts before 'A' (TRIM removes spaces only, so
+    # the value starts with a space, a digit, a sign or a dot)
+    prefilter: str | None = None
+    # text columns: statistics and top values from the grouped rows grouped again by count, see _by_count
+    by_count: bool = False
+    # quartiles: a running sum of the integer counts (DuckDB sums integers much faster than
+    # doubles; Postgres would widen them to numeric, so it sums doubles)
     lean_windows: bool = False
 
 
 RULES = {
-    "postgres": Rules(materialize=True, text_key="collate_c", nan="pg"),
-    "duckdb": Rules(materialize=True, nan="duckdb", split=True, letter_prefilter=True, one_pass_top=True, lean_windows=True),
+    "postgres": Rules(materialize=True, text_key="collate_c", nan="pg", prefilter="leading", split="always"),
+    "duckdb": Rules(materialize=True, nan="duckdb", split="full", prefilter="no_letter", by_count=True, lean_windows=True),
     "sqlite": Rules(materialize=True, nan="sqlite", regex="glob"),
     "mysql": Rules(materialize=False, text_key="binary", regex="instr"),
 }
@@ -205,18 +211,22 @@ def _number_like(v: exp.Expression, rules: Rules) -> exp.Expression:
 # -- the statement ----------------------------------------------------------------------------
 
 def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, rules: Rules) -> exp.Expression:
-    """Column i's grouped rows: v{i}, n (one row per distinct value, NULL included)."""
+    """Column i's grouped rows: v{i}, n (one row per distinct value, NULL included), and for text
+    len, the value's length (computed once here: engines do not share the repeated LENGTH(v))."""
     key = _src(c.name)
     if rules.text_key == "binary" and c.family in TEXT:
         # group on the bytes so case- and pad-insensitive collations do not merge values
         value, group = exp.Min(this=key), sort_key(key.copy(), c.family, rules)
     else:
         value, group = key, key.copy()
-    return exp.select(value.as_(f"v{i}"), exp.Count(this=exp.Star()).as_("n")).from_(source.copy()).group_by(group)
+    select = exp.select(value.as_(f"v{i}"), exp.Count(this=exp.Star()).as_("n")).from_(source.copy()).group_by(group)
+    if c.family in TEXT:
+        select = select.select(exp.Length(this=value.copy()).as_("len"), copy=False)
+    return select
 
 
 def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered: bool = True) -> dict[str, exp.Expression]:
-    """Aggregates over column i's grouped rows (`g{i}`: v{i}, n)."""
+    """Aggregates over column i's grouped rows (`g{i}`: v{i}, n, len)."""
     v, n = _col(f"v{i}"), _col("n")
 
     def count_if(cond: exp.Expression) -> exp.Expression:
@@ -240,7 +250,7 @@ def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered:
             m["nans"] = count_if(_is_nan(v.copy(), rules))
             m["infinities"] = count_if(_is_inf(v.copy(), rules))
     if f in TEXT:
-        length = exp.Length(this=v.copy())
+        length = _col("len")
         m["min_length"] = exp.Min(this=length)
         m["max_length"] = exp.Max(this=length.copy())
         m["sum_length"] = _sum(exp.Mul(this=length.copy(), expression=n.copy()))
@@ -248,9 +258,12 @@ def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered:
         blank = exp.and_(exp.GT(this=length.copy(), expression=_n(0)),
                          exp.EQ(this=exp.Length(this=exp.Trim(this=v.copy())), expression=_n(0)))
         number_like = _number_like(v.copy(), rules)
-        if rules.letter_prefilter:  # both imply: no ASCII letter anywhere (TRIM never removes one)
-            no_letter = exp.not_(exp.RegexpLike(this=v.copy(), expression=_s("[A-Za-z]")))
-            blank, number_like = exp.and_(no_letter, blank), exp.and_(no_letter.copy(), number_like)
+        if rules.prefilter == "no_letter":
+            cheap = exp.not_(exp.Glob(this=v.copy(), expression=_s("*[A-Za-z]*")))
+        elif rules.prefilter == "leading":
+            cheap = exp.LT(this=sort_key(v.copy(), f, rules), expression=_s("A"))
+        if rules.prefilter:
+            blank, number_like = exp.and_(cheap, blank), exp.and_(cheap.copy(), number_like)
         m["whitespace"] = count_if(blank)
         m["numeric_text"] = count_if(number_like)
     if f in DATES:
@@ -271,12 +284,14 @@ def _display(e: exp.Expression) -> exp.Expression:
 
 
 def _row(kind: str, col: exp.Expression, pos: exp.Expression, t1: exp.Expression, t2: exp.Expression,
-         ms: list[exp.Expression]) -> exp.Select:
-    select = exp.select(_s(kind).as_("kind"), _cast(col, "INT").as_("col"), _cast(pos, "BIGINT").as_("pos"),
-                        _cast(t1, "TEXT").as_("t1"), _cast(t2, "TEXT").as_("t2"))
-    for k in range(len(MEASURES)):
-        select = select.select(_dbl(ms[k] if k < len(ms) else exp.Null()).as_(f"m{k}"), copy=False)
-    return select
+         ms: list[exp.Expression], source: str | exp.Expression, where: exp.Expression | None = None) -> exp.Select:
+    """One part of the result's UNION ALL. (Built in place, copy=False: copying these wide
+    selects at every builder step was a third of the time spent building the SQL.)"""
+    columns = [_as(_s(kind), "kind"), _as(_cast(col, "INT"), "col"), _as(_cast(pos, "BIGINT"), "pos"),
+               _as(_cast(t1, "TEXT"), "t1"), _as(_cast(t2, "TEXT"), "t2")]
+    columns += [_as(_dbl(ms[k] if k < len(ms) else exp.Null()), f"m{k}") for k in range(len(MEASURES))]
+    select = exp.Select(expressions=columns).from_(source, copy=False)
+    return select if where is None else select.where(where, copy=False)
 
 
 def _where(key: None, *more: exp.Expression) -> exp.Expression:
@@ -287,38 +302,109 @@ def _not_null(e: exp.Expression) -> exp.Expression:
     return exp.not_(exp.Is(this=e, expression=exp.Null()))
 
 
-def _one_pass(i: int, c: ColumnSpec, groups: exp.Select, t1: exp.Expression, t2: exp.Expression,
+def _by_count(i: int, groups: exp.Select, lo: exp.Expression | None, hi: exp.Expression | None,
               ms: list[exp.Expression], top_k: int) -> exp.Select:
-    """DuckDB: the statistics and the top values of column i in one aggregate over its grouped rows.
+    """DuckDB text columns: column i's grouped rows grouped again by their count n.
 
-    ARG_MIN(row, key, K) keeps the K smallest keys in a heap and lists them in key order; the key
-    (-n, value) is the top values' order (count descending, then value ascending).
+    There are few such levels (distinct counts add up to at most the row count, so at most
+    ~sqrt(2 * rows) of them). Every measure is a sum, count, min or max, so each level computes
+    it over its own rows and `_by_count_rows` adds the levels up; each level keeps its K smallest
+    values (MIN(v, K): a heap of plain strings), so the top values, count descending then value
+    ascending, are among those. This replaces one aggregate with ARG_MIN(row, (-n, v), K), whose
+    struct keys cost more than the rest of the aggregate together.
     """
-    v, n = _col(f"v{i}"), _col("n")
-    select = exp.select(_txt(t1).as_("t1"), _txt(t2).as_("t2"))
+    v = _col(f"v{i}")
+    select = exp.select(_col("n")).from_(groups.subquery(f"g{i}")).group_by(_col("n"))
+    for name, e in (("t1", lo), ("t2", hi)):
+        select = select.select((e or exp.Null()).as_(name), copy=False)
     for k, m in enumerate(ms):
-        select = select.select(_dbl(m).as_(f"m{k}"), copy=False)
+        if not isinstance(m, exp.Null):
+            select = select.select(m.as_(f"m{k}"), copy=False)
     if top_k > 0:
-        row = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("v"), expression=v.copy()),
-                                      exp.PropertyEQ(this=exp.to_identifier("n"), expression=n.copy())])
-        key = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("a"), expression=exp.Neg(this=n.copy())),
-                                      exp.PropertyEQ(this=exp.to_identifier("b"), expression=v.copy())])
-        top = exp.Filter(this=exp.ArgMin(this=row, expression=key, count=_n(top_k)),
-                         expression=exp.Where(this=_not_null(v.copy())))
+        top = exp.Filter(this=exp.Min(this=v.copy(), expressions=[_n(top_k)]), expression=exp.Where(this=_not_null(v.copy())))
         select = select.select(top.as_("top"), copy=False)
-    return select.from_(groups.subquery(f"g{i}"))
+    return select
 
 
-def _one_pass_rows(i: int, c: ColumnSpec, top_k: int) -> list[exp.Select]:
-    a = f"a{i}"
-    rows = [_row("stats", _n(i), exp.Null(), _col("t1"), _col("t2"), [_col(f"m{k}") for k in range(len(MEASURES))]).from_(a)]
+def _rollup(m: exp.Expression, name: str) -> exp.Expression:
+    """The measure over all levels from its per-level values (column `name`)."""
+    if isinstance(m, (exp.Sum, exp.Count)):
+        return _sum(_col(name))
+    if isinstance(m, (exp.Min, exp.Max)):
+        return type(m)(this=_col(name))
+    return exp.Null()
+
+
+def _by_count_rows(i: int, c: ColumnSpec, ms: list[exp.Expression], shown: bool, top_k: int) -> list[exp.Select]:
+    levels = f"l{i}"
+    t1, t2 = (_display(exp.Min(this=_col("t1"))), _display(exp.Max(this=_col("t2")))) if shown else (exp.Null(), exp.Null())
+    rows = [_row("stats", _n(i), exp.Null(), t1, t2, [_rollup(m, f"m{k}") for k, m in enumerate(ms)], levels)]
     if top_k > 0:
-        each = exp.select(exp.Unnest(expressions=[_col("top")]).as_("e"),
-                          exp.Anonymous(this="GENERATE_SUBSCRIPTS", expressions=[_col("top"), _n(1)]).as_("p")).from_(a)
-        field = lambda name: exp.Dot(this=exp.paren(_col("e")), expression=exp.to_identifier(name))  # noqa: E731
-        rows.append(_row("top", _n(i), _col("p"), exp.Null() if c.masked else _display(field("v")), exp.Null(),
-                         [field("n")]).from_(each.subquery(f"t{i}")))
+        v = _col(f"v{i}")
+        each = exp.select(_col("n"), exp.Unnest(expressions=[_col("top")]).as_(f"v{i}")).from_(levels)
+        inner = (exp.select(_col("n"), v.copy()).from_(each.subquery(f"e{i}"))
+                 .order_by(exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=v.copy())).limit(top_k))
+        rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
+            exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=v.copy())]))
+        rows.append(_row("top", _n(i), rank, exp.Null() if c.masked else _display(v.copy()), exp.Null(), [_col("n")],
+                         inner.subquery(f"t{i}")))
     return rows
+
+
+def _distribution(i: int, c: ColumnSpec, g: str, rules: Rules) -> tuple[list[tuple[str, exp.Expression]], list[exp.Select]]:
+    """Numeric column i's exact quartiles (percentile_disc over the cumulative group counts) and
+    histogram, from its grouped rows `g`: the CTEs to add and the result rows.
+
+    The histogram's bins also split the running count: bin b's values come after `below` rows
+    (a running sum over the 20 bins), so only the rows of the bins holding a quartile (three at
+    most) are sorted, each bin on its own, instead of one window over every distinct value.
+    """
+    v, n, x, tot = _col(f"v{i}"), _col("n"), _col("x"), _col("tot")
+    w, b, h = f"w{i}", f"b{i}", f"h{i}"
+    finite = exp.select(_as(_dbl(v.copy()), "x"), n.copy()).from_(g, copy=False).where(
+        _finite(v.copy(), c.family, rules), copy=False).subquery("f", copy=False)
+    totals = exp.select(_as(_sum(_dbl(n.copy())), "tot"), _as(exp.Min(this=x.copy()), "lo"),
+                        _as(exp.Max(this=x.copy()), "hi")).from_(finite.copy(), copy=False)
+    lo, hi = _col("lo"), _col("hi")
+    scaled = exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=x.copy(), expression=lo.copy())),
+                                                 expression=_n(HIST_BINS)),
+                                    expression=exp.paren(exp.Sub(this=hi.copy(), expression=lo.copy()))))
+    bin_ = exp.Case(ifs=[exp.If(this=exp.EQ(this=hi.copy(), expression=lo.copy()), true=_n(0)),
+                         exp.If(this=exp.GTE(this=scaled, expression=_n(HIST_BINS)), true=_n(HIST_BINS - 1))],
+                    default=scaled.copy())
+    binned = (exp.select(_col("x", "f"), _col("n", "f"), _as(bin_, "b")).from_(finite, copy=False)
+              .join(exp.to_table(w), join_type="cross", copy=False))
+    running_bins = exp.Window(this=_sum(_sum(n.copy())), order=exp.Order(expressions=[exp.Ordered(this=_col("b"))]))
+    bins = (exp.select(_col("b"), _as(_sum(n.copy()), "c"), _as(exp.Sub(this=running_bins, expression=_sum(n.copy())), "below"))
+            .from_(b, copy=False).group_by(_col("b"), copy=False))
+
+    def holds(p: float) -> exp.Expression:  # the bin where the running count reaches p of the total
+        target = exp.Mul(this=_n(p), expression=tot.copy())
+        return exp.and_(exp.LT(this=_col("below"), expression=target),
+                        exp.GTE(this=exp.Add(this=_col("below"), expression=_col("c")), expression=target.copy()))
+
+    def hit(p: float) -> exp.Expression:  # the value where it does
+        target = exp.Mul(this=_n(p), expression=tot.copy())
+        return exp.and_(exp.GTE(this=_col("cum"), expression=target),
+                        exp.LT(this=exp.Sub(this=_col("cum"), expression=n.copy()), expression=target.copy()))
+
+    chosen = (exp.select(_col("b", h), _col("below", h)).from_(h, copy=False).join(exp.to_table(w), join_type="cross", copy=False)
+              .where(exp.or_(holds(0.25), holds(0.5), holds(0.75)), copy=False))
+    cum = exp.Add(this=_col("below", "k"), expression=exp.Window(
+        this=_sum(_col("n", b) if rules.lean_windows else _dbl(_col("n", b))), partition_by=[_col("b", b)],
+        order=exp.Order(expressions=[exp.Ordered(this=_col("x", b))]),
+        spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")))
+    ranked = (exp.select(_col("x", b), _col("n", b), _as(cum, "cum"), _col("tot", w)).from_(b, copy=False)
+              .join(chosen.subquery("k", copy=False), on=exp.EQ(this=_col("b", b), expression=_col("b", "k")), copy=False)
+              .join(exp.to_table(w), join_type="cross", copy=False))
+    flags = [_case(hit(p), _n(1), _n(0)) for p in (0.25, 0.5, 0.75)]
+    quartiles = _row("quartile", _n(i), exp.Null(), exp.Null(), exp.Null(), [x.copy(), *flags],
+                     ranked.subquery(f"q{i}", copy=False), exp.or_(hit(0.25), hit(0.5), hit(0.75)))
+    histogram = (exp.select(_col("b", h), _col("c", h), _col("lo", w), _col("hi", w)).from_(h, copy=False)
+                 .join(exp.to_table(w), join_type="cross", copy=False))
+    hist = _row("hist", _n(i), _col("b"), exp.Null(), exp.Null(), [_col("c"), lo.copy(), hi.copy()],
+                histogram.subquery(f"r{i}", copy=False))
+    return [(w, totals), (b, binned), (h, bins)], [quartiles, hist]
 
 
 def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
@@ -335,7 +421,7 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
     if not idx:
         return None
     ctes: list[tuple[str, exp.Expression, bool]] = []
-    if isinstance(source, exp.Subquery):
+    if isinstance(source, exp.Subquery) and len(idx) > 1:
         # a sample is drawn once and shared by every column's grouping
         ctes.append(("s", source.this.copy(), rules.materialize))
         source = exp.alias_(exp.to_table("s"), SRC, table=True)
@@ -350,15 +436,16 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
         ms = [present.get(name, exp.Null()) for name in MEASURES]
         shown = not c.masked and c.family != "boolean"  # Postgres has no min(boolean): read from the counts
         value = _case(exp.not_(_is_nan(v.copy(), rules)), v.copy()) if c.family == "float" and rules.nan else v.copy()
-        t1 = _display(exp.Min(this=sort_key(value, c.family, rules))) if shown else exp.Null()
-        t2 = _display(exp.Max(this=sort_key(value.copy(), c.family, rules))) if shown else exp.Null()
-        if rules.one_pass_top and c.family in TEXT:
-            # one pass over the grouped rows, not two over a materialised copy of them: for a
+        lo = exp.Min(this=sort_key(value, c.family, rules)) if shown else None
+        hi = exp.Max(this=sort_key(value.copy(), c.family, rules)) if shown else None
+        if rules.by_count and c.family in TEXT:
+            # the grouped rows are read once, not twice from a materialised copy: for a
             # near-unique text column that copy is as large as the column itself
-            ctes[-1] = (f"a{i}", _one_pass(i, c, _column_groups(c, i, source, rules), t1, t2, ms, top_k), True)
-            parts.extend(_one_pass_rows(i, c, top_k))
+            ctes[-1] = (f"l{i}", _by_count(i, _column_groups(c, i, source, rules), lo, hi, ms, top_k), True)
+            parts.extend(_by_count_rows(i, c, ms, shown, top_k))
             continue
-        parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms).from_(g).where(_where(key_i)))
+        t1, t2 = (_display(lo), _display(hi)) if shown else (exp.Null(), exp.Null())
+        parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms, g, _where(key_i)))
 
         # top values: a top-N (ORDER BY ... LIMIT) per column, ranked afterwards among those K rows
         if top_k > 0:
@@ -368,60 +455,28 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
             rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
                 exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=_col("k"))]))
             parts.append(_row("top", _n(i), rank, exp.Null() if c.masked else _display(_col(f"v{i}")), exp.Null(),
-                              [_col("n")]).from_(inner.subquery(f"t{i}")))
+                              [_col("n")], inner.subquery(f"t{i}")))
 
         # exact quartiles (percentile_disc over cumulative counts) and histogram bins
         if c.family in NUMERIC:
-            x = _dbl(v.copy())
-            base = exp.select(x.as_("x"), _col("n")).from_(g).where(_where(key_i, _finite(v.copy(), c.family, rules)))
-            running = _col("n") if rules.lean_windows else _dbl(_col("n"))
-            cum = exp.Window(this=_sum(running), order=exp.Order(expressions=[exp.Ordered(this=_col("x"))]),
-                             spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"))
-            if rules.lean_windows:
-                # totals from one plain aggregate instead of three whole-partition windows
-                totals = exp.select(_sum(_dbl(_col("n"))).as_("tot"), exp.Min(this=_col("x")).as_("lo"),
-                                    exp.Max(this=_col("x")).as_("hi")).from_(base.subquery("f"))
-                q = (exp.select(_col("x", "f"), _col("n", "f"), cum.as_("cum"), _col("tot", "w"), _col("lo", "w"),
-                                _col("hi", "w")).from_(base.subquery("f")).join(totals.subquery("w"), join_type="cross"))
-            else:
-                q = exp.select(_col("x"), _col("n"), cum.as_("cum"), exp.Window(this=_sum(_dbl(_col("n")))).as_("tot"),
-                               exp.Window(this=exp.Min(this=_col("x"))).as_("lo"),
-                               exp.Window(this=exp.Max(this=_col("x"))).as_("hi")).from_(base.subquery("f"))
-            ctes.append((f"q{i}", q, rules.materialize))
-
-            def hit(p: float) -> exp.Expression:
-                target = exp.Mul(this=_n(p), expression=_col("tot"))
-                return exp.and_(exp.GTE(this=_col("cum"), expression=target),
-                                exp.LT(this=exp.Sub(this=_col("cum"), expression=_col("n")), expression=target.copy()))
-
-            flags = [_case(hit(p), _n(1), _n(0)) for p in (0.25, 0.5, 0.75)]
-            parts.append(_row("quartile", _n(i), exp.Null(), exp.Null(), exp.Null(), [_col("x"), *flags])
-                         .from_(f"q{i}").where(exp.or_(hit(0.25), hit(0.5), hit(0.75))))
-            width = exp.Sub(this=_col("hi"), expression=_col("lo"))
-            scaled = exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=_col("x"), expression=_col("lo"))),
-                                                         expression=_n(HIST_BINS)), expression=exp.paren(width)))
-            bin_ = exp.Case(ifs=[exp.If(this=exp.EQ(this=_col("hi"), expression=_col("lo")), true=_n(0)),
-                                 exp.If(this=exp.GTE(this=scaled, expression=_n(HIST_BINS)), true=_n(HIST_BINS - 1))],
-                            default=scaled.copy())
-            hist = exp.select(bin_.as_("b"), exp.Min(this=_col("lo")).as_("lo"), exp.Max(this=_col("hi")).as_("hi"),
-                              _sum(_col("n")).as_("c")).from_(f"q{i}").group_by(bin_.copy())
-            parts.append(_row("hist", _n(i), _col("b"), exp.Null(), exp.Null(), [_col("c"), _col("lo"), _col("hi")])
-                         .from_(hist.subquery(f"h{i}")))
+            dist_ctes, dist_parts = _distribution(i, c, g, rules)
+            ctes.extend((name, e, rules.materialize) for name, e in dist_ctes)
+            parts.extend(dist_parts)
 
         # dates: counts per month (the caller folds them into years for long ranges)
         if c.family in DATES and not c.masked:
             period = exp.Substring(this=_txt(v.copy()), start=_n(1), length=_n(7))
             per = exp.select(period.as_("p"), _sum(_col("n")).as_("c")).from_(g).where(
                 _where(key_i, _not_null(v.copy()))).group_by(period.copy())
-            parts.append(_row("period", _n(i), exp.Null(), _col("p"), exp.Null(), [_col("c")]).from_(per.subquery(f"d{i}")))
+            parts.append(_row("period", _n(i), exp.Null(), _col("p"), exp.Null(), [_col("c")], per.subquery(f"d{i}")))
 
     body = parts[0]
     for p in parts[1:]:
         body = exp.union(body, p, distinct=False, copy=False)
-    query = exp.select("*").from_(body.subquery("out"))
+    query = exp.select("*").from_(body.subquery("out", copy=False), copy=False)
     for name, e, mat in ctes:
         query = query.with_(name, as_=e, materialized=True if mat else None, copy=False)
-    return query.sql(dialect=dialect)
+    return query.sql(dialect=dialect, copy=False)  # the tree is built here: no copy before generating
 
 
 def odd_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str) -> str:
@@ -484,9 +539,12 @@ def text_value(value: Any, family: str) -> str | None:
 def statements(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
                now: datetime | None = None) -> list[str]:
     """The statements profiling every groupable column: one, or one per column where the engine
-    is better off that way (`Rules.split`, full scans only: a sample must be drawn once)."""
-    if rules_for(dialect).split and not isinstance(source, exp.Subquery):
-        sqls = [profile_sql(columns, source, dialect, top_k, now, only={i}) for i, c in enumerate(columns) if c.groupable]
+    is better off that way (`Rules.split`). Text columns come first: their groupings tend to be
+    the slowest, and run on several sessions, a slow one started last would run alone at the end."""
+    split = rules_for(dialect).split
+    if split == "always" or (split == "full" and not isinstance(source, exp.Subquery)):
+        order = sorted(range(len(columns)), key=lambda i: columns[i].family not in TEXT)
+        sqls = [profile_sql(columns, source, dialect, top_k, now, only={i}) for i in order if columns[i].groupable]
     else:
         sqls = [profile_sql(columns, source, dialect, top_k, now)]
     return [s for s in sqls if s is not None]

@@ -18,7 +18,7 @@ from dsa.names import qualified_name
 from dsa.quality import Sample, TableTask, profile_table
 
 TABLE = 'odd "table".name ü'
-WORDS = ["apple", "Banana", "banana", "cherry", "é", "Ω", "日本語", "a b", "", "   ", "12", "-3.5", "x" * 250, "Zebra"]
+WORDS = ["apple", "Banana", "banana", "cherry", "é", "Ω", "日本語", "a b", "", "   ", "12", "-3.5", " 7 ", "x" * 250, "Zebra"]
 FLOATS = [-2.5, 0.0, 1.25, 3.0, 1000000.0, -0.75, 42.5]
 # (name, sql type per engine, family)
 COLUMNS = [
@@ -155,3 +155,26 @@ def assert_matches(result, want: dict[str, dict]) -> None:
                 assert math.isclose(got[key], value, rel_tol=1e-9, abs_tol=1e-9), (name, key, got[key], value)
             else:
                 assert got.get(key) == value, (name, key, got.get(key), value)
+
+
+# one integer column `x`: quartiles where the running count lands exactly on a target, all but
+# one value in the first histogram bin, a single value, negatives and NULLs
+DISTRIBUTION_COLUMNS = [("x", {"sqlite": "INTEGER", "duckdb": "BIGINT", "postgres": "bigint", "mysql": "BIGINT"}, "integer")]
+DISTRIBUTIONS = {
+    "spread": [v for v in range(1000) for _ in range(v % 7 + 1)],
+    "boundaries": [1] * 10 + [2] * 10 + [3] * 10 + [4] * 10,
+    "skewed": [v % 100 for v in range(1000)] + [10**9],
+    "constant": [5] * 50,
+    "negatives_nulls": [-5, -5, None, 3, None, 8, 8, 8, 100],
+}
+
+
+def check_distribution(result, values: list) -> None:
+    """Quartiles (percentile_disc) and the 20-bin histogram of `values`, computed in Python."""
+    present = sorted(v for v in values if v is not None)
+    c = result.columns[0]
+    for key, p in (("q1", 0.25), ("median", 0.5), ("q3", 0.75)):
+        assert c[key] == present[math.ceil(p * len(present)) - 1], (key, c[key])
+    lo, hi = float(present[0]), float(present[-1])
+    bins = Counter(0 if hi == lo else min(19, math.floor((v - lo) * 20 / (hi - lo))) for v in map(float, present))
+    assert {h["bin"]: h["count"] for h in result.hist if h["kind"] == "numeric"} == dict(bins)

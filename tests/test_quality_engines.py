@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 from sqlglot import exp
 
-from quality_data import COLUMNS, NAMES, TABLE, EngineSource, assert_matches, expected, profile, rows
+from quality_data import (COLUMNS, DISTRIBUTION_COLUMNS, DISTRIBUTIONS, NAMES, TABLE, EngineSource, assert_matches,
+                          check_distribution, expected, profile, rows)
 from dsa.quality import Sample, TableTimeout
 
 
@@ -234,3 +235,10 @@ def test_masked_columns_never_return_values(tmp_path):
     assert email["distinct_count"] == 3
     tops = [t for t in result.top if t["column_name"] == "email"]
     assert [t["count"] for t in tops] == [4, 3, 3] and all(t["value"] is None and t["masked"] for t in tops)
+
+
+@pytest.mark.parametrize("name", sorted(DISTRIBUTIONS))
+def test_quartiles_and_histogram(engine, name):
+    values = DISTRIBUTIONS[name]
+    source, schema = engine([(v,) for v in values], columns=DISTRIBUTION_COLUMNS)
+    check_distribution(profile(source, schema, columns=DISTRIBUTION_COLUMNS, pk=None), values)

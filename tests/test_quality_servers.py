@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from quality_data import COLUMNS, TABLE, EngineSource, assert_matches, expected, profile, rows
+from quality_data import (COLUMNS, DISTRIBUTION_COLUMNS, DISTRIBUTIONS, TABLE, EngineSource, assert_matches, check_distribution,
+                          expected, profile, rows)
 from dsa.config import parse_source
 from dsa.connectors import open_source
 from dsa.quality import Sample
@@ -148,3 +149,58 @@ def test_cli_scan_then_quality_on_postgres(pg_database, dsa_cli, tmp_path):
     present = [v for v in ids if v is not None]
     assert got == [{"column_name": "customer_id", "null_count": ids.count(None), "distinct_count": len(set(present)),
                     "orphan_count": orphans, "referential_score": 100 * (len(present) - orphans) / len(present)}]
+
+
+def test_postgres_sample_matches_python_on_the_same_rows(pg_database):
+    """Each column's statement draws the seeded sample again: every one must see the same rows."""
+    import psycopg
+    from psycopg import sql
+
+    data = rows(3000, seed=11)
+    source, schema = _load_pg(pg_database, data)
+    result = profile(source, schema, sample=Sample(percent=30))
+    assert result.table["sample_method"] == "bernoulli"
+    with psycopg.connect(pg_database) as conn:
+        drawn = conn.execute(sql.SQL("SELECT * FROM {} TABLESAMPLE BERNOULLI (30) REPEATABLE (42)").format(
+            sql.Identifier(TABLE))).fetchall()
+    assert result.table["sample_rows"] == len(drawn)
+    assert_matches(result, expected(drawn, top_k=5))
+
+
+def test_postgres_columns_read_one_snapshot(pg_database):
+    """The column statements run on two sessions; rows committed meanwhile are seen by none of them."""
+    import threading
+
+    import psycopg
+    from psycopg import sql
+
+    data = rows(20000, seed=3)
+    source, schema = _load_pg(pg_database, data)
+    stop = threading.Event()
+
+    def insert() -> None:
+        with psycopg.connect(pg_database, autocommit=True) as conn:
+            while not stop.is_set():
+                conn.execute(sql.SQL("INSERT INTO {} (id, word) VALUES (0, 'new')").format(sql.Identifier(TABLE)))
+
+    writer = threading.Thread(target=insert)
+    writer.start()
+    try:
+        result = profile(source, schema, top_k=5)
+    finally:
+        stop.set()
+        writer.join()
+    totals = {c["column_name"]: c["total_count"] for c in result.columns}
+    nulls = {c["column_name"]: c["null_count"] for c in result.columns}
+    rows_seen = result.table["row_count"]
+    assert rows_seen >= 20000 and set(totals.values()) == {rows_seen}
+    # the columns the writer leaves NULL count every inserted row as a null: the same rows everywhere
+    assert nulls["amount"] - nulls["word"] == rows_seen - 20000 + sum(1 for r in data if r[2] is None) \
+        - sum(1 for r in data if r[1] is None)
+
+
+@pytest.mark.parametrize("name", sorted(DISTRIBUTIONS))
+def test_quartiles_and_histogram(server, name):
+    values = DISTRIBUTIONS[name]
+    source, schema = server([(v,) for v in values], columns=DISTRIBUTION_COLUMNS)
+    check_distribution(profile(source, schema, columns=DISTRIBUTION_COLUMNS, pk=None), values)
