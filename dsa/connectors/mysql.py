@@ -4,6 +4,9 @@ Sessions are read-only (`SET SESSION TRANSACTION READ ONLY`, autocommit, so each
 read-only transaction) with a statement timeout: `max_statement_time` (seconds) on MariaDB,
 `max_execution_time` (milliseconds) on MySQL. Partitions are not separate tables here: they are
 listed in the table's custom attribute `partitioning`.
+
+Catalog rows travel as JSON text, one field per row (the columns: one row per table): PyMySQL
+decodes each field in Python, which cost about as much as the server's own work.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import polars as pl
 
 from dsa import queries
 from dsa.connectors.base import Connector, ServerOptions, collapse
+from dsa.errors import SourceError
 from dsa.types import type_family
 
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
@@ -210,12 +214,22 @@ class MysqlConnector(Connector):
         conn = self.connect()
         try:
             with conn.cursor() as cur:
-                cur.execute(queries.text("mysql/columns"), params)
-                texts = [row[0] for row in cur.fetchall()]
+                cur.execute("SET SESSION group_concat_max_len = %s", (GROUP_CONCAT_MAX_LEN,))
+                # a table's columns in one row; a row the server cut short (a table whose columns
+                # outgrow group_concat_max_len or max_allowed_packet) means one row per column
+                for per_row in (COLUMNS_PER_ROW, 1):
+                    cur.execute(queries.text("mysql/columns"), {**params, "columns_per_row": per_row})
+                    frame = _columns(cur.fetchall(), self.mariadb)
+                    if frame is not None:
+                        return frame
         finally:
             conn.close()
-        return _columns(texts, self.mariadb)
+        raise SourceError(f"source '{self.name}' ({self.describe()}): catalog query columns failed: "
+                          f"a column's definition is longer than the server's max_allowed_packet")
 
+
+COLUMNS_PER_ROW = 10_000  # columns.sql: more than a table can have (MySQL and MariaDB: 4,096)
+GROUP_CONCAT_MAX_LEN = 1 << 30  # past max_allowed_packet (16 MB by default) the server cuts anyway
 _TABLE_EXTRA = ("engine", "collation", "auto_increment", "data_bytes", "index_bytes", "create_options")
 _JSON_CHECK = re.compile(r"json_valid\(`((?:[^`]|``)+)`\)", re.IGNORECASE)
 _FAMILIES = {
@@ -246,20 +260,26 @@ _COLUMN_FIELDS = {
     "generation_text": pl.Utf8, "comment_text": pl.Utf8, "base_type": pl.Utf8, "character_set": pl.Utf8,
     "collation": pl.Utf8, "max_length": pl.Int64, "numeric_precision": pl.Int64, "numeric_scale": pl.Int64,
 }
-# a column's custom attributes, in order: key, frame column
-_COLUMN_EXTRA = (("base_type", "base_type"), ("unsigned", "unsigned"), ("character_set", "character_set"),
-                 ("collation", "collation"), ("max_length", "max_length"), ("numeric_precision", "numeric_precision"),
-                 ("numeric_scale", "numeric_scale"), ("auto_increment", "auto_increment"), ("on_update", "on_update"),
-                 ("stored", "stored"), ("extra", "raw_extra"))
+# a column's custom attributes, in order (each from the frame column of its name; `extra` from raw_extra)
+_COLUMN_EXTRA = ("base_type", "unsigned", "character_set", "collation", "max_length", "numeric_precision",
+                 "numeric_scale", "auto_increment", "on_update", "stored", "extra")
 
 
-def _columns(texts: list[str], mariadb: bool) -> pl.DataFrame:
-    """columns.sql's JSON arrays as the standard column rows, decoded and derived column-wise.
+def _columns(rows: list[tuple[str, int]], mariadb: bool) -> pl.DataFrame | None:
+    """columns.sql's rows as the standard column rows, decoded and derived column-wise; None if
+    a row was cut short (not JSON, or fewer columns than it should hold).
 
-    The flags follow SQL's rules for these information_schema texts, as the server applied them
-    when it worked them out: LOCATE ignores case, and `x = ''` holds for x made of spaces.
+    The flags are what SQL gave when the server worked them out (it no longer does: that doubled
+    its time for this query): LOCATE ignores case, and `x = ''` holds for x made only of spaces.
     `extra` is a JSON object in the text form MariaDB's JSON_OBJECT writes ({"k": v, ...})."""
-    fields = pl.Series("fields", texts, dtype=pl.Utf8).str.json_decode(pl.List(pl.Utf8))
+    texts = pl.Series("fields", [r[0] for r in rows], dtype=pl.Utf8)
+    try:
+        tables = texts.str.json_decode(pl.List(pl.List(pl.Utf8)))
+    except pl.exceptions.ComputeError:
+        return None
+    if not (tables.list.len() == pl.Series([r[1] for r in rows], dtype=pl.UInt32)).fill_null(False).all():
+        return None
+    fields = tables.explode()
     frame = pl.DataFrame(fields).select(
         pl.col("fields").list.get(i).cast(t).alias(k) for i, (k, t) in enumerate(_COLUMN_FIELDS.items()))
     extra = pl.col("extra_text").str.to_lowercase()
@@ -290,8 +310,9 @@ def _columns(texts: list[str], mariadb: bool) -> pl.DataFrame:
         type_family=pl.lit(None, pl.Utf8),
     )
     parts = []
-    for key, name in _COLUMN_EXTRA:
-        parts += [pl.lit(("{" if not parts else ", ") + f'"{key}": '), _json_value(pl.col(name))]
+    for key in _COLUMN_EXTRA:
+        parts += [pl.lit(("{" if not parts else ", ") + f'"{key}": '),
+                  _json_value(pl.col("raw_extra" if key == "extra" else key))]
     return frame.with_columns(extra=pl.concat_str(parts + [pl.lit("}")]))
 
 
