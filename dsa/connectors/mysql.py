@@ -137,9 +137,10 @@ class MysqlConnector(Connector):
         here = ("tables", "constraints", "indexes", checks_query, "partitions", "views", "references")
         for q in here:
             raw[q] = []
-        # queries that can only find rows of tables of a kind: skipped when tables.sql found none
-        needs = {"partitions": lambda t: "partitioned" in (t["create_options"] or "").lower(),
-                 "views": lambda t: t["table_type"] == "view"}
+        # queries that can only find rows of things an earlier query found: skipped when it found none
+        needs = {"partitions": ("tables", lambda t: "partitioned" in (t["create_options"] or "").lower()),
+                 "views": ("tables", lambda t: t["table_type"] == "view"),
+                 "references": ("constraints", lambda c: c["constraint_type"] == "foreign_key")}
         columns = None
         if wanted:
             # Two sessions: the columns query, the largest, runs on a second one (opened by the
@@ -151,7 +152,7 @@ class MysqlConnector(Connector):
                 for i, q in enumerate(here):
                     if progress:
                         progress(i + 1, len(here) + 2, q)
-                    if q not in needs or any(map(needs[q], raw["tables"])):
+                    if q not in needs or any(map(needs[q][1], raw[needs[q][0]])):
                         raw[q] = self.fetch(conn, q, params)
                 columns = job.result()
         checks, partitions = raw.pop(checks_query), raw.pop("partitions")

@@ -1,4 +1,5 @@
 -- ON UPDATE / ON DELETE actions of foreign keys, matched to constraints.sql by the connector.
+-- Run only when constraints.sql found a foreign key.
 SELECT JSON_OBJECT(
            'schema_name', r.CONSTRAINT_SCHEMA,
            'table_name', r.TABLE_NAME,

@@ -244,6 +244,31 @@ def test_columns_of_a_table_cut_short_are_read_one_per_row(exotic, mysql_databas
     assert seen == [5, 28]  # a row per table (5 tables), then a row per column
 
 
+def test_queries_for_kinds_not_found_are_skipped(mysql_admin, mysql_database, tmp_path, monkeypatch):
+    # views, partitions and foreign key actions are read only when an earlier query found some
+    from dsa.connectors import mysql
+
+    run_ddl(mysql_admin, mysql_database, ["CREATE TABLE plain (id INT PRIMARY KEY, v INT UNIQUE)"])
+    ran = []
+    fetch = mysql.MysqlConnector.fetch
+    monkeypatch.setattr(mysql.MysqlConnector, "fetch", lambda self, conn, q, p=None: ran.append(q) or fetch(self, conn, q, p))
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
+    result = scan(Store(tmp_path / "store"), config, "m")
+    assert (result.status, result.table_count, result.column_count) == ("success", 1, 2)
+    assert ran == ["schemas", "tables", "constraints", "indexes", "checks"]
+    run_ddl(mysql_admin, mysql_database, [
+        "CREATE TABLE kid (id INT PRIMARY KEY, p INT, FOREIGN KEY (p) REFERENCES plain (id) ON DELETE CASCADE)",
+        "CREATE TABLE parts (id INT PRIMARY KEY) PARTITION BY HASH (id) PARTITIONS 2",
+        "CREATE VIEW v AS SELECT id FROM plain"])
+    ran.clear()
+    store = Store(tmp_path / "store2")
+    assert scan(store, config, "m").table_count == 4
+    assert ran == ["schemas", "tables", "constraints", "indexes", "checks", "partitions", "views", "references"]
+    custom = json.loads(store.connect().execute(
+        "SELECT custom_attributes FROM latest_table_metadata WHERE table_name = 'kid'").fetchone()[0])
+    assert [(f["ref_table"], f["on_delete"]) for f in custom["foreign_keys"]] == [("plain", "CASCADE")]
+
+
 def test_columns_rows_cut_short_are_seen():
     from dsa.connectors.mysql import _columns
 
