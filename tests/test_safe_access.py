@@ -218,6 +218,28 @@ def test_mysql_tls_settings_reach_the_driver(mysql_source, tmp_path):
         connector({**mysql_source, "ssl_mode": "VERIFY_CA", "ssl_ca": str(tmp_path / "ca.pem")}).connect()
 
 
+def test_mysql_preferred_tls_learnt_once(mysql_source):
+    # PREFERRED (no ssl_mode) tries TLS on the first session; the local MariaDB offers none, so the
+    # connector's next session (a scan's second one) goes without trying, and is in clear as well
+    source = connector(mysql_source)
+    first = source.connect()
+    second = source.connect()
+    try:
+        assert second.ssl is False  # PyMySQL's flag: TLS not even attempted
+        for conn in (first, second):
+            with conn.cursor() as cur:
+                cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+                assert cur.fetchone() == ("Ssl_cipher", "")
+    finally:
+        first.close()
+        second.close()
+    # REQUIRED learns nothing from that: every session still asks for TLS, and is refused
+    strict = connector({**mysql_source, "ssl_mode": "REQUIRED"})
+    for _ in range(2):
+        with pytest.raises(SourceError, match="SSL is required"):
+            strict.connect()
+
+
 def test_mysql_silent_server_times_out(mysql_admin):
     with silent_server() as port:
         message = times_out({"type": "mysql", "host": "127.0.0.1", "port": port, "user": "x", "connect_timeout_s": 2},

@@ -34,6 +34,7 @@ from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -232,14 +233,18 @@ def collapse(rows: Iterable[dict[str, Any]], key: tuple[str, ...], lists: tuple[
     """Merge rows that share `key` into one row whose `lists` fields are lists, in row order.
 
     For catalogs with one row per key column: sort the rows by position first."""
-    out: dict[tuple, dict[str, Any]] = {}
+    out: dict[Any, dict[str, Any]] = {}
+    key_of = itemgetter(*key)  # the key made in C: a generator per row took half of the time here
     for row in rows:
-        k = tuple(row[f] for f in key)
+        k = key_of(row)
         merged = out.get(k)
         if merged is None:
-            merged = out[k] = {**row, **{f: [] for f in lists}}
-        for f in lists:
-            merged[f].append(row[f])
+            merged = out[k] = dict(row)
+            for f in lists:
+                merged[f] = [row[f]]
+        else:
+            for f in lists:
+                merged[f].append(row[f])
     return list(out.values())
 
 

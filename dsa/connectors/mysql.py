@@ -4,6 +4,9 @@ Sessions are read-only (`SET SESSION TRANSACTION READ ONLY`, autocommit, so each
 read-only transaction) with a statement timeout: `max_statement_time` (seconds) on MariaDB,
 `max_execution_time` (milliseconds) on MySQL. Partitions are not separate tables here: they are
 listed in the table's custom attribute `partitioning`.
+
+Catalog rows travel as JSON text, one field per row (the columns: one row per table): PyMySQL
+decodes each field in Python, which cost about as much as the server's own work.
 """
 
 from __future__ import annotations
@@ -13,7 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
+import polars as pl
+
+from dsa import queries
 from dsa.connectors.base import Connector, ServerOptions, collapse
+from dsa.errors import SourceError
 from dsa.types import type_family
 
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
@@ -31,6 +39,7 @@ class MysqlConnector(Connector):
     type = "mysql"
     dialect = "mysql"
     Options = MysqlOptions
+    _server_without_tls = False  # learnt by a first session in PREFERRED mode (see connect)
 
     def target(self) -> dict[str, Any]:
         return self.options.target(3306)
@@ -41,6 +50,7 @@ class MysqlConnector(Connector):
 
     def connect(self):
         import pymysql
+        from pymysql.constants.CLIENT import SSL as CLIENT_SSL
 
         t = self.target()
         o = self.options
@@ -63,6 +73,12 @@ class MysqlConnector(Connector):
                 # without files: encrypt, do not verify. PyMySQL takes an empty dict as PREFERRED (falls
                 # back to plaintext); a non-empty one makes it refuse a server without TLS, as REQUIRED must
                 kwargs["ssl"] = {"check_hostname": False} if ssl_mode == "REQUIRED" else {}
+        # PREFERRED (the default) builds a TLS context for every session, 20 ms of loading the
+        # system's CA store, to try TLS; once a session found that the server offers none, the
+        # next ones (the scan's second session) do not try
+        preferred = ssl_mode in ("", "PREFERRED") and not (ssl_ca or o.ssl_cert)
+        if preferred and self._server_without_tls:
+            kwargs["ssl_disabled"] = True
         for key, path in (("ssl_ca", ssl_ca), ("ssl_cert", o.ssl_cert), ("ssl_key", o.ssl_key)):
             if path and not Path(path).expanduser().is_file():
                 raise self.cannot_connect(f"{key} file {path} not found")
@@ -76,6 +92,8 @@ class MysqlConnector(Connector):
         except OSError as exc:
             raise self.cannot_connect(exc) from None
         conn._read_timeout = int(o.timeout_s) + 30  # connected: back to the guard for long statements
+        if preferred:
+            self._server_without_tls = not conn.server_capabilities & CLIENT_SSL
         self.mariadb = "mariadb" in conn.get_server_info().lower()
         with conn.cursor() as cur:
             cur.execute("SET SESSION TRANSACTION READ ONLY")
@@ -104,29 +122,39 @@ class MysqlConnector(Connector):
         # them whatever their modifiers, without importing sqlglot (a sizeable share of a scan)
         return _FAMILIES.get(base) or type_family(data_type, self.dialect)
 
+    def fetch(self, conn, query: str, params: Any = None) -> list[dict[str, Any]]:
+        """Run `queries/mysql/<query>.sql`, whose rows are one JSON object each, decoded in one pass
+        (PyMySQL decodes every field in Python: one text field per row costs a fraction of ten)."""
+        with conn.cursor() as cur:
+            cur.execute(queries.text(f"mysql/{query}"), params or ())
+            texts = [row[0] for row in cur.fetchall()]
+        return orjson.loads("[" + ",".join(texts) + "]")
+
     def extract_raw(self, conn, progress=None):
         raw = {"schemas": self.fetch(conn, "schemas", self.query_params(conn))}
         wanted = [r["schema_name"] for r in raw["schemas"] if self.wanted(r["schema_name"])]
         checks_query = "checks" if self.mariadb else "checks_mysql"
         here = ("tables", "constraints", "indexes", checks_query, "partitions", "views", "references")
-        for q in ("columns", *here):
+        for q in here:
             raw[q] = []
+        # queries that can only find rows of things an earlier query found: skipped when it found none
+        needs = {"partitions": ("tables", lambda t: "partitioned" in (t["create_options"] or "").lower()),
+                 "views": ("tables", lambda t: t["table_type"] == "view"),
+                 "references": ("constraints", lambda c: c["constraint_type"] == "foreign_key")}
+        columns = None
         if wanted:
-            # Two sessions: while the server reads table definitions for one query, this process
-            # decodes another's rows (PyMySQL decodes in Python); the columns query, the largest,
-            # runs on the second session.
+            # Two sessions: the columns query, the largest, runs on a second one (opened by the
+            # thread too) while this one runs the others, so the server works on both at once and
+            # this process decodes one query's rows while it waits for another's.
             params = {"schemas": wanted}
-            other = self.connect()
-            try:
-                with ThreadPoolExecutor(max_workers=1) as pool:
-                    columns = pool.submit(self.fetch, other, "columns", params)
-                    for i, q in enumerate(here):
-                        if progress:
-                            progress(i + 1, len(here) + 2, q)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                job = pool.submit(self._fetch_columns, params)
+                for i, q in enumerate(here):
+                    if progress:
+                        progress(i + 1, len(here) + 2, q)
+                    if q not in needs or any(map(needs[q][1], raw[needs[q][0]])):
                         raw[q] = self.fetch(conn, q, params)
-                    raw["columns"] = columns.result()
-            finally:
-                other.close()
+                columns = job.result()
         checks, partitions = raw.pop(checks_query), raw.pop("partitions")
         views = {(v["schema_name"], v["table_name"]): v for v in raw.pop("views")}
         actions = {(r["schema_name"], r["table_name"], r["constraint_name"]): r for r in raw.pop("references")}
@@ -154,10 +182,7 @@ class MysqlConnector(Connector):
             row["extra"] = {"prefix_lengths": prefix, "collation": row.pop("collation"), "comment": row.pop("comment")}
         raw["indexes"] = indexes
 
-        if json_columns:  # MariaDB's JSON: longtext CHECK (json_valid(col))
-            for row in raw["columns"]:
-                if (row["schema_name"], row["table_name"], row["column_name"]) in json_columns:
-                    row["type_family"] = "json"
+        raw["columns"] = _mark_json(columns, json_columns) if columns is not None else []
 
         by_table: dict[tuple, list] = {}
         for p in partitions:
@@ -185,7 +210,27 @@ class MysqlConnector(Connector):
             row["extra"] = extra
         return raw
 
+    def _fetch_columns(self, params: dict[str, Any]) -> pl.DataFrame:
+        """columns.sql on a session of its own, as the standard column rows."""
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION group_concat_max_len = %s", (GROUP_CONCAT_MAX_LEN,))
+                # a table's columns in one row; a row the server cut short (a table whose columns
+                # outgrow group_concat_max_len or max_allowed_packet) means one row per column
+                for per_row in (COLUMNS_PER_ROW, 1):
+                    cur.execute(queries.text("mysql/columns"), {**params, "columns_per_row": per_row})
+                    frame = _columns(cur.fetchall(), self.mariadb)
+                    if frame is not None:
+                        return frame
+        finally:
+            conn.close()
+        raise SourceError(f"source '{self.name}' ({self.describe()}): catalog query columns failed: "
+                          f"a column's definition is longer than the server's max_allowed_packet")
 
+
+COLUMNS_PER_ROW = 10_000  # columns.sql: more than a table can have (MySQL and MariaDB: 4,096)
+GROUP_CONCAT_MAX_LEN = 1 << 30  # past max_allowed_packet (16 MB by default) the server cuts anyway
 _TABLE_EXTRA = ("engine", "collation", "auto_increment", "data_bytes", "index_bytes", "create_options")
 _JSON_CHECK = re.compile(r"json_valid\(`((?:[^`]|``)+)`\)", re.IGNORECASE)
 _FAMILIES = {
@@ -206,3 +251,83 @@ def _message(exc: Exception) -> str:
     if len(args) >= 2 and isinstance(args[1], str):
         return args[1]
     return str(exc)
+
+
+# columns.sql's JSON array, field by field: standard row keys, and the raw fields the flags and
+# the custom attributes are worked out from
+_COLUMN_FIELDS = {
+    "schema_name": pl.Utf8, "table_name": pl.Utf8, "column_name": pl.Utf8, "ordinal_position": pl.Int64,
+    "data_type": pl.Utf8, "nullable_text": pl.Utf8, "column_default": pl.Utf8, "extra_text": pl.Utf8,
+    "generation_text": pl.Utf8, "comment_text": pl.Utf8, "base_type": pl.Utf8, "character_set": pl.Utf8,
+    "collation": pl.Utf8, "max_length": pl.Int64, "numeric_precision": pl.Int64, "numeric_scale": pl.Int64,
+}
+# a column's custom attributes, in order (each from the frame column of its name; `extra` from raw_extra)
+_COLUMN_EXTRA = ("base_type", "unsigned", "character_set", "collation", "max_length", "numeric_precision",
+                 "numeric_scale", "auto_increment", "on_update", "stored", "extra")
+
+
+def _columns(rows: list[tuple[str, int]], mariadb: bool) -> pl.DataFrame | None:
+    """columns.sql's rows as the standard column rows, decoded and derived column-wise; None if
+    a row was cut short (not JSON, or fewer columns than it should hold).
+
+    The flags are what SQL gave when the server worked them out (it no longer does: that doubled
+    its time for this query): LOCATE ignores case, and `x = ''` holds for x made only of spaces.
+    `extra` is a JSON object in the text form MariaDB's JSON_OBJECT writes ({"k": v, ...})."""
+    texts = pl.Series("fields", [r[0] for r in rows], dtype=pl.Utf8)
+    try:
+        tables = texts.str.json_decode(pl.List(pl.List(pl.Utf8)))
+    except pl.exceptions.ComputeError:
+        return None
+    if not (tables.list.len() == pl.Series([r[1] for r in rows], dtype=pl.UInt32)).fill_null(False).all():
+        return None
+    fields = tables.explode()
+    frame = pl.DataFrame(fields).select(
+        pl.col("fields").list.get(i).cast(t).alias(k) for i, (k, t) in enumerate(_COLUMN_FIELDS.items()))
+    extra = pl.col("extra_text").str.to_lowercase()
+
+    def blank(name: str) -> pl.Expr:
+        return pl.col(name).str.strip_chars_end(" ") == ""
+
+    def text_unless_blank(name: str) -> pl.Expr:
+        return pl.when(blank(name)).then(None).otherwise(pl.col(name))
+
+    default = pl.col("column_default")
+    if mariadb:  # MariaDB writes "no default" as the word NULL (a NULL string literal is quoted)
+        default = pl.when(default.str.to_uppercase() == "NULL").then(None).otherwise(default)
+    frame = frame.with_columns(
+        is_nullable=pl.col("nullable_text") == "YES",
+        column_default=default,
+        is_identity=extra.str.contains("auto_increment", literal=True),
+        is_generated=pl.col("generation_text").is_not_null() & ~blank("generation_text"),
+        generation_expression=text_unless_blank("generation_text"),
+        comment=text_unless_blank("comment_text"),
+        unsigned=pl.col("data_type").str.to_lowercase().str.contains("unsigned", literal=True),
+        auto_increment=extra.str.contains("auto_increment", literal=True).fill_null(False),
+        on_update=pl.when(extra.str.contains("on update current_timestamp", literal=True)).then(
+            pl.lit("current_timestamp")),
+        stored=(extra.str.contains("stored generated", literal=True)
+                | extra.str.contains("persistent", literal=True)).fill_null(False),
+        raw_extra=text_unless_blank("extra_text"),
+        type_family=pl.lit(None, pl.Utf8),
+    )
+    parts = []
+    for key in _COLUMN_EXTRA:
+        parts += [pl.lit(("{" if not parts else ", ") + f'"{key}": '),
+                  _json_value(pl.col("raw_extra" if key == "extra" else key))]
+    return frame.with_columns(extra=pl.concat_str(parts + [pl.lit("}")]))
+
+
+def _json_value(expr: pl.Expr) -> pl.Expr:
+    """A value as JSON text (null, a number, true/false or an escaped string): the only field of a
+    struct encoded, without the `{"v":` before it and the brace after."""
+    return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
+
+
+def _mark_json(frame: pl.DataFrame, json_columns: set[tuple[str, str, str]]) -> pl.DataFrame:
+    """MariaDB's JSON is longtext CHECK (json_valid(col)): such columns are of family json."""
+    if not json_columns:
+        return frame
+    key = ["schema_name", "table_name", "column_name"]
+    marks = pl.DataFrame(list(json_columns), schema=key, orient="row").with_columns(json=pl.lit(True))
+    return frame.join(marks, on=key, how="left", maintain_order="left").with_columns(
+        type_family=pl.when(pl.col("json")).then(pl.lit("json")))

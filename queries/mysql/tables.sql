@@ -1,18 +1,22 @@
 -- Tables and views with estimates and sizes. View text (views.sql) and partitions
 -- (partitions.sql, into the custom attribute `partitioning`) are added by the connector.
-SELECT t.TABLE_SCHEMA AS schema_name,
-       t.TABLE_NAME AS table_name,
-       CASE t.TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SYSTEM VIEW' THEN 'view'
-                         WHEN 'SEQUENCE' THEN 'sequence' ELSE 'table' END AS table_type,
-       NULLIF(t.TABLE_COMMENT, '') AS comment,
-       t.TABLE_ROWS AS row_estimate,
-       t.DATA_LENGTH + t.INDEX_LENGTH AS size_bytes,
-       t.ENGINE AS engine,
-       t.TABLE_COLLATION AS collation,
-       t.AUTO_INCREMENT AS auto_increment,
-       t.DATA_LENGTH AS data_bytes,
-       t.INDEX_LENGTH AS index_bytes,
-       NULLIF(t.CREATE_OPTIONS, '') AS create_options
+-- Each row is one JSON object whose keys are the row's field names: PyMySQL decodes every field
+-- in Python, so one text field per row costs the client a fraction of ten separate ones.
+SELECT JSON_OBJECT(
+           'schema_name', t.TABLE_SCHEMA,
+           'table_name', t.TABLE_NAME,
+           'table_type', CASE t.TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SYSTEM VIEW' THEN 'view'
+                                           WHEN 'SEQUENCE' THEN 'sequence' ELSE 'table' END,
+           'comment', NULLIF(t.TABLE_COMMENT, ''),
+           'row_estimate', t.TABLE_ROWS,
+           'size_bytes', t.DATA_LENGTH + t.INDEX_LENGTH,
+           'engine', t.ENGINE,
+           'collation', t.TABLE_COLLATION,
+           'auto_increment', t.AUTO_INCREMENT,
+           'data_bytes', t.DATA_LENGTH,
+           'index_bytes', t.INDEX_LENGTH,
+           'create_options', NULLIF(t.CREATE_OPTIONS, '')  -- "partitioned" for a partitioned table
+       ) AS row_json
 FROM information_schema.TABLES t
 WHERE t.TABLE_SCHEMA IN %(schemas)s  -- the wanted databases, from schemas.sql
 ORDER BY t.TABLE_SCHEMA, t.TABLE_NAME

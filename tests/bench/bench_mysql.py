@@ -64,12 +64,15 @@ def build() -> None:
 
 def raw() -> float:
     from dsa import queries
+    from dsa.connectors.mysql import COLUMNS_PER_ROW, GROUP_CONCAT_MAX_LEN
 
     con = pymysql.connect(**SERVER, database=DB)
+    params = {"database": DB, "schemas": [DB], "columns_per_row": COLUMNS_PER_ROW}
     start = time.perf_counter()
     with con.cursor() as cur:
+        cur.execute("SET SESSION group_concat_max_len = %s", (GROUP_CONCAT_MAX_LEN,))  # as the connector does
         for name in QUERIES:
-            cur.execute(queries.text(f"mysql/{name}"), {"database": DB, "schemas": [DB]})
+            cur.execute(queries.text(f"mysql/{name}"), params)
             cur.fetchall()
     elapsed = time.perf_counter() - start
     con.close()

@@ -223,6 +223,62 @@ def test_partitions_rows_and_sizes(exotic):
     assert custom["engine"] == "InnoDB"
 
 
+def test_columns_of_a_table_cut_short_are_read_one_per_row(exotic, mysql_database, tmp_path, monkeypatch):
+    # columns.sql sends a table's columns in one GROUP_CONCAT row; with group_concat_max_len too
+    # small for them the server cuts rows short, and the connector reads one row per column instead
+    from dsa.connectors import mysql
+
+    db, _, con, _ = exotic
+    seen = []
+    columns = mysql._columns
+    monkeypatch.setattr(mysql, "GROUP_CONCAT_MAX_LEN", 300)  # about two columns' worth
+    monkeypatch.setattr(mysql, "_columns", lambda rows, mariadb: seen.append(len(rows)) or columns(rows, mariadb))
+    store = Store(tmp_path / "cut")
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(db)})})
+    assert scan(store, config, "m").status == "success"
+    query = ("SELECT table_name, column_name, data_type, type_family, is_nullable, column_default, is_identity, "
+             "is_generated, generation_expression, comment, is_primary_key, is_unique, foreign_key, indexes, "
+             "custom_attributes FROM latest_column_metadata WHERE schema_name = ? ORDER BY table_name, ordinal_position")
+    cut = store.connect().execute(query, [db]).fetchall()
+    assert cut == con.execute(query, [db]).fetchall() and len(cut) == 28
+    assert seen == [5, 28]  # a row per table (5 tables), then a row per column
+
+
+def test_queries_for_kinds_not_found_are_skipped(mysql_admin, mysql_database, tmp_path, monkeypatch):
+    # views, partitions and foreign key actions are read only when an earlier query found some
+    from dsa.connectors import mysql
+
+    run_ddl(mysql_admin, mysql_database, ["CREATE TABLE plain (id INT PRIMARY KEY, v INT UNIQUE)"])
+    ran = []
+    fetch = mysql.MysqlConnector.fetch
+    monkeypatch.setattr(mysql.MysqlConnector, "fetch", lambda self, conn, q, p=None: ran.append(q) or fetch(self, conn, q, p))
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
+    result = scan(Store(tmp_path / "store"), config, "m")
+    assert (result.status, result.table_count, result.column_count) == ("success", 1, 2)
+    assert ran == ["schemas", "tables", "constraints", "indexes", "checks"]
+    run_ddl(mysql_admin, mysql_database, [
+        "CREATE TABLE kid (id INT PRIMARY KEY, p INT, FOREIGN KEY (p) REFERENCES plain (id) ON DELETE CASCADE)",
+        "CREATE TABLE parts (id INT PRIMARY KEY) PARTITION BY HASH (id) PARTITIONS 2",
+        "CREATE VIEW v AS SELECT id FROM plain"])
+    ran.clear()
+    store = Store(tmp_path / "store2")
+    assert scan(store, config, "m").table_count == 4
+    assert ran == ["schemas", "tables", "constraints", "indexes", "checks", "partitions", "views", "references"]
+    custom = json.loads(store.connect().execute(
+        "SELECT custom_attributes FROM latest_table_metadata WHERE table_name = 'kid'").fetchone()[0])
+    assert [(f["ref_table"], f["on_delete"]) for f in custom["foreign_keys"]] == [("plain", "CASCADE")]
+
+
+def test_columns_rows_cut_short_are_seen():
+    from dsa.connectors.mysql import _columns
+
+    whole = '[["s","t","a",1,"int(11)","NO",null,"","","","int",null,null,null,10,0]]'
+    frame = _columns([(whole, 1)], mariadb=True)
+    assert frame.select("column_name", "ordinal_position", "is_nullable", "comment").rows() == [("a", 1, False, None)]
+    assert _columns([(whole[:40] + "]", 1)], mariadb=True) is None  # cut inside a column: not JSON
+    assert _columns([(whole, 2)], mariadb=True) is None  # cut after a column: one short
+
+
 def test_connection_errors_name_the_source(mysql_admin, mysql_database, tmp_path):
     user = f"dsa_u_{secrets.token_hex(4)}"
     password = f"pw-{secrets.token_hex(6)}"
