@@ -251,10 +251,11 @@ def _quoted(col: str) -> pl.Expr:
         pl.lit('"') + c.str.replace_all('"', '""', literal=True) + pl.lit('"'))
 
 
-def _json_list(col: str) -> pl.Expr:
-    """A list of strings as compact JSON text: encode it as the only field of a struct, then
-    cut the field's `{"x":` prefix and the closing brace (Polars has no list-to-JSON)."""
-    return pl.struct(pl.col(col).alias("x")).struct.json_encode().str.slice(5).str.head(-1)
+def json_value(expr: pl.Expr) -> pl.Expr:
+    """A value (a list, a number, a string...) as compact JSON text: encode it as the only field
+    of a struct, then cut the field's `{"v":` prefix and the closing brace (Polars has no
+    value-to-JSON)."""
+    return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
 
 
 def _column_frame(connector: Connector, rows, table_keys: set, facts: dict, in_index: tuple, *,
@@ -283,7 +284,7 @@ def _column_frame(connector: Connector, rows, table_keys: set, facts: dict, in_i
         type_family=pl.coalesce("type_family", pl.col("data_type").replace_strict(families, default=None,
                                                                                    return_dtype=pl.Utf8)),
         is_unique=pl.col("is_unique").fill_null(False),
-        indexes=pl.when(pl.col("index_list").is_not_null()).then(_json_list("index_list")).otherwise(pl.lit("[]")),
+        indexes=pl.when(pl.col("index_list").is_not_null()).then(json_value(pl.col("index_list"))).otherwise(pl.lit("[]")),
     ).with_columns(
         qualified_name=pl.col("table_qualified_name") + pl.lit(".") + _quoted("column_name"),
     ).with_columns(

@@ -14,15 +14,17 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
-import polars as pl
 
 from dsa import queries
 from dsa.connectors.base import Connector, ServerOptions, collapse
 from dsa.errors import SourceError
 from dsa.types import type_family
+
+if TYPE_CHECKING:  # Polars is loaded while the catalog queries run (see dsa.scan)
+    import polars as pl
 
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
 
@@ -256,10 +258,10 @@ def _message(exc: Exception) -> str:
 # columns.sql's JSON array, field by field: standard row keys, and the raw fields the flags and
 # the custom attributes are worked out from
 _COLUMN_FIELDS = {
-    "schema_name": pl.Utf8, "table_name": pl.Utf8, "column_name": pl.Utf8, "ordinal_position": pl.Int64,
-    "data_type": pl.Utf8, "nullable_text": pl.Utf8, "column_default": pl.Utf8, "extra_text": pl.Utf8,
-    "generation_text": pl.Utf8, "comment_text": pl.Utf8, "base_type": pl.Utf8, "character_set": pl.Utf8,
-    "collation": pl.Utf8, "max_length": pl.Int64, "numeric_precision": pl.Int64, "numeric_scale": pl.Int64,
+    "schema_name": "Utf8", "table_name": "Utf8", "column_name": "Utf8", "ordinal_position": "Int64",
+    "data_type": "Utf8", "nullable_text": "Utf8", "column_default": "Utf8", "extra_text": "Utf8",
+    "generation_text": "Utf8", "comment_text": "Utf8", "base_type": "Utf8", "character_set": "Utf8",
+    "collation": "Utf8", "max_length": "Int64", "numeric_precision": "Int64", "numeric_scale": "Int64",
 }
 # a column's custom attributes, in order (each from the frame column of its name; `extra` from raw_extra)
 _COLUMN_EXTRA = ("base_type", "unsigned", "character_set", "collation", "max_length", "numeric_precision",
@@ -273,6 +275,10 @@ def _columns(rows: list[tuple[str, int]], mariadb: bool) -> pl.DataFrame | None:
     The flags are what SQL gave when the server worked them out (it no longer does: that doubled
     its time for this query): LOCATE ignores case, and `x = ''` holds for x made only of spaces.
     `extra` is a JSON object in the text form MariaDB's JSON_OBJECT writes ({"k": v, ...})."""
+    import polars as pl
+
+    from dsa.normalize import json_value
+
     texts = pl.Series("fields", [r[0] for r in rows], dtype=pl.Utf8)
     try:
         tables = texts.str.json_decode(pl.List(pl.List(pl.Utf8)))
@@ -282,7 +288,7 @@ def _columns(rows: list[tuple[str, int]], mariadb: bool) -> pl.DataFrame | None:
         return None
     fields = tables.explode()
     frame = pl.DataFrame(fields).select(
-        pl.col("fields").list.get(i).cast(t).alias(k) for i, (k, t) in enumerate(_COLUMN_FIELDS.items()))
+        pl.col("fields").list.get(i).cast(getattr(pl, t)).alias(k) for i, (k, t) in enumerate(_COLUMN_FIELDS.items()))
     extra = pl.col("extra_text").str.to_lowercase()
 
     def blank(name: str) -> pl.Expr:
@@ -313,20 +319,16 @@ def _columns(rows: list[tuple[str, int]], mariadb: bool) -> pl.DataFrame | None:
     parts = []
     for key in _COLUMN_EXTRA:
         parts += [pl.lit(("{" if not parts else ", ") + f'"{key}": '),
-                  _json_value(pl.col("raw_extra" if key == "extra" else key))]
+                  json_value(pl.col("raw_extra" if key == "extra" else key))]
     return frame.with_columns(extra=pl.concat_str(parts + [pl.lit("}")]))
-
-
-def _json_value(expr: pl.Expr) -> pl.Expr:
-    """A value as JSON text (null, a number, true/false or an escaped string): the only field of a
-    struct encoded, without the `{"v":` before it and the brace after."""
-    return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
 
 
 def _mark_json(frame: pl.DataFrame, json_columns: set[tuple[str, str, str]]) -> pl.DataFrame:
     """MariaDB's JSON is longtext CHECK (json_valid(col)): such columns are of family json."""
     if not json_columns:
         return frame
+    import polars as pl
+
     key = ["schema_name", "table_name", "column_name"]
     marks = pl.DataFrame(list(json_columns), schema=key, orient="row").with_columns(json=pl.lit(True))
     return frame.join(marks, on=key, how="left", maintain_order="left").with_columns(
