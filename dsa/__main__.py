@@ -1,3 +1,3 @@
-from dsa.cli import main
+from dsa.launch import main
 
 main()

@@ -8,6 +8,7 @@ scan that needs Polars, so it is imported once the catalog queries are on their 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -145,10 +146,15 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
                 fact(s, t, c)[2] = (qualified_name(conn_name, fk["ref_schema"], fk["ref_table"], ref_cols[pos])
                                     if pos < len(ref_cols) else fk["ref_qualified_name"])
 
-    columns = _column_frame(connector, raw.get("columns", []), table_keys, facts, in_index,
-                            run_id=run_id, conn_q=conn_q, conn_name=conn_name, tenant=tenant)
-    counts = columns.group_by("schema_name", "table_name").len()
-    column_count = {(s, t): n for s, t, n in counts.iter_rows()}
+    # The columns frame is Polars work, which runs outside the GIL: it is built on another core
+    # while this thread assembles the tables.
+    column_rows = column_rows_frame(raw.get("columns", []))
+    counts = column_rows.group_by("schema_name", "table_name").len()
+    column_count = {(s, t): n for s, t, n in counts.iter_rows()}  # of the wanted tables, as in the frame
+    pool = ThreadPoolExecutor(1, thread_name_prefix="dsa-columns")
+    columns_job = pool.submit(_column_frame, connector, column_rows, table_keys, facts, in_index,
+                              run_id=run_id, conn_q=conn_q, conn_name=conn_name, tenant=tenant)
+    pool.shutdown(wait=False)
 
     base = {"run_id": run_id, "connection": conn_name, "tenant": tenant}
     schema_names: dict[str, str] = {}
@@ -214,7 +220,7 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
     return Extraction(
         schemas=model.frame(schemas, model.SCHEMAS),
         tables=tables_frame,
-        columns=columns,
+        columns=columns_job.result(),
     )
 
 

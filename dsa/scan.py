@@ -76,9 +76,22 @@ class Reading:
         return rows
 
 
+_early: dict[str, Reading] = {}
+
+
+def start_early(config: Config, source: str) -> None:
+    """Start reading `source` now, for a later `start` of the same source and settings."""
+    _early[source] = start(config, source)
+
+
 def start(config: Config, source: str) -> Reading:
-    """Open a configured source and start reading its catalog."""
-    return Reading(open_source(source, config.source(source)))
+    """Open a configured source and start reading its catalog, or take the reading `start_early`
+    began for it if its settings are the same."""
+    options = config.source(source)
+    early = _early.pop(source, None)
+    if early is not None and early.connector.options == options:
+        return early
+    return Reading(open_source(source, options))
 
 
 def scan(store: Store, config: Config, source: str, progress: Progress | None = None,

@@ -35,6 +35,39 @@ def test_scan_summary_and_exit_codes(dsa_cli, tmp_path):
     assert r.stdout.split() == ["status", "success", "failed"]
 
 
+def test_scan_reads_its_source_before_the_command_line_loads(tmp_path, monkeypatch):
+    """The `dsa` launcher starts a plain `dsa scan`'s first reading before Typer loads; the command
+    takes it only for the same source with the same settings, and anything unusual is left to it."""
+    from dsa import launch, scan
+    from dsa.demo import build_shop
+    from tests.inprocess import run_cli
+
+    monkeypatch.setenv("DSA_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("DSA_CONFIG", raising=False)
+    v1, v2 = build_shop(tmp_path / "v1.db", 1), build_shop(tmp_path / "v2.db", 2)
+    config, other = tmp_path / "dsa.yaml", tmp_path / "other.yaml"
+    config.write_text(f"sources:\n  shop: {{type: sqlite, path: '{v1}'}}\n")
+    other.write_text(f"sources:\n  shop: {{type: sqlite, path: '{v2}'}}\n")
+
+    launch.head_start(["--config", str(config), "scan", "shop"])
+    assert set(scan._early) == {"shop"}
+    code, out, err = run_cli(["--config", str(config), "scan", "shop"])
+    assert code == 0 and "shop: success, 1 schemas, 7 tables, 39 columns" in out, err
+    assert scan._early == {}
+
+    launch.head_start([f"--config={other}", "scan", "--all"])  # same name, another database
+    assert set(scan._early) == {"shop"}
+    code, out, err = run_cli(["--config", str(config), "scan", "shop"])
+    assert code == 0 and "7 tables, 39 columns" in out, err
+    assert scan._early == {}
+
+    for args in (["runs"], ["scan"], ["--config", str(config), "scan", "shop", "--bogus"],
+                 ["--config", str(config), "scan", "nosuch"], ["--config"], ["--verbose", "scan", "shop"],
+                 ["--config", str(tmp_path / "missing.yaml"), "scan", "shop"]):
+        launch.head_start(args)
+        assert scan._early == {}, args
+
+
 def test_config_errors_name_the_key(dsa_cli, tmp_path):
     cases = {
         "sources:\n  shop: {type: sqlite, pathh: x.db}\n": "sources.shop.pathh: unknown key",
@@ -118,6 +151,29 @@ def test_scan_start_up_imports_only_what_a_scan_needs():
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_scan_head_start_loads_neither_the_command_line_nor_polars(tmp_path):
+    """What the launcher imports before a scan's queries are sent: not Typer, Rich or Polars."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from dsa.demo import build_shop
+
+    db = build_shop(tmp_path / "shop.db", 1)
+    (tmp_path / "dsa.yaml").write_text(f"sources:\n  shop: {{type: sqlite, path: '{db}'}}\n")
+    code = (
+        "import sys\n"
+        "from dsa import launch, scan\n"
+        f"launch.head_start(['--config', {str(tmp_path / 'dsa.yaml')!r}, 'scan', 'shop'])\n"
+        "print(sorted(scan._early), sorted(m for m in ('typer', 'rich', 'polars', 'dsa.cli') if m in sys.modules))\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root, "DSA_STORE": str(tmp_path / "store")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['shop'] []"
 
 
 def test_every_connector_type_is_still_found():
