@@ -53,54 +53,15 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
               tenant: str = "default", progress: Progress | None = None) -> Extraction:
     """Turn standard catalog rows into the schema, table and column frames.
 
-    Keys and indexes are grouped per table in Python (a few rows per table); the columns, by
-    far the most rows, are built column-wise with Polars: names quoted, JSON encoded and key
-    facts joined in vectorized expressions, so 100,000 columns normalize in a fraction of a
-    second. `progress(done, total, "tables")` reports tables done.
+    Everything proportional to the number of objects runs column-wise in Polars: each key's and
+    index's JSON is encoded in one expression (engine extras spliced in as text), grouped per
+    table, and what keys say about single columns (primary key position, uniqueness, foreign key
+    target, index membership) is joined onto the columns. Only the rare row whose extra would
+    replace a standard key is merged in Python, as a dict. The constraint, index and column rows
+    may come as dicts or as Polars frames. `progress(done, total, "tables")` reports tables done.
     """
     conn_name = connector.name
     conn_q = quote_part(conn_name)
-
-    table_names: dict[tuple[str, str], str] = {}
-
-    def tq(schema: str, table: str) -> str:
-        name = table_names.get((schema, table))
-        if name is None:
-            name = table_names[(schema, table)] = qualified_name(conn_name, schema, table)
-        return name
-
-    # -- constraints and indexes, keyed by table; what they say about single columns -------
-    by_table: dict[tuple[str, str], dict[str, list]] = {}
-    for row in raw.get("constraints", []):
-        key = (row["schema_name"], row["table_name"])
-        kind = row["constraint_type"]
-        item = {"name": row.get("constraint_name"), "columns": _list(row.get("columns"))}
-        if kind == "foreign_key":
-            item.update(
-                ref_schema=row.get("ref_schema") or row["schema_name"],
-                ref_table=row.get("ref_table"),
-                ref_columns=_list(row.get("ref_columns")),
-                on_update=row.get("on_update"),
-                on_delete=row.get("on_delete"),
-            )
-            item["ref_qualified_name"] = tq(item["ref_schema"], item["ref_table"])
-        if row.get("definition"):
-            item["definition"] = row["definition"]
-        item.update(_obj(row.get("extra")))
-        by_table.setdefault(key, {}).setdefault(kind, []).append(item)
-    for row in raw.get("indexes", []):
-        key = (row["schema_name"], row["table_name"])
-        item = {
-            "name": row.get("index_name"),
-            "columns": _list(row.get("columns")),
-            "unique": bool(_bool(row.get("is_unique"))),
-            "primary": bool(_bool(row.get("is_primary"))),
-            "method": row.get("method"),
-            "predicate": row.get("predicate"),
-            "definition": row.get("definition"),
-            **_obj(row.get("extra")),
-        }
-        by_table.setdefault(key, {}).setdefault("index", []).append(item)
 
     schemas_seen: dict[str, dict] = {}
     for row in raw.get("schemas", []):
@@ -111,93 +72,89 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
         if connector.wanted(row["schema_name"], row["table_name"]):
             table_rows.append(row)
             schemas_seen.setdefault(row["schema_name"], {"schema_name": row["schema_name"]})
-    table_keys = {(r["schema_name"], r["table_name"]) for r in table_rows}
+    tables = pl.DataFrame({k: [r.get(k) for r in table_rows] for k in _TABLE_KEYS}, schema=_TABLE_KEYS, strict=False)
+    table_extras = [r.get("extra") for r in table_rows]
+    table_key = ["schema_name", "table_name"]
+    wanted = tables.select(table_key).unique()
 
-    # (schema, table, column) -> [primary key position, unique, foreign key target]; index membership
-    facts: dict[tuple[str, str, str], list] = {}
-    in_index: tuple[list, list, list, list] = ([], [], [], [])
+    cons = _keys_frame(raw.get("constraints", []), _CONSTRAINT_KEYS, _CONSTRAINT_FIELDS).join(
+        wanted, on=table_key, how="semi", maintain_order="left")
+    idx = _keys_frame(raw.get("indexes", []), _INDEX_KEYS, _INDEX_FIELDS).join(
+        wanted, on=table_key, how="semi", maintain_order="left")
 
-    def fact(s: str, t: str, c: str) -> list:
-        f = facts.get((s, t, c))
-        if f is None:
-            f = facts[(s, t, c)] = [None, False, None]
-        return f
-
-    for (s, t), cons in by_table.items():
-        if (s, t) not in table_keys:
-            continue
-        pk_cols = cons["primary_key"][0]["columns"] if cons.get("primary_key") else []
-        for i, c in enumerate(pk_cols):
-            fact(s, t, c)[0] = i + 1
-        if len(pk_cols) == 1:
-            fact(s, t, pk_cols[0])[1] = True
-        for u in cons.get("unique", []):
-            if len(u["columns"]) == 1:
-                fact(s, t, u["columns"][0])[1] = True
-        for ix in cons.get("index", []):
-            if ix["unique"] and len(ix["columns"]) == 1 and not ix.get("predicate"):
-                fact(s, t, ix["columns"][0])[1] = True
-            for c in ix["columns"]:
-                for part, value in zip(in_index, (s, t, c, ix["name"])):
-                    part.append(value)
-        for fk in reversed(cons.get("foreign_key", [])):  # the first key naming a column wins
-            ref_cols = fk.get("ref_columns") or []
-            for pos, c in enumerate(fk["columns"]):
-                fact(s, t, c)[2] = (qualified_name(conn_name, fk["ref_schema"], fk["ref_table"], ref_cols[pos])
-                                    if pos < len(ref_cols) else fk["ref_qualified_name"])
+    # a foreign key's target schema defaults to its own
+    kind = pl.col("constraint_type")
+    ref_schema = pl.when(pl.col("ref_schema").is_null() | (pl.col("ref_schema") == "")).then(
+        pl.col("schema_name")).otherwise(pl.col("ref_schema"))
+    cons = cons.with_columns(ref_schema=pl.when(kind == "foreign_key").then(ref_schema))
 
     # The columns frame is Polars work, which runs outside the GIL: it is built on another core
     # while this thread assembles the tables.
     column_rows = column_rows_frame(raw.get("columns", []))
-    counts = column_rows.group_by("schema_name", "table_name").len()
-    column_count = {(s, t): n for s, t, n in counts.iter_rows()}  # of the wanted tables, as in the frame
     pool = ThreadPoolExecutor(1, thread_name_prefix="dsa-columns")
-    columns_job = pool.submit(_column_frame, connector, column_rows, table_keys, facts, in_index,
+    columns_job = pool.submit(_column_frame, connector, column_rows, wanted, cons, idx,
                               run_id=run_id, conn_q=conn_q, conn_name=conn_name, tenant=tenant)
     pool.shutdown(wait=False)
 
-    base = {"run_id": run_id, "connection": conn_name, "tenant": tenant}
-    schema_names: dict[str, str] = {}
-    tables = []
-    step = max(1, len(table_rows) // 50)
-    for done, row in enumerate(table_rows, 1):
-        s, t = row["schema_name"], row["table_name"]
-        cons = by_table.get((s, t), {})
-        pk = cons["primary_key"][0].get("columns") if cons.get("primary_key") else None
-        custom = {
-            "foreign_keys": cons.get("foreign_key", []),
-            "unique_constraints": cons.get("unique", []),
-            "check_constraints": cons.get("check", []),
-            "indexes": cons.get("index", []),
-            **_obj(row.get("extra")),
-        }
-        if pk is not None:
-            custom["primary_key_name"] = cons["primary_key"][0].get("name")
-        parent = tq(row.get("parent_schema") or s, row["parent_table"]) if row.get("parent_table") else None
-        table_type = row.get("table_type") or "table"
-        qn = tq(s, t)
-        tables.append(
-            {
-                **base,
-                "qualified_name": qn,
-                "schema_qualified_name": schema_names.get(s) or schema_names.setdefault(s, qualified_name(conn_name, s)),
-                "schema_name": s,
-                "table_name": t,
-                "table_type": table_type,
-                "owner": row.get("owner"),
-                "comment": row.get("comment"),
-                "row_estimate": row.get("row_estimate"),
-                "size_bytes": row.get("size_bytes"),
-                "column_count": column_count.get((s, t), 0),
-                "view_definition": row.get("view_definition"),
-                "parent_table": parent,
-                "primary_key": _json(pk) if pk is not None else None,
-                "custom_attributes": _json(custom),
-            }
-        )
-        if progress and (done % step == 0 or done == len(table_rows)):
-            progress(done, len(table_rows), "tables")
+    fk_json = pl.struct(
+        name="constraint_name", columns="columns", ref_schema="ref_schema", ref_table="ref_table",
+        ref_columns="ref_columns", on_update="on_update", on_delete="on_delete",
+        ref_qualified_name=_qualified(conn_q, "ref_schema", "ref_table")).struct.json_encode()
+    plain_json = pl.struct(name="constraint_name", columns="columns").struct.json_encode()
+    definition = pl.col("definition")
+    cons_json = pl.when(kind == "foreign_key").then(fk_json).otherwise(plain_json)
+    cons_json = pl.when(definition.is_not_null() & (definition != "")).then(
+        cons_json.str.head(-1) + pl.lit(',"definition":') + json_value(definition) + pl.lit("}")).otherwise(cons_json)
+    cons = cons.with_columns(item=_with_extra(cons_json))
+    idx = idx.with_columns(item=_with_extra(pl.struct(
+        name="index_name", columns="columns", unique="is_unique", primary="is_primary", method="method",
+        predicate="predicate", definition="definition").struct.json_encode()))
+    cons, idx = _merge_extras(cons), _merge_extras(idx)
 
+    def listed(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+        return frame.group_by(table_key, maintain_order=True).agg(
+            (pl.lit("[") + pl.col("item").str.join(",") + pl.lit("]")).alias(name))
+
+    first_pk = cons.filter(kind == "primary_key").unique(table_key, keep="first", maintain_order=True).select(
+        *table_key, primary_key=json_value(pl.col("columns")), pk_name=json_value(pl.col("constraint_name")))
+    column_count = column_rows.group_by(table_key).agg(column_count=pl.len())  # as in the frame: wanted tables only
+    for part in (listed(cons.filter(kind == "foreign_key"), "foreign_keys"),
+                 listed(cons.filter(kind == "unique"), "unique_constraints"),
+                 listed(cons.filter(kind == "check"), "check_constraints"),
+                 listed(idx, "indexes"), first_pk, column_count):
+        tables = tables.join(part, on=table_key, how="left", maintain_order="left")
+    tables = _table_extras(tables, table_extras)
+
+    empty = pl.lit("[]")
+    custom = (pl.lit('{"foreign_keys":') + pl.col("foreign_keys").fill_null(empty)
+              + pl.lit(',"unique_constraints":') + pl.col("unique_constraints").fill_null(empty)
+              + pl.lit(',"check_constraints":') + pl.col("check_constraints").fill_null(empty)
+              + pl.lit(',"indexes":') + pl.col("indexes").fill_null(empty)
+              + pl.when(pl.col("extra").is_not_null()).then(pl.lit(",") + pl.col("extra").str.slice(1).str.head(-1))
+              .otherwise(pl.lit(""))
+              + pl.when(pl.col("primary_key").is_not_null()).then(pl.lit(',"primary_key_name":') + pl.col("pk_name"))
+              .otherwise(pl.lit(""))
+              + pl.lit("}"))
+    parent = pl.when(pl.col("parent_schema").is_null() | (pl.col("parent_schema") == "")).then(
+        pl.col("schema_name")).otherwise(pl.col("parent_schema"))
+    tables = tables.with_columns(
+        run_id=pl.lit(run_id), connection=pl.lit(conn_name), tenant=pl.lit(tenant),
+        qualified_name=_qualified(conn_q, "schema_name", "table_name"),
+        schema_qualified_name=_qualified(conn_q, "schema_name"),
+        table_type=pl.when(pl.col("table_type").is_null() | (pl.col("table_type") == "")).then(pl.lit("table"))
+        .otherwise(pl.col("table_type")),
+        column_count=pl.col("column_count").fill_null(0).cast(pl.Int64),
+        parent_table=pl.when(pl.col("parent_table").is_not_null() & (pl.col("parent_table") != "")).then(
+            _qualified(conn_q, parent, "parent_table")),
+        custom_attributes=pl.coalesce("merged_custom", custom),
+        database=pl.col("database_name").fill_null(pl.lit(database, pl.Utf8)),
+    ).with_columns(
+        attributes=pl.struct("qualified_name", "database", pl.col("schema_name").alias("schema"),
+                             pl.col("table_name").alias("name"), "table_type").struct.json_encode())
+    if progress and table_rows:
+        progress(len(table_rows), len(table_rows), "tables")
+
+    base = {"run_id": run_id, "connection": conn_name, "tenant": tenant}
     schemas = [
         {
             **base,
@@ -207,21 +164,129 @@ def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run
             "owner": row.get("owner"),
             "comment": row.get("comment"),
             "attributes": _json({"qualified_name": qualified_name(conn_name, s),
-                                         "database": row.get("database_name") or database, "name": s}),
+                                 "database": row.get("database_name") or database, "name": s}),
             "custom_attributes": _json(_obj(row.get("extra"))),
         }
         for s, row in sorted(schemas_seen.items())
     ]
-    table_databases = [row.get("database_name") or database for row in table_rows]  # attached databases
-    tables_frame = model.frame(tables, model.TABLES).with_columns(
-        attributes=pl.struct("qualified_name", pl.Series("database", table_databases, dtype=pl.Utf8),
-                             pl.col("schema_name").alias("schema"), pl.col("table_name").alias("name"),
-                             "table_type").struct.json_encode())
     return Extraction(
         schemas=model.frame(schemas, model.SCHEMAS),
-        tables=tables_frame,
+        tables=tables.select([pl.col(c).cast(t) for c, t in model.TABLES.items()]),
         columns=columns_job.result(),
     )
+
+
+# the tables query's keys that reach the frame as they are, and their types
+_TABLE_KEYS = {
+    "schema_name": pl.Utf8, "table_name": pl.Utf8, "table_type": pl.Utf8, "owner": pl.Utf8, "comment": pl.Utf8,
+    "row_estimate": pl.Int64, "size_bytes": pl.Int64, "view_definition": pl.Utf8, "parent_schema": pl.Utf8,
+    "parent_table": pl.Utf8, "database_name": pl.Utf8,
+}
+_CONSTRAINT_KEYS = {
+    "schema_name": pl.Utf8, "table_name": pl.Utf8, "constraint_name": pl.Utf8, "constraint_type": pl.Utf8,
+    "columns": pl.List(pl.Utf8), "ref_schema": pl.Utf8, "ref_table": pl.Utf8, "ref_columns": pl.List(pl.Utf8),
+    "on_update": pl.Utf8, "on_delete": pl.Utf8, "definition": pl.Utf8, "extra": pl.Utf8,
+}
+_INDEX_KEYS = {
+    "schema_name": pl.Utf8, "table_name": pl.Utf8, "index_name": pl.Utf8, "columns": pl.List(pl.Utf8),
+    "is_unique": pl.Boolean, "is_primary": pl.Boolean, "method": pl.Utf8, "predicate": pl.Utf8,
+    "definition": pl.Utf8, "extra": pl.Utf8,
+}
+# the keys of each item's standard JSON, which an engine's extra cannot simply follow
+_CONSTRAINT_FIELDS = frozenset({"name", "columns", "ref_schema", "ref_table", "ref_columns", "on_update", "on_delete",
+                                "ref_qualified_name", "definition"})
+_INDEX_FIELDS = frozenset({"name", "columns", "unique", "primary", "method", "predicate", "definition"})
+_TABLE_FIELDS = frozenset({"foreign_keys", "unique_constraints", "check_constraints", "indexes", "primary_key_name"})
+
+
+def _keys_frame(rows: list[dict[str, Any]] | pl.DataFrame, schema: dict[str, pl.DataType],
+                fields: frozenset) -> pl.DataFrame:
+    """Constraint or index rows as a frame with `schema`'s keys: column lists as lists, flags as
+    booleans, and `extra` as compact JSON text of a non-empty object (`collides` marks an extra
+    that names one of the item's standard `fields`, so it cannot be spliced in as text)."""
+    if isinstance(rows, pl.DataFrame):
+        frame = rows.with_columns(pl.lit(None, t).alias(k) for k, t in schema.items() if k not in rows.columns)
+        extras = frame["extra"].to_list()
+    else:
+        data: dict[str, list] = {k: [r.get(k) for r in rows] for k in schema}
+        lists = [k for k, t in schema.items() if isinstance(t, pl.List)]
+        for k, t in schema.items():
+            if t == pl.Boolean:
+                data[k] = _bools(data[k])
+            elif k in lists:  # as JSON text, decoded in one go (a Series per list is slow)
+                data[k] = [orjson.dumps(_list(v)).decode() for v in data[k]]
+        extras = data.pop("extra")
+        frame = pl.DataFrame(data, schema={k: pl.Utf8 if k in lists else t for k, t in schema.items() if k != "extra"},
+                             strict=False).with_columns(pl.col(k).str.json_decode(schema[k]) for k in lists)
+    texts, collides = _extra_texts(extras, fields)
+    return frame.with_columns(
+        [pl.col(k).fill_null([]) for k, t in schema.items() if isinstance(t, pl.List)]
+        + [pl.col(k).fill_null(False) for k, t in schema.items() if t == pl.Boolean]
+        + [pl.Series("extra", texts, dtype=pl.Utf8), pl.Series("collides", collides, dtype=pl.Boolean)]
+    ).select([*schema, "collides"])
+
+
+def _extra_texts(values: list, fields: frozenset) -> tuple[list, list]:
+    """Each extra (None, dict or JSON text) as compact JSON text of a non-empty object, or None;
+    and whether it names one of `fields`."""
+    texts: list = [None] * len(values)
+    collides: list = [False] * len(values)
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        obj = _obj(value)
+        if obj:
+            texts[i] = _json(obj)
+            collides[i] = not fields.isdisjoint(obj)
+    return texts, collides
+
+
+def _with_extra(item: pl.Expr) -> pl.Expr:
+    """An item's standard JSON with its extra's members appended (when they name other keys)."""
+    extra = pl.col("extra")
+    return pl.when(extra.is_not_null() & ~pl.col("collides")).then(
+        item.str.head(-1) + pl.lit(",") + extra.str.slice(1)).otherwise(item).alias("item")
+
+
+def _merge_extras(frame: pl.DataFrame) -> pl.DataFrame:
+    """Items whose extra names a standard key: merged as dicts, the extra's values winning."""
+    rows = frame.select("item", "extra", "collides").with_row_index().filter(pl.col("collides"))
+    if rows.is_empty():
+        return frame
+    items = frame["item"].to_list()
+    for i, item, extra, _ in rows.iter_rows():
+        merged = orjson.loads(item)
+        merged.update(orjson.loads(extra))
+        items[i] = _json(merged)
+    return frame.with_columns(item=pl.Series(items, dtype=pl.Utf8))
+
+
+def _table_extras(tables: pl.DataFrame, extras: list) -> pl.DataFrame:
+    """Each table's extra as compact JSON text; `merged_custom` is the whole custom attributes
+    of the rare table whose extra names one of the standard keys (merged as dicts)."""
+    texts, collides = _extra_texts(extras, _TABLE_FIELDS)
+    merged: list = [None] * len(texts)
+    if any(collides):
+        rows = tables.select("foreign_keys", "unique_constraints", "check_constraints", "indexes", "primary_key",
+                             "pk_name").rows()
+        for i in (i for i, c in enumerate(collides) if c):
+            fks, uqs, cks, ixs, pk, pk_name = rows[i]
+            custom = {"foreign_keys": orjson.loads(fks or "[]"), "unique_constraints": orjson.loads(uqs or "[]"),
+                      "check_constraints": orjson.loads(cks or "[]"), "indexes": orjson.loads(ixs or "[]")}
+            custom.update(orjson.loads(texts[i]))
+            if pk is not None:
+                custom["primary_key_name"] = orjson.loads(pk_name)
+            merged[i] = _json(custom)
+    return tables.with_columns(extra=pl.Series(texts, dtype=pl.Utf8),
+                               merged_custom=pl.Series(merged, dtype=pl.Utf8))
+
+
+def _qualified(conn_q: str, *cols: str | pl.Expr) -> pl.Expr:
+    """`dsa.names.qualified_name(connection, *cols)` as a Polars expression."""
+    out = pl.lit(conn_q)
+    for c in cols:
+        out = out + pl.lit(".") + _quoted(c)
+    return out
 
 
 _COLUMN_KEYS = {
@@ -250,9 +315,9 @@ def column_rows_frame(rows: list[dict[str, Any]] | pl.DataFrame) -> pl.DataFrame
     return frame.with_columns(missing).select([pl.col(k).cast(t) for k, t in _COLUMN_KEYS.items()])
 
 
-def _quoted(col: str) -> pl.Expr:
+def _quoted(col: str | pl.Expr) -> pl.Expr:
     """`dsa.names.quote_part` as a Polars expression."""
-    c = pl.col(col)
+    c = pl.col(col) if isinstance(col, str) else col
     return pl.when(c.str.contains(r"^[A-Za-z_][A-Za-z0-9_]*$")).then(c).otherwise(
         pl.lit('"') + c.str.replace_all('"', '""', literal=True) + pl.lit('"'))
 
@@ -264,29 +329,16 @@ def json_value(expr: pl.Expr) -> pl.Expr:
     return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
 
 
-def _column_frame(connector: Connector, rows, table_keys: set, facts: dict, in_index: tuple, *,
-                  run_id: str, conn_q: str, conn_name: str, tenant: str) -> pl.DataFrame:
-    frame = column_rows_frame(rows)
-    wanted = pl.DataFrame([list(k) for k in table_keys] or None, schema={"schema_name": pl.Utf8, "table_name": pl.Utf8},
-                          orient="row")
+def _column_frame(connector: Connector, frame: pl.DataFrame, wanted: pl.DataFrame, cons: pl.DataFrame,
+                  idx: pl.DataFrame, *, run_id: str, conn_q: str, conn_name: str, tenant: str) -> pl.DataFrame:
     frame = frame.join(wanted, on=["schema_name", "table_name"], how="semi", maintain_order="left")
     # a few distinct type texts: map each once
     todo = frame.filter(pl.col("type_family").is_null())["data_type"].unique().to_list()
     families = {t: connector.type_family(t) for t in todo}
-    key = {"schema_name": pl.Utf8, "table_name": pl.Utf8, "column_name": pl.Utf8}
-    fact_values = list(facts.values())
-    fact_frame = pl.DataFrame(
-        [[k[0] for k in facts], [k[1] for k in facts], [k[2] for k in facts], [f[0] for f in fact_values],
-         [f[1] for f in fact_values], [f[2] for f in fact_values]],
-        schema={**key, "pk_position": pl.Int64, "is_unique": pl.Boolean, "foreign_key": pl.Utf8}, orient="col",
-    )
-    index_frame = pl.DataFrame(list(in_index), schema={**key, "index_name": pl.Utf8}, orient="col").group_by(
-        list(key), maintain_order=True).agg(index_list=pl.col("index_name"))
-    frame = frame.join(fact_frame, on=list(key), how="left", maintain_order="left").join(
-        index_frame, on=list(key), how="left", maintain_order="left")
-    qn = pl.lit(conn_q + ".") + _quoted("schema_name") + pl.lit(".") + _quoted("table_name")
+    for facts in _column_facts(cons, idx, conn_q):
+        frame = frame.join(facts, on=["schema_name", "table_name", "column_name"], how="left", maintain_order="left")
     frame = frame.with_columns(
-        table_qualified_name=qn,
+        table_qualified_name=_qualified(conn_q, "schema_name", "table_name"),
         type_family=pl.coalesce("type_family", pl.col("data_type").replace_strict(families, default=None,
                                                                                    return_dtype=pl.Utf8)),
         is_unique=pl.col("is_unique").fill_null(False),
@@ -313,6 +365,38 @@ def _column_frame(connector: Connector, rows, table_keys: set, facts: dict, in_i
         pl.col("custom_attributes").str.head(-1) + pl.lit(",") + extra.str.slice(1)
     ).otherwise(pl.col("custom_attributes")))
     return frame.select([pl.col(c).cast(t) for c, t in model.COLUMNS.items()])
+
+
+def _column_facts(cons: pl.DataFrame, idx: pl.DataFrame, conn_q: str) -> list[pl.DataFrame]:
+    """What keys say about single columns, one row per (schema, table, column) each: the primary
+    key position (of the table's first primary key), uniqueness (a one-column primary key, unique
+    constraint or unique index without a predicate), the referenced column (the first foreign key
+    naming the column wins) and the names of the indexes holding it."""
+    table, key = ["schema_name", "table_name"], ["schema_name", "table_name", "column_name"]
+    kind, columns = pl.col("constraint_type"), pl.col("columns")
+
+    def each_column(frame: pl.DataFrame, *keep: str) -> pl.DataFrame:
+        """One row per listed column, with its position in the list."""
+        return frame.select(*table, *keep, column_name=columns, position=pl.int_ranges(columns.list.len())).explode(
+            "column_name", "position").filter(pl.col("column_name").is_not_null())
+
+    primary = cons.filter(kind == "primary_key").unique(table, keep="first", maintain_order=True)
+    pk = each_column(primary).select(*key, pk_position=pl.col("position").cast(pl.Int64) + 1)
+    single = (columns.list.len() == 1)
+    predicate = pl.col("predicate")
+    unique = pl.concat([
+        primary.filter(single).select(*table, column_name=columns.list.first()),
+        cons.filter((kind == "unique") & single).select(*table, column_name=columns.list.first()),
+        idx.filter(pl.col("is_unique") & single & (predicate.is_null() | (predicate == ""))).select(
+            *table, column_name=columns.list.first()),
+    ]).unique(maintain_order=True).with_columns(is_unique=pl.lit(True))
+    ref_column = pl.col("ref_columns").list.get(pl.col("position"), null_on_oob=True)
+    fk = each_column(cons.filter(kind == "foreign_key"), "ref_schema", "ref_table", "ref_columns").select(
+        *key, foreign_key=pl.when(pl.col("position") < pl.col("ref_columns").list.len()).then(
+            _qualified(conn_q, "ref_schema", "ref_table", ref_column)).otherwise(
+            _qualified(conn_q, "ref_schema", "ref_table"))).unique(key, keep="first", maintain_order=True)
+    indexes = each_column(idx, "index_name").group_by(key, maintain_order=True).agg(index_list=pl.col("index_name"))
+    return [pk, unique, fk, indexes]
 
 
 def _bools(values: list) -> list:

@@ -15,6 +15,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import psycopg
 from psycopg import conninfo
 
@@ -110,10 +111,7 @@ class PostgresConnector(Connector):
         return super().type_family(data_type)
 
     def fetch(self, conn, query: str, params: Any = None) -> list[dict[str, Any]]:
-        text = queries.text(f"postgres/{query}")
-        if conn.info.server_version < 150000:
-            # NULLS NOT DISTINCT (and its catalog column) came with Postgres 15
-            text = text.replace("i.indnullsnotdistinct", "false")
+        text = self._query_text(conn, query)
         try:
             with conn.cursor() as cur:
                 # no parameters: the text goes to the server as is (no client-side % parsing)
@@ -146,8 +144,8 @@ class PostgresConnector(Connector):
 
     def extract_raw(self, conn, progress=None):
         # The columns query (by far the most rows) runs on a second session in a thread while this
-        # one runs the other four, so the server works on both at once; its CSV COPY output is
-        # parsed by Polars, with no Python object per value.
+        # one runs the other four, so the server works on both at once. The queries with a row per
+        # column, key or index come as CSV (COPY), parsed by Polars with no Python object per value.
         side: list[psycopg.Connection] = []
         pool = ThreadPoolExecutor(1)
         columns_job = pool.submit(self._fetch_columns, side)
@@ -156,7 +154,7 @@ class PostgresConnector(Connector):
             for i, query in enumerate(("schemas", "tables", "constraints", "indexes")):
                 if progress:
                     progress(i, 5, f"reading {query}")
-                raw[query] = self.fetch(conn, query)
+                raw[query] = self.copy(conn, query) if query in _KEYS_CSV else self.fetch(conn, query)
             if progress:
                 progress(4, 5, "reading columns")
             raw["columns"] = columns_job.result()
@@ -173,22 +171,27 @@ class PostgresConnector(Connector):
         self._name_key_columns(raw)
         return raw
 
+    def copy(self, conn, query: str) -> bytes:
+        """A catalog query's rows as CSV with a header."""
+        text = self._query_text(conn, query).strip()
+        try:
+            with conn.cursor() as cur:
+                with cur.copy(f"COPY ({text}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+                    return b"".join(bytes(chunk) for chunk in copy)
+        except psycopg.Error as exc:
+            raise SourceError(f"source '{self.name}' ({self.describe()}): catalog query {query} failed: "
+                              f"{_reason(str(exc))}") from None
+
     def _fetch_columns(self, opened: list) -> pl.DataFrame:
         conn = self.connect()
         opened.append(conn)
         try:
-            with conn.cursor() as cur:
-                statement = f"COPY ({queries.text('postgres/columns').strip()}) TO STDOUT WITH (FORMAT csv, HEADER)"
-                with cur.copy(statement) as copy:
-                    data = b"".join(bytes(chunk) for chunk in copy)
-        except psycopg.Error as exc:
-            raise SourceError(f"source '{self.name}' ({self.describe()}): catalog query columns failed: "
-                              f"{_reason(str(exc))}") from None
+            data = self.copy(conn, "columns")
         finally:
             conn.close()
         import polars as pl  # here, not at the top: `dsa scan` loads Polars while the queries run
 
-        frame = pl.read_csv(io.BytesIO(data), schema={k: getattr(pl, t) for k, t in _COLUMNS_CSV.items()})
+        frame = _read_csv(data, _COLUMNS_CSV)
         frame = frame.with_columns(pl.col(b) == "t" for b in ("is_nullable", "is_identity", "is_generated"))
         # a domain holds its base type's values: its family is the base type's
         domains = {}
@@ -203,26 +206,75 @@ class PostgresConnector(Connector):
         return frame
 
     def _name_key_columns(self, raw: dict[str, Any]) -> None:
-        """The key and index queries give columns as attribute numbers: name them."""
-        cols = raw["columns"]
-        # key: table oid * 2**16 + attnum (attnum < 1600): an int hashes faster than a tuple
-        names = dict(zip((cols["table_oid"] * 65536 + cols["ordinal_position"]).to_list(), cols["column_name"].to_list()))
-        for row in raw["constraints"]:
-            oid = row["table_oid"] * 65536
-            row["columns"] = [names[oid + n] for n in row["column_numbers"] or ()]
-            if row["ref_column_numbers"]:
-                ref = row["ref_table_oid"] * 65536
-                row["ref_columns"] = [names[ref + n] for n in row["ref_column_numbers"]]
-        for row in raw["indexes"]:
-            oid, numbers, keys = row["table_oid"] * 65536, row["column_numbers"], row["key_count"]
-            texts = row["key_texts"]
-            row["columns"] = [names[oid + n] if n else texts[i] for i, n in enumerate(numbers[:keys])]
-            extra = row["extra"] or {}
-            if len(numbers) > keys:
-                extra["include"] = [names[oid + n] for n in numbers[keys:]]
-            if row["options"]:
-                extra["order"] = [("DESC" if o & 1 else "ASC") + (" NULLS FIRST" if o & 2 else "") for o in row["options"]]
-            row["extra"] = extra or None
+        """The key and index queries give columns as attribute numbers: name them (a join with the
+        columns query's rows), and turn both into frames with the standard keys."""
+        import polars as pl
+
+        names = raw["columns"].select("table_oid", n="ordinal_position", name="column_name")
+
+        def named(frame: pl.DataFrame, oid: str, numbers: str) -> pl.DataFrame:
+            """One row per element of each row's list `numbers` (attribute numbers of table `oid`)
+            with its position and column name (null if none): one join for all rows."""
+            exploded = frame.select("row", oid, n=pl.col(numbers)).explode("n").with_columns(
+                position=pl.int_range(pl.len()).over("row"))
+            return exploded.join(names, left_on=[oid, "n"], right_on=["table_oid", "n"], how="left",
+                                 maintain_order="left")
+
+        cons = _read_csv(raw["constraints"], _CONSTRAINTS_CSV).with_row_index("row").with_columns(
+            _int_array("column_numbers"), _int_array("ref_column_numbers"))
+        listed = named(cons, "table_oid", "column_numbers").group_by("row", maintain_order=True).agg(
+            columns=pl.col("name").drop_nulls())
+        ref_listed = named(cons, "ref_table_oid", "ref_column_numbers").group_by("row", maintain_order=True).agg(
+            ref_columns=pl.col("name").drop_nulls())
+        raw["constraints"] = cons.join(listed, on="row", how="left", maintain_order="left").join(
+            ref_listed, on="row", how="left", maintain_order="left").with_columns(
+            ref_columns=pl.when(pl.col("ref_column_numbers").list.len() > 0).then("ref_columns"))
+
+        idx = _read_csv(raw["indexes"], _INDEXES_CSV).with_row_index("row").with_columns(
+            _int_array("column_numbers"), _int_array("options"), pl.col("key_texts").str.json_decode(pl.List(pl.Utf8)),
+            *((pl.col(b) == "t").alias(b) for b in ("is_unique", "is_primary")))
+        parts = named(idx, "table_oid", "column_numbers").join(
+            idx.select("row", "key_count", "key_texts"), on="row", how="left", maintain_order="left")
+        is_key = pl.col("position") < pl.col("key_count")
+        # a key part is a column or (attribute number 0) an expression, whose text is given
+        key_part = pl.when(pl.col("n") == 0).then(pl.col("key_texts").list.get(pl.col("position"), null_on_oob=True)
+                                                 ).otherwise(pl.col("name"))
+        listed = parts.group_by("row", maintain_order=True).agg(
+            columns=key_part.filter(is_key).drop_nulls(), include=pl.col("name").filter(~is_key).drop_nulls())
+        idx = idx.join(listed, on="row", how="left", maintain_order="left")
+        # INCLUDE columns and sort options join the extra (rare: merged in Python)
+        special = idx.filter((pl.col("include").list.len() > 0) | pl.col("options").is_not_null())
+        extras = idx["extra"].to_list()
+        for row, extra, include, options in special.select("row", "extra", "include", "options").iter_rows():
+            extra = orjson.loads(extra) if extra else {}
+            if include:
+                extra["include"] = include
+            if options:
+                extra["order"] = [("DESC" if o & 1 else "ASC") + (" NULLS FIRST" if o & 2 else "") for o in options]
+            extras[row] = orjson.dumps(extra).decode() if extra else None
+        raw["indexes"] = idx.with_columns(extra=pl.Series(extras, dtype=pl.Utf8))
+
+    def _query_text(self, conn, query: str) -> str:
+        text = queries.text(f"postgres/{query}")
+        if conn.info.server_version < 150000:
+            # NULLS NOT DISTINCT (and its catalog column) came with Postgres 15
+            text = text.replace("i.indnullsnotdistinct", "false")
+        return text
+
+
+def _read_csv(data: bytes, fields: dict[str, str]):
+    import polars as pl
+
+    return pl.read_csv(io.BytesIO(data), schema={k: getattr(pl, t) for k, t in fields.items()})
+
+
+def _int_array(name: str):
+    """A Postgres integer array's text (`{1,2}`, or `[0:1]={1,2}` with its bounds, as an int2vector
+    cast to int2[] has them) as a list of integers."""
+    import polars as pl
+
+    elements = pl.col(name).str.replace(r"^\[[0-9:]*\]=", "").str.strip_chars("{}")
+    return (pl.lit("[") + elements + pl.lit("]")).str.json_decode(pl.List(pl.Int64)).alias(name)
 
 
 # format_type's spelling of the built-in types (type modifiers removed) -> dsa.types family
@@ -251,6 +303,18 @@ _COLUMNS_CSV = {
     "is_identity": "Utf8", "is_generated": "Utf8", "generation_expression": "Utf8", "comment": "Utf8",
     "extra": "Utf8", "table_oid": "Int64",
 }
+_CONSTRAINTS_CSV = {
+    "schema_name": "Utf8", "table_name": "Utf8", "constraint_name": "Utf8", "constraint_type": "Utf8",
+    "ref_schema": "Utf8", "ref_table": "Utf8", "definition": "Utf8", "on_update": "Utf8", "on_delete": "Utf8",
+    "extra": "Utf8", "table_oid": "Int64", "column_numbers": "Utf8", "ref_table_oid": "Int64",
+    "ref_column_numbers": "Utf8",
+}
+_INDEXES_CSV = {
+    "schema_name": "Utf8", "table_name": "Utf8", "index_name": "Utf8", "is_unique": "Utf8", "is_primary": "Utf8",
+    "method": "Utf8", "predicate": "Utf8", "definition": "Utf8", "extra": "Utf8", "table_oid": "Int64",
+    "column_numbers": "Utf8", "key_count": "Int64", "options": "Utf8", "key_texts": "Utf8",
+}
+_KEYS_CSV = ("constraints", "indexes")
 
 
 def _reason(message: str) -> str:

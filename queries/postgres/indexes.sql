@@ -1,7 +1,7 @@
 -- Indexes: key and INCLUDE columns as attribute numbers (indkey; 0 = an expression), named by
 -- the connector from the columns query. Only indexes with expressions or a predicate are
 -- deparsed (pg_get_indexdef costs ~25 us per index, a large share of a big scan): `definition`
--- and the expression texts are given for those; plain indexes are fully described by their
+-- and the expression texts (a JSON array) are given for those; plain indexes are fully described by their
 -- columns, method, uniqueness, INCLUDE columns and sort options (indoption: 1 DESC, 2 NULLS FIRST).
 SELECT n.nspname AS schema_name,
        c.relname AS table_name,
@@ -20,9 +20,11 @@ SELECT n.nspname AS schema_name,
        i.indrelid AS table_oid,
        i.indkey::int2[] AS column_numbers,
        i.indnkeyatts AS key_count,
-       CASE WHEN i.indoption::int2[] <> array_fill(0::int2, ARRAY[i.indnkeyatts]) THEN i.indoption::int2[] END AS options,
+       -- (indoption is an int2vector, whose array starts at 0: the default it is compared with must too)
+       CASE WHEN i.indoption::int2[] <> array_fill(0::int2, ARRAY[i.indnkeyatts], ARRAY[0]) THEN i.indoption::int2[] END AS options,
        CASE WHEN i.indexprs IS NOT NULL THEN
-           ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k) END AS key_texts
+           array_to_json(ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k))::text
+       END AS key_texts
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
