@@ -12,8 +12,6 @@ Subclassing `Connector` with a `type` registers the class under that name.
 from __future__ import annotations
 
 import importlib
-import pkgutil
-from importlib.metadata import entry_points
 
 from dsa.connectors.base import REGISTRY, Connector, Extraction
 from dsa.errors import ConfigError
@@ -28,6 +26,10 @@ def _load() -> None:
     if _loaded:
         return
     _loaded = True
+    # imported here: `dsa scan` of a built-in type never walks the package (`_load_type`)
+    import pkgutil
+    from importlib.metadata import entry_points
+
     for module in pkgutil.iter_modules(__path__):
         if module.name != "base" and not module.name.startswith("_"):
             importlib.import_module(f"{__name__}.{module.name}")
