@@ -8,6 +8,7 @@ scan that needs Polars, so it is imported once the catalog queries are on their 
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +38,20 @@ def _obj(value: Any) -> dict:
     if value is None:
         return {}
     if isinstance(value, str):
-        return json.loads(value) if value else {}
+        if not value:
+            return {}
+        # orjson gives the same objects as json.loads, several times faster, except that it turns
+        # integers past 64 bits into floats (and refuses NaN): those texts go to Python's parser
+        if not _LONG_NUMBER.search(value):
+            try:
+                return orjson.loads(value)
+            except orjson.JSONDecodeError:
+                pass
+        return json.loads(value)
     return dict(value)
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")
 
 
 def _bool(value: Any) -> bool | None:

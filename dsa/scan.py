@@ -49,6 +49,7 @@ class Reading:
         self.connector = connector
         self.started = time.perf_counter()
         self._report: Progress | None = None
+        self.connected = threading.Event()  # set at the first progress report: connected, querying
         self._outcome: tuple[Any, BaseException | None] = (None, None)
         # a daemon: Ctrl-C while the server works ends the process at once (and the server's
         # statement_timeout bounds the query anyway)
@@ -60,8 +61,11 @@ class Reading:
             self._outcome = (self.connector.read(self._progress), None)
         except BaseException as exc:  # handed to the waiting thread by result()
             self._outcome = (None, exc)
+        finally:
+            self.connected.set()
 
     def _progress(self, done: int, total: int, what: str = "") -> None:
+        self.connected.set()
         if self._report:
             self._report(done, total, what)
 
@@ -79,9 +83,10 @@ class Reading:
 _early: dict[str, Reading] = {}
 
 
-def start_early(config: Config, source: str) -> None:
+def start_early(config: Config, source: str) -> Reading:
     """Start reading `source` now, for a later `start` of the same source and settings."""
-    _early[source] = start(config, source)
+    reading = _early[source] = start(config, source)
+    return reading
 
 
 def start(config: Config, source: str) -> Reading:

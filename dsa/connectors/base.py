@@ -21,8 +21,9 @@ Standard row keys (missing keys are null; `columns`/`ref_columns` are lists or J
 Any row of schemas/tables may also carry `database_name`, for sources that hold several
 databases (DuckDB's attached databases): it becomes the entity's `attributes.database`.
 
-Engines whose catalog lists one row per key column (MySQL's information_schema) turn those rows
-into the list form with `collapse()`. Server engines may share `ServerOptions` (a `dsn` URL or
+Engines whose catalog lists one row per key column (MySQL's information_schema) group those rows
+into the list form (the mysql connector does it with a Polars group_by). Constraint, index and
+column rows may be given as Polars frames with these keys instead of dicts. Server engines may share `ServerOptions` (a `dsn` URL or
 host/port/user/password/database keys). A connector declares what its engine can express in
 `features`, so the conformance suite checks exactly those things and says which it leaves out.
 """
@@ -34,8 +35,7 @@ from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import Field, model_validator
@@ -227,25 +227,6 @@ class Connector(ABC):
 
     def error_text(self, exc: BaseException) -> str:
         return scrub(f"{self.describe()}: {exc}")
-
-
-def collapse(rows: Iterable[dict[str, Any]], key: tuple[str, ...], lists: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Merge rows that share `key` into one row whose `lists` fields are lists, in row order.
-
-    For catalogs with one row per key column: sort the rows by position first."""
-    out: dict[Any, dict[str, Any]] = {}
-    key_of = itemgetter(*key)  # the key made in C: a generator per row took half of the time here
-    for row in rows:
-        k = key_of(row)
-        merged = out.get(k)
-        if merged is None:
-            merged = out[k] = dict(row)
-            for f in lists:
-                merged[f] = [row[f]]
-        else:
-            for f in lists:
-                merged[f].append(row[f])
-    return list(out.values())
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from dsa import queries
-from dsa.connectors.base import Connector, ServerOptions, collapse
+from dsa.connectors.base import Connector, ServerOptions
 from dsa.errors import SourceError
 from dsa.types import type_family
 
@@ -127,10 +127,12 @@ class MysqlConnector(Connector):
     def fetch(self, conn, query: str, params: Any = None) -> list[dict[str, Any]]:
         """Run `queries/mysql/<query>.sql`, whose rows are one JSON object each, decoded in one pass
         (PyMySQL decodes every field in Python: one text field per row costs a fraction of ten)."""
+        return orjson.loads("[" + ",".join(self._texts(conn, query, params)) + "]")
+
+    def _texts(self, conn, query: str, params: Any) -> list[str]:
         with conn.cursor() as cur:
             cur.execute(queries.text(f"mysql/{query}"), params or ())
-            texts = [row[0] for row in cur.fetchall()]
-        return orjson.loads("[" + ",".join(texts) + "]")
+            return [row[0] for row in cur.fetchall()]
 
     def extract_raw(self, conn, progress=None):
         raw = {"schemas": self.fetch(conn, "schemas", self.query_params(conn))}
@@ -139,10 +141,14 @@ class MysqlConnector(Connector):
         here = ("tables", "constraints", "indexes", checks_query, "partitions", "views", "references")
         for q in here:
             raw[q] = []
-        # queries that can only find rows of things an earlier query found: skipped when it found none
-        needs = {"partitions": ("tables", lambda t: "partitioned" in (t["create_options"] or "").lower()),
-                 "views": ("tables", lambda t: t["table_type"] == "view"),
-                 "references": ("constraints", lambda c: c["constraint_type"] == "foreign_key")}
+        # The rows of keys and indexes (a row per column) stay JSON texts until the end, and are
+        # then read into Polars frames in one go: no Python object per row. (Not before: a scan
+        # imports Polars meanwhile, and a second import would wait for it.)
+        # Queries that can only find rows of things an earlier query found: skipped when it found
+        # none (a key named "foreign_key" may send the references query needlessly: harmless).
+        needs = {"partitions": lambda: any("partitioned" in (t["create_options"] or "").lower() for t in raw["tables"]),
+                 "views": lambda: any(t["table_type"] == "view" for t in raw["tables"]),
+                 "references": lambda: any('"foreign_key"' in text for text in raw["constraints"])}
         columns = None
         if wanted:
             # Two sessions: the columns query, the largest, runs on a second one (opened by the
@@ -154,36 +160,23 @@ class MysqlConnector(Connector):
                 for i, q in enumerate(here):
                     if progress:
                         progress(i + 1, len(here) + 2, q)
-                    if q not in needs or any(map(needs[q][1], raw[needs[q][0]])):
+                    if q in ("constraints", "indexes"):
+                        raw[q] = self._texts(conn, q, params)
+                    elif q not in needs or needs[q]():
                         raw[q] = self.fetch(conn, q, params)
                 columns = job.result()
         checks, partitions = raw.pop(checks_query), raw.pop("partitions")
         views = {(v["schema_name"], v["table_name"]): v for v in raw.pop("views")}
-        actions = {(r["schema_name"], r["table_name"], r["constraint_name"]): r for r in raw.pop("references")}
 
-        raw["constraints"] = collapse(raw["constraints"], ("schema_name", "table_name", "constraint_name"),
-                                      ("columns", "ref_columns"))
-        for row in raw["constraints"]:
-            if row["constraint_type"] != "foreign_key":
-                row["ref_columns"] = None
-                continue
-            rule = actions.get((row["schema_name"], row["table_name"], row["constraint_name"]), {})
-            row["on_update"], row["on_delete"] = rule.get("on_update"), rule.get("on_delete")
         json_columns = set()
         for row in checks:
             m = _JSON_CHECK.fullmatch(row["definition"] or "")
             if m:
                 json_columns.add((row["schema_name"], row["table_name"], m.group(1).replace("``", "`")))
             row["columns"] = [m.group(1).replace("``", "`")] if m else []
-            row["extra"] = {"level": row.pop("level")} if row.get("level") else None
-            raw["constraints"].append(row)
-
-        indexes = collapse(raw["indexes"], ("schema_name", "table_name", "index_name"), ("columns", "sub_part"))
-        for row in indexes:
-            prefix = {c: n for c, n in zip(row["columns"], row.pop("sub_part")) if n is not None}
-            row["extra"] = {"prefix_lengths": prefix, "collation": row.pop("collation"), "comment": row.pop("comment")}
-        raw["indexes"] = indexes
-
+            row["extra"] = orjson.dumps({"level": row.pop("level")}).decode() if row.get("level") else None
+        raw["constraints"] = _keys(_frame(raw["constraints"], _KEY_FIELDS), raw.pop("references"), checks)
+        raw["indexes"] = _indexes(_frame(raw["indexes"], _INDEX_FIELDS))
         raw["columns"] = _mark_json(columns, json_columns) if columns is not None else []
 
         by_table: dict[tuple, list] = {}
@@ -321,6 +314,68 @@ def _columns(rows: list[tuple[str, int]], mariadb: bool) -> pl.DataFrame | None:
         parts += [pl.lit(("{" if not parts else ", ") + f'"{key}": '),
                   json_value(pl.col("raw_extra" if key == "extra" else key))]
     return frame.with_columns(extra=pl.concat_str(parts + [pl.lit("}")]))
+
+
+# constraints.sql's and indexes.sql's fields (a row per key or index column)
+_KEY_FIELDS = {
+    "schema_name": "Utf8", "table_name": "Utf8", "constraint_name": "Utf8", "constraint_type": "Utf8",
+    "columns": "Utf8", "ref_schema": "Utf8", "ref_table": "Utf8", "ref_columns": "Utf8",
+}
+_INDEX_FIELDS = {
+    "schema_name": "Utf8", "table_name": "Utf8", "index_name": "Utf8", "is_unique": "Boolean",
+    "is_primary": "Boolean", "method": "Utf8", "columns": "Utf8", "sub_part": "Int64", "collation": "Utf8",
+    "comment": "Utf8",
+}
+
+
+def _frame(texts: list[str], schema: dict[str, str]) -> pl.DataFrame:
+    """JSON rows as a Polars frame of `schema` (field name -> Polars type name)."""
+    import polars as pl
+
+    types = {k: getattr(pl, t) for k, t in schema.items()}
+    if not texts:
+        return pl.DataFrame(schema=types)
+    return pl.read_ndjson("\n".join(texts).encode(), schema=types)
+
+
+def _keys(rows: pl.DataFrame, references: list[dict[str, Any]], checks: list[dict[str, Any]]) -> pl.DataFrame:
+    """A row per key column as a row per key (columns in key order, the sorted rows' order), with
+    the foreign keys' actions, and the check constraints after them."""
+    import polars as pl
+
+    key = ["schema_name", "table_name", "constraint_name"]
+    fk = pl.col("constraint_type") == "foreign_key"
+    keys = rows.group_by(key, maintain_order=True).agg(
+        pl.col("constraint_type", "ref_schema", "ref_table").first(), pl.col("columns"),
+        pl.col("ref_columns")).with_columns(ref_columns=pl.when(fk).then(pl.col("ref_columns")))
+    actions = pl.DataFrame([{k: r[k] for k in (*key, "on_update", "on_delete")} for r in references],
+                           schema={**dict.fromkeys(key, pl.Utf8), "on_update": pl.Utf8, "on_delete": pl.Utf8})
+    keys = keys.join(actions.unique(key, keep="last"), on=key, how="left", maintain_order="left").with_columns(
+        on_update=pl.when(fk).then("on_update"), on_delete=pl.when(fk).then("on_delete"))
+    if not checks:
+        return keys
+    fields = ("schema_name", "table_name", "constraint_name", "constraint_type", "columns", "definition", "extra")
+    checks_frame = pl.DataFrame([{k: r.get(k) for k in fields} for r in checks], schema={
+        "schema_name": pl.Utf8, "table_name": pl.Utf8, "constraint_name": pl.Utf8, "constraint_type": pl.Utf8,
+        "columns": pl.List(pl.Utf8), "definition": pl.Utf8, "extra": pl.Utf8})
+    return pl.concat([keys, checks_frame], how="diagonal_relaxed")
+
+
+def _indexes(rows: pl.DataFrame) -> pl.DataFrame:
+    """A row per index column as a row per index (columns in index order), with the prefix
+    lengths, collation and comment as the extra's JSON text."""
+    import polars as pl
+
+    from dsa.normalize import json_value
+
+    prefix = pl.when(pl.col("sub_part").is_not_null()).then(
+        json_value(pl.col("columns")) + pl.lit(":") + pl.col("sub_part").cast(pl.Utf8))
+    indexes = rows.group_by(["schema_name", "table_name", "index_name"], maintain_order=True).agg(
+        pl.col("is_unique", "is_primary", "method", "collation", "comment").first(), pl.col("columns"),
+        prefix=prefix.drop_nulls().str.join(","))
+    return indexes.with_columns(extra=pl.lit('{"prefix_lengths":{') + pl.col("prefix") + pl.lit('},"collation":')
+                                + json_value(pl.col("collation")) + pl.lit(',"comment":') + json_value(pl.col("comment"))
+                                + pl.lit("}")).drop("prefix", "collation", "comment")
 
 
 def _mark_json(frame: pl.DataFrame, json_columns: set[tuple[str, str, str]]) -> pl.DataFrame:

@@ -206,42 +206,48 @@ class PostgresConnector(Connector):
         return frame
 
     def _name_key_columns(self, raw: dict[str, Any]) -> None:
-        """The key and index queries give columns as attribute numbers: name them (a join with the
-        columns query's rows), and turn both into frames with the standard keys."""
+        """The key and index queries give columns as attribute numbers: name them (one join of
+        every key's, referenced key's and index's numbers with the columns query's rows), and
+        turn both into frames with the standard keys."""
         import polars as pl
-
-        names = raw["columns"].select("table_oid", n="ordinal_position", name="column_name")
-
-        def named(frame: pl.DataFrame, oid: str, numbers: str) -> pl.DataFrame:
-            """One row per element of each row's list `numbers` (attribute numbers of table `oid`)
-            with its position and column name (null if none): one join for all rows."""
-            exploded = frame.select("row", oid, n=pl.col(numbers)).explode("n").with_columns(
-                position=pl.int_range(pl.len()).over("row"))
-            return exploded.join(names, left_on=[oid, "n"], right_on=["table_oid", "n"], how="left",
-                                 maintain_order="left")
 
         cons = _read_csv(raw["constraints"], _CONSTRAINTS_CSV).with_row_index("row").with_columns(
             _int_array("column_numbers"), _int_array("ref_column_numbers"))
-        listed = named(cons, "table_oid", "column_numbers").group_by("row", maintain_order=True).agg(
-            columns=pl.col("name").drop_nulls())
-        ref_listed = named(cons, "ref_table_oid", "ref_column_numbers").group_by("row", maintain_order=True).agg(
-            ref_columns=pl.col("name").drop_nulls())
-        raw["constraints"] = cons.join(listed, on="row", how="left", maintain_order="left").join(
-            ref_listed, on="row", how="left", maintain_order="left").with_columns(
-            ref_columns=pl.when(pl.col("ref_column_numbers").list.len() > 0).then("ref_columns"))
-
         idx = _read_csv(raw["indexes"], _INDEXES_CSV).with_row_index("row").with_columns(
             _int_array("column_numbers"), _int_array("options"), pl.col("key_texts").str.json_decode(pl.List(pl.Utf8)),
             *((pl.col(b) == "t").alias(b) for b in ("is_unique", "is_primary")))
-        parts = named(idx, "table_oid", "column_numbers").join(
-            idx.select("row", "key_count", "key_texts"), on="row", how="left", maintain_order="left")
+
+        def numbered(frame: pl.DataFrame, part: str, oid: str, numbers: str) -> pl.DataFrame:
+            """One row per attribute number in each row's list, with its position in the list."""
+            n = pl.col(numbers)
+            return frame.select(pl.lit(part).alias("part"), "row", pl.col(oid).alias("oid"), n=n,
+                                position=pl.int_ranges(n.list.len())).explode("n", "position")
+
+        names = raw["columns"].select(oid="table_oid", n="ordinal_position", name="column_name")
+        parts = pl.concat([numbered(cons, "key", "table_oid", "column_numbers"),
+                           numbered(cons, "ref", "ref_table_oid", "ref_column_numbers"),
+                           numbered(idx, "index", "table_oid", "column_numbers")]).join(
+            names, on=["oid", "n"], how="left", maintain_order="left")
+        part = pl.col("part")
+
+        def listed(which: str, **lists: pl.Expr) -> pl.DataFrame:
+            return parts.filter(part == which).group_by("row", maintain_order=True).agg(**lists)
+
+        raw["constraints"] = cons.join(listed("key", columns=pl.col("name").drop_nulls()), on="row", how="left",
+                                       maintain_order="left").join(
+            listed("ref", ref_columns=pl.col("name").drop_nulls()), on="row", how="left", maintain_order="left"
+        ).with_columns(ref_columns=pl.when(pl.col("ref_column_numbers").list.len() > 0).then("ref_columns"))
+
+        # an index's first key_count numbers are its key (a column, or 0: an expression, whose
+        # text is given), the rest its INCLUDE columns
+        key_count = idx.select("row", "key_count", "key_texts")
         is_key = pl.col("position") < pl.col("key_count")
-        # a key part is a column or (attribute number 0) an expression, whose text is given
         key_part = pl.when(pl.col("n") == 0).then(pl.col("key_texts").list.get(pl.col("position"), null_on_oob=True)
                                                  ).otherwise(pl.col("name"))
-        listed = parts.group_by("row", maintain_order=True).agg(
+        index_parts = parts.filter(part == "index").join(key_count, on="row", how="left", maintain_order="left")
+        listed_index = index_parts.group_by("row", maintain_order=True).agg(
             columns=key_part.filter(is_key).drop_nulls(), include=pl.col("name").filter(~is_key).drop_nulls())
-        idx = idx.join(listed, on="row", how="left", maintain_order="left")
+        idx = idx.join(listed_index, on="row", how="left", maintain_order="left")
         # INCLUDE columns and sort options join the extra (rare: merged in Python)
         special = idx.filter((pl.col("include").list.len() > 0) | pl.col("options").is_not_null())
         extras = idx["extra"].to_list()
