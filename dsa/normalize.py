@@ -263,9 +263,9 @@ def _with_extra(item: pl.Expr) -> pl.Expr:
 
 def _merge_extras(frame: pl.DataFrame) -> pl.DataFrame:
     """Items whose extra names a standard key: merged as dicts, the extra's values winning."""
-    rows = frame.select("item", "extra", "collides").with_row_index().filter(pl.col("collides"))
-    if rows.is_empty():
+    if not frame["collides"].any():
         return frame
+    rows = frame.select("item", "extra", "collides").with_row_index().filter(pl.col("collides"))
     items = frame["item"].to_list()
     for i, item, extra, _ in rows.iter_rows():
         merged = orjson.loads(item)
