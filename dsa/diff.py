@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from dsa import queries
+from dsa import duck, queries
 from dsa.config import Config, DiffOptions
 from dsa.errors import ConfigError, NotFound
 from dsa.model import CATALOG_TABLES, DIFF_DATA
@@ -360,10 +360,8 @@ def _connect(store: Store):
     """The diff's own in-memory DuckDB connection. Not `store.connect()`: the diff reads only
     its runs' files (sources.sql), so the store-wide views, run list and credentials would be
     work for nothing."""
-    import duckdb  # as in dsa.store: only what queries the catalog pays for it
-
     store.init()  # the empty schema files _run_files lists
-    return duckdb.connect(":memory:")
+    return duck.connect()
 
 
 def _run_files(store: Store, table: str, run_ids: tuple[str, str]) -> list[str]:

@@ -26,6 +26,7 @@ import sqlglot
 from psycopg.adapt import Loader
 from sqlglot import exp
 
+from dsa import duck
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
 from dsa.store import SYNC_RUNS, Store
 
@@ -258,7 +259,7 @@ class PostgresCatalog:
 
     def read_only_query(self, query: str, params: list | None = None) -> pl.DataFrame:
         """One SELECT, checked by DuckDB's own parser as on the local store, then translated."""
-        con = duckdb.connect(":memory:")
+        con = duck.connect()
         try:
             try:
                 statements = con.extract_statements(query)

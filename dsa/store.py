@@ -316,10 +316,10 @@ class Store:
 
     def connect(self) -> "duckdb.DuckDBPyConnection":
         """A fresh in-memory DuckDB connection with every catalog table and view defined."""
-        import duckdb  # here, not at the top: a scan only writes Parquet and starts faster without it
+        from dsa import duck  # DuckDB is loaded here, not at the top: a scan only writes Parquet
 
         self.init()
-        con = duckdb.connect(":memory:")
+        con = duck.connect()
         self.refresh(con)
         return con
 

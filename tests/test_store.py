@@ -75,3 +75,27 @@ def test_concurrent_scans_and_reader_in_processes(tmp_path, dsa_cli):
     r = dsa_cli("query", "SELECT count(*) AS n FROM normalized_columns", "--format", "json")
     assert r.stdout.strip() == f'[{{"n": {4 * 39}}}]'
     assert reads >= 1
+
+
+def test_duckdb_connections_print_no_progress_bar(tmp_path):
+    """DuckDB prints a progress bar to stdout (even into a pipe) for queries over two seconds:
+    every connection dsa opens turns it off, so `dsa query --format csv` output stays data."""
+    import duckdb
+    import polars as pl
+
+    from dsa import diff
+    from dsa.config import parse_source
+    from dsa.connectors import open_source
+    from dsa.store import Store
+
+    setting = "SELECT current_setting('enable_progress_bar')"
+    store = Store(tmp_path / "store")
+    assert store.connect().execute(setting).fetchone() == (False,)
+    assert diff._connect(store).execute(setting).fetchone() == (False,)
+    db = tmp_path / "x.duckdb"
+    duckdb.connect(str(db)).execute("CREATE TABLE t (a INTEGER)").close()
+    (tmp_path / "data").mkdir()
+    pl.DataFrame({"a": [1]}).write_parquet(tmp_path / "data" / "t.parquet")
+    for spec in ({"type": "duckdb", "path": str(db)}, {"type": "files", "paths": [str(tmp_path / "data")]}):
+        conn = open_source("s", parse_source("s", spec)).connect()
+        assert conn.execute(setting).fetchone() == (False,), spec

@@ -40,11 +40,13 @@ class DuckdbConnector(Connector):
     def connect(self):
         import duckdb
 
+        from dsa import duck
+
         path = Path(self.options.path).expanduser()
         if not path.is_file():
             raise self.cannot_connect("file not found", "open")
         try:
-            conn = duckdb.connect(str(path), read_only=True)
+            conn = duck.connect(str(path), read_only=True)
         except duckdb.Error as exc:
             raise self.cannot_connect(exc, "open") from None
         try:

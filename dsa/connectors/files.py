@@ -144,10 +144,10 @@ class FilesConnector(Connector):
         datasets' folders (DuckDB's allowed_directories, then external access off and the
         configuration locked) and the connection runs only reading statements.
         """
-        import duckdb
+        from dsa import duck
 
         with self._lock:
-            con = duckdb.connect(":memory:")
+            con = duck.connect()
             con.execute("SET parquet_metadata_cache = true")  # footers are read once per connection
             guarded = GuardedConnection(con, self.options.timeout_s)
             if not self._checked:
