@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from dsa.config import Config
@@ -48,6 +49,7 @@ class Reading:
     def __init__(self, connector: Connector):
         self.connector = connector
         self.started = time.perf_counter()
+        self.started_at = datetime.now(timezone.utc)  # the run's start: its work begins here
         self._report: Progress | None = None
         self.connected = threading.Event()  # set at the first progress report: connected, querying
         self._outcome: tuple[Any, BaseException | None] = (None, None)
@@ -107,7 +109,7 @@ def scan(store: Store, config: Config, source: str, progress: Progress | None = 
         reading = reading or start(config, source)
         connector = reading.connector
         details = {"source_type": connector.type, "target": connector.describe()}
-        with store.begin_run(source, "scan", details) as run:
+        with store.begin_run(source, "scan", details, started_at=reading.started_at) as run:
 
             def report(done: int, total: int, what: str = "") -> None:
                 run.report_progress(done, total, what)

@@ -207,13 +207,15 @@ class Store:
                     old.unlink(missing_ok=True)
 
     @contextmanager
-    def begin_run(self, connection: str, run_type: str, details: dict[str, Any] | None = None) -> Iterator[Run]:
-        """Open a run; it ends `success`, `partial` (errors recorded) or `failed` (exception)."""
+    def begin_run(self, connection: str, run_type: str, details: dict[str, Any] | None = None,
+                  started_at: datetime | None = None) -> Iterator[Run]:
+        """Open a run; it ends `success`, `partial` (errors recorded) or `failed` (exception).
+        `started_at`: when its work began, if before now (a scan starts reading its source first)."""
         assert run_type in RUN_TYPES
         self.init()
         run = Run(self, new_run_id(), connection, run_type, dict(details or {}))
         run.dir.mkdir(parents=True)
-        run.started_at = now()
+        run.started_at = started_at or now()
         self._write_manifest(run)
         self._audit("run.start", run.run_id, "started", None,
                     {"connection": connection, "run_type": run_type, "details": run.details})

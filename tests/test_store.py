@@ -99,3 +99,26 @@ def test_duckdb_connections_print_no_progress_bar(tmp_path):
     for spec in ({"type": "duckdb", "path": str(db)}, {"type": "files", "paths": [str(tmp_path / "data")]}):
         conn = open_source("s", parse_source("s", spec)).connect()
         assert conn.execute(setting).fetchone() == (False,), spec
+
+
+def test_a_scan_run_starts_when_its_reading_starts(tmp_path):
+    """`dsa scan` starts reading its source before it opens the catalog: the run's start (and
+    so its duration in `dsa runs`) counts from there, as the printed summary does."""
+    import time
+    from datetime import datetime
+
+    from dsa.config import Config, parse_source
+    from dsa.demo import build_shop
+    from dsa.scan import scan, start
+    from dsa.store import Store
+
+    db = build_shop(tmp_path / "shop.db", 1)
+    config = Config(sources={"shop": parse_source("shop", {"type": "sqlite", "path": str(db)})})
+    store = Store(tmp_path / "store")
+    reading = start(config, "shop")
+    time.sleep(0.3)
+    result = scan(store, config, "shop", reading=reading)
+    (run,) = store.manifests()
+    duration = (datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(run["started_at"])).total_seconds()
+    assert result.status == "success" and duration >= 0.3 and result.seconds >= 0.3
+    assert abs(duration - result.seconds) < 0.2
