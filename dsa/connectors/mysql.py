@@ -155,16 +155,19 @@ class MysqlConnector(Connector):
             # thread too) while this one runs the others, so the server works on both at once and
             # this process decodes one query's rows while it waits for another's.
             params = {"schemas": wanted}
+            # The check constraints follow the columns there: that evens the two sessions' work.
             with ThreadPoolExecutor(max_workers=1) as pool:
-                job = pool.submit(self._fetch_columns, params)
+                job = pool.submit(self._side_queries, params, checks_query)
                 for i, q in enumerate(here):
                     if progress:
                         progress(i + 1, len(here) + 2, q)
+                    if q == checks_query:
+                        continue
                     if q in ("constraints", "indexes"):
                         raw[q] = self._texts(conn, q, params)
                     elif q not in needs or needs[q]():
                         raw[q] = self.fetch(conn, q, params)
-                columns = job.result()
+                columns, raw[checks_query] = job.result()
         checks, partitions = raw.pop(checks_query), raw.pop("partitions")
         views = {(v["schema_name"], v["table_name"]): v for v in raw.pop("views")}
 
@@ -205,8 +208,9 @@ class MysqlConnector(Connector):
             row["extra"] = extra
         return raw
 
-    def _fetch_columns(self, params: dict[str, Any]) -> pl.DataFrame:
-        """columns.sql on a session of its own, as the standard column rows."""
+    def _side_queries(self, params: dict[str, Any], checks_query: str) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+        """On a session of its own: columns.sql, as the standard column rows, then the check
+        constraints."""
         conn = self.connect()
         try:
             with conn.cursor() as cur:
@@ -217,7 +221,7 @@ class MysqlConnector(Connector):
                     cur.execute(queries.text("mysql/columns"), {**params, "columns_per_row": per_row})
                     frame = _columns(cur.fetchall(), self.mariadb)
                     if frame is not None:
-                        return frame
+                        return frame, self.fetch(conn, checks_query, params)
         finally:
             conn.close()
         raise SourceError(f"source '{self.name}' ({self.describe()}): catalog query columns failed: "
