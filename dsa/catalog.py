@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Union
 
 import polars as pl
 
-from dsa.config import POSTGRES_SCHEMES, is_postgres  # noqa: F401  (re-exported)
+from dsa.config import is_postgres
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
 from dsa.model import CATALOG_TABLES
 from dsa.store import Store
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 EXPORT_FORMATS = ("json", "csv", "parquet")
 
 Catalog = Union[Store, "PostgresCatalog"]
-
 
 
 def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None) -> Catalog:

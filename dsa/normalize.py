@@ -257,8 +257,15 @@ def _extra_texts(values: list, fields: frozenset) -> tuple[list, list]:
 def _with_extra(item: pl.Expr) -> pl.Expr:
     """An item's standard JSON with its extra's members appended (when they name other keys)."""
     extra = pl.col("extra")
-    return pl.when(extra.is_not_null() & ~pl.col("collides")).then(
-        item.str.head(-1) + pl.lit(",") + extra.str.slice(1)).otherwise(item).alias("item")
+    return pl.when(extra.is_not_null() & ~pl.col("collides")).then(_append_members(item, extra)).otherwise(
+        item).alias("item")
+
+
+def _append_members(obj: pl.Expr, other: pl.Expr) -> pl.Expr:
+    """JSON object text `obj` followed by the members of the non-empty object text `other`: the
+    first without its closing brace, a comma, the second without its opening brace (no JSON is
+    decoded or encoded again)."""
+    return obj.str.head(-1) + pl.lit(",") + other.str.slice(1)
 
 
 def _merge_extras(frame: pl.DataFrame) -> pl.DataFrame:
@@ -370,13 +377,11 @@ def _column_frame(connector: Connector, frame: pl.DataFrame, wanted: pl.DataFram
         ).struct.json_encode(),
     )
     # engine-specific extras (a JSON object per column, whose keys are not the three above) are
-    # merged as text: the standard object without its closing brace, a comma, the extra object
-    # without its opening brace. Decoding and re-encoding each would cost four JSON passes a column.
+    # merged as text: decoding and re-encoding each would cost four JSON passes a column
     extra = pl.col("extra").str.strip_chars()
     has_extra = extra.is_not_null() & (extra.str.len_bytes() > 2)
     frame = frame.with_columns(custom_attributes=pl.when(has_extra).then(
-        pl.col("custom_attributes").str.head(-1) + pl.lit(",") + extra.str.slice(1)
-    ).otherwise(pl.col("custom_attributes")))
+        _append_members(pl.col("custom_attributes"), extra)).otherwise(pl.col("custom_attributes")))
     return frame.select([pl.col(c).cast(t) for c, t in model.COLUMNS.items()])
 
 

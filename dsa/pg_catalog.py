@@ -30,7 +30,6 @@ from dsa import duck
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
 from dsa.store import SYNC_RUNS, Store
 
-from dsa.config import POSTGRES_SCHEMES, is_postgres  # noqa: F401  (re-exported; defined there to stay light)
 
 
 # -- translation -----------------------------------------------------------------------------

@@ -294,10 +294,6 @@ def _row(kind: str, col: exp.Expression, pos: exp.Expression, t1: exp.Expression
     return select if where is None else select.where(where, copy=False)
 
 
-def _where(key: None, *more: exp.Expression) -> exp.Expression:
-    return exp.and_(*more) if more else exp.true()
-
-
 def _not_null(e: exp.Expression) -> exp.Expression:
     return exp.not_(exp.Is(this=e, expression=exp.Null()))
 
@@ -429,7 +425,7 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
     for i in idx:
         c = columns[i]
         v = _col(f"v{i}")
-        key_i, g = None, f"g{i}"
+        g = f"g{i}"
         ctes.append((g, _column_groups(c, i, source, rules), rules.materialize))
         # statistics: one row
         present = _stat_measures(i, c, rules, now, filtered=True)
@@ -445,12 +441,12 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
             parts.extend(_by_count_rows(i, c, ms, shown, top_k))
             continue
         t1, t2 = (_display(lo), _display(hi)) if shown else (exp.Null(), exp.Null())
-        parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms, g, _where(key_i)))
+        parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms, g))
 
         # top values: a top-N (ORDER BY ... LIMIT) per column, ranked afterwards among those K rows
         if top_k > 0:
             key = sort_key(v.copy(), c.family, rules)
-            inner = (exp.select(_col("n"), v.copy(), key.as_("k")).from_(g).where(_where(key_i, _not_null(v.copy())))
+            inner = (exp.select(_col("n"), v.copy(), key.as_("k")).from_(g).where(_not_null(v.copy()))
                      .order_by(exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=key.copy())).limit(top_k))
             rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
                 exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=_col("k"))]))
@@ -467,7 +463,7 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
         if c.family in DATES and not c.masked:
             period = exp.Substring(this=_txt(v.copy()), start=_n(1), length=_n(7))
             per = exp.select(period.as_("p"), _sum(_col("n")).as_("c")).from_(g).where(
-                _where(key_i, _not_null(v.copy()))).group_by(period.copy())
+                _not_null(v.copy())).group_by(period.copy())
             parts.append(_row("period", _n(i), exp.Null(), _col("p"), exp.Null(), [_col("c")], per.subquery(f"d{i}")))
 
     body = parts[0]

@@ -22,24 +22,35 @@ if TYPE_CHECKING:
 class State:
     config_path: Optional[str] = None
     store_path: Optional[str] = None
+    _file: Optional[Config] = field(default=None, repr=False)
     _config: Optional[Config] = field(default=None, repr=False)
-
     _catalog: Optional[Catalog] = field(default=None, repr=False)
+
+    def use(self, config_path: Optional[str], store_path: Optional[str]) -> None:
+        """Start over with these options (each command run in one process starts afresh)."""
+        self.config_path, self.store_path = config_path, store_path
+        self._file = self._config = self._catalog = None
 
     def config(self) -> Config:
         """The config file's settings plus the connections kept in the store."""
         if self._config is None:
             from dsa.sources import all_sources
 
-            base = load_config(self.config_path)
+            # a missing file named by --config or DSA_CONFIG is an error here (load_config says so)
+            base = self._file_config() if self._config_file().exists() else load_config(self.config_path)
             self._config = all_sources(base, self.store_folder())
         return self._config
 
+    def _config_file(self) -> Path:
+        return Path(self.config_path or os.environ.get("DSA_CONFIG") or DEFAULT_CONFIG)
+
     def _file_config(self) -> Config:
-        """The config file if there is one: a missing file (even a named one) is an empty config
-        here, so commands that only read the catalog work without one."""
-        path = Path(self.config_path or os.environ.get("DSA_CONFIG") or DEFAULT_CONFIG)
-        return load_config(path) if path.exists() else Config()
+        """The config file if there is one, read once: a missing file (even a named one) is an
+        empty config here, so commands that only read the catalog work without one."""
+        if self._file is None:
+            path = self._config_file()
+            self._file = load_config(path) if path.exists() else Config()
+        return self._file
 
     def store_spec(self) -> str:
         """`--store` / DSA_STORE / the config's `store:`: a folder or a postgresql:// URL."""

@@ -76,19 +76,16 @@ def all_sources(config: Config, store_path: Path) -> Config:
     merged = {name: parse_source(name, spec) for name, spec in stored_specs(store_path).items()}
     merged.update(config.sources)
     unavailable = dict(config._unavailable)
-    if not (Path(store_path) / "credentials.json").exists():  # no vault: don't load it (cryptography, Polars)
-        out = config.model_copy(update={"sources": merged})
-        out._unavailable = unavailable
-        return out
-    from dsa.vault import Vault, VaultError, with_secret
+    if (Path(store_path) / "credentials.json").exists():  # else no vault to load (cryptography, Polars)
+        from dsa.vault import Vault, VaultError, with_secret
 
-    for name, found in Vault(store_path).get_many(merged).items():
-        try:
-            if isinstance(found, VaultError):
-                raise found
-            merged[name] = with_secret(name, merged[name], *found)
-        except VaultError as exc:
-            unavailable[name] = exc
+        for name, found in Vault(store_path).get_many(merged).items():
+            try:
+                if isinstance(found, VaultError):
+                    raise found
+                merged[name] = with_secret(name, merged[name], *found)
+            except VaultError as exc:
+                unavailable[name] = exc
     out = config.model_copy(update={"sources": merged})
     out._unavailable = unavailable
     return out

@@ -216,3 +216,25 @@ def test_every_connector_type_is_still_found():
     assert {"duckdb", "files", "mysql", "postgres", "sqlite"} <= set(connector_types())
     assert get_connector("files").type == "files"
     assert find_connector("nosuch") is None
+
+
+def test_the_config_file_is_read_once_per_command(tmp_path, monkeypatch):
+    """Finding the store (its `store:` key) and the sources both need the config file: one read."""
+    from dsa import settings
+
+    (tmp_path / "dsa.yaml").write_text("sources:\n  shop: {type: sqlite, path: shop.db}\n")
+    monkeypatch.delenv("DSA_STORE", raising=False)
+    monkeypatch.delenv("DSA_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    reads = []
+    real = settings.load_config
+    monkeypatch.setattr(settings, "load_config", lambda *a, **k: reads.append(a) or real(*a, **k))
+    state = settings.State()
+    assert state.store_spec() == ".dsa" and list(state.config().sources) == ["shop"]
+    assert len(reads) == 1
+    state.use(str(tmp_path / "missing.yaml"), None)
+    import pytest
+
+    from dsa.errors import ConfigError
+    with pytest.raises(ConfigError, match="not found"):
+        state.config()  # a named file must exist for the sources

@@ -46,10 +46,7 @@ def _global(
     config: Optional[str] = typer.Option(None, "--config", envvar="DSA_CONFIG", help="Config file (default ./dsa.yaml)."),
     store: Optional[str] = typer.Option(None, "--store", envvar="DSA_STORE", help="Catalog folder (default ./.dsa), or a postgresql:// URL to read the catalog from Postgres."),
 ) -> None:
-    state.config_path = config
-    state.store_path = store
-    state._config = None
-    state._catalog = None
+    state.use(config, store)
 
 
 @contextmanager

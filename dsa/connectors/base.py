@@ -23,9 +23,10 @@ databases (DuckDB's attached databases): it becomes the entity's `attributes.dat
 
 Engines whose catalog lists one row per key column (MySQL's information_schema) group those rows
 into the list form (the mysql connector does it with a Polars group_by). Constraint, index and
-column rows may be given as Polars frames with these keys instead of dicts. Server engines may share `ServerOptions` (a `dsn` URL or
-host/port/user/password/database keys). A connector declares what its engine can express in
-`features`, so the conformance suite checks exactly those things and says which it leaves out.
+column rows may be given as Polars frames with these keys instead of dicts. Server engines may
+share `ServerOptions` (a `dsn` URL or host/port/user/password/database keys). A connector
+declares what its engine can express in `features`, so the conformance suite checks exactly those
+things and says which it leaves out.
 """
 
 from __future__ import annotations
