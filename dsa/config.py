@@ -10,10 +10,12 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from dsa.checks.language import CheckGroup, parse_groups
 
 from dsa.errors import ConfigError, DsaError, register_secret, secret_parts
 
@@ -110,6 +112,38 @@ class MirrorOptions(Strict):
     dsn: str
 
 
+class Webhook(Strict):
+    """Where `alerts:` post: a JSON payload with a Slack-compatible `text` (docs/checks.md)."""
+
+    url: str
+    on: list[Literal["fail", "warn", "error", "anomaly"]] = ["fail", "error", "anomaly"]
+    sources: list[str] = []  # default: every source
+    timeout_s: float = Field(default=10, gt=0)
+
+
+class AlertOptions(Strict):
+    app_url: str | None = None  # the app's address, for deep links in alerts
+    webhooks: list[Webhook] = []
+
+
+class Schedule(Strict):
+    """A cron expression and what `dsa watch` runs when it is due."""
+
+    name: str | None = None
+    cron: str
+    sources: list[str]
+    run: list[Literal["scan", "quality", "check"]] = ["scan", "quality", "check"]
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from croniter import croniter  # only configs with schedules pay for it
+
+        if not croniter.is_valid(value):
+            raise ValueError("not a cron expression like '0 2 * * *'")
+        return value
+
+
 class Config(Strict):
     store: str | None = None
     mirror: MirrorOptions | None = None
@@ -117,9 +151,34 @@ class Config(Strict):
     quality: QualityOptions = Field(default_factory=QualityOptions)
     diff: DiffOptions = Field(default_factory=DiffOptions)
     app: AppOptions = Field(default_factory=AppOptions)
+    checks: list[Any] = []  # [{source, table, checks: [...]}], the check language of dsa.checks.language
+    checks_files: list[str] = []  # globs (relative to this file) of YAML files holding more `checks:`
+    alerts: AlertOptions = Field(default_factory=AlertOptions)
+    schedules: list[Schedule] = []
     path: Path | None = Field(default=None, exclude=True)
     # sources whose secret could not be decrypted: `source()` raises the reason for that one only
     _unavailable: dict[str, DsaError] = PrivateAttr(default_factory=dict)
+    _check_groups: list[CheckGroup] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "Config":
+        groups = parse_groups(self.checks)
+        base = self.path.parent if self.path else Path.cwd()
+        for pattern in self.checks_files:
+            files = sorted(base.glob(pattern)) if not Path(pattern).is_absolute() else sorted(Path("/").glob(pattern[1:]))
+            if not files:
+                raise ConfigError(f"checks_files: {pattern!r} matches no file")
+            for file in files:
+                raw = read_yaml(file)
+                if not isinstance(raw, dict) or "checks" not in raw:
+                    raise ConfigError(f"{file}: must be a mapping with a 'checks:' list")
+                groups += parse_groups(raw["checks"], f"{file}: checks")
+        self._check_groups = groups
+        return self
+
+    def check_groups(self, source: str | None = None) -> list[CheckGroup]:
+        """The parsed `checks:` (and `checks_files:`) entries, of one source or all."""
+        return [g for g in self._check_groups if source is None or g.source == source]
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -210,8 +269,12 @@ def load_config(path: str | os.PathLike | None = None, *, required: bool = False
         if explicit or required:
             raise ConfigError(f"config file {path} not found")
         return Config()
+    return parse_config(read_yaml(path), path)
+
+
+def read_yaml(path: Path) -> Any:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -219,7 +282,6 @@ def load_config(path: str | os.PathLike | None = None, *, required: bool = False
         raise ConfigError(f"{path}: {problem}{at}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
-    return parse_config(raw, path)
 
 
 def parse_config(raw: Any, path: Path | None = None) -> Config:

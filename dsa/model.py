@@ -332,3 +332,63 @@ CATALOG_TABLES.update(
         "diff_summary": DIFF_SUMMARY,
     }
 )
+
+
+# -- checks and monitors (dsa/checks/, docs/checks.md) ---------------------------------------
+# A check run is a sync_runs row of run_type 'check' (`dsa check`), or a quality run whose
+# checks were evaluated with its profile. `check_runs`: one row per run that evaluated checks.
+
+CHECK_RUNS = {
+    "run_id": S,
+    "connection": S,
+    "run_type": S,  # check | quality
+    "scan_run_id": S,  # the scan whose tables were checked
+    "check_count": I,
+    "passed": I,
+    "warned": I,
+    "failed": I,
+    "errored": I,
+    "started_at": T,
+    "finished_at": T,
+}
+
+# One row per check and table it applied to. `qualified_name`: the table's, or the table glob
+# when it matched nothing. outcome: pass | warn | fail | error. `value`: the measured number
+# (freshness in seconds); `value_text` how it reads. `samples`: JSON list of {value, count}
+# of failing values, NULL when the column is masked (`samples_masked`).
+CHECK_RESULTS = {
+    **ENTITY,
+    "schema_name": S,
+    "table_name": S,
+    "column_name": S,
+    "name": S,
+    "check": S,
+    "metric": S,
+    "value": F,
+    "value_text": S,
+    "outcome": S,
+    "fail_threshold": S,
+    "warn_threshold": S,
+    "samples": S,
+    "samples_masked": B,
+    "error": S,
+    "checked_at": T,
+}
+
+# Values far outside their own history (dsa/monitors.py), and schema changes seen by a diff.
+ANOMALIES = {
+    "run_id": S,
+    "connection": S,
+    "qualified_name": S,  # the table or column
+    "table_qualified_name": S,
+    "column_name": S,
+    "metric": S,  # row_count | null_percentage | distinct_percentage | min | max | mean | freshness | quality_score | schema
+    "value": F,
+    "expected": F,  # the history's median
+    "score": F,  # robust z-score: (value - median) / (1.4826 * MAD); signed
+    "history": I,  # earlier values the expectation rests on
+    "explanation": S,
+    "detected_at": T,
+}
+
+CATALOG_TABLES.update(check_runs=CHECK_RUNS, check_results=CHECK_RESULTS, anomalies=ANOMALIES)

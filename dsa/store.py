@@ -36,7 +36,7 @@ from dsa import queries
 from dsa.errors import DsaError, NotFound, one_line, scrub, scrub_obj
 from dsa.model import CATALOG_TABLES, RUN_ERRORS, frame
 
-RUN_TYPES = ("scan", "quality", "diff")
+RUN_TYPES = ("scan", "quality", "diff", "check")
 FINISHED = ("success", "partial", "failed")
 
 SYNC_RUNS = {

@@ -46,6 +46,13 @@ class MysqlConnector(Connector):
     def target(self) -> dict[str, Any]:
         return self.options.target(3306)
 
+    def regex_match(self, value, pattern):
+        """`REGEXP_INSTR(v, p) > 0`: MySQL 8 and MariaDB both have it (MariaDB has no REGEXP_LIKE)."""
+        from sqlglot import exp  # a scan never needs sqlglot
+
+        return exp.GT(this=exp.Anonymous(this="REGEXP_INSTR", expressions=[value, pattern]),
+                      expression=exp.Literal.number(0))
+
     def describe(self) -> str:
         t = self.target()
         return f"mysql at {t['host']}:{t['port']}" + (f"/{t['database']}" if t["database"] else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -32,6 +33,8 @@ class SqliteConnector(Connector):
         try:
             conn = sqlite3.connect(uri, uri=True, timeout=self.options.connect_timeout_s, check_same_thread=False)
             conn.execute("PRAGMA query_only = ON")
+            # SQLite parses `x REGEXP p` but ships no function for it: checks' patterns need one
+            conn.create_function("regexp", 2, _regexp, deterministic=True)
             conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         except sqlite3.DatabaseError as exc:
             raise SourceError(f"cannot open source '{self.name}' ({self.describe()}): {exc}") from None
@@ -52,6 +55,12 @@ class SqliteConnector(Connector):
                 row["ref_columns"] = json.dumps(pks.get((row["ref_schema"], row["ref_table"]), []))
         raw["constraints"].extend(_check_constraints(raw["tables"]))
         return raw
+
+
+def _regexp(pattern: str | None, value) -> bool | None:
+    if pattern is None or value is None:
+        return None
+    return re.search(pattern, str(value)) is not None
 
 
 def _check_constraints(tables: list[dict]) -> list[dict]:

@@ -1,0 +1,194 @@
+"""Checks as SQL: one aggregate statement per table, plus only what cannot share its pass.
+
+Every check whose metric is an aggregate (row counts, missing, duplicate and distinct counts,
+invalid values, min/max/avg/sum, freshness) adds its expressions to ONE `SELECT ... FROM table`,
+so a table with 30 checks is read once; equal expressions are computed once. What cannot share
+the pass gets a statement of its own: `duplicate_values`/`duplicate_rows` (a grouping), `reference`
+(an anti-join), `sql:` (the user's query). Failing samples come from one extra statement per
+table, a UNION ALL of LIMITed branches. Statements are sqlglot trees rendered per dialect; the
+engine's differences come from its connector (`regex_match`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable
+
+from sqlglot import exp
+
+from dsa.checks.language import Check, Condition
+
+SAMPLES = 5  # failing values kept per check
+SAMPLED = {"values", "invalid_count", "invalid_percent", "min", "max", "duplicate_count", "duplicate_percent",
+           "duplicate_values", "duplicate_rows", "reference"}
+GROUPED = {"duplicate_values", "duplicate_rows"}
+SRC = "src"
+
+
+def column(name: str) -> exp.Column:
+    return exp.column(name, table=SRC, quoted=True)
+
+
+def _n(value: Any) -> exp.Expression:
+    if isinstance(value, (date, datetime)):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()),
+                        "timestamp" if isinstance(value, datetime) else "date")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return exp.Literal.string(str(value))
+    return exp.Literal.number(value)
+
+
+def _count_if(cond: exp.Expression) -> exp.Expression:
+    return exp.Sum(this=exp.Case(ifs=[exp.If(this=cond, true=exp.Literal.number(1))], default=exp.Literal.number(0)))
+
+
+def regex_match(connector, value: exp.Expression, pattern: str) -> exp.Expression:
+    """`value` matches `pattern`, as the connector's engine writes it."""
+    hook = getattr(connector, "regex_match", None)
+    args = (exp.cast(value, "text"), exp.Literal.string(pattern))
+    return hook(*args) if hook else exp.RegexpLike(this=args[0], expression=args[1])
+
+
+def valid(connector, check: Check, col: exp.Expression) -> exp.Expression | None:
+    """The condition a valid value meets (values / invalid_*), or None for other metrics."""
+    m = check.metric
+    if m.kind == "values" or (m.kind.startswith("invalid_") and m.arg[0] == "in"):
+        values = m.arg if m.kind == "values" else m.arg[1]
+        cond: exp.Expression = exp.In(this=col.copy(), expressions=[_n(v) for v in values])
+        return exp.not_(cond) if m.negate else cond
+    if m.kind.startswith("invalid_"):
+        return regex_match(connector, col.copy(), m.arg[1])
+    return None
+
+
+def bound(cond: Condition, col: exp.Expression) -> exp.Expression:
+    """`col` meets `cond` row by row (min(x) >= 0 holds when every x >= 0)."""
+    if cond.high is not None:
+        between = exp.Between(this=col.copy(), low=_n(cond.low), high=_n(cond.high))
+        return between if cond.op == "between" else exp.not_(between)
+    ops = {"<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE, "=": exp.EQ, "!=": exp.NEQ, "<>": exp.NEQ}
+    return ops[cond.op](this=col.copy(), expression=_n(cond.low))
+
+
+def _lower_bound(check: Check) -> bool:
+    """Does a row-level breach of the condition explain the failure (min's lower, max's upper bound)?"""
+    op = check.fail.op
+    if op in ("between", "="):
+        return True
+    return op in (">", ">=") if check.metric.kind == "min" else op in ("<", "<=")
+
+
+@dataclass
+class Aggregates:
+    """The expressions of one table's statement, each computed once."""
+
+    exprs: dict[str, exp.Expression] = field(default_factory=dict)
+
+    def add(self, e: exp.Expression) -> str:
+        key = e.sql()
+        for alias, known in self.exprs.items():
+            if known.sql() == key:
+                return alias
+        alias = f"m{len(self.exprs)}"
+        self.exprs[alias] = e
+        return alias
+
+    def statement(self, rel: exp.Expression, dialect: str) -> str:
+        select = exp.select(*[exp.alias_(e, a) for a, e in self.exprs.items()]).from_(exp.alias_(rel.copy(), SRC, table=True))
+        return select.sql(dialect=dialect)
+
+
+Reader = Callable[[dict[str, Any]], Any]
+
+
+def _ratio(part: Any, whole: Any) -> float | None:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def aggregate(connector, check: Check, col: exp.Expression | None, plan: Aggregates) -> Reader | None:
+    """Register what `check` needs in `plan`; the function reading its value from the row.
+    None: the metric cannot share the table's pass."""
+    kind = check.metric.kind
+    rows = plan.add(exp.Count(this=exp.Star()))
+    if kind == "row_count":
+        return lambda r: r[rows]
+    if kind in GROUPED or kind in ("reference", "sql", "schema"):
+        return None
+    present = plan.add(exp.Count(this=col.copy()))
+    if kind == "missing_count":
+        return lambda r: r[rows] - r[present]
+    if kind == "missing_percent":
+        return lambda r: _ratio(r[rows] - r[present], r[rows])
+    if kind in ("duplicate_count", "duplicate_percent", "distinct_count"):
+        distinct = plan.add(exp.Count(this=exp.Distinct(expressions=[col.copy()])))
+        if kind == "distinct_count":
+            return lambda r: r[distinct]
+        if kind == "duplicate_count":
+            return lambda r: r[present] - r[distinct]
+        return lambda r: _ratio(r[present] - r[distinct], r[present])
+    if kind in ("values", "invalid_count", "invalid_percent"):
+        bad = plan.add(_count_if(exp.and_(exp.not_(exp.Is(this=col.copy(), expression=exp.Null())),
+                                          exp.not_(valid(connector, check, col)))))
+        if kind == "invalid_percent":
+            return lambda r: _ratio(r[bad] or 0, r[rows])
+        return lambda r: r[bad] or 0
+    func = {"min": exp.Min, "max": exp.Max, "avg": exp.Avg, "sum": exp.Sum, "freshness": exp.Max}[kind]
+    alias = plan.add(func(this=col.copy()))
+    return lambda r: r[alias]
+
+
+def grouped_sql(rel: exp.Expression, name: str, dialect: str) -> str:
+    """Values that repeat and the rows holding them, in one grouping of the column."""
+    col = column(name)
+    groups = (exp.select(exp.alias_(exp.Count(this=exp.Star()), "n")).from_(exp.alias_(rel.copy(), SRC, table=True))
+              .where(exp.not_(exp.Is(this=col, expression=exp.Null()))).group_by(col.copy())
+              .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1))))
+    return exp.select(exp.alias_(exp.Count(this=exp.Star()), "values_"), exp.alias_(exp.Sum(this=exp.column("n")), "rows_")) \
+        .from_(groups.subquery("g")).sql(dialect=dialect)
+
+
+def orphans(rel: exp.Expression, name: str, target: exp.Expression, target_column: str) -> exp.Select:
+    """Rows of `rel` whose `name` has no row in `target` (NULLs are not orphans)."""
+    col = column(name)
+    ref = exp.column(target_column, table="ref", quoted=True)
+    exists = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(exp.alias_(target.copy(), "ref", table=True))
+                        .where(exp.EQ(this=ref, expression=col.copy())))
+    return (exp.select().from_(exp.alias_(rel.copy(), SRC, table=True))
+            .where(exp.and_(exp.not_(exp.Is(this=col.copy(), expression=exp.Null())), exp.not_(exists))))
+
+
+def reference_sql(rel: exp.Expression, name: str, target: exp.Expression, target_column: str, dialect: str) -> str:
+    return orphans(rel, name, target, target_column).select(exp.Count(this=exp.Star())).sql(dialect=dialect)
+
+
+def sample_branch(connector, check: Check, key: str, rel: exp.Expression, name: str,
+                  target: tuple[exp.Expression, str] | None = None) -> exp.Select | None:
+    """Up to SAMPLES failing values of one failed check: (key, value as text, rows holding it)."""
+    kind, col = check.metric.kind, column(name)
+    text = exp.alias_(exp.cast(col.copy(), "text"), "v")
+    tag = exp.alias_(exp.Literal.string(key), "k")
+    src = exp.alias_(rel.copy(), SRC, table=True)
+    not_null = exp.not_(exp.Is(this=col.copy(), expression=exp.Null()))
+    if kind.startswith("duplicate_"):
+        n = exp.Count(this=exp.Star())
+        return (exp.select(tag, text, exp.alias_(n, "n")).from_(src).where(not_null).group_by(col.copy())
+                .having(exp.GT(this=n.copy(), expression=exp.Literal.number(1))).limit(SAMPLES))
+    if kind == "reference":
+        return orphans(rel, name, *target).select(tag, text, exp.alias_(exp.Literal.number(1), "n")).limit(SAMPLES)
+    if kind in ("min", "max"):
+        if not _lower_bound(check):
+            return None
+        bad = exp.and_(not_null, exp.not_(bound(check.fail, col)))
+    else:
+        bad = exp.and_(not_null, exp.not_(valid(connector, check, col)))
+    return exp.select(tag, text, exp.alias_(exp.Literal.number(1), "n")).from_(src).where(bad).limit(SAMPLES)
+
+
+def samples_sql(branches: list[exp.Select], dialect: str) -> str:
+    """One statement for every failed check's samples of a table."""
+    parts = [exp.select("*").from_(b.subquery(f"s{i}")) for i, b in enumerate(branches)]
+    query: exp.Expression = parts[0]
+    for p in parts[1:]:
+        query = exp.union(query, p, distinct=False)
+    return query.sql(dialect=dialect)

@@ -1,0 +1,121 @@
+"""`dsa check SOURCE`: a run of type `check` over the tables of the source's newest scan.
+
+The run writes `check_results` (one row per check and table) and one `check_runs` row through
+the immutable-run store, so `dsa mirror` and the app see it like any other run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from dsa import model
+from dsa.catalog import latest_run
+from dsa.checks.evaluate import Outcome, Target, evaluate, targets
+from dsa.checks.language import CheckGroup
+from dsa.config import Config
+from dsa.connectors import open_source
+from dsa.errors import ConfigError, NotFound
+from dsa.store import Run, Store
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class CheckRun:
+    run_id: str
+    connection: str
+    status: str
+    outcomes: list[Outcome]
+
+    def count(self, outcome: str) -> int:
+        return sum(o.outcome == outcome for o in self.outcomes)
+
+
+def schema_changes(store: Store, source: str) -> Callable[[Target], dict[str, list[str]]]:
+    """Columns removed, added and modified (type) between the source's two newest scans."""
+    runs = store.sql("SELECT run_id FROM sync_runs WHERE run_type = 'scan' AND status = 'success' AND connection = ? "
+                     "ORDER BY started_at DESC LIMIT 2", [source])["run_id"].to_list()
+    changes: dict[str, dict[str, list[str]]] = {}
+    if len(runs) == 2:
+        rows = store.sql(
+            "SELECT coalesce(n.table_qualified_name, o.table_qualified_name) AS tq, "
+            "coalesce(n.column_name, o.column_name) AS col, "
+            "CASE WHEN n.column_name IS NULL THEN 'removed' WHEN o.column_name IS NULL THEN 'added' "
+            "     WHEN n.data_type IS DISTINCT FROM o.data_type THEN 'modified' END AS change "
+            "FROM (SELECT * FROM normalized_columns WHERE run_id = ?) n "
+            "FULL JOIN (SELECT * FROM normalized_columns WHERE run_id = ?) o "
+            "ON n.table_qualified_name = o.table_qualified_name AND n.column_name = o.column_name "
+            "ORDER BY 1, 2", runs)
+        for tq, col, change in rows.iter_rows():
+            if change:
+                changes.setdefault(tq, {}).setdefault(change, []).append(col)
+    return lambda target: changes.get(target.qualified_name, {})
+
+
+def outcome_rows(run: Run, outcomes: list[Outcome], now: datetime) -> list[dict]:
+    return [{
+        "run_id": run.run_id, "connection": run.connection, "tenant": "default", "qualified_name": o.table,
+        "schema_name": o.schema, "table_name": o.table_name, "column_name": o.column, "name": o.check.name,
+        "check": o.check.text, "metric": o.check.metric.kind, "value": o.value_number(), "value_text": o.value_text(),
+        "outcome": o.outcome, "fail_threshold": o.check.thresholds["fail"], "warn_threshold": o.check.thresholds["warn"],
+        "samples": json.dumps(o.samples, default=str) if o.samples is not None else None, "samples_masked": o.masked,
+        "error": o.error, "checked_at": now,
+    } for o in outcomes]
+
+
+def write_results(run: Run, outcomes: list[Outcome], scan_run_id: str, started: datetime) -> None:
+    """The run's `check_results` rows and its `check_runs` row."""
+    now = datetime.now(timezone.utc)
+    run.write("check_results", model.frame(outcome_rows(run, outcomes, now), model.CHECK_RESULTS))
+    counts = {k: sum(o.outcome == v for o in outcomes) for k, v in
+              (("passed", "pass"), ("warned", "warn"), ("failed", "fail"), ("errored", "error"))}
+    run.write("check_runs", model.frame([{
+        "run_id": run.run_id, "connection": run.connection, "run_type": run.run_type, "scan_run_id": scan_run_id,
+        "check_count": len(outcomes), **counts, "started_at": started, "finished_at": now}], model.CHECK_RUNS))
+    run.counts.update(check_count=len(outcomes), **counts)
+
+
+def check_tables(store: Store, config: Config, source: str, groups: list[CheckGroup], scan_run_id: str,
+                 progress: Progress | None = None) -> list[Outcome]:
+    """Evaluate `groups` on the tables of one scan, one table after another on one connection."""
+    found, outcomes = targets(store, scan_run_id, groups)
+    if not found:
+        return outcomes
+    connector = open_source(source, config.source(source))
+    every = {t.qualified_name: t for t in found}
+    changes = schema_changes(store, source) if any(c.metric.kind == "schema" for t in found for c in t.checks) \
+        else (lambda target: {})
+    now = datetime.now(timezone.utc)
+    conn = connector.connect()
+    try:
+        for i, target in enumerate(found):
+            if progress:
+                progress(i, len(found), target.qualified_name)
+            outcomes += evaluate(connector, conn, target, every, config.quality.mask,
+                                 connector.options.timeout_s, changes, now)
+    finally:
+        try:
+            conn.close()
+        except Exception:
+            pass
+    return outcomes
+
+
+def check(store: Store, config: Config, source: str, progress: Progress | None = None) -> CheckRun:
+    """Run the configured checks of one source on its newest scan's tables."""
+    groups = config.check_groups(source)
+    if not groups:
+        raise ConfigError(f"no checks configured for source '{source}' (add them under checks: in the config)")
+    config.source(source)
+    try:
+        scan_run_id = latest_run(store, "scan", source)
+    except NotFound:
+        raise NotFound(f"no successful scan of '{source}' in the catalog at {store.path}: run `dsa scan {source}` first") from None
+    started = datetime.now(timezone.utc)
+    with store.begin_run(source, "check", {"scan_run_id": scan_run_id}) as run:
+        outcomes = check_tables(store, config, source, groups, scan_run_id, progress)
+        write_results(run, outcomes, scan_run_id, started)
+    return CheckRun(run.run_id, source, run.status, outcomes)
