@@ -112,6 +112,15 @@ class MirrorOptions(Strict):
     dsn: str
 
 
+class MonitorOptions(Strict):
+    """The anomaly detector over quality runs' history (dsa.monitors)."""
+
+    enabled: bool = True
+    sensitivity: float = Field(default=5, gt=0, description="flag values more than this many scaled MADs from the median")
+    min_history: int = Field(default=7, ge=3, description="earlier values a metric needs before it is judged")
+    window: int = Field(default=30, ge=3, description="the newest earlier runs the expectation rests on")
+
+
 class Webhook(Strict):
     """Where `alerts:` post: a JSON payload with a Slack-compatible `text` (docs/checks.md)."""
 
@@ -153,6 +162,7 @@ class Config(Strict):
     app: AppOptions = Field(default_factory=AppOptions)
     checks: list[Any] = []  # [{source, table, checks: [...]}], the check language of dsa.checks.language
     checks_files: list[str] = []  # globs (relative to this file) of YAML files holding more `checks:`
+    monitors: MonitorOptions = Field(default_factory=MonitorOptions)
     alerts: AlertOptions = Field(default_factory=AlertOptions)
     schedules: list[Schedule] = []
     path: Path | None = Field(default=None, exclude=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from dsa import duck, queries
+from dsa import alerts, duck, model, monitors, queries
 from dsa.config import Config, DiffOptions
 from dsa.errors import ConfigError, NotFound
 from dsa.model import CATALOG_TABLES, DIFF_DATA
@@ -348,11 +348,16 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
             }
         finally:
             con.close()
+        events = monitors.schema_events(run.run_id, source, changes)
+        if events:
+            run.write("anomalies", model.frame(events, model.ANOMALIES))
         result = DiffResult(run.run_id, source, from_m, to_m, from_q, to_q, renames, summary, changes, drift, notes)
         run.counts.update(change_count=result.change_count, unknown_count=result.unknown_count,
                           drift_count=drift.height,
                           **{f"{k}_{c}": int(v) for k, c, v in _flat(summary)})
         run.finish()
+    if config is not None:
+        alerts.after_run(store, config.alerts, source, run.run_id)
     return result
 
 

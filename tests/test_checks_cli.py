@@ -112,3 +112,56 @@ def test_parse_errors(text, message):
     with pytest.raises(ConfigError) as err:
         parse_check(text, "checks[3].checks[1]")
     assert str(err.value).startswith("checks[3].checks[1]: ") and message in str(err.value)
+
+
+def test_webhooks_receive_each_new_failure_once(shop):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    alerts = {"app_url": "http://dsa.example:8501", "webhooks": [{"url": f"http://127.0.0.1:{server.server_port}/hook"}]}
+    try:
+        shop(["row_count = 41", "max(amount) < 100"], alerts=alerts)
+        assert run_cli(["check", "shop"])[0] == 5
+        assert len(received) == 1
+        payload = received[0]
+        assert [e["title"] for e in payload["events"]] == ["FAIL shop.main.orders: row_count = 41: 40 (fail unless = 41)"]
+        assert payload["text"].startswith("dsa: 1 new on 'shop'")
+        assert payload["events"][0]["link"] == "http://dsa.example:8501/checks?conn=shop&run=" + payload["run_id"] + "&table=orders"
+        assert run_cli(["check", "shop"])[0] == 5  # still failing: no repeat
+        assert len(received) == 1
+        shop(["row_count = 41", "max(amount) < 10"], alerts=alerts)
+        assert run_cli(["check", "shop"])[0] == 5  # a new failure: one more post, with only it
+        assert len(received) == 2 and [e["title"].split(":")[1] for e in received[1]["events"]] == [" max(amount) < 10"]
+    finally:
+        server.shutdown()
+
+
+def test_watch_runs_due_schedules(shop, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from dsa.config import load_config
+    from dsa.store import Store
+    from dsa.watch import watch
+
+    shop(["row_count = 40"], schedules=[{"name": "hourly", "cron": "0 * * * *", "sources": ["shop"],
+                                         "run": ["scan", "check"]}])
+    config = load_config(tmp_path / "dsa.yaml")
+    moments = iter([datetime(2026, 1, 1, 9, 59, tzinfo=timezone.utc), datetime(2026, 1, 1, 9, 59, 30, tzinfo=timezone.utc)] +
+                   [datetime(2026, 1, 1, 10, 0, 1, tzinfo=timezone.utc) + timedelta(seconds=i) for i in range(20)])
+    said, slept = [], []
+    watch(Store(tmp_path / "store"), config, said.append, clock=lambda: next(moments), sleep=slept.append, rounds=1)
+    assert slept == [30] and [s.split(":")[0] for s in said] == ["hourly", "hourly"]
+    assert said[0].startswith("hourly: scan shop: ") and said[1].endswith("1 passed, 0 warned, 0 failed, 0 errored")

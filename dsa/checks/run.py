@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from dsa import model
+from dsa import alerts, model
 from dsa.catalog import latest_run
 from dsa.checks.evaluate import Outcome, Target, evaluate, targets
 from dsa.checks.language import CheckGroup
@@ -118,4 +118,5 @@ def check(store: Store, config: Config, source: str, progress: Progress | None =
     with store.begin_run(source, "check", {"scan_run_id": scan_run_id}) as run:
         outcomes = check_tables(store, config, source, groups, scan_run_id, progress)
         write_results(run, outcomes, scan_run_id, started)
+    alerts.after_run(store, config.alerts, source, run.run_id)
     return CheckRun(run.run_id, source, run.status, outcomes)
