@@ -168,7 +168,7 @@ class Config(Strict):
     path: Path | None = Field(default=None, exclude=True)
     # sources whose secret could not be decrypted: `source()` raises the reason for that one only
     _unavailable: dict[str, DsaError] = PrivateAttr(default_factory=dict)
-    _check_groups: list[CheckGroup] = PrivateAttr(default_factory=list)
+    _check_groups: list[CheckGroup] = PrivateAttr(default=[])  # not a factory: see Patterns
 
     @model_validator(mode="after")
     def _checks(self) -> "Config":

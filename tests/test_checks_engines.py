@@ -28,10 +28,13 @@ CHECKS = [
     {"name": "status present", "check": "missing_percent(status) < 50", "warn": "< 1"},
     "missing_count(status) = 0",
     "duplicate_count(order_id) = 0",
+    "distinct_count(status) = 4",
+    "duplicate_percent(status) < 50",
     "duplicate_values(order_id) < 100",
     {"name": "rows with repeated ids", "check": "duplicate_rows(order_id) < 100", "warn": "= 0"},
     "values(status) in [new, paid, shipped]",
     "min(amount) >= 0",
+    "invalid_count(amount) = 0 between 0 and 10",
     "max(amount) < 100",
     "avg(amount) > 0",
     "sum(amount) > 0",
@@ -50,6 +53,8 @@ EXPECTED_SQL = {
     "status present": "SELECT 100.0 * sum(CASE WHEN status IS NULL THEN 1 ELSE 0 END) / count(*) FROM orders",
     "missing_count(status) = 0": "SELECT sum(CASE WHEN status IS NULL THEN 1 ELSE 0 END) FROM orders",
     "duplicate_count(order_id) = 0": "SELECT count(order_id) - count(DISTINCT order_id) FROM orders",
+    "distinct_count(status) = 4": "SELECT count(DISTINCT status) FROM orders",
+    "duplicate_percent(status) < 50": "SELECT 100.0 * (count(status) - count(DISTINCT status)) / count(status) FROM orders",
     "duplicate_values(order_id) < 100":
         "SELECT count(*) FROM (SELECT order_id FROM orders GROUP BY order_id HAVING count(*) > 1) g",
     "rows with repeated ids":
@@ -57,6 +62,8 @@ EXPECTED_SQL = {
     "values(status) in [new, paid, shipped]":
         "SELECT count(*) FROM orders WHERE status IS NOT NULL AND status NOT IN ('new', 'paid', 'shipped')",
     "min(amount) >= 0": "SELECT min(amount) FROM orders",
+    "invalid_count(amount) = 0 between 0 and 10":
+        "SELECT count(*) FROM orders WHERE amount IS NOT NULL AND NOT (amount BETWEEN 0 AND 10)",
     "max(amount) < 100": "SELECT max(amount) FROM orders",
     "avg(amount) > 0": "SELECT avg(amount) FROM orders",
     "sum(amount) > 0": "SELECT sum(amount) FROM orders",
@@ -69,8 +76,12 @@ EXPECTED_SQL = {
 OUTCOMES = {
     "row_count > 0": "pass", "row_count between 100 and 1e6": "fail", "status present": "warn",
     "missing_count(status) = 0": "fail", "duplicate_count(order_id) = 0": "fail",
-    "duplicate_values(order_id) < 100": "pass", "rows with repeated ids": "warn",
+    "distinct_count(status) = 4": "SELECT count(DISTINCT status) FROM orders",
+    "duplicate_percent(status) < 50": "SELECT 100.0 * (count(status) - count(DISTINCT status)) / count(status) FROM orders",
+    "duplicate_values(order_id) < 100": "pass", "distinct_count(status) = 4": "pass",
+    "duplicate_percent(status) < 50": "fail", "rows with repeated ids": "warn",
     "values(status) in [new, paid, shipped]": "fail", "min(amount) >= 0": "fail", "max(amount) < 100": "pass",
+    "invalid_count(amount) = 0 between 0 and 10": "fail",
     "avg(amount) > 0": "pass", "sum(amount) > 0": "pass", "freshness(updated_at) < 1d": "pass",
     "fresh within an hour": "warn", "reference(customer_id) -> customers.id": "fail",
     "sql: select count(*) from orders where amount < 0": "fail", "missing_count(no_such_column) = 0": "error",
@@ -193,8 +204,9 @@ def test_every_check_kind(engine, tmp_path):
     assert by_name["min(amount) >= 0"].samples
     orphans = {int(s["value"]) for s in by_name["reference(customer_id) -> customers.id"].samples}
     assert orphans == {99}
-    dupes = by_name["duplicate_count(order_id) = 0"].samples
-    assert dupes and all(s["count"] > 1 for s in dupes)
+    repeated = "(SELECT order_id FROM orders WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1) g"
+    bounds = [int(value(f"SELECT {f}(order_id) FROM {repeated}")) for f in ("min", "max")]
+    assert [int(s["value"]) for s in by_name["duplicate_count(order_id) = 0"].samples] == bounds
     stored = store.sql("SELECT outcome, count(*) AS n FROM check_results WHERE run_id = ? GROUP BY outcome",
                        [run.run_id])
     assert dict(stored.iter_rows()) == {k: run.count(k) for k in ("pass", "warn", "fail", "error") if run.count(k)}

@@ -216,8 +216,12 @@ def evaluate(connector, conn, target: Target, every: dict[str, Target], mask, ti
         (shared if reader else alone).append((o, reader))
     if shared:
         _shared(connector, conn, aggregates, shared, rel, timeout_s)
+    grouped = [o for o, _ in alone if o.check.metric.kind in plan.GROUPED]
+    if grouped:
+        _grouped(connector, conn, grouped, rel, timeout_s)
     for o, _ in alone:
-        _alone(connector, conn, o, target, every, rel, timeout_s, schema_changes)
+        if o.check.metric.kind not in plan.GROUPED:
+            _alone(connector, conn, o, target, every, rel, timeout_s, schema_changes)
     for o in outcomes:
         if o.check.metric.kind == "freshness" and o.outcome != "error":
             o.value = age(o.value, now)
@@ -250,6 +254,27 @@ def _shared(connector, conn, aggregates: plan.Aggregates, shared: list, rel, tim
         o.value = reader(values)
 
 
+def _grouped(connector, conn, grouped: list[Outcome], rel, timeout_s: float) -> None:
+    """The duplicate and distinct metrics, and their samples: each column grouped once."""
+    names = list(dict.fromkeys(o.column for o in grouped))
+    found: dict[str, plan.Groups] = {}
+    failed: dict[str, str] = {}
+    for sql, columns in plan.grouped_statements(rel, names, connector.dialect, connector.GROUPING_SETS):
+        try:
+            found.update(plan.read_groups(fetch(conn, sql, timeout_s), columns))
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, Timeout) else scrub(one_line(str(exc)))[:300]
+            failed.update(dict.fromkeys(columns.values(), reason))
+    for o in grouped:
+        if o.column in failed:
+            o.outcome, o.error = "error", failed[o.column]
+            continue
+        groups = found[o.column]
+        o.value = groups.metric(o.check.metric.kind)
+        if not o.masked:
+            o.samples = [{"value": v, "count": None} for v in groups.samples]
+
+
 def _alone(connector, conn, o: Outcome, target: Target, every: dict[str, Target], rel, timeout_s: float,
            schema_changes) -> None:
     kind, dialect = o.check.metric.kind, connector.dialect
@@ -257,9 +282,6 @@ def _alone(connector, conn, o: Outcome, target: Target, every: dict[str, Target]
         if kind == "schema":
             changed = schema_changes(target).get(o.check.metric.arg, [])
             o.value, o.samples = len(changed), [{"value": c, "count": 1} for c in changed[:plan.SAMPLES]]
-        elif kind in plan.GROUPED:
-            values, rows = fetch(conn, plan.grouped_sql(rel, o.column, dialect), timeout_s)[0]
-            o.value = values if kind == "duplicate_values" else (rows or 0)
         elif kind == "reference":
             ref = _referenced(connector, o, target, every)
             if ref is None:

@@ -278,6 +278,9 @@ def parse_expression(text: str, where: str) -> tuple[Metric, Condition | None]:
                 except re.error as exc:
                     raise ConfigError(f"{where}: the pattern {pattern!r} is not a valid regular expression ({exc})") from None
                 metric = Metric(kind, column, ("matching", pattern))
+            elif word == "between":
+                valid = _condition(tokens)
+                metric = Metric(kind, column, ("between", (valid.low, valid.high)))
             elif word in ("in", "not"):
                 negate = word == "not"
                 tokens.pos += 1 + negate
@@ -285,7 +288,7 @@ def parse_expression(text: str, where: str) -> tuple[Metric, Condition | None]:
                     tokens.expect("in")
                 metric = Metric(kind, column, ("in", tuple(_values(tokens))), negate)
             else:
-                raise tokens.error(f"{kind} needs what is valid: matching '<regex>' or in [values]")
+                raise tokens.error(f"{kind} needs what is valid: matching '<regex>', in [values] or between A and B")
     if not tokens.done():
         raise tokens.error("unexpected text")
     return metric, condition

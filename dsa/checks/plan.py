@@ -1,12 +1,13 @@
 """Checks as SQL: one aggregate statement per table, plus only what cannot share its pass.
 
-Every check whose metric is an aggregate (row counts, missing, duplicate and distinct counts,
-invalid values, min/max/avg/sum, freshness) adds its expressions to ONE `SELECT ... FROM table`,
-so a table with 30 checks is read once; equal expressions are computed once. What cannot share
-the pass gets a statement of its own: `duplicate_values`/`duplicate_rows` (a grouping), `reference`
-(an anti-join), `sql:` (the user's query). Failing samples come from one extra statement per
-table, a UNION ALL of LIMITed branches. Statements are sqlglot trees rendered per dialect; the
-engine's differences come from its connector (`regex_match`).
+Every check whose metric is a plain aggregate (row counts, missing, invalid values, min/max/avg/
+sum, freshness) adds its expressions to ONE `SELECT ... FROM table`; equal expressions are
+computed once. The duplicate and distinct metrics need each column grouped: one more statement,
+which on engines with GROUPING SETS groups every such column in one pass over the table (else one
+statement per column); it also yields their failing samples. `reference` (an anti-join) and `sql:`
+(the user's query) get statements of their own. Other failing samples come from one extra
+statement per table, a UNION ALL of LIMITed branches. Statements are sqlglot trees rendered per
+dialect; the engine's differences come from its connector (`regex_match`, `GROUPING_SETS`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from sqlglot import exp
 from dsa.checks.language import Check, Condition
 
 SAMPLES = 5  # failing values kept per check
-SAMPLED = {"values", "invalid_count", "invalid_percent", "min", "max", "duplicate_count", "duplicate_percent",
-           "duplicate_values", "duplicate_rows", "reference"}
-GROUPED = {"duplicate_values", "duplicate_rows"}
+SAMPLED = {"values", "invalid_count", "invalid_percent", "min", "max", "reference"}  # GROUPED: from their grouping
+GROUPED = {"duplicate_count", "duplicate_percent", "duplicate_values", "duplicate_rows", "distinct_count"}
 SRC = "src"
 
 
@@ -45,9 +45,7 @@ def _count_if(cond: exp.Expression) -> exp.Expression:
 
 def regex_match(connector, value: exp.Expression, pattern: str) -> exp.Expression:
     """`value` matches `pattern`, as the connector's engine writes it."""
-    hook = getattr(connector, "regex_match", None)
-    args = (exp.cast(value, "text"), exp.Literal.string(pattern))
-    return hook(*args) if hook else exp.RegexpLike(this=args[0], expression=args[1])
+    return connector.regex_match(exp.cast(value, "text"), exp.Literal.string(pattern))
 
 
 def valid(connector, check: Check, col: exp.Expression) -> exp.Expression | None:
@@ -57,6 +55,8 @@ def valid(connector, check: Check, col: exp.Expression) -> exp.Expression | None
         values = m.arg if m.kind == "values" else m.arg[1]
         cond: exp.Expression = exp.In(this=col.copy(), expressions=[_n(v) for v in values])
         return exp.not_(cond) if m.negate else cond
+    if m.kind.startswith("invalid_") and m.arg[0] == "between":
+        return bound(Condition("between", *m.arg[1]), col)
     if m.kind.startswith("invalid_"):
         return regex_match(connector, col.copy(), m.arg[1])
     return None
@@ -120,13 +120,6 @@ def aggregate(connector, check: Check, col: exp.Expression | None, plan: Aggrega
         return lambda r: r[rows] - r[present]
     if kind == "missing_percent":
         return lambda r: _ratio(r[rows] - r[present], r[rows])
-    if kind in ("duplicate_count", "duplicate_percent", "distinct_count"):
-        distinct = plan.add(exp.Count(this=exp.Distinct(expressions=[col.copy()])))
-        if kind == "distinct_count":
-            return lambda r: r[distinct]
-        if kind == "duplicate_count":
-            return lambda r: r[present] - r[distinct]
-        return lambda r: _ratio(r[present] - r[distinct], r[present])
     if kind in ("values", "invalid_count", "invalid_percent"):
         bad = plan.add(_count_if(exp.and_(exp.not_(exp.Is(this=col.copy(), expression=exp.Null())),
                                           exp.not_(valid(connector, check, col)))))
@@ -138,14 +131,83 @@ def aggregate(connector, check: Check, col: exp.Expression | None, plan: Aggrega
     return lambda r: r[alias]
 
 
-def grouped_sql(rel: exp.Expression, name: str, dialect: str) -> str:
-    """Values that repeat and the rows holding them, in one grouping of the column."""
-    col = column(name)
-    groups = (exp.select(exp.alias_(exp.Count(this=exp.Star()), "n")).from_(exp.alias_(rel.copy(), SRC, table=True))
-              .where(exp.not_(exp.Is(this=col, expression=exp.Null()))).group_by(col.copy())
-              .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1))))
-    return exp.select(exp.alias_(exp.Count(this=exp.Star()), "values_"), exp.alias_(exp.Sum(this=exp.column("n")), "rows_")) \
-        .from_(groups.subquery("g")).sql(dialect=dialect)
+@dataclass
+class Groups:
+    """What one grouping of a column tells: non-null rows, distinct values, values that repeat,
+    rows holding them, and the smallest and largest repeated value (the failing samples)."""
+
+    values: int
+    distinct: int
+    repeated_values: int
+    repeated_rows: int
+    samples: list[str]
+
+    def metric(self, kind: str) -> float:
+        return {
+            "distinct_count": self.distinct,
+            "duplicate_count": self.values - self.distinct,
+            "duplicate_percent": _ratio(self.values - self.distinct, self.values),
+            "duplicate_values": self.repeated_values,
+            "duplicate_rows": self.repeated_rows,
+        }[kind]
+
+
+def grouped_statements(rel: exp.Expression, names: list[str], dialect: str,
+                       grouping_sets: bool) -> list[tuple[str, dict[int, str]]]:
+    """Statements grouping each column once, each with a map from its `g` values to column names:
+    with GROUPING SETS all columns in one pass over the table, else one statement per column."""
+    if not grouping_sets or len(names) == 1:
+        return [(_grouped(rel, [name], dialect, i), {i: name}) for i, name in enumerate(names)]
+    k = len(names)
+    # GROUPING(c1..ck) has a 1 bit for each column NOT grouped in the row's set
+    tags = [(2 ** k - 1) - 2 ** (k - 1 - i) for i in range(k)]
+    return [(_grouped(rel, names, dialect, None, tags), dict(zip(tags, names)))]
+
+
+def _grouped(rel: exp.Expression, names: list[str], dialect: str, index: int | None,
+             tags: list[int] | None = None) -> str:
+    """Rows of (g, non-null rows, groups, repeated values, rows holding them, then the min and max
+    repeated value of each column as text)."""
+    cols = [column(n) for n in names]
+    n = exp.column("n")
+    repeated = exp.GT(this=n.copy(), expression=exp.Literal.number(1))
+    src = exp.alias_(rel.copy(), SRC, table=True)
+    count = exp.alias_(exp.Count(this=exp.Star()), "n")
+    if tags is not None:
+        inner = (exp.select(exp.alias_(exp.Grouping(expressions=[c.copy() for c in cols]), "g"),
+                            *[exp.alias_(c.copy(), f"c{i}") for i, c in enumerate(cols)], count)
+                 .from_(src).group_by(exp.GroupingSets(expressions=[exp.paren(c.copy()) for c in cols])))
+        keep = exp.or_(*[exp.and_(exp.EQ(this=exp.column("g"), expression=exp.Literal.number(t)),
+                                  exp.not_(exp.Is(this=exp.column(f"c{i}"), expression=exp.Null())))
+                         for i, t in enumerate(tags)])
+        key: exp.Expression = exp.column("g")
+    else:
+        not_null = exp.not_(exp.Is(this=cols[0].copy(), expression=exp.Null()))
+        inner = exp.select(exp.alias_(cols[0].copy(), "c0"), count).from_(src).where(not_null).group_by(cols[0].copy())
+        keep, key = None, exp.Literal.number(index)
+    samples = [exp.cast(f(this=exp.Case(ifs=[exp.If(this=repeated.copy(), true=exp.column(f"c{i}"))])), "text")
+               for i in range(len(cols)) for f in (exp.Min, exp.Max)]
+    outer = exp.select(exp.alias_(key, "g"), exp.Sum(this=n.copy()), exp.Count(this=exp.Star()), _count_if(repeated.copy()),
+                       exp.Sum(this=exp.Case(ifs=[exp.If(this=repeated.copy(), true=n.copy())], default=exp.Literal.number(0))),
+                       *samples).from_(inner.subquery("grp"))
+    if keep is not None:
+        outer = outer.where(keep).group_by(exp.column("g"))
+    return outer.sql(dialect=dialect)
+
+
+def read_groups(rows: list[tuple], names: dict[int, str]) -> dict[str, Groups]:
+    """`grouped_statements`' rows as `Groups` by column name (a column without rows has none)."""
+    order = list(names.values())
+    out = {}
+    for g, values, distinct, rep_values, rep_rows, *bounds in rows:
+        name = names[int(g)]
+        i = order.index(name) if len(bounds) > 2 else 0
+        low, high = bounds[2 * i], bounds[2 * i + 1]
+        out[name] = Groups(int(values or 0), int(distinct or 0), int(rep_values or 0), int(rep_rows or 0),
+                           [v for v in dict.fromkeys((low, high)) if v is not None])
+    for name in order:
+        out.setdefault(name, Groups(0, 0, 0, 0, []))
+    return out
 
 
 def orphans(rel: exp.Expression, name: str, target: exp.Expression, target_column: str) -> exp.Select:
@@ -170,10 +232,6 @@ def sample_branch(connector, check: Check, key: str, rel: exp.Expression, name: 
     tag = exp.alias_(exp.Literal.string(key), "k")
     src = exp.alias_(rel.copy(), SRC, table=True)
     not_null = exp.not_(exp.Is(this=col.copy(), expression=exp.Null()))
-    if kind.startswith("duplicate_"):
-        n = exp.Count(this=exp.Star())
-        return (exp.select(tag, text, exp.alias_(n, "n")).from_(src).where(not_null).group_by(col.copy())
-                .having(exp.GT(this=n.copy(), expression=exp.Literal.number(1))).limit(SAMPLES))
     if kind == "reference":
         return orphans(rel, name, *target).select(tag, text, exp.alias_(exp.Literal.number(1), "n")).limit(SAMPLES)
     if kind in ("min", "max"):

@@ -54,7 +54,7 @@ def line(o: Outcome) -> str:
     if o.outcome in ("fail", "warn") and rule:
         text += f" ({o.outcome} unless {rule})"
     if o.samples:
-        text += "; e.g. " + ", ".join(f"{s['value']!s}" + (f" x{s['count']}" if s["count"] > 1 else "") for s in o.samples)
+        text += "; e.g. " + ", ".join(f"{s['value']!s}" + (f" x{s['count']}" if (s["count"] or 1) > 1 else "") for s in o.samples)
     elif o.masked and o.outcome in ("fail", "warn"):
         text += "; samples masked"
     return text

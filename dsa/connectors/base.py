@@ -46,8 +46,9 @@ from dsa.config import SourceOptions
 from dsa.errors import SourceError, register_secret, scrub
 from dsa.types import type_family
 
-if TYPE_CHECKING:  # Polars is imported by dsa.normalize, once the catalog queries run
+if TYPE_CHECKING:  # Polars is imported by dsa.normalize, sqlglot by checks, once they run
     import polars as pl
+    from sqlglot import exp
 
 REGISTRY: dict[str, type["Connector"]] = {}
 
@@ -228,6 +229,16 @@ class Connector(ABC):
 
     def error_text(self, exc: BaseException) -> str:
         return scrub(f"{self.describe()}: {exc}")
+
+    # -- checks (dsa.checks.plan) ------------------------------------------------------------
+    # GROUP BY GROUPING SETS: the duplicate checks of several columns group them in one pass
+    GROUPING_SETS: ClassVar[bool] = False
+
+    def regex_match(self, value: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+        """`value` matches the regular expression `pattern`, in the engine's SQL."""
+        from sqlglot import exp  # a scan never needs sqlglot
+
+        return exp.RegexpLike(this=value, expression=pattern)
 
 
 @contextmanager

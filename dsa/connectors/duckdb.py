@@ -33,6 +33,7 @@ class DuckdbConnector(Connector):
     type = "duckdb"
     dialect = "duckdb"
     Options = DuckdbOptions
+    GROUPING_SETS = True  # checks group several columns in one pass
 
     def describe(self) -> str:
         return f"duckdb file {self.options.path}"

@@ -78,6 +78,7 @@ class FilesConnector(Connector):
     dialect = "duckdb"
     Options = FilesOptions
     features = FEATURES - {"primary_keys", "foreign_keys", "unique_constraints", "indexes", "views", "defaults"}
+    GROUPING_SETS = True  # checks group several columns in one pass
 
     def describe(self) -> str:
         return "files " + ", ".join(self.options.paths)

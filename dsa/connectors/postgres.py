@@ -44,6 +44,7 @@ class PostgresConnector(Connector):
     type = "postgres"
     dialect = "postgres"
     Options = PostgresOptions
+    GROUPING_SETS = True  # checks group several columns in one pass
 
     def __init__(self, name: str, options: PostgresOptions):
         super().__init__(name, options)
