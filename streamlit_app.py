@@ -11,6 +11,7 @@ pages = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("pages/explore.py", title="Explore", icon=":material/account_tree:", url_path="explore"),
     st.Page("pages/quality.py", title="Quality", icon=":material/monitoring:", url_path="quality"),
+    st.Page("pages/checks.py", title="Checks", icon=":material/rule:", url_path="checks"),
     st.Page("pages/changes.py", title="Changes", icon=":material/difference:", url_path="changes"),
     st.Page("pages/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
     st.Page("pages/connections.py", title="Connections", icon=":material/cable:", url_path="connections"),

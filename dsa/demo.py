@@ -235,9 +235,29 @@ def _insert(con: sqlite3.Connection, table: str, rows: list[list]) -> None:
 
 DEMO_SOURCE = "demo_shop"
 
+# The demo's checks (docs/checks.md): some pass, some catch the deliberate problems above.
+DEMO_CHECKS = [
+    {"source": DEMO_SOURCE, "table": "customers", "checks": [
+        "row_count > 0",
+        {"name": "few missing emails", "check": "missing_percent(email) < 20", "warn": "< 5"},
+        "duplicate_count(email) = 0",
+        "invalid_count(email) = 0 matching '^[^@ ]+@[^@ ]+$'",
+    ]},
+    {"source": DEMO_SOURCE, "table": "orders", "checks": [
+        "values(status) in [new, paid, shipped, cancelled]",
+        "min(total) >= 0",
+        "reference(customer_id) -> customers.customer_id",
+        {"name": "recent orders", "check": "freshness(ordered_at) < 3650d", "warn": "< 30d"},
+    ]},
+    {"source": DEMO_SOURCE, "table": "order_items", "checks": ["reference(product_id) -> products.product_id"]},
+    {"source": DEMO_SOURCE, "table": "products", "checks": ["duplicate_count(sku) = 0", "schema: no removed columns"]},
+]
+
 
 def run_demo(store, progress=None) -> list[str]:
-    """Build the demo, scan (and profile and diff) version 1 then version 2. Returns summary lines."""
+    """Build the demo, scan (and profile, check and diff) version 1 then version 2. Returns summary lines."""
+    from dsa.checks.language import parse_groups
+    from dsa.checks.run import check
     from dsa.config import Config
     from dsa.quality import quality
     from dsa.scan import scan
@@ -254,6 +274,9 @@ def run_demo(store, progress=None) -> list[str]:
         lines.append(f"{result.run_id}  scan of shop v{version}: {result.summary()}")
         profiled = quality(store, config, DEMO_SOURCE, progress=progress)
         lines.append(f"{profiled.run_id}  quality of shop v{version}: {profiled.summary()}")
+        checked = check(store, config, DEMO_SOURCE, groups=parse_groups(DEMO_CHECKS, "demo checks"))
+        lines.append(f"{checked.run_id}  checks of shop v{version}: {checked.count('pass')} passed, "
+                     f"{checked.count('warn')} warned, {checked.count('fail')} failed")
         scans.append(result.run_id)
     from dsa.diff import diff
 

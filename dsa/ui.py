@@ -21,6 +21,7 @@ import polars as pl
 import streamlit as st
 
 from dsa import jobs, queries
+from dsa.checks.suggest import suggest_yaml
 from dsa.config import DEFAULT_STORE, Config, load_config
 from dsa.errors import DsaError, one_line
 from dsa.sources import all_sources
@@ -147,6 +148,16 @@ def _relations(version: str) -> dict[str, list[str]]:
     for table, column in rows:
         out.setdefault(table, []).append(column)
     return out
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _suggested(connection: str, version: str) -> str:
+    return suggest_yaml(store(), connection)
+
+
+def suggested_checks(connection: str) -> str:
+    """`dsa checks suggest CONNECTION`'s YAML, cached per run list."""
+    return _suggested(connection, runs_version())
 
 
 def has(*names: str) -> bool:

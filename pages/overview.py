@@ -35,6 +35,16 @@ if ui.runs().height == 0:
 
 overview = ui.report("app_overview")
 trend = ui.report("app_score_trend") if ui.has("table_quality_metrics") else pl.DataFrame()
+attention = ui.report("app_attention") if ui.has("check_results", "anomalies") else pl.DataFrame()
+
+if attention.height:
+    st.subheader("Needs attention")
+    kinds = attention.group_by("kind", maintain_order=True).len()
+    cols = st.columns(max(kinds.height, 1))
+    for col, (kind, n) in zip(cols, kinds.iter_rows()):
+        col.metric(kind + ("s" if n != 1 else ""), n)
+    st.dataframe(attention.select("connection", "kind", "what", "detail"), hide_index=True, width="stretch")
+    st.page_link("pages/checks.py", label="See the checks", icon=":material/rule:")
 
 
 def when(value) -> str:
@@ -67,12 +77,21 @@ for row in overview.iter_rows(named=True):
         left, right = st.columns(2)
         with left:
             if scores.height > 1:
-                chart = alt.Chart(scores.to_pandas()).mark_line(point=True).encode(
+                line = alt.Chart(scores.to_pandas()).mark_line(point=True).encode(
                     x=alt.X("started_at:T", title="quality run", axis=alt.Axis(format="%Y-%m-%d %H:%M")),
                     y=alt.Y("quality_score:Q", title="score", scale=alt.Scale(domain=[0, 100])),
                     tooltip=["run_id", alt.Tooltip("quality_score:Q", format=".1f"), "tables"],
                 ).properties(height=160)
-                st.altair_chart(chart, width="stretch")
+                flagged = ui.report("app_anomalies", name) if ui.has("anomalies") else pl.DataFrame()
+                flagged = flagged.filter(pl.col("run_type") == "quality") if flagged.height else flagged
+                if flagged.height:  # anomalies marked on the runs that flagged them
+                    marks = flagged.group_by("run_id").agg(pl.len().alias("anomalies"),
+                                                           pl.col("explanation").first().alias("first"))
+                    marked = scores.join(marks, on="run_id")
+                    line += alt.Chart(marked.to_pandas()).mark_point(color="#c62828", size=140, shape="diamond",
+                                                                     filled=True).encode(
+                        x="started_at:T", y="quality_score:Q", tooltip=["run_id", "anomalies", "first"])
+                st.altair_chart(line, width="stretch")
             elif scores.height == 1:
                 st.caption("One quality run so far: the trend appears after the next one.")
             else:

@@ -20,7 +20,7 @@ from dsa.model import CATALOG_TABLES
 from dsa.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["overview", "explore", "quality", "changes", "runs", "connections"]
+PAGES = ["overview", "explore", "quality", "checks", "changes", "runs", "connections"]
 
 
 def app(page: str, **params) -> AppTest:
@@ -116,10 +116,10 @@ def test_overview_shows_counts_and_latest_changes(demo):
     m = metrics(at)
     # demo v2: customers, products, orders, order_items, product_reviews, returns, shipments, one view
     assert (m["Schemas"], m["Tables"], m["Columns"]) == ("1", "8", "44")
-    assert at.subheader[0].value == "demo\\_shop"
+    assert [s.value for s in at.subheader][:2] == ["Needs attention", "demo\\_shop"]
     if not jobs.quality_available():
         assert "No quality run yet" in texts(at)
-    latest = {r["entity_type"]: r for r in pl.from_pandas(at.dataframe[0].value).to_dicts()}
+    latest = {r["entity_type"]: r for r in pl.from_pandas(at.dataframe[-1].value).to_dicts()}
     pick = lambda kind, *keys: tuple(latest[kind].get(k, 0) for k in keys)  # noqa: E731
     if ui_stored_diff(demo):
         # the demo's stored diff (`dsa diff` prints the same): shipments added, reviews renamed,
@@ -134,6 +134,22 @@ def test_overview_shows_counts_and_latest_changes(demo):
         # 6 modified (2 types widened, a default, an FK, 2 index memberships)
         assert pick("table", "added", "removed", "renamed", "modified") == (1, 0, 1, 3)
         assert pick("column", "added", "removed", "renamed", "modified") == (6, 1, 0, 6)
+
+
+def test_checks_page_and_what_needs_attention(demo):
+    at = app("checks", conn="demo_shop")
+    no_exception(at)
+    # the demo's second check run: 7 passed, 4 failed (docs: dsa.demo.DEMO_CHECKS)
+    assert (metrics(at)["Failed"], metrics(at)["Passed"]) == ("4", "7")
+    shown = pl.from_pandas(at.dataframe[0].value)
+    failed = set(shown.filter(pl.col("outcome").str.contains("fail"))["name"])
+    assert failed == {"few missing emails", "duplicate_count(email) = 0", "reference(product_id) -> products.product_id",
+                      "schema: no removed columns"}
+    assert "row_count > 0" in at.code[-1].value  # the suggested checks, to copy
+    overview = app("overview")
+    attention = pl.from_pandas(overview.dataframe[0].value)
+    assert set(attention["kind"]) >= {"failed check", "schema change"}
+    assert attention.filter(pl.col("kind") == "failed check").height == 4
 
 
 def ui_stored_diff(store: Store) -> bool:
@@ -301,7 +317,8 @@ def test_overview_score_trend(quality_demo):
     at = app("overview")
     m = metrics(at)
     assert m["Quality score"] == "90.0"
-    assert at.metric[3].proto.body == "90.0" and "+10.0" in at.metric[3].proto.delta
+    score = next(x for x in at.metric if x.label == "Quality score")
+    assert score.proto.body == "90.0" and "+10.0" in score.proto.delta
 
 
 def test_values_are_escaped(quality_demo):

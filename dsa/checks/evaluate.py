@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -197,9 +198,11 @@ def age(value: Any, now: datetime) -> float | None:
     return (now - value).total_seconds()
 
 
-def evaluate(connector, conn, target: Target, every: dict[str, Target], mask, timeout_s: float,
+def evaluate(connector, conns: list, target: Target, every: dict[str, Target], mask, timeout_s: float,
              schema_changes: Callable[[Target], dict[str, list[str]]], now: datetime) -> list[Outcome]:
-    """Measure and judge the checks of one table on `conn`."""
+    """Measure and judge the checks of one table on `conns[0]`; with a second connection, the
+    grouping pass runs on it beside the aggregate pass."""
+    conn = conns[0]
     rel = relation(connector, target.schema, target.table)
     outcomes, shared, alone = [], [], []
     aggregates = plan.Aggregates()
@@ -214,11 +217,16 @@ def evaluate(connector, conn, target: Target, every: dict[str, Target], mask, ti
         o.masked = bool(col) and _masked(target, col, mask)
         reader = plan.aggregate(connector, check, plan.column(col) if col else None, aggregates)
         (shared if reader else alone).append((o, reader))
-    if shared:
-        _shared(connector, conn, aggregates, shared, rel, timeout_s)
     grouped = [o for o, _ in alone if o.check.metric.kind in plan.GROUPED]
-    if grouped:
-        _grouped(connector, conn, grouped, rel, timeout_s)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        pending = beside.submit(_grouped, connector, conns[-1], grouped, rel, timeout_s) \
+            if grouped and len(conns) > 1 else None
+        if shared:
+            _shared(connector, conn, aggregates, shared, rel, timeout_s)
+        if pending is not None:
+            pending.result()
+        elif grouped:
+            _grouped(connector, conn, grouped, rel, timeout_s)
     for o, _ in alone:
         if o.check.metric.kind not in plan.GROUPED:
             _alone(connector, conn, o, target, every, rel, timeout_s, schema_changes)
@@ -226,6 +234,8 @@ def evaluate(connector, conn, target: Target, every: dict[str, Target], mask, ti
         if o.check.metric.kind == "freshness" and o.outcome != "error":
             o.value = age(o.value, now)
         judge(o)
+        if o.outcome in ("pass", "error"):
+            o.samples = None
     _samples(connector, conn, outcomes, target, every, rel, timeout_s)
     return outcomes
 
@@ -281,7 +291,7 @@ def _alone(connector, conn, o: Outcome, target: Target, every: dict[str, Target]
     try:
         if kind == "schema":
             changed = schema_changes(target).get(o.check.metric.arg, [])
-            o.value, o.samples = len(changed), [{"value": c, "count": 1} for c in changed[:plan.SAMPLES]]
+            o.value, o.samples = len(changed), [{"value": c, "count": None} for c in changed[:plan.SAMPLES]]
         elif kind == "reference":
             ref = _referenced(connector, o, target, every)
             if ref is None:
@@ -346,5 +356,7 @@ def _samples(connector, conn, outcomes: list[Outcome], target: Target, every, re
         for o in keyed.values():
             o.samples = None
         return
-    for key, value, n in rows:
-        keyed[key].samples.append({"value": value, "count": int(n)})
+    for key, value in rows:  # distinct values, in the order found, at most SAMPLES per check
+        samples = keyed[key].samples
+        if len(samples) < plan.SAMPLES and all(s["value"] != value for s in samples):
+            samples.append({"value": value, "count": None})

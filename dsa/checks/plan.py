@@ -21,6 +21,7 @@ from sqlglot import exp
 from dsa.checks.language import Check, Condition
 
 SAMPLES = 5  # failing values kept per check
+SAMPLE_ROWS = 50  # failing rows read per check to find them (a LIMIT lets the engine stop early)
 SAMPLED = {"values", "invalid_count", "invalid_percent", "min", "max", "reference"}  # GROUPED: from their grouping
 GROUPED = {"duplicate_count", "duplicate_percent", "duplicate_values", "duplicate_rows", "distinct_count"}
 SRC = "src"
@@ -226,21 +227,21 @@ def reference_sql(rel: exp.Expression, name: str, target: exp.Expression, target
 
 def sample_branch(connector, check: Check, key: str, rel: exp.Expression, name: str,
                   target: tuple[exp.Expression, str] | None = None) -> exp.Select | None:
-    """Up to SAMPLES failing values of one failed check: (key, value as text, rows holding it)."""
+    """Up to SAMPLE_ROWS failing rows of one failed check: (key, value as text)."""
     kind, col = check.metric.kind, column(name)
     text = exp.alias_(exp.cast(col.copy(), "text"), "v")
     tag = exp.alias_(exp.Literal.string(key), "k")
     src = exp.alias_(rel.copy(), SRC, table=True)
     not_null = exp.not_(exp.Is(this=col.copy(), expression=exp.Null()))
     if kind == "reference":
-        return orphans(rel, name, *target).select(tag, text, exp.alias_(exp.Literal.number(1), "n")).limit(SAMPLES)
+        return orphans(rel, name, *target).select(tag, text).limit(SAMPLE_ROWS)
     if kind in ("min", "max"):
         if not _lower_bound(check):
             return None
         bad = exp.and_(not_null, exp.not_(bound(check.fail, col)))
     else:
         bad = exp.and_(not_null, exp.not_(valid(connector, check, col)))
-    return exp.select(tag, text, exp.alias_(exp.Literal.number(1), "n")).from_(src).where(bad).limit(SAMPLES)
+    return exp.select(tag, text).from_(src).where(bad).limit(SAMPLE_ROWS)
 
 
 def samples_sql(branches: list[exp.Select], dialect: str) -> str:

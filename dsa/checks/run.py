@@ -89,24 +89,28 @@ def check_tables(store: Store, config: Config, source: str, groups: list[CheckGr
     changes = schema_changes(store, source) if any(c.metric.kind == "schema" for t in found for c in t.checks) \
         else (lambda target: {})
     now = datetime.now(timezone.utc)
-    conn = connector.connect()
+    conns = [connector.connect()]
     try:
+        if connector.PARALLEL_SESSIONS:  # the grouping pass reads beside the aggregate pass
+            conns.append(connector.connect())
         for i, target in enumerate(found):
             if progress:
                 progress(i, len(found), target.qualified_name)
-            outcomes += evaluate(connector, conn, target, every, config.quality.mask,
+            outcomes += evaluate(connector, conns, target, every, config.quality.mask,
                                  connector.options.timeout_s, changes, now)
     finally:
-        try:
-            conn.close()
-        except Exception:
-            pass
+        for conn in conns:
+            try:
+                conn.close()
+            except Exception:
+                pass
     return outcomes
 
 
-def check(store: Store, config: Config, source: str, progress: Progress | None = None) -> CheckRun:
-    """Run the configured checks of one source on its newest scan's tables."""
-    groups = config.check_groups(source)
+def check(store: Store, config: Config, source: str, progress: Progress | None = None,
+          groups: list[CheckGroup] | None = None) -> CheckRun:
+    """Run the configured checks of one source (or `groups`) on its newest scan's tables."""
+    groups = config.check_groups(source) if groups is None else groups
     if not groups:
         raise ConfigError(f"no checks configured for source '{source}' (add them under checks: in the config)")
     config.source(source)

@@ -233,6 +233,8 @@ class Connector(ABC):
     # -- checks (dsa.checks.plan) ------------------------------------------------------------
     # GROUP BY GROUPING SETS: the duplicate checks of several columns group them in one pass
     GROUPING_SETS: ClassVar[bool] = False
+    # a table may be read on several sessions at once (checks: the grouping beside the aggregates)
+    PARALLEL_SESSIONS: ClassVar[bool] = False
 
     def regex_match(self, value: exp.Expression, pattern: exp.Expression) -> exp.Expression:
         """`value` matches the regular expression `pattern`, in the engine's SQL."""

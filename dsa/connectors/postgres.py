@@ -45,6 +45,7 @@ class PostgresConnector(Connector):
     dialect = "postgres"
     Options = PostgresOptions
     GROUPING_SETS = True  # checks group several columns in one pass
+    PARALLEL_SESSIONS = True
 
     def __init__(self, name: str, options: PostgresOptions):
         super().__init__(name, options)
