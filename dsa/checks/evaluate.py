@@ -7,7 +7,6 @@ such column, a SQL error, a timeout) errors alone.
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,10 +18,11 @@ from typing import Any, Callable
 import sqlglot
 from sqlglot import exp
 
+from dsa import sessions
 from dsa.checks import plan
 from dsa.checks.language import Check, CheckGroup
 from dsa.errors import one_line, scrub
-from dsa.quality import _masked, relation
+from dsa.table_profile import masked
 from dsa.store import Store
 
 
@@ -121,36 +121,19 @@ class Timeout(Exception):
     pass
 
 
-def fetch(conn, sql: str, timeout_s: float) -> list[tuple]:
-    """Run one statement under the source's timeout (the engine's own, and an interrupt for
-    engines without one); a statement cut short raises `Timeout`."""
-    fired = threading.Event()
-
-    def interrupt() -> None:
-        fired.set()
-        for method in ("interrupt", "cancel_safe", "cancel"):
-            if callable(getattr(conn, method, None)):
-                getattr(conn, method)()
-                return
-
-    timer = threading.Timer(timeout_s, interrupt)
-    timer.daemon = True
+def fetch(connector, conn, sql: str, timeout_s: float) -> list[tuple]:
+    """Run one statement under the source's timeout (the engine's own, and the connector's
+    canceller for engines without one); a statement cut short raises `Timeout`."""
     started = time.monotonic()
-    timer.start()
-    cur = conn.cursor()
-    try:
-        cur.execute(sql)
-        return cur.fetchall()
-    except Exception as exc:
-        if fired.is_set() or time.monotonic() - started >= timeout_s * 0.98:
-            raise Timeout(f"timed out after {timeout_s:g}s (the source's timeout_s)") from None
-        raise exc
-    finally:
-        timer.cancel()
+    with sessions.Deadline(timeout_s, connector.canceller(conn)) as deadline:
         try:
-            cur.close()
+            return sessions.run(conn, sql, deadline)
+        except sessions.TableTimeout:
+            raise Timeout(f"timed out after {timeout_s:g}s (the source's timeout_s)") from None
         except Exception:
-            pass
+            if time.monotonic() - started >= timeout_s * 0.98:  # the engine's own timeout came first
+                raise Timeout(f"timed out after {timeout_s:g}s (the source's timeout_s)") from None
+            raise
 
 
 def judge(o: Outcome) -> Outcome:
@@ -203,7 +186,7 @@ def evaluate(connector, conns: list, target: Target, every: dict[str, Target], m
     """Measure and judge the checks of one table on `conns[0]`; with a second connection, the
     grouping pass runs on it beside the aggregate pass."""
     conn = conns[0]
-    rel = relation(connector, target.schema, target.table)
+    rel = connector.profile_relation(target.schema, target.table)
     outcomes, shared, alone = [], [], []
     aggregates = plan.Aggregates()
     for check in target.checks:
@@ -214,7 +197,7 @@ def evaluate(connector, conns: list, target: Target, every: dict[str, Target], m
         if name and col is None:
             o.outcome, o.error = "error", f"no column '{name}' in {target.qualified_name}"
             continue
-        o.masked = bool(col) and _masked(target, col, mask)
+        o.masked = bool(col) and masked(target, col, mask)
         reader = plan.aggregate(connector, check, plan.column(col) if col else None, aggregates)
         (shared if reader else alone).append((o, reader))
     grouped = [o for o, _ in alone if o.check.metric.kind in plan.GROUPED]
@@ -244,7 +227,7 @@ def _shared(connector, conn, aggregates: plan.Aggregates, shared: list, rel, tim
     """The one pass over the table; if the engine rejects it, each check alone, to find the culprit."""
     dialect = connector.dialect
     try:
-        row = fetch(conn, aggregates.statement(rel, dialect), timeout_s)[0]
+        row = fetch(connector, conn, aggregates.statement(rel, dialect), timeout_s)[0]
     except Timeout as exc:
         for o, _ in shared:
             o.outcome, o.error = "error", str(exc)
@@ -254,7 +237,7 @@ def _shared(connector, conn, aggregates: plan.Aggregates, shared: list, rel, tim
             single = plan.Aggregates()
             reader = plan.aggregate(connector, o.check, plan.column(o.column) if o.column else None, single)
             try:
-                one = fetch(conn, single.statement(rel, dialect), timeout_s)[0]
+                one = fetch(connector, conn, single.statement(rel, dialect), timeout_s)[0]
                 o.value = reader(dict(zip(single.exprs, one)))
             except Exception as exc:
                 o.outcome, o.error = "error", scrub(one_line(str(exc)))[:300]
@@ -271,7 +254,7 @@ def _grouped(connector, conn, grouped: list[Outcome], rel, timeout_s: float) -> 
     failed: dict[str, str] = {}
     for sql, columns in plan.grouped_statements(rel, names, connector.dialect, connector.GROUPING_SETS):
         try:
-            found.update(plan.read_groups(fetch(conn, sql, timeout_s), columns))
+            found.update(plan.read_groups(fetch(connector, conn, sql, timeout_s), columns))
         except Exception as exc:
             reason = str(exc) if isinstance(exc, Timeout) else scrub(one_line(str(exc)))[:300]
             failed.update(dict.fromkeys(columns.values(), reason))
@@ -296,9 +279,9 @@ def _alone(connector, conn, o: Outcome, target: Target, every: dict[str, Target]
             ref = _referenced(connector, o, target, every)
             if ref is None:
                 return
-            o.value = fetch(conn, plan.reference_sql(rel, o.column, *ref, dialect), timeout_s)[0][0]
+            o.value = fetch(connector, conn, plan.reference_sql(rel, o.column, *ref, dialect), timeout_s)[0][0]
         else:
-            o.value = fetch(conn, user_sql(o.check, dialect), timeout_s)[0][0]
+            o.value = fetch(connector, conn, user_sql(o.check, dialect), timeout_s)[0][0]
     except Timeout as exc:
         o.outcome, o.error = "error", str(exc)
     except IndexError:
@@ -319,7 +302,7 @@ def _referenced(connector, o: Outcome, target: Target, every: dict[str, Target])
     if col is None:
         o.outcome, o.error = "error", f"no column '{column}' in {other.qualified_name}"
         return None
-    return relation(connector, other.schema, other.table), col
+    return connector.profile_relation(other.schema, other.table), col
 
 
 def user_sql(check: Check, dialect: str) -> str:
@@ -351,7 +334,7 @@ def _samples(connector, conn, outcomes: list[Outcome], target: Target, every, re
     if not branches:
         return
     try:
-        rows = fetch(conn, plan.samples_sql(branches, connector.dialect), timeout_s)
+        rows = fetch(connector, conn, plan.samples_sql(branches, connector.dialect), timeout_s)
     except Exception:  # samples are a courtesy: the verdicts stand without them
         for o in keyed.values():
             o.samples = None
