@@ -7,7 +7,9 @@ Tables run in parallel (`quality.workers`), each on its own read-only connection
 (`quality.timeout_s`, `dsa.sessions`): the engine's statement timeout where it has one, and an
 interrupt of the connection when the deadline passes. A failing or timed-out table is recorded
 and the run ends `partial`; Ctrl-C interrupts the running statements and keeps every table that
-finished.
+finished. The source's checks (`dsa.checks`) are judged with each profiled table, reusing what
+its profile measured; the run's metrics then feed the monitors (`dsa.monitors`), and new check
+failures and anomalies are posted to the alert webhooks (`dsa.alerts`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 from typing import Any, Callable
 
-from dsa import model, score
+from dsa import alerts, model, monitors, score
 from dsa.catalog import latest_run
+from dsa.checks.evaluate import targets
+from dsa.checks.run import changes_for, check_profiled, write_results
 from dsa.config import Config
 from dsa.connectors import open_source
 from dsa.errors import ConfigError, NotFound, one_line, scrub
@@ -104,6 +108,9 @@ def quality(store: Store, config: Config, source: str, *, tables: str | None = N
     tasks = _tasks(store, source, scan_run_id, tables)
     if tables and not tasks:
         raise NotFound(f"--tables {tables!r} matches no table of '{source}' (scan {scan_run_id})")
+    groups = config.check_groups(source)
+    every = targets(store, scan_run_id, groups)[0] if groups else {}
+    changes = changes_for(store, source, [t for t in every.values() if t.checks])
     started = time.perf_counter()
     now = datetime.now(timezone.utc)
     details = {"scan_run_id": scan_run_id, "sample": spec.describe(), "top_k": top_k, "tables": tables,
@@ -143,15 +150,18 @@ def quality(store: Store, config: Config, source: str, *, tables: str | None = N
             if progress:
                 progress(done, len(tasks), text)
 
+        def profile_and_check(task: TableTask, key: int) -> TableResult:
+            result = profile_table(connector, task, options, spec, top_k, run.run_id, now, register_for(key), sessions)
+            target = every.get(task.qualified_name)
+            if target is not None and target.checks:
+                result.checks = check_profiled(connector, target, every, config, result.table, result.columns, changes)
+            return result
+
         report("starting")
         executor = ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="dsa-quality")
         # `workers` sessions in all: fewer tables than workers share the spare ones
         sessions = max(1, options.workers // max(1, min(options.workers, len(tasks))))
-        futures: dict[Future, TableTask] = {
-            executor.submit(profile_table, connector, t, options, spec, top_k, run.run_id, now, register_for(k),
-                            sessions): t
-            for k, t in enumerate(tasks)
-        }
+        futures: dict[Future, TableTask] = {executor.submit(profile_and_check, t, k): t for k, t in enumerate(tasks)}
         try:
             remaining = set(futures)
             while remaining:
@@ -190,6 +200,11 @@ def quality(store: Store, config: Config, source: str, *, tables: str | None = N
         executor.shutdown(wait=True)
         flush()
         _count(run, results, failed)
+        if groups:
+            write_results(run, [o for r in results for o in r.checks], scan_run_id, now)
+        if config.monitors.enabled:
+            monitors.record(run, store, config.monitors)
+    alerts.after_run(store, config.alerts, source, run.run_id)
     worst = sorted((c for r in results for c in r.columns if c.get("quality_score") is not None),
                    key=lambda c: (c["quality_score"], c["qualified_name"]))[:10]
     return QualityResult(

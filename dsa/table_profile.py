@@ -52,6 +52,7 @@ class TableResult:
     columns: list[dict[str, Any]] = field(default_factory=list)
     top: list[dict[str, Any]] = field(default_factory=list)
     hist: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[Any] = field(default_factory=list)  # the table's check outcomes (dsa.checks), if it has checks
 
 
 def masked(task: TableTask, column: str, mask) -> bool:

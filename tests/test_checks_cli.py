@@ -165,3 +165,33 @@ def test_watch_runs_due_schedules(shop, tmp_path):
     watch(Store(tmp_path / "store"), config, said.append, clock=lambda: next(moments), sleep=slept.append, rounds=1)
     assert slept == [30] and [s.split(":")[0] for s in said] == ["hourly", "hourly"]
     assert said[0].startswith("hourly: scan shop: ") and said[1].endswith("1 passed, 0 warned, 0 failed, 0 errored")
+
+
+def test_quality_runs_judge_checks_and_feed_the_monitors(shop, tmp_path):
+    import sqlite3
+
+    from dsa.store import Store
+
+    checks = ["row_count > 30", "missing_count(status) = 0", "duplicate_count(id) = 0", "max(amount) < 50",
+              "values(status) in [new]", {"sql": "select count(*) from orders where amount > 55"}]
+    shop(checks, monitors={"min_history": 3, "sensitivity": 5})
+    code, out, _ = run_cli(["check", "shop", "--format", "json"])
+    alone = {r["name"]: (r["value"], r["outcome"]) for r in json.loads(out)}
+    assert run_cli(["quality", "shop"])[0] == 0
+    store = Store(tmp_path / "store")
+    stored = store.sql("SELECT r.name, r.value, r.outcome, s.run_type FROM check_results r JOIN sync_runs s USING (run_id) "
+                       "WHERE s.run_type = 'quality'")
+    assert {n: (v, o) for n, v, o, _ in stored.iter_rows()} == alone  # the same verdicts, reusing the profile
+    assert alone["max(amount) < 50"] == (60.0, "fail") and alone["values(status) in [new]"] == (20, "fail")
+    db = sqlite3.connect(tmp_path / "shop.db")
+    for extra in (1, 2):  # three runs of about 40 rows: no flag before the minimum history
+        db.execute("INSERT INTO orders VALUES (?, 'new', 1.0, 'x@y.z')", (100 + extra,))
+        db.commit()
+        assert run_cli(["quality", "shop"])[0] == 0
+    assert store.sql("SELECT count(*) AS n FROM anomalies")["n"][0] == 0
+    db.execute("DELETE FROM orders WHERE id > 5")
+    db.commit()
+    assert run_cli(["quality", "shop"])[0] == 0
+    flags = store.sql("SELECT metric, value, expected, explanation FROM anomalies WHERE metric = 'row_count'")
+    assert flags.rows() == [("row_count", 5.0, 41.0, flags["explanation"][0])]
+    assert flags["explanation"][0].startswith("orders.row_count 5 is ") and "below its 3-run median 41" in flags["explanation"][0]

@@ -83,8 +83,9 @@ def duration_text(seconds: float) -> str:
 
 # -- finding the tables ------------------------------------------------------------------------
 
-def targets(store: Store, scan_run_id: str, groups: list[CheckGroup]) -> tuple[list[Target], list[Outcome]]:
-    """The scanned tables each group's glob matches; an error outcome for a glob matching none."""
+def targets(store: Store, scan_run_id: str, groups: list[CheckGroup]) -> tuple[dict[str, Target], list[Outcome]]:
+    """Every table of the scan, by qualified name, with the checks whose glob matches it; and an
+    error outcome per check of a glob that matches no table."""
     con = store.connect()
     try:
         tables = con.execute("SELECT schema_name, table_name, qualified_name FROM normalized_tables WHERE run_id = ? "
@@ -96,16 +97,17 @@ def targets(store: Store, scan_run_id: str, groups: list[CheckGroup]) -> tuple[l
     by_table: dict[str, dict[str, str]] = {}
     for tq, name, family in cols:
         by_table.setdefault(tq, {})[name] = family
-    found: dict[str, Target] = {}
+    every = {qn: Target(schema, table, qn, by_table.get(qn, {})) for schema, table, qn in tables}
     missing = []
     for group in groups:
-        hits = [t for t in tables if fnmatchcase(t[1], group.table) or fnmatchcase(f"{t[0]}.{t[1]}", group.table)]
-        for schema, table, qn in hits:
-            found.setdefault(qn, Target(schema, table, qn, by_table.get(qn, {}))).checks.extend(group.checks)
+        hits = [t for t in every.values()
+                if fnmatchcase(t.table, group.table) or fnmatchcase(f"{t.schema}.{t.table}", group.table)]
+        for target in hits:
+            target.checks.extend(group.checks)
         if not hits:
             missing += [Outcome(c, group.table, None, None, c.metric.column, outcome="error",
                                 error=f"no table matching '{group.table}' in scan {scan_run_id}") for c in group.checks]
-    return list(found.values()), missing
+    return every, missing
 
 
 def find_table(targets_by_name: dict[str, Target], near: Target, name: str) -> Target | None:
@@ -182,9 +184,11 @@ def age(value: Any, now: datetime) -> float | None:
 
 
 def evaluate(connector, conns: list, target: Target, every: dict[str, Target], mask, timeout_s: float,
-             schema_changes: Callable[[Target], dict[str, list[str]]], now: datetime) -> list[Outcome]:
+             schema_changes: Callable[[Target], dict[str, list[str]]], now: datetime,
+             known: dict[tuple[str, str | None], Any] | None = None) -> list[Outcome]:
     """Measure and judge the checks of one table on `conns[0]`; with a second connection, the
-    grouping pass runs on it beside the aggregate pass."""
+    grouping pass runs on it beside the aggregate pass. `known`: values already measured (by the
+    profile of a quality run), by (metric, column); those checks run no SQL."""
     conn = conns[0]
     rel = connector.profile_relation(target.schema, target.table)
     outcomes, shared, alone = [], [], []
@@ -198,6 +202,9 @@ def evaluate(connector, conns: list, target: Target, every: dict[str, Target], m
             o.outcome, o.error = "error", f"no column '{name}' in {target.qualified_name}"
             continue
         o.masked = bool(col) and masked(target, col, mask)
+        if known and (check.metric.kind, col) in known:
+            o.value = known[(check.metric.kind, col)]
+            continue
         reader = plan.aggregate(connector, check, plan.column(col) if col else None, aggregates)
         (shared if reader else alone).append((o, reader))
     grouped = [o for o, _ in alone if o.check.metric.kind in plan.GROUPED]

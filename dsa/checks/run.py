@@ -1,7 +1,8 @@
-"""`dsa check SOURCE`: a run of type `check` over the tables of the source's newest scan.
+"""`dsa check SOURCE`: a run of type `check` over the tables of the source's newest scan; and
+the checks of a quality run (`check_profiled`), which reuse what the profile measured.
 
-The run writes `check_results` (one row per check and table) and one `check_runs` row through
-the immutable-run store, so `dsa mirror` and the app see it like any other run.
+A run writes `check_results` (one row per check and table) and one `check_runs` row through the
+immutable-run store, so `dsa mirror` and the app see it like any other run.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from dsa import alerts, model
 from dsa.catalog import latest_run
@@ -21,6 +22,7 @@ from dsa.errors import ConfigError, NotFound
 from dsa.store import Run, Store
 
 Progress = Callable[[int, int, str], None]
+NUMBERS = ("integer", "decimal", "float")
 
 
 @dataclass
@@ -55,6 +57,13 @@ def schema_changes(store: Store, source: str) -> Callable[[Target], dict[str, li
     return lambda target: changes.get(target.qualified_name, {})
 
 
+def changes_for(store: Store, source: str, found: list[Target]) -> Callable[[Target], dict[str, list[str]]]:
+    """`schema_changes` when a check needs them (they cost two catalog reads), else none."""
+    if any(c.metric.kind == "schema" for t in found for c in t.checks):
+        return schema_changes(store, source)
+    return lambda target: {}
+
+
 def outcome_rows(run: Run, outcomes: list[Outcome], now: datetime) -> list[dict]:
     return [{
         "run_id": run.run_id, "connection": run.connection, "tenant": "default", "qualified_name": o.table,
@@ -81,13 +90,12 @@ def write_results(run: Run, outcomes: list[Outcome], scan_run_id: str, started: 
 def check_tables(store: Store, config: Config, source: str, groups: list[CheckGroup], scan_run_id: str,
                  progress: Progress | None = None) -> list[Outcome]:
     """Evaluate `groups` on the tables of one scan, one table after another on one connection."""
-    found, outcomes = targets(store, scan_run_id, groups)
+    every, outcomes = targets(store, scan_run_id, groups)
+    found = [t for t in every.values() if t.checks]
     if not found:
         return outcomes
     connector = open_source(source, config.source(source))
-    every = {t.qualified_name: t for t in found}
-    changes = schema_changes(store, source) if any(c.metric.kind == "schema" for t in found for c in t.checks) \
-        else (lambda target: {})
+    changes = changes_for(store, source, found)
     now = datetime.now(timezone.utc)
     conns = [connector.connect()]
     try:
@@ -105,6 +113,47 @@ def check_tables(store: Store, config: Config, source: str, groups: list[CheckGr
             except Exception:
                 pass
     return outcomes
+
+
+def from_profile(table: dict, columns: list[dict]) -> dict[tuple[str, str | None], Any]:
+    """What a quality run's profile of a table already measured, as check values by (metric,
+    column): the row count always; column measures only when the profile read every row."""
+    known: dict[tuple[str, str | None], Any] = {("row_count", None): table["row_count"]}
+    if table.get("approximate"):
+        return known
+    for c in columns:
+        name, total, nulls, distinct = c["column_name"], c["total_count"], c["null_count"], c["distinct_count"]
+        if total is None or nulls is None:
+            continue
+        known[("missing_count", name)] = nulls
+        known[("missing_percent", name)] = c["null_percentage"]
+        if distinct is not None:
+            values = total - nulls
+            known.update({("distinct_count", name): distinct, ("duplicate_count", name): values - distinct,
+                          ("duplicate_percent", name): 100.0 * (values - distinct) / values if values else 0.0})
+        family = c["type_family"]
+        if family in NUMBERS and c["min_value"] is not None:
+            known.update({("min", name): float(c["min_value"]), ("max", name): float(c["max_value"])})
+        if family in NUMBERS and c["mean"] is not None:
+            known[("avg", name)] = c["mean"]
+        if family in ("date", "timestamp") and c["max_value"] is not None:
+            known.update({("min", name): c["min_value"], ("max", name): c["max_value"], ("freshness", name): c["max_value"]})
+    return known
+
+
+def check_profiled(connector, target: Target, every: dict[str, Target], config: Config, table: dict,
+                   columns: list[dict], changes: Callable[[Target], dict[str, list[str]]]) -> list[Outcome]:
+    """A profiled table's checks in a quality run: what the profile measured is reused, the rest
+    is measured on one more connection."""
+    conn = connector.connect()
+    try:
+        return evaluate(connector, [conn], target, every, config.quality.mask, connector.options.timeout_s, changes,
+                        datetime.now(timezone.utc), from_profile(table, columns))
+    finally:
+        try:
+            conn.close()
+        except Exception:
+            pass
 
 
 def check(store: Store, config: Config, source: str, progress: Progress | None = None,
