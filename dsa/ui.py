@@ -196,6 +196,15 @@ def choose(label: str, options: Sequence, param: str, *, default: Any = None, wi
     return value
 
 
+def choose_connection(container) -> str:
+    """A page's connection picker (`?conn=`); with no connection the page stops with a hint."""
+    conns = query("SELECT DISTINCT connection FROM sync_runs ORDER BY 1")["connection"].to_list()
+    if not conns:
+        empty("No connection yet. " + START_HINT)
+        st.stop()
+    return choose("Connection", conns, "conn", container=container)
+
+
 def url_key(param: str, from_url: Callable[[str | None], Any]) -> str:
     """The session-state key of a widget whose value lives in `st.query_params[param]`: the URL
     seeds it in a fresh session or when a link changed it. Call `url_store` after the widget."""

@@ -15,12 +15,8 @@ st.title("Checks")
 if not ui.has("check_results", "check_runs"):
     ui.empty("No checks in this catalog yet.")
     st.stop()
-conns = ui.query("SELECT DISTINCT connection FROM sync_runs ORDER BY 1")["connection"].to_list()
-if not conns:
-    ui.empty("No connection yet. " + ui.START_HINT)
-    st.stop()
 left, right = st.columns(2)
-conn = ui.choose("Connection", conns, "conn", container=left)
+conn = ui.choose_connection(left)
 results = ui.report("app_check_results", conn)
 
 if results.height == 0:

@@ -13,12 +13,8 @@ st.title("Quality")
 CHART_ROWS = 5000  # no chart gets more rows than this: aggregate or rank in DuckDB first
 PER_COLUMN = 2000  # up to this many columns the scatter shows each one
 
-conns = ui.query("SELECT DISTINCT connection FROM sync_runs ORDER BY 1")["connection"].to_list()
-if not conns:
-    ui.empty("No connection yet. " + ui.START_HINT)
-    st.stop()
 left, right = st.columns(2)
-conn = ui.choose("Connection", conns, "conn", container=left)
+conn = ui.choose_connection(left)
 if not ui.has("column_quality_metrics", "table_quality_metrics", "column_top_values"):
     ui.empty(f"No quality run yet: press Profile on the Runs page or run `dsa quality {conn}`.")
     st.stop()
