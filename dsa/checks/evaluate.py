@@ -119,6 +119,9 @@ def find_table(targets_by_name: dict[str, Target], near: Target, name: str) -> T
 
 # -- measuring -----------------------------------------------------------------------------------
 
+GRACE_S = 1.0
+
+
 class Timeout(Exception):
     pass
 
@@ -127,7 +130,9 @@ def fetch(connector, conn, sql: str, timeout_s: float) -> list[tuple]:
     """Run one statement under the source's timeout (the engine's own, and the connector's
     canceller for engines without one); a statement cut short raises `Timeout`."""
     started = time.monotonic()
-    with sessions.Deadline(timeout_s, connector.canceller(conn)) as deadline:
+    # a second later than the engine's own timeout, where it has one: cancelling a statement that
+    # the engine has just ended could stop the next one on the same session instead
+    with sessions.Deadline(timeout_s + GRACE_S, connector.canceller(conn)) as deadline:
         try:
             return sessions.run(conn, sql, deadline)
         except sessions.TableTimeout:
