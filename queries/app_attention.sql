@@ -26,7 +26,8 @@ SELECT a.connection, 'schema change', 'change', a.qualified_name, a.explanation
 FROM anomalies a JOIN last_diff USING (connection, run_id)
 UNION ALL
 SELECT new.connection, 'score drop', 'drop', new.qualified_name,
-       printf('quality score %.1f, was %.1f', new.quality_score, old.quality_score)
+       'quality score ' || CAST(CAST(new.quality_score AS DECIMAL(6, 1)) AS VARCHAR)
+           || ', was ' || CAST(CAST(old.quality_score AS DECIMAL(6, 1)) AS VARCHAR)
 FROM scores new JOIN scores old USING (connection, qualified_name)
 WHERE new.n = 1 AND old.n = 2 AND new.quality_score <= old.quality_score - 5
 ORDER BY 1, 2, 4
