@@ -348,7 +348,7 @@ class Store:
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
         con = self.connect()
         try:
-            return con.execute(query, params or []).pl()
+            return con.sql(query, params=params or []).pl()
         finally:
             con.close()
 
