@@ -30,4 +30,4 @@ SELECT new.connection, 'score drop', 'drop', new.qualified_name,
            || ', was ' || CAST(CAST(old.quality_score AS DECIMAL(6, 1)) AS VARCHAR)
 FROM scores new JOIN scores old USING (connection, qualified_name)
 WHERE new.n = 1 AND old.n = 2 AND new.quality_score <= old.quality_score - 5
-ORDER BY 1, 2, 4
+ORDER BY 1, 2, 4, 5

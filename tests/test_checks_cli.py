@@ -173,7 +173,8 @@ def test_quality_runs_judge_checks_and_feed_the_monitors(shop, tmp_path):
     from dsa.store import Store
 
     checks = ["row_count > 30", "missing_count(status) = 0", "duplicate_count(id) = 0", "max(amount) < 50",
-              "values(status) in [new]", {"sql": "select count(*) from orders where amount > 55"}]
+              "values(status) in [new]", {"sql": "select count(*) from orders where amount > 55"},
+              "invalid_count(amount) = 0 between 0 and 100", "invalid_count(amount) < 50 between 0 and 30"]
     shop(checks, monitors={"min_history": 3, "sensitivity": 5})
     code, out, _ = run_cli(["check", "shop", "--format", "json"])
     alone = {r["name"]: (r["value"], r["outcome"]) for r in json.loads(out)}
@@ -183,6 +184,7 @@ def test_quality_runs_judge_checks_and_feed_the_monitors(shop, tmp_path):
                        "WHERE s.run_type = 'quality'")
     assert {n: (v, o) for n, v, o, _ in stored.iter_rows()} == alone  # the same verdicts, reusing the profile
     assert alone["max(amount) < 50"] == (60.0, "fail") and alone["values(status) in [new]"] == (20, "fail")
+    assert alone["invalid_count(amount) < 50 between 0 and 30"] == (20, "pass")  # 31.5 .. 60
     db = sqlite3.connect(tmp_path / "shop.db")
     for extra in (1, 2):  # three runs of about 40 rows: no flag before the minimum history
         db.execute("INSERT INTO orders VALUES (?, 'new', 1.0, 'x@y.z')", (100 + extra,))

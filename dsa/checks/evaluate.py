@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from dsa import sessions
 from dsa.checks import plan
-from dsa.checks.language import Check, CheckGroup
+from dsa.checks.language import Check, CheckGroup, Condition
 from dsa.errors import one_line, scrub
 from dsa.table_profile import masked
 from dsa.store import Store
@@ -143,6 +143,18 @@ def fetch(connector, conn, sql: str, timeout_s: float) -> list[tuple]:
             raise
 
 
+def within(check: Check, low: Any, high: Any) -> bool:
+    """An `invalid_* between A and B` check whose column's known min and max both lie in [A, B]."""
+    m = check.metric
+    if not m.kind.startswith("invalid_") or m.arg[0] != "between" or low is None or high is None:
+        return False
+    try:
+        lo, hi = m.arg[1]
+        return lo <= comparable(low, Condition("=", lo)) and comparable(high, Condition("=", hi)) <= hi
+    except (TypeError, ValueError):
+        return False
+
+
 def judge(o: Outcome) -> Outcome:
     """pass | warn | fail from the value and the check's conditions."""
     if o.outcome == "error":
@@ -209,6 +221,9 @@ def evaluate(connector, conns: list, target: Target, every: dict[str, Target], m
         o.masked = bool(col) and masked(target, col, mask)
         if known and (check.metric.kind, col) in known:
             o.value = known[(check.metric.kind, col)]
+            continue
+        if known and within(check, known.get(("min", col)), known.get(("max", col))):
+            o.value = 0  # every value lies in the valid range: nothing to count
             continue
         reader = plan.aggregate(connector, check, plan.column(col) if col else None, aggregates)
         (shared if reader else alone).append((o, reader))

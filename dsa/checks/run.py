@@ -57,6 +57,14 @@ def schema_changes(store: Store, source: str) -> Callable[[Target], dict[str, li
     return lambda target: changes.get(target.qualified_name, {})
 
 
+def session(connector, config: Config):
+    """A connection set up like a profiling one (Postgres: work_mem for the groupings, no JIT;
+    DuckDB: its memory cap), under the source's own statement timeout."""
+    conn = connector.connect()
+    connector.prepare_profile_session(conn, config.quality.model_copy(update={"timeout_s": connector.options.timeout_s}))
+    return conn
+
+
 def changes_for(store: Store, source: str, found: list[Target]) -> Callable[[Target], dict[str, list[str]]]:
     """`schema_changes` when a check needs them (they cost two catalog reads), else none."""
     if any(c.metric.kind == "schema" for t in found for c in t.checks):
@@ -97,10 +105,10 @@ def check_tables(store: Store, config: Config, source: str, groups: list[CheckGr
     connector = open_source(source, config.source(source))
     changes = changes_for(store, source, found)
     now = datetime.now(timezone.utc)
-    conns = [connector.connect()]
+    conns = [session(connector, config)]
     try:
         if connector.PARALLEL_SESSIONS:  # the grouping pass reads beside the aggregate pass
-            conns.append(connector.connect())
+            conns.append(session(connector, config))
         for i, target in enumerate(found):
             if progress:
                 progress(i, len(found), target.qualified_name)
@@ -145,7 +153,7 @@ def check_profiled(connector, target: Target, every: dict[str, Target], config: 
                    columns: list[dict], changes: Callable[[Target], dict[str, list[str]]]) -> list[Outcome]:
     """A profiled table's checks in a quality run: what the profile measured is reused, the rest
     is measured on one more connection."""
-    conn = connector.connect()
+    conn = session(connector, config)
     try:
         return evaluate(connector, [conn], target, every, config.quality.mask, connector.options.timeout_s, changes,
                         datetime.now(timezone.utc), from_profile(table, columns))
