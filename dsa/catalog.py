@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Union
 
 import polars as pl
 
-from dsa.config import is_postgres
+from dsa.config import DEFAULT_STORE, is_postgres
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
 from dsa.model import CATALOG_TABLES
 from dsa.store import Store
@@ -30,8 +30,6 @@ def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None)
     (from the command line or the app) is mirrored as it ends. A Postgres catalog writes runs to
     a local cache store and mirrors them into Postgres as they start and end.
     """
-    from dsa.config import DEFAULT_STORE
-
     mirror_dsn = config.mirror.dsn if config is not None and config.mirror is not None else None
     spec = spec or DEFAULT_STORE
     if is_postgres(str(spec)):

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 
-from dsa.errors import ConfigError, DsaError, register_secret, secret_parts
+from dsa.connectors import get_connector
+from dsa.errors import ConfigError, DsaError, NotFound, register_secret, secret_parts
+from dsa.options import SourceOptions, Strict
 
 DEFAULT_CONFIG = "dsa.yaml"
 DEFAULT_STORE = ".dsa"
@@ -27,42 +29,6 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 def is_postgres(spec: str | os.PathLike | None) -> bool:
     """Is `store:` / `--store` a Postgres URL (rather than a folder)?"""
     return isinstance(spec, str) and spec.lower().startswith(POSTGRES_SCHEMES)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Patterns(Strict):
-    """Glob patterns (fnmatch, case-sensitive) for schema and table names."""
-
-    # Plain `[]` defaults, not `default_factory=list`: pydantic copies an unhashable default for
-    # each instance all the same, and a builtin factory makes it call inspect.signature(list),
-    # whose first use compiles tokenize's regex (~2 ms of every `dsa scan`'s start, see dsa.launch).
-    schemas: list[str] = []
-    tables: list[str] = []
-
-
-class SourceOptions(Strict):
-    """Keys every source has. Connectors subclass this with their own keys."""
-
-    type: str
-    include: Patterns = Field(default_factory=Patterns)
-    exclude: Patterns = Field(default_factory=Patterns)
-    timeout_s: float = Field(default=300, gt=0, description="statement timeout for every query")
-    connect_timeout_s: float = Field(default=10, gt=0)
-
-    def __repr_args__(self):
-        # options carry the vault's secret in memory: their repr (logs, tracebacks, f"{options!r}") must not
-        from dsa.errors import scrub
-
-        for key, value in super().__repr_args__():
-            if key and "password" in key and value:
-                yield key, "***"
-            elif isinstance(value, str):
-                yield key, scrub(value)
-            else:
-                yield key, value
 
 
 class MaskOptions(Strict):
@@ -131,8 +97,6 @@ class Config(Strict):
         return {name: parse_source(str(name), spec) for name, spec in value.items()}
 
     def source(self, name: str) -> SourceOptions:
-        from dsa.errors import NotFound
-
         try:
             options = self.sources[name]
         except KeyError:
@@ -145,8 +109,6 @@ class Config(Strict):
 
 def parse_source(name: str, spec: Any) -> SourceOptions:
     """Validate one source's settings with its connector's `Options` model."""
-    from dsa.connectors import get_connector
-
     if isinstance(spec, SourceOptions):
         return spec
     if not isinstance(spec, dict):

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 from dsa import audit
 from dsa.config import Config, SourceOptions, parse_source
 from dsa.errors import NotFound
+from dsa.system import write_atomic
 
 
 def _file(store_path: Path) -> Path:
@@ -42,9 +43,7 @@ def stored_specs(store_path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _save(store_path: Path, specs: dict[str, dict[str, Any]]) -> None:
-    from dsa.store import _write_atomic  # here: reading sources must not load the store's Polars
-
-    _write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
+    write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
 
 
 def save_spec(store_path: Path, name: str, spec: dict[str, Any]) -> SourceOptions:

@@ -15,7 +15,6 @@ separate processes at once. A run whose process died (SIGKILL, power loss) keeps
 
 from __future__ import annotations
 
-import getpass
 import logging
 import hashlib
 import json
@@ -26,15 +25,16 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import polars as pl
 
-from dsa import queries
+from dsa import audit, queries, vault
 from dsa.errors import DsaError, NotFound, one_line, scrub, scrub_obj
 from dsa.model import CATALOG_TABLES, RUN_ERRORS, frame
+from dsa.system import actor, now, write_atomic
 
 RUN_TYPES = ("scan", "quality", "diff")
 FINISHED = ("success", "partial", "failed")
@@ -60,21 +60,8 @@ SYNC_RUNS = {
 }
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def new_run_id() -> str:
     return now().strftime("%Y%m%d-%H%M%S-%f")[:-3] + "-" + secrets.token_hex(2)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _process_start(pid: int) -> str | None:
@@ -138,7 +125,7 @@ class Run:
             return
         self._progress_at = t
         data = {"done": done, "total": total, "what": what, "at": now().isoformat()}
-        _write_atomic(self.dir / "progress.json", json.dumps(data).encode())
+        write_atomic(self.dir / "progress.json", json.dumps(data).encode())
 
     def record_error(self, qualified_name: str, object_type: str, error: str, phase: str | None = None) -> None:
         """Note an object the run could not read; the run will end `partial`."""
@@ -262,16 +249,14 @@ class Store:
             "error": run.error,
             "counts": run.counts,
             "details": scrub_obj(run.details),  # a driver's DSN or message must not carry a password here
-            "triggered_by": os.environ.get("DSA_USER") or _user(),
+            "triggered_by": actor(),
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "pid_start": _process_start(os.getpid()),
         }
-        _write_atomic(run.dir / "run.json", json.dumps(manifest, default=str, indent=1).encode())
+        write_atomic(run.dir / "run.json", json.dumps(manifest, default=str, indent=1).encode())
 
     def _audit(self, action: str, target: str, outcome: str, error: str | None, details: dict[str, Any]) -> None:
-        from dsa import audit  # audit imports this module
-
         audit.record(self.path, action, target, outcome, error, details)
 
     # -- reading -----------------------------------------------------------------------
@@ -339,8 +324,6 @@ class Store:
         con.register("_sync_runs_frame", runs.to_arrow())
         con.execute("CREATE OR REPLACE TABLE sync_runs AS SELECT * FROM _sync_runs_frame")
         con.unregister("_sync_runs_frame")
-        from dsa import audit, vault  # both import this module
-
         con.register("_credentials_frame", vault.credentials_frame(self.path).to_arrow())
         con.execute("CREATE OR REPLACE TABLE credentials AS SELECT * FROM _credentials_frame")
         con.unregister("_credentials_frame")
@@ -373,9 +356,3 @@ class Store:
                 return m
         raise NotFound(f"no run '{run_id}' in the catalog at {self.path}")
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import importlib
 
-from dsa.connectors.base import REGISTRY, Connector, Extraction
+from dsa.connectors.base import REGISTRY, Connector
 from dsa.errors import ConfigError
 
-__all__ = ["Connector", "Extraction", "get_connector", "find_connector", "connector_types", "open_source"]
+__all__ = ["Connector", "get_connector", "find_connector", "connector_types", "open_source"]
 
 _loaded = False
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import gc
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -42,12 +41,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import Field, model_validator
 
 from dsa import queries
-from dsa.config import SourceOptions
+from dsa.options import SourceOptions
 from dsa.errors import SourceError, register_secret, scrub
 from dsa.types import type_family
 
 if TYPE_CHECKING:  # Polars is imported by dsa.normalize, once the catalog queries run
-    import polars as pl
+    from dsa.normalize import Extraction
 
 REGISTRY: dict[str, type["Connector"]] = {}
 
@@ -91,16 +90,6 @@ class ServerOptions(SourceOptions):
             "database": self.database or (unquote(url.path.lstrip("/")) if url and url.path.strip("/") else None),
             "params": params,
         }
-
-
-@dataclass
-class Extraction:
-    """What one scan extracted: frames with the `dsa.model` schemas, plus unreadable objects."""
-
-    schemas: pl.DataFrame
-    tables: pl.DataFrame
-    columns: pl.DataFrame
-    errors: list[dict[str, str]] = field(default_factory=list)  # qualified_name, object_type, error
 
 
 class Connector(ABC):
@@ -184,7 +173,7 @@ class Connector(ABC):
     def build(self, raw: dict[str, list[dict[str, Any]]], database: str | None, run_id: str,
               progress: Progress | None = None, tenant: str = "default") -> Extraction:
         """The catalog frames from what `read` returned, plus the objects the user may not read."""
-        from dsa.normalize import normalize
+        from dsa.normalize import normalize  # Polars loads with it: a scan sends its queries first
 
         with paused_gc():
             extraction = normalize(self, raw, run_id=run_id, database=database, tenant=tenant, progress=progress)

@@ -17,7 +17,7 @@ import sqlglot
 from pydantic import Field
 from sqlglot import exp
 
-from dsa.config import SourceOptions
+from dsa.options import SourceOptions
 from dsa.connectors.base import Connector
 from dsa.errors import SourceError
 from dsa.names import qualified_name, quote_part, split_name

@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import Field
 from sqlglot import exp
 
-from dsa.config import SourceOptions
+from dsa.options import SourceOptions
 from dsa.connectors.base import FEATURES, Connector
 from dsa.connectors.duckdb import GuardedConnection
 from dsa.errors import scrub

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import conninfo
 
 from dsa import queries
-from dsa.config import SourceOptions
+from dsa.options import SourceOptions
 from dsa.connectors.base import Connector
 from dsa.errors import SourceError, one_line, register_secret, scrub
 from dsa.names import qualified_name

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from dsa.config import SourceOptions
+from dsa.options import SourceOptions
 from dsa.connectors.base import Connector
 from dsa.errors import SourceError
 
