@@ -28,7 +28,7 @@ from dsa import duck
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
 from dsa.mirror import MirrorHook, connect, describe_dsn
 from dsa.model import CATALOG_TABLES, frame
-from dsa.pg_sql import SCHEMA, postgres_versions, translate_query
+from dsa.pg_sql import SCHEMA, check_catalog_only, postgres_versions, translate_query
 from dsa.store import SYNC_RUNS, Store
 from dsa.system import write_atomic
 
@@ -156,6 +156,10 @@ class PostgresCatalog:
             raise ConfigError(f"query: give exactly one statement (got {len(statements)})")
         if statements[0].type != duckdb.StatementType.SELECT:
             raise ConfigError(f"query: only read-only SELECT queries are allowed (got {statements[0].type.name})")
+        with self._session() as conn:
+            relations = {r[0] for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [self.schema])}
+        check_catalog_only(query, relations)
         return self.sql(query, params)
 
     def sync_runs(self) -> pl.DataFrame:

@@ -7,6 +7,8 @@ views) and the Postgres-backed catalog (running queries) use it.
 
 from __future__ import annotations
 
+import re
+
 import sqlglot
 from sqlglot import exp
 
@@ -119,3 +121,34 @@ def translate_query(query: str) -> tuple[str, int]:
     if count and numbered:
         raise ConfigError("query: use either ? or $n parameters, not both")
     return text, count or max(numbered, default=0)
+
+
+# Server functions that reach beyond the catalog: the server's files, large objects, other
+# databases, settings, statistics of other sessions, or SQL of their own (query_to_xml runs any query).
+_OUTSIDE = re.compile(r"^(pg_|lo_|dblink)|_to_xml|^(current_setting|set_config|xpath|xmlparse)$")
+_INFORMATION_SCHEMA = ("columns", "tables", "views")
+
+
+def check_catalog_only(query: str, relations: set[str]) -> None:
+    """Refuse a user's query that reads anything but the catalog's relations (`relations`, the
+    mirror schema's tables and views) and its information_schema, as the local store refuses
+    files outside the catalog: a catalog query is a catalog query on either."""
+    try:
+        tree = sqlglot.parse_one(query, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise ConfigError(f"query: {one_line(str(exc))}") from None
+    named = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue  # a table function: its name is checked with the other functions below
+        name, schema = table.name.lower(), table.db.lower()
+        if table.catalog or schema not in ("", SCHEMA, "information_schema"):
+            raise ConfigError(f"query: {table.sql('duckdb')} is outside the catalog")
+        if schema == "information_schema" and name in _INFORMATION_SCHEMA:
+            continue
+        if not (name in relations or (not schema and name in named)):
+            raise ConfigError(f"query: {table.sql('duckdb')} is not a table or view of the catalog")
+    for func in tree.find_all(exp.Func):
+        name = (func.name if isinstance(func, exp.Anonymous) else func.sql_name()).lower()
+        if _OUTSIDE.search(name):
+            raise ConfigError(f"query: function {name} reaches beyond the catalog")

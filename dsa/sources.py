@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from dsa import audit
-from dsa.config import Config, SourceOptions, parse_source
-from dsa.errors import NotFound
+from dsa.config import Config, SourceOptions, parse_source, parse_sources
+from dsa.errors import ConfigError, NotFound
 from dsa.system import write_atomic
 
 
@@ -72,9 +72,12 @@ def all_sources(config: Config, store_path: Path) -> Config:
     """The config with stored connections added (config entries win), each source's secret
     from the vault filled in. Secrets live only in these in-memory options: a source whose
     secret cannot be decrypted raises the reason when it is used (`Config.source`), and only then."""
-    merged = {name: parse_source(name, spec) for name, spec in stored_specs(store_path).items()}
+    merged, unavailable, problems = parse_sources(stored_specs(store_path))
+    if problems:
+        raise ConfigError(f"{_file(store_path)}: {'; '.join(problems)}")
     merged.update(config.sources)
-    unavailable = dict(config._unavailable)
+    unavailable = {n: r for n, r in unavailable.items() if n not in config.sources}
+    unavailable.update(config._unavailable)
     if (Path(store_path) / "credentials.json").exists():  # else no vault to load (cryptography, Polars)
         from dsa.vault import Vault, VaultError, with_secret
 

@@ -34,7 +34,7 @@ import polars as pl
 from dsa import audit, queries, vault
 from dsa.errors import DsaError, NotFound, one_line, scrub, scrub_obj
 from dsa.model import CATALOG_TABLES, RUN_ERRORS, frame
-from dsa.system import actor, now, write_atomic
+from dsa.system import actor, clear_stale_temp, now, temp_name, write_atomic
 
 RUN_TYPES = ("scan", "quality", "diff")
 FINISHED = ("success", "partial", "failed")
@@ -114,7 +114,7 @@ class Run:
             self._parts[table] = n + 1
         folder = self.dir / table
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".part-{n:05d}.parquet.tmp"
+        tmp = temp_name(folder / f"part-{n:05d}.parquet")
         data.write_parquet(tmp, compression="zstd", statistics=True)
         os.replace(tmp, folder / f"part-{n:05d}.parquet")
 
@@ -186,7 +186,7 @@ class Store:
             if target.exists():
                 continue
             folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{digest}.{os.getpid()}.tmp"
+            tmp = temp_name(target)
             pl.DataFrame(schema=schema).write_parquet(tmp)
             os.replace(tmp, target)
             for old in folder.glob("*.parquet"):
@@ -200,6 +200,7 @@ class Store:
         `started_at`: when its work began, if before now (a scan starts reading its source first)."""
         assert run_type in RUN_TYPES
         self.init()
+        self.clear_leftovers()
         run = Run(self, new_run_id(), connection, run_type, dict(details or {}))
         run.dir.mkdir(parents=True)
         run.started_at = started_at or now()
@@ -225,6 +226,17 @@ class Store:
             if run.status == "running":
                 run.finish()
             self._notify("finish", run, quiet=False)
+
+    def clear_leftovers(self) -> int:
+        """Remove the temporary files a killed process left (a run's half-written Parquet part,
+        a manifest, connections or credentials never renamed into place). Only those whose process
+        is gone: a live writer's are its own. Runs that ended normally left none, so only the store's
+        own folder, the schema files and failed runs are looked at. Returns how many went."""
+        folders = [self.path, *self.runs_dir.glob("_schema/*")]
+        folders += [self.runs_dir / m["run_id"] for m in self.manifests() if m["status"] == "failed"]
+        files = [f for folder in folders for f in (folder.rglob(".*.tmp") if folder.parent == self.runs_dir
+                                                   else folder.glob(".*.tmp"))]
+        return clear_stale_temp(files)
 
     def _notify(self, event: str, run: Run, quiet: bool) -> None:
         """Run the hooks; `quiet` (a run start, or a run already failing) only logs their errors."""
@@ -302,12 +314,14 @@ class Store:
         return frame(rows, SYNC_RUNS)
 
     def connect(self) -> "duckdb.DuckDBPyConnection":
-        """A fresh in-memory DuckDB connection with every catalog table and view defined."""
+        """A fresh in-memory DuckDB connection with every catalog table and view defined, which
+        sees the catalog and nothing else of the machine (`duck.confine`)."""
         from dsa import duck  # DuckDB is loaded here, not at the top: a scan only writes Parquet
 
         self.init()
         con = duck.connect()
         self.refresh(con)
+        duck.confine(con, [self.runs_dir, audit.audit_dir(self.path)])
         return con
 
     def refresh(self, con: "duckdb.DuckDBPyConnection") -> None:

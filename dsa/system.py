@@ -1,4 +1,5 @@
-"""What dsa asks of the machine it runs on: the clock, who is acting, writing a file whole.
+"""What dsa asks of the machine it runs on: the clock, who is acting, writing a file whole,
+which addresses stay on the machine.
 
 The store, the vault, the audit log, the connection list and the job files all need these; they
 live here, below all of those modules, so none of them imports another for a helper.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,9 +33,14 @@ def actor() -> str:
     return os.environ.get("DSA_USER") or os_user()
 
 
+def is_loopback(host: str) -> bool:
+    """Does a server bound to `host` answer only this machine? (An empty host is every interface.)"""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `path` so that a reader sees the old file or the new one whole, never a part."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    tmp = temp_name(path)
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
@@ -53,3 +60,38 @@ def fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# Temporary files name their writer's process: `.<name>.<pid>[.<hex>].tmp`.
+_TMP_PID = re.compile(r"\.(\d+)(?:\.[0-9a-f]+)?\.tmp$")
+
+
+def temp_name(path: Path) -> Path:
+    """Where to write `path` before renaming it into place: beside it, hidden, naming this process."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+
+
+def clear_stale_temp(files) -> int:
+    """Remove the temporary files (of `files`) whose writing process is gone (killed mid-write);
+    a live process's are left alone. Returns how many were removed."""
+    removed = 0
+    for path in files:
+        m = _TMP_PID.search(path.name)
+        if not m or _process_alive(int(m.group(1))):
+            continue
+        try:
+            path.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -254,6 +254,8 @@ class Vault:
         return payload["kind"], payload["secret"]
 
     def remove(self, connection: str) -> bool:
+        if not self.path.exists():
+            return False  # nothing stored: no lock file left in a store that holds no secret
         with self._locked(exclusive=True):
             records = self._read()
             if connection not in records:

@@ -72,6 +72,14 @@ class ServerOptions(SourceOptions):
     def _where(self):
         if not self.dsn and not self.host:
             raise ValueError("give either dsn or host")
+        if self.dsn:
+            url = urlsplit(self.dsn)
+            if not url.scheme or not url.netloc:
+                raise ValueError("dsn: not a URL like scheme://user@host:port/database")
+            try:
+                url.port  # noqa: B018 -- a port out of range raises here, rather than at connect
+            except ValueError as exc:
+                raise ValueError(f"dsn: {str(exc).lower()}") from None
         register_secret(self.password)
         if self.dsn:
             register_secret(urlsplit(self.dsn).password and unquote(urlsplit(self.dsn).password))
