@@ -22,7 +22,7 @@ from yaml.resolver import Resolver
 
 from dsa.connectors import connector_types, get_connector
 from dsa.errors import ConfigError, DsaError, NotFound, register_secret, secret_parts
-from dsa.options import Seconds, SourceOptions, Strict
+from dsa.options import QualityOptions, SourceOptions, Strict
 
 DEFAULT_CONFIG = "dsa.yaml"
 DEFAULT_STORE = ".dsa"
@@ -34,26 +34,6 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 def is_postgres(spec: str | os.PathLike | None) -> bool:
     """Is `store:` / `--store` a Postgres URL (rather than a folder)?"""
     return isinstance(spec, str) and spec.lower().startswith(POSTGRES_SCHEMES)
-
-
-class MaskOptions(Strict):
-    """Columns whose values (top values, min, max) are never stored."""
-
-    auto: bool = True  # names that look sensitive: password, ssn, email, token, ...
-    columns: list[str] = []  # globs over `table.column` or `schema.table.column`
-
-
-class QualityOptions(Strict):
-    sample: str | int | None = None  # "10%" or a row count; default: full below 1,000,000 rows
-    top_k: int = Field(default=10, ge=0, le=1000)
-    timeout_s: Seconds = 300
-    workers: int = Field(default=2, ge=1, le=64)
-    # DuckDB runs inside dsa's process: its memory is capped per profiling connection (it spills to disk beyond);
-    # at 224 MB the whole process peaks at ~380 MB on lineitem SF1 (288 MB: ~440 MB, no clear gain in time)
-    duckdb_memory_limit_mb: int = Field(default=224, ge=64)
-    # Postgres: work_mem of the profiling session, so the per-column groupings hash in memory (server side)
-    postgres_work_mem_mb: int = Field(default=256, ge=4)
-    mask: MaskOptions = Field(default_factory=MaskOptions)
 
 
 def effective_timeout(source: SourceOptions, quality: QualityOptions) -> float:
@@ -398,7 +378,7 @@ def warn_plaintext(raw: dict, path: Path | None) -> None:
         keys = [k for k in SECRET_KEYS if _literal_password(k, spec.get(k))]
         if keys and f"{where}:{name}" not in _warned:
             _warned.add(f"{where}:{name}")
-            fix = f"use ${{ENV}}" + (f" or `{hint}`" if hint else "")
+            fix = "use ${ENV}" + (f" or `{hint}`" if hint else "")
             sys.stderr.write(f"warning: {where}: {name}.{keys[0]} holds a plaintext password ({fix})\n")
             sys.stderr.flush()
 

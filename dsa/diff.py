@@ -32,7 +32,6 @@ from dsa.model import CATALOG_TABLES, DIFF_DATA
 from dsa.names import qualified_name, split_name
 from dsa.store import Store
 
-ENTITY_TYPES = ("schema", "table", "column", "constraint", "index")
 CHANGE_TYPES = ("added", "removed", "modified", "renamed", "moved", "unknown", "unchanged")
 # What makes the diff "changed" (exit 4): anything but unknown and unchanged, or data drift.
 REAL_CHANGES = ("added", "removed", "modified", "renamed", "moved")

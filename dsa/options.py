@@ -1,4 +1,5 @@
-"""The settings every source has, whatever its engine: the base of each connector's `Options`.
+"""The settings connectors read: what every source has (the base of each connector's `Options`)
+and how to profile (`quality:`, with the sample it asks for).
 
 Kept apart from `dsa.config` (which reads the file and looks each source's type up in the
 connector registry) so that connectors and the config both build on it without importing each other.
@@ -6,11 +7,12 @@ connector registry) so that connectors and the config both build on it without i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from dsa.errors import scrub
+from dsa.errors import ConfigError, scrub
 
 # The longest statement timeout a config may ask for (a day): beyond it a number is a mistake
 # (`1e309` reads as infinity), and the engines' millisecond settings would overflow.
@@ -76,3 +78,88 @@ class SourceOptions(Strict):
                 yield key, scrub(value)
             else:
                 yield key, value
+
+
+AUTO_SAMPLE_ROWS = 1_000_000  # without --sample: full scan below this many rows, a sample of this size above
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What the user asked for: a percentage, a row count, or None (automatic)."""
+
+    percent: float | None = None
+    rows: int | None = None
+
+    def describe(self) -> str:
+        if self.percent is not None:
+            return f"{self.percent:g}%"
+        if self.rows is not None:
+            return f"{self.rows} rows"
+        return "auto"
+
+    def may_sample(self, row_estimate: int | None) -> bool:
+        """Whether the table may be sampled, so its exact row count is worth a statement of its
+        own (for 100% the profile counts the rows)."""
+        if self.percent is not None:
+            return self.percent < 100
+        return self.rows is not None or row_estimate is None or row_estimate >= AUTO_SAMPLE_ROWS // 2
+
+    def percent_of(self, row_count: int | None) -> float | None:
+        """The percentage of a table of `row_count` rows to profile; None for all of it."""
+        if not row_count:
+            return None
+        if self.percent is not None:
+            return self.percent if self.percent < 100 else None
+        if self.rows is not None:
+            return 100.0 * self.rows / row_count if self.rows < row_count else None
+        return 100.0 * AUTO_SAMPLE_ROWS / row_count if row_count > AUTO_SAMPLE_ROWS else None
+
+    def rows_wanted(self) -> int | None:
+        """The number of rows asked for (automatic: a million), None for a percentage."""
+        if self.rows is not None:
+            return self.rows
+        return AUTO_SAMPLE_ROWS if self.percent is None else None
+
+
+def parse_sample(value: str | int | None, where: str = "--sample") -> Sample:
+    if value is None or value == "":
+        return Sample()
+    text = str(value).strip().replace("_", "").replace(",", "")
+    try:
+        if text.endswith("%"):
+            pct = float(text[:-1])
+            if not 0 < pct <= 100:
+                raise ValueError
+            return Sample(percent=pct)
+        rows = int(text)
+        if rows <= 0:
+            raise ValueError
+        return Sample(rows=rows)
+    except ValueError:
+        raise ConfigError(f"{where}: give a percentage like 10% (0-100] or a positive row count (got {value!r})") from None
+
+
+class MaskOptions(Strict):
+    """Columns whose values (top values, min, max) are never stored."""
+
+    auto: bool = True  # names that look sensitive: password, ssn, email, token, ...
+    columns: list[str] = []  # globs over `table.column` or `schema.table.column`
+
+
+class QualityOptions(Strict):
+    sample: str | int | None = None  # "10%" or a row count; default: full below 1,000,000 rows
+    top_k: int = Field(default=10, ge=0, le=1000)
+    timeout_s: Seconds = 300
+    workers: int = Field(default=2, ge=1, le=64)
+    # DuckDB runs inside dsa's process: its memory is capped per profiling connection (it spills to disk beyond);
+    # at 224 MB the whole process peaks at ~380 MB on lineitem SF1 (288 MB: ~440 MB, no clear gain in time)
+    duckdb_memory_limit_mb: int = Field(default=224, ge=64)
+    # Postgres: work_mem of the profiling session, so the per-column groupings hash in memory (server side)
+    postgres_work_mem_mb: int = Field(default=256, ge=4)
+    mask: MaskOptions = Field(default_factory=MaskOptions)
+
+    @field_validator("sample")
+    @classmethod
+    def _sample(cls, value: str | int | None) -> str | int | None:
+        parse_sample(value, "quality.sample")  # `200%` is refused by every command, not by `dsa quality` alone
+        return value

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import polars as pl
 
@@ -35,6 +35,9 @@ from dsa import audit, queries, vault
 from dsa.errors import DsaError, NotFound, one_line, scrub, scrub_obj
 from dsa.model import CATALOG_TABLES, RUN_ERRORS, frame
 from dsa.system import actor, clear_stale_temp, now, temp_name, write_atomic
+
+if TYPE_CHECKING:  # DuckDB is loaded by `connect`: a scan only writes Parquet
+    import duckdb
 
 RUN_TYPES = ("scan", "quality", "diff")
 FINISHED = ("success", "partial", "failed")
@@ -313,7 +316,7 @@ class Store:
             )
         return frame(rows, SYNC_RUNS)
 
-    def connect(self) -> "duckdb.DuckDBPyConnection":
+    def connect(self) -> duckdb.DuckDBPyConnection:
         """A fresh in-memory DuckDB connection with every catalog table and view defined, which
         sees the catalog and nothing else of the machine (`duck.confine`)."""
         from dsa import duck  # DuckDB is loaded here, not at the top: a scan only writes Parquet
@@ -324,7 +327,7 @@ class Store:
         duck.confine(con, [self.runs_dir, audit.audit_dir(self.path)])
         return con
 
-    def refresh(self, con: "duckdb.DuckDBPyConnection") -> None:
+    def refresh(self, con: duckdb.DuckDBPyConnection) -> None:
         """Reload run statuses into `con` (the Parquet views pick up new files by themselves).
         The work goes through a cursor of its own: a result the caller holds open on `con` stays."""
         cursor = con.cursor()
@@ -333,7 +336,7 @@ class Store:
         finally:
             cursor.close()
 
-    def _define(self, con: "duckdb.DuckDBPyConnection") -> None:
+    def _define(self, con: duckdb.DuckDBPyConnection) -> None:
         runs = self.sync_runs()
         con.register("_sync_runs_frame", runs.to_arrow())
         con.execute("CREATE OR REPLACE TABLE sync_runs AS SELECT * FROM _sync_runs_frame")
