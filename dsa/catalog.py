@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Protocol
 
 import polars as pl
 
@@ -15,12 +15,42 @@ from dsa.model import CATALOG_TABLES
 from dsa.store import Store
 
 if TYPE_CHECKING:
+    import duckdb
+
     from dsa.config import Config
-    from dsa.pg_catalog import PostgresCatalog
 
 EXPORT_FORMATS = ("json", "csv", "parquet")
 
-Catalog = Union[Store, "PostgresCatalog"]
+
+class Catalog(Protocol):
+    """What reading (and starting runs in) a catalog takes: a local folder (`Store`) or a
+    Postgres catalog (`PostgresCatalog`, written through a local cache store) have it alike."""
+
+    path: Path  # the local folder: runs, connections, the vault (a Postgres catalog's cache)
+    runs_dir: Path
+
+    @property
+    def label(self) -> str: ...  # where the catalog is, for messages
+
+    @property
+    def run_hooks(self) -> list[Callable[[str, Store, str], None]]: ...
+
+    def init(self) -> None: ...
+
+    def begin_run(self, connection: str, run_type: str, details: dict[str, Any] | None = None,
+                  started_at: Any = None) -> ContextManager[Any]: ...
+
+    def manifests(self) -> list[dict[str, Any]]: ...
+
+    def run(self, run_id: str) -> dict[str, Any]: ...
+
+    def sync_runs(self) -> pl.DataFrame: ...
+
+    def progress(self, run_id: str) -> dict[str, Any] | None: ...
+
+    def sql(self, query: str, params: list | None = None) -> pl.DataFrame: ...
+
+    def connect(self) -> duckdb.DuckDBPyConnection: ...
 
 
 def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None) -> Catalog:

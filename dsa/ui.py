@@ -47,7 +47,7 @@ def ensure_navigation() -> None:
     require_login()
 
 
-def store() -> Catalog:
+def catalog() -> Catalog:
     """The catalog this app shows: `DSA_STORE` (set by `dsa app`), else the config's `store:`,
     else `./.dsa`; a folder or a postgresql:// URL (`dsa.catalog.open_catalog`). Runs started
     from the app are mirrored when `mirror:` is configured or the catalog is in Postgres."""
@@ -67,7 +67,7 @@ def _open(spec: str, config_json: str) -> Catalog:
 
 def local_store() -> Store:
     """The local folder: connections, the vault, background jobs (a Postgres catalog: its cache)."""
-    cat = store()
+    cat = catalog()
     return cat if isinstance(cat, Store) else cat.cache
 
 
@@ -95,18 +95,18 @@ def _fingerprint(runs_dir: Path) -> tuple:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _runs(fingerprint: tuple) -> pl.DataFrame:
     # a Postgres catalog's runs are read from Postgres (the fingerprint renews every 5 s)
-    return store().sync_runs()
+    return catalog().sync_runs()
 
 
 def runs() -> pl.DataFrame:
     """`sync_runs` as the store sees it now; manifests are re-read only when a run changed."""
-    return _runs(_fingerprint(store().runs_dir))
+    return _runs(_fingerprint(catalog().runs_dir))
 
 
 def runs_version() -> str:
     """Changes whenever a run starts or finishes: the cache key for every catalog query."""
     frame = runs()
-    where = str(getattr(store(), "label", None) or store().path)
+    where = str(getattr(catalog(), "label", None) or catalog().path)
     if frame.height == 0:
         return f"{where}|empty"
     return f"{where}|" + "|".join(f"{r}:{s}" for r, s in zip(frame["run_id"], frame["status"]))
@@ -115,7 +115,7 @@ def runs_version() -> str:
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _catalog(version: str) -> duckdb.DuckDBPyConnection:
     # one in-memory DuckDB per run list; every query gets its own cursor (thread safe)
-    return store().connect()
+    return catalog().connect()
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

@@ -7,7 +7,6 @@ import fcntl
 import json
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl

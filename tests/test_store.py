@@ -81,7 +81,6 @@ def test_duckdb_connections_print_no_progress_bar(tmp_path):
     """DuckDB prints a progress bar to stdout (even into a pipe) for queries over two seconds:
     every connection dsa opens turns it off, so `dsa query --format csv` output stays data."""
     import duckdb
-    import polars as pl
 
     from dsa import diff
     from dsa.config import parse_source
@@ -104,7 +103,6 @@ def test_duckdb_connections_print_no_progress_bar(tmp_path):
 def test_a_scan_run_starts_when_its_reading_starts(tmp_path):
     """`dsa scan` starts reading its source before it opens the catalog: the run's start (and
     so its duration in `dsa runs`) counts from there, as the printed summary does."""
-    import time
     from datetime import datetime
 
     from dsa.config import Config, parse_source

@@ -26,6 +26,7 @@ from dsa.types import type_family
 if TYPE_CHECKING:  # Polars is loaded while the catalog queries run (see dsa.scan)
     import polars as pl
 
+
 class MysqlOptions(ServerOptions):
     ssl_mode: Literal["DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"] | None = None
     ssl_ca: str | None = None
