@@ -21,7 +21,7 @@ import polars as pl
 import streamlit as st
 
 from dsa import connections, jobs, queries
-from dsa.catalog import Catalog, open_catalog
+from dsa.catalog import Catalog, open_catalog, partial_note
 from dsa.compare import detect_renames
 from dsa.config import DEFAULT_STORE, Config, load_config, parse_source
 from dsa.connectors import open_source
@@ -301,6 +301,13 @@ def user_name() -> str:
 def start_job(connection: str, steps: list[str], sample: str | None) -> str:
     refuse_if_read_only("starting a scan")
     return jobs.start_job(local_store(), connection, steps, sample, env={"DSA_USER": user_name()})
+
+
+def partial_notice(run_id: str | None) -> None:
+    """One line under a run picker when the run is partial: what it could not read is unknown."""
+    note = partial_note(catalog(), run_id) if run_id else None
+    if note:
+        st.caption(md(note[0].upper() + note[1:]))
 
 
 def fmt_duration(seconds: float | None) -> str:
