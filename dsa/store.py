@@ -34,7 +34,7 @@ import polars as pl
 from dsa import audit, queries, vault
 from dsa.errors import DsaError, NotFound, one_line, scrub, scrub_obj
 from dsa.model import CATALOG_TABLES, RUN_ERRORS, frame
-from dsa.system import actor, clear_stale_temp, now, temp_name, write_atomic
+from dsa.system import actor, clear_stale_temp, now, process_alive, process_start, temp_name, write_atomic
 
 if TYPE_CHECKING:  # DuckDB is loaded by `connect`: a scan only writes Parquet
     import duckdb
@@ -65,25 +65,6 @@ SYNC_RUNS = {
 
 def new_run_id() -> str:
     return now().strftime("%Y%m%d-%H%M%S-%f")[:-3] + "-" + secrets.token_hex(2)
-
-
-def _process_start(pid: int) -> str | None:
-    """The kernel's start time of a process, so a reused pid is not mistaken for ours."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _alive(pid: int, start: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return start is None or _process_start(pid) in (None, start)
 
 
 @dataclass
@@ -267,7 +248,7 @@ class Store:
             "triggered_by": actor(),
             "host": socket.gethostname(),
             "pid": os.getpid(),
-            "pid_start": _process_start(os.getpid()),
+            "pid_start": process_start(os.getpid()),
         }
         write_atomic(run.dir / "run.json", json.dumps(manifest, default=str, indent=1).encode())
 
@@ -287,7 +268,7 @@ class Store:
                 m = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
-            if m.get("status") == "running" and m.get("host") == host and not _alive(m["pid"], m.get("pid_start")):
+            if m.get("status") == "running" and m.get("host") == host and not process_alive(m["pid"], m.get("pid_start")):
                 m["status"] = "failed"
                 m["error"] = "the run's process ended before it finished (killed or crashed)"
             out.append(m)

@@ -77,7 +77,7 @@ def clear_stale_temp(files) -> int:
     removed = 0
     for path in files:
         m = _TMP_PID.search(path.name)
-        if not m or _process_alive(int(m.group(1))):
+        if not m or process_alive(int(m.group(1))):
             continue
         try:
             path.unlink()
@@ -87,11 +87,21 @@ def clear_stale_temp(files) -> int:
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_start(pid: int) -> str | None:
+    """The kernel's start time of a process, so a reused pid is not mistaken for the one meant."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def process_alive(pid: int, start: str | None = None) -> bool:
+    """Whether process `pid` runs (and, given its `start`, is still the same process)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return start is None or process_start(pid) in (None, start)

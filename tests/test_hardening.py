@@ -29,19 +29,6 @@ EXAMPLES = int(os.environ.get("DSA_FUZZ_EXAMPLES", "40"))
 LIMIT_S = float(os.environ.get("DSA_FUZZ_LIMIT_S", "10"))
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    """A store with one scan of a small SQLite source."""
-    from dsa.demo import build_shop
-
-    root = tmp_path_factory.mktemp("harden")
-    db = build_shop(root / "shop.db", 1)
-    (root / "dsa.yaml").write_text(f"sources:\n  shop: {{type: sqlite, path: '{db}'}}\n")
-    code, _, err = run_cli(["--store", str(root / "store"), "--config", str(root / "dsa.yaml"), "scan", "shop"])
-    assert code == 0, err
-    return root
-
-
 @contextmanager
 def watchdog(seconds: float, what):
     def expired(signum, frame):

@@ -27,7 +27,7 @@ def test_failed_run_is_recorded_and_keeps_earlier_runs(store):
         run.write("normalized_columns", frame([{"run_id": run.run_id, "connection": "c", "qualified_name": "c.s.t.x"}], COLUMNS))
     first = run.run_id
     with pytest.raises(RuntimeError):
-        with store.begin_run("c", "scan") as run2:
+        with store.begin_run("c", "scan"):
             raise RuntimeError("boom password=hunter2")
     runs = store.sync_runs()
     assert runs["status"].to_list() == ["success", "failed"]
