@@ -87,6 +87,7 @@ HOSTILE = {
     "unterminated variable": ("sources:\n  s: {type: postgres, dsn: 'postgresql://u:${PW@h/db'}\n", "unterminated"),
     "bad glob": ("sources:\n  s: {type: sqlite, path: x.db, include: {tables: ['[']}}\n", "never closed"),
     "alias to itself": ("a: &a [1, *a]\n", "refers to the value that holds it"),
+    "sample over 100%": ("quality: {sample: 200%}\n", "quality.sample"),
 }
 
 
@@ -215,6 +216,33 @@ def test_demo_twice_keeps_one_history(tmp_path):
     before = snapshot(store.path)
     lines = run_demo(store)
     assert "already loaded" in lines[0] and snapshot(store.path) == before
+
+
+def test_a_source_timeout_bounds_its_profile(tmp_path):
+    """The profile's statements get the smaller of the source's and quality's limits (the run
+    records the limit it used), unless only quality.timeout_s was set."""
+    import sqlite3
+
+    from dsa.config import effective_timeout, parse_config
+    from dsa.store import Store
+
+    db = tmp_path / "t.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE t (x INTEGER)")
+        con.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(10)])
+    config = tmp_path / "dsa.yaml"
+    config.write_text(f"sources:\n  s: {{type: sqlite, path: '{db}', timeout_s: 1}}\n")
+    argv = ["--store", str(tmp_path / "store"), "--config", str(config)]
+    assert run_cli([*argv, "scan", "s"])[0] == 0
+    code, out, err = run_cli([*argv, "quality", "s"])
+    assert code == 0, err
+    runs = Store(tmp_path / "store").manifests()
+    assert [m["details"]["timeout_s"] for m in runs if m["run_type"] == "quality"] == [1.0]
+    cases = [({"timeout_s": 1}, {}, 1), ({}, {"timeout_s": 600}, 600), ({"timeout_s": 5}, {"timeout_s": 600}, 5),
+             ({"timeout_s": 900}, {"timeout_s": 60}, 60), ({}, {}, 300)]
+    for source, quality, limit in cases:
+        parsed = parse_config({"sources": {"s": {"type": "sqlite", "path": "x", **source}}, "quality": quality})
+        assert effective_timeout(parsed.sources["s"], parsed.quality) == limit, (source, quality)
 
 
 # -- partial scans stay usable -------------------------------------------------------------------
