@@ -20,6 +20,17 @@ def app_script() -> Path:
     raise DsaError("the Streamlit app files are missing from this installation")
 
 
+def _without_address(args: list[str]) -> tuple[list[str], str | None]:
+    """`streamlit run` options without `--server.address` (`--server.address=A` or `... A`), and A."""
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name == "--server.address":
+            if eq:
+                return args[:i] + args[i + 1:], value
+            return args[:i] + args[i + 2:], (args[i + 1] if i + 1 < len(args) else "")
+    return list(args), None
+
+
 def login_configured() -> bool:
     """Whether Streamlit will ask for a login: an [auth] section in the project's or the user's
     .streamlit/secrets.toml (where `st.secrets` reads it from)."""
@@ -43,8 +54,8 @@ def run_app(
     read_only: bool = typer.Option(False, "--read-only", help="Hide and refuse scans, connection tests and edits."),
 ) -> None:
     """Start the Streamlit app on this catalog (extra options go to `streamlit run`)."""
-    if any(a.split("=", 1)[0] == "--server.address" for a in ctx.args):
-        raise DsaError("give the address with --host, not --server.address")
+    args, given = _without_address(ctx.args)
+    host = host if given is None else given  # Streamlit's own option names the address just as well
     if not is_loopback(host) and not login_configured():
         console_err.print(f"warning: serving on {host or 'every interface'} without a login: anyone who can reach "
                           "this port reads the catalog (add an [auth] section to .streamlit/secrets.toml)",
@@ -59,7 +70,7 @@ def run_app(
         env["DSA_READ_ONLY"] = "1"
     script = app_script()
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-           "--server.address", host, "--browser.gatherUsageStats", "false", *ctx.args]
+           "--server.address", host, "--browser.gatherUsageStats", "false", *args]
     # the user's folder stays the working directory: relative paths in dsa.yaml and a project's
     # .streamlit/secrets.toml resolve as they do for every other command (Streamlit reads the
     # app's own .streamlit/config.toml beside the script). Streamlit replaces this process, so a
