@@ -11,9 +11,8 @@ import math
 
 import yaml
 
-from dsa.catalog import latest_run
+from dsa.catalog import Catalog, latest_run
 from dsa.errors import NotFound
-from dsa.store import Store
 
 MAX_ACCEPTED = 12  # at most this many distinct values make an accepted-values check
 
@@ -29,7 +28,7 @@ def _bound(value: str | None, down: bool) -> float | None:
     return int(rounded)
 
 
-def suggestions(store: Store, source: str) -> list[dict]:
+def suggestions(store: Catalog, source: str) -> list[dict]:
     """`checks:` entries (one per table) for `source` from its newest successful quality run."""
     try:
         run_id = latest_run(store, "quality", source)
@@ -79,6 +78,6 @@ def suggestions(store: Store, source: str) -> list[dict]:
     return out
 
 
-def suggest_yaml(store: Store, source: str) -> str:
+def suggest_yaml(store: Catalog, source: str) -> str:
     head = f"# Suggested from the latest profile of '{source}': review, then paste under checks: in dsa.yaml\n"
     return head + yaml.safe_dump({"checks": suggestions(store, source)}, sort_keys=False, allow_unicode=True, width=200)
