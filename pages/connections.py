@@ -1,50 +1,30 @@
 """Connections: the sources dsa knows (dsa.yaml and the store), and adding, editing, testing and
 removing them. Passwords are typed into password fields, kept encrypted, and never shown again."""
 
-import json
 from types import UnionType
 import typing
 from urllib.parse import urlsplit
 
-import polars as pl
 import streamlit as st
 
 from dsa import ui
-from dsa.config import SourceOptions, load_config
-from dsa.connectors import connector_types, get_connector, open_source
 from dsa.errors import DsaError, one_line, scrub
-from dsa.sources import stored_specs
 
 ui.ensure_navigation()
 
 st.title("Connections")
-BASE_KEYS = set(SourceOptions.model_fields)
 
 try:
-    config_sources = load_config().sources
-    merged = ui.sources().sources
+    listed = ui.connection_list()
 except DsaError as exc:
     st.error(ui.md(exc))
     st.stop()
-stored = stored_specs(ui.local_store().path)
-
-rows = []
-module = ui._connections()
-if module is not None:  # with the vault: where each secret lives, never the secret itself
-    rows = [{"connection": c.name, "type": c.type, "source": c.target, "defined in": c.defined_in,
-             "secret": c.secret} for c in module.list_connections(ui.local_store().path, load_config())]
+if listed.height:
+    ui.table(listed)
 else:
-    for name, options in sorted(merged.items()):
-        try:
-            where = scrub(open_source(name, options).describe())
-        except Exception:  # a connector that cannot describe itself still gets listed
-            where = options.type
-        rows.append({"connection": name, "type": options.type, "source": where,
-                     "defined in": "config" if name in config_sources else "store"})
-if rows:
-    st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
-else:
-    ui.empty("No connection yet. Add one below, or load the demo from the Overview page.")
+    ui.empty("No connection yet: add one below, or load the demo shop.")
+    if not ui.read_only() and st.button("Load the demo", icon=":material/play_arrow:"):
+        ui.load_demo()
 
 
 def field_kind(annotation) -> type:
@@ -69,13 +49,13 @@ if ui.read_only():
     st.stop()
 
 st.subheader("Add or edit a connection")
-editable = sorted(n for n in stored if n not in config_sources)
-choice = ui.choose("Connection", ["(new connection)", *editable], "conn")
+stored = ui.editable_connections()
+choice = ui.choose("Connection", ["(new connection)", *stored], "conn")
 existing = stored.get(choice, {}) if choice != "(new connection)" else {}
-types = connector_types()
+types = ui.connector_types()
 kind = st.selectbox("Type", types, index=types.index(existing["type"]) if existing.get("type") in types else 0,
                     disabled=bool(existing))
-Options = get_connector(kind).Options
+Options = ui.connector_options(kind)
 
 with st.form("connection", clear_on_submit=False):
     name = st.text_input("Name", value=choice if existing else "", disabled=bool(existing),
@@ -83,7 +63,7 @@ with st.form("connection", clear_on_submit=False):
     spec: dict = {"type": kind}
     secret_values: dict = {}
     for field, info in Options.model_fields.items():
-        if field in BASE_KEYS:
+        if field in ui.BASE_OPTION_KEYS:
             continue
         ftype = field_kind(info.annotation)
         label = field + ("" if not info.is_required() else " *")

@@ -184,10 +184,12 @@ def test_explore_widgets_update_the_url(demo):
     no_exception(at)
     assert at.query_params["table"] == ["products"] or at.query_params["table"] == "products"
     assert at.subheader[0].value == "main.products"
-    at.text_input[0].input("email").run()
+    # the sidebar search: every connection's tables and columns, each match a link into Explore
+    at.sidebar.text_input[0].input("email").run()
     assert "1 matches" in texts(at)
-    found = pl.from_pandas(at.dataframe[0].value)
-    assert found["open"].to_list() == ["explore?conn=demo_shop&schema=main&table=customers&column=email"]
+    link = next(link.proto for link in at.get("page_link") if "email" in link.proto.label)
+    assert link.page == "explore"
+    assert link.query_string == "conn=demo_shop&schema=main&table=customers&column=email&q=email"
     assert at.query_params["q"] in ("email", ["email"])
 
 
@@ -277,7 +279,8 @@ def test_quality_page_with_metrics(quality_demo):
     no_exception(at)
     m = metrics(at)
     assert m["Columns"] == "2"
-    assert m["Mean score"] == "60.0"  # the newest run: (20 + 100) / 2
+    # one score, as on the Overview: the mean of the table scores (one table here, scored 90)
+    assert m["Quality score"] == "90.0"
     worst = pl.from_pandas(at.dataframe[0].value)
     assert worst["column_name"][0] == "email"
     assert worst["why"][0] == "25.0% null"
@@ -408,7 +411,7 @@ def test_read_only_hides_and_refuses(demo, monkeypatch, tmp_path, how):
     assert not at.button and not at.get("form")
     at = app("connections")
     no_exception(at)
-    assert "read-only" in texts(at) and not at.text_input
+    assert "read-only" in texts(at) and not at.main.text_input
     from dsa import ui
     from dsa.errors import DsaError
 
