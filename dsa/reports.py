@@ -6,7 +6,7 @@ list (a new or finished run refreshes it). Nothing here imports Streamlit, so th
 scripts can ask the same questions.
 
 The Quality page's filtered column profiles (`app_quality_columns.sql`) are the common input of
-several of its reports: those queries read them as `quality_columns`.
+several of its reports: their queries, in `queries/app_quality/`, read them as `quality_columns`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _read(con: duckdb.DuckDBPyConnection, name: str, *params) -> pl.DataFrame:
 
 
 def _filtered(con: duckdb.DuckDBPyConnection, name: str, where: ColumnFilter) -> pl.DataFrame:
-    sql = f"WITH quality_columns AS ({queries.text('app_quality_columns')}) {queries.text(name)}"
+    sql = f"WITH quality_columns AS ({queries.text('app_quality_columns')}) {queries.text('app_quality/' + name)}"
     return con.execute(sql, where.params()).pl()
 
 
@@ -162,27 +162,27 @@ def quality_score(con, quality_run: str, schema: str | None, table_name: str | N
 
 
 def quality_totals(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "app_quality_totals", where)
+    return _filtered(con, "quality_totals", where)
 
 
 def score_distribution(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "app_score_distribution", where)
+    return _filtered(con, "score_distribution", where)
 
 
 def null_distinct_points(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "app_null_distinct_points", where)
+    return _filtered(con, "null_distinct_points", where)
 
 
 def null_distinct_cells(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "app_null_distinct_cells", where)
+    return _filtered(con, "null_distinct_cells", where)
 
 
 def worst_columns(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "app_worst_columns", where)
+    return _filtered(con, "worst_columns", where)
 
 
 def column_choices(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "app_column_choices", where)
+    return _filtered(con, "column_choices", where)
 
 
 def top_values(con, quality_run: str, column_qualified_name: str) -> pl.DataFrame:
