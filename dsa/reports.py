@@ -35,12 +35,12 @@ class ColumnFilter:
 
 
 def _read(con: duckdb.DuckDBPyConnection, name: str, *params) -> pl.DataFrame:
-    return con.execute(queries.text(name), list(params)).pl()
+    return con.sql(queries.text(name), params=list(params)).pl()
 
 
 def _filtered(con: duckdb.DuckDBPyConnection, name: str, where: ColumnFilter) -> pl.DataFrame:
     sql = f"WITH quality_columns AS ({queries.text('app_quality_columns')}) {queries.text('app_quality/' + name)}"
-    return con.execute(sql, where.params()).pl()
+    return con.sql(sql, params=where.params()).pl()
 
 
 # -- runs ----------------------------------------------------------------------------------
