@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -70,17 +71,22 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
+        chromium = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.set_default_timeout(20_000)
-        yield pg
-        browser.close()
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg.set_default_timeout(20_000)
+    yield pg
 
 
 def settle(page) -> None:
@@ -112,6 +118,54 @@ def test_every_page_opens(server, page, path, title, expected):
     settle(page)
     assert not page.locator('[data-testid="stException"]').count()
     shoot(page, title.lower())
+    # tables show no "None" cells and no internal field names (glide-data-grid keeps an accessible copy)
+    cells = page.locator('[role=gridcell]').all_inner_texts()
+    headers = page.locator('[role=columnheader]').all_inner_texts()
+    assert "None" not in [c.strip() for c in cells]
+    assert not {h.strip() for h in headers} & INTERNAL
+
+
+INTERNAL = {"run_id", "tenant", "qualified_name", "table_qualified_name", "schema_count", "is_nullable", "None"}
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_theme_follows_the_browser_preference(server, browser, scheme):
+    url, _ = server
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1200, "height": 800})
+    try:
+        pg = context.new_page()
+        pg.goto(url)
+        pg.get_by_role("heading", name="Overview").first.wait_for(timeout=20_000)
+        rgb = pg.evaluate("getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
+        red, green, blue = (int(v) for v in re.findall(r"\d+", rgb)[:3])
+        dark = (red + green + blue) / 3 < 128
+        assert dark == (scheme == "dark"), rgb
+    finally:
+        context.close()
+
+
+def test_no_request_leaves_the_machine(server, browser):
+    """Every page, a table pick and a search: each request goes to the app itself."""
+    url, _ = server
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(20_000)
+        for path, title, expected in PAGES:
+            pg.goto(f"{url}/{path}")
+            pg.get_by_role("heading", name=title).first.wait_for()
+            pg.get_by_text(expected).first.wait_for()
+            settle(pg)
+        pg.get_by_placeholder("e.g. email").fill("email")
+        pg.keyboard.press("Enter")
+        pg.get_by_text("1 matches").wait_for()
+        settle(pg)
+    finally:
+        context.close()
+    hosts = {urlsplit(u).hostname for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
+    assert requests and hosts <= {"127.0.0.1", "localhost"}, sorted(u for u in requests if "127.0.0.1" not in u)
 
 
 def test_explore_link_follows_a_foreign_key(server, page):
