@@ -20,6 +20,7 @@ conn = ui.choose("Connection", scans["connection"].unique(maintain_order=True).t
 conn_scans = scans.filter(pl.col("connection") == conn)
 run_labels = {r["run_id"]: ui.run_label(r) for r in conn_scans.iter_rows(named=True)}
 run = ui.choose("Scan run", list(run_labels), "run", format_func=lambda r: run_labels[r], container=far)
+ui.partial_notice(run)
 # the newest quality run of this connection, if any, gives row counts, scores and column profiles
 qruns = ui.report(reports.quality_runs, conn)
 quality_run = qruns["run_id"][0] if qruns.height else None
