@@ -351,3 +351,27 @@ def test_cli_wrong_port_is_one_line(dsa_cli, tmp_path):
     warning, line = r.stderr.strip().splitlines()
     assert warning.startswith("warning: ") and "sources.shopdb.dsn holds a plaintext password" in warning
     assert "cannot connect to source 'shopdb' (mysql at 127.0.0.1:1/shop)" in line and "s3cret-pw" not in r.stderr
+
+
+def test_view_column_types_as_a_default_session_sees_them(mysql_admin, mysql_database, tmp_path):
+    # dsa raises group_concat_max_len for its columns query; a view's GROUP_CONCAT column must
+    # still have the type a fresh session's information_schema reports
+    run_ddl(mysql_admin, mysql_database, [
+        "CREATE TABLE film (id INT, actor VARCHAR(20), notes LONGTEXT)",
+        "CREATE VIEW film_list AS SELECT id, GROUP_CONCAT(actor) AS actors, JSON_ARRAYAGG(actor) AS js, "
+        "max(notes) AS notes FROM film GROUP BY id"])
+    import pymysql
+
+    fresh = pymysql.connect(host=MYSQL["host"], port=MYSQL["port"], user="root", database=mysql_database)
+    with fresh.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+                    "WHERE TABLE_SCHEMA = DATABASE()")
+        expected = {(t, c): ty for t, c, ty in cur.fetchall()}
+    fresh.close()
+    store = Store(tmp_path / "store")
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
+    assert scan(store, config, "m").status == "success"
+    got = {(t, c): ty for t, c, ty, _ in store.connect().execute(
+        "SELECT table_name, column_name, data_type, custom_attributes FROM latest_column_metadata").fetchall()}
+    assert got == expected
+    assert expected[("film_list", "actors")] != "longtext" and expected[("film_list", "notes")] == "longtext"

@@ -518,3 +518,27 @@ def test_include_schema_patterns(rich, tmp_path):
         "pg.select.from"]
     assert sorted(r[0] for r in con.execute("SELECT schema_name FROM latest_schema_metadata").fetchall()) == ["ref", "select"]
     assert (result.table_count, result.column_count) == (1, 1)
+
+
+def test_inherits_children_name_their_parent(pg_database, tmp_path):
+    """Sakila's port keeps payments in INHERITS children; a child of two parents names the first."""
+    run_sql(pg_database, """
+        CREATE TABLE payment (id int, amount numeric(5,2));
+        CREATE TABLE payment_p2022_01 () INHERITS (payment);
+        CREATE TABLE audit (who text);
+        CREATE TABLE payment_audited () INHERITS (payment, audit);
+    """)
+    store = Store(tmp_path / "store")
+    result = scan(store, Config(sources={"pg": parse_source("pg", {"type": "postgres", "dsn": pg_database})}), "pg")
+    assert result.status == "success", result.errors
+    con = store.connect()
+    with psycopg.connect(pg_database) as pg:  # the engine's own answer: pg_inherits, first parent
+        expected = dict(pg.execute("SELECT c.relname, p.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                                   "JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhseqno = 1").fetchall())
+    got = {r["table_name"]: (r["table_type"], r["parent_table"]) for r in rows(con, "SELECT * FROM latest_table_metadata")}
+    assert got == {"payment": ("table", None), "audit": ("table", None),
+                   "payment_p2022_01": ("table", f"pg.public.{expected['payment_p2022_01']}"),
+                   "payment_audited": ("table", f"pg.public.{expected['payment_audited']}")}
+    assert table(con, "public", "payment_audited")["custom"]["inherits"] == [["public", "payment"], ["public", "audit"]]
+    assert "inherits" not in table(con, "public", "payment")["custom"]
+    con.close()
