@@ -11,12 +11,12 @@ sums for mean and standard deviation, zero/negative/NaN/infinite counts, text le
 and whitespace-only counts, numbers stored as text, future and impossible dates, true/false
 counts, exact quartiles (percentile_disc over the cumulative group counts), histogram bins and
 the top-K values with a deterministic tie order (count descending, then value ascending: the
-engine's own order for numbers and dates, Unicode code point order for text). Columns whose
+engine's own order, the column's collation for text: values compared as the engine does). Columns whose
 type cannot be grouped (json, arrays, blobs, geometry, xml, ...) get a second, plain aggregate
 of what can be measured (count, nulls, lengths).
 
 The SQL is built from sqlglot expressions and rendered in the engine's dialect; the few places
-where engines differ are facts the engine's connector declares (`MATERIALIZE`, `TEXT_KEY`, `NAN`,
+where engines differ are facts the engine's connector declares (`MATERIALIZE`, `NAN`,
 `REGEX`, `SPLIT`, `PREFILTER`, `BY_COUNT`, `LEAN_WINDOWS`: see `dsa.connectors.base`).
 """
 
@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 if TYPE_CHECKING:
     from dsa.connectors.base import Connector
@@ -58,10 +59,11 @@ class ColumnSpec:
     masked: bool = False
     groupable: bool = True
     skipped: dict[str, str] = field(default_factory=dict)  # metric -> reason
+    words: tuple[str, str] = ("false", "true")  # how the engine writes a boolean column's values
 
 
-def column_spec(name: str, family: str, masked: bool = False) -> ColumnSpec:
-    spec = ColumnSpec(name, family or "other", masked)
+def column_spec(name: str, family: str, masked: bool = False, words: tuple[str, str] = ("false", "true")) -> ColumnSpec:
+    spec = ColumnSpec(name, family or "other", masked, words=words)
     if spec.family not in GROUPABLE:
         spec.groupable = False
         why = f"{spec.family} values cannot be grouped or ordered"
@@ -126,15 +128,16 @@ def _null(to: str = "DOUBLE") -> exp.Expression:
     return _cast(exp.Null(), to)
 
 
-def sort_key(e: exp.Expression, family: str, engine: Connector) -> exp.Expression:
-    """Order text by Unicode code point in every engine (the tie order of top values)."""
-    if family not in TEXT:
-        return e
-    if engine.TEXT_KEY == "collate_c":
-        return exp.Collate(this=e, expression=exp.to_identifier("C", quoted=True))
-    if engine.TEXT_KEY == "binary":
-        return exp.Cast(this=e, to=_type("BINARY").copy())
-    return e
+def _ordered(e: exp.Expression, engine: Connector, desc: bool = False) -> exp.Ordered:
+    """ORDER BY e with the engine's own null placement: nothing to translate (sqlglot would warn
+    where a window function cannot say NULLS LAST). The ordered values are never NULL here."""
+    ordering = Dialect.get_or_raise(engine.dialect).NULL_ORDERING
+    return exp.Ordered(this=e, desc=desc, nulls_first=ordering == ("nulls_are_large" if desc else "nulls_are_small"))
+
+
+def byte_order(e: exp.Expression) -> exp.Expression:
+    """Text compared byte by byte (COLLATE "C"), where only a prefilter's bound needs it."""
+    return exp.Collate(this=e, expression=exp.to_identifier("C", quoted=True))
 
 
 def _is_nan(v: exp.Expression, engine: Connector) -> exp.Expression:
@@ -179,15 +182,23 @@ def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, engine: Connec
     """Column i's grouped rows: v{i}, n (one row per distinct value, NULL included), and for text
     len, the value's length (computed once here: engines do not share the repeated LENGTH(v))."""
     key = _src(c.name)
-    if engine.TEXT_KEY == "binary" and c.family in TEXT:
-        # group on the bytes so case- and pad-insensitive collations do not merge values
-        value, group = exp.Min(this=key), sort_key(key.copy(), c.family, engine)
+    if engine.BYTE_GROUPS and c.family in TEXT:
+        # grouped on the bytes, so lengths, empty and blank counts see every value as written;
+        # distinct count, min/max and top values then compare these groups by the column's
+        # collation (`_collated`)
+        value, group = exp.Min(this=key), exp.Cast(this=key.copy(), to=_type("BINARY").copy())
     else:
         value, group = key, key.copy()
     select = exp.select(value.as_(f"v{i}"), exp.Count(this=exp.Star()).as_("n")).from_(source.copy()).group_by(group)
     if c.family in TEXT:
         select = select.select(exp.Length(this=value.copy()).as_("len"), copy=False)
     return select
+
+
+def _collated(i: int, g: str) -> exp.Expression:
+    """Byte-wise groups `g` grouped again as the column's collation compares them."""
+    v = _col(f"v{i}")
+    return exp.select(exp.Min(this=v).as_(f"v{i}"), _sum(_col("n")).as_("n")).from_(g).group_by(v.copy()).subquery(f"c{i}")
 
 
 def _stat_measures(i: int, c: ColumnSpec, engine: Connector, now: datetime, filtered: bool = True) -> dict[str, exp.Expression]:
@@ -200,7 +211,8 @@ def _stat_measures(i: int, c: ColumnSpec, engine: Connector, now: datetime, filt
     m: dict[str, exp.Expression] = {
         "total": _sum(n.copy()),
         "nulls": count_if(exp.Is(this=v.copy(), expression=exp.Null())),
-        "distinct": exp.Count(this=v.copy()),
+        "distinct": exp.Count(this=exp.Distinct(expressions=[v.copy()]) if engine.BYTE_GROUPS and c.family in TEXT
+                              else v.copy()),
     }
     f = c.family
     if f in NUMERIC:
@@ -226,7 +238,7 @@ def _stat_measures(i: int, c: ColumnSpec, engine: Connector, now: datetime, filt
         if engine.PREFILTER == "no_letter":
             cheap = exp.not_(exp.Glob(this=v.copy(), expression=_s("*[A-Za-z]*")))
         elif engine.PREFILTER == "leading":
-            cheap = exp.LT(this=sort_key(v.copy(), f, engine), expression=_s("A"))
+            cheap = exp.LT(this=byte_order(v.copy()), expression=_s("A"))
         if engine.PREFILTER:
             blank, number_like = exp.and_(cheap, blank), exp.and_(cheap.copy(), number_like)
         m["whitespace"] = count_if(blank)
@@ -336,7 +348,7 @@ def _distribution(i: int, c: ColumnSpec, g: str, engine: Connector) -> tuple[lis
                     default=scaled.copy())
     binned = (exp.select(_col("x", "f"), _col("n", "f"), _as(bin_, "b")).from_(finite, copy=False)
               .join(exp.to_table(w), join_type="cross", copy=False))
-    running_bins = exp.Window(this=_sum(_sum(n.copy())), order=exp.Order(expressions=[exp.Ordered(this=_col("b"))]))
+    running_bins = exp.Window(this=_sum(_sum(n.copy())), order=exp.Order(expressions=[_ordered(_col("b"), engine)]))
     bins = (exp.select(_col("b"), _as(_sum(n.copy()), "c"), _as(exp.Sub(this=running_bins, expression=_sum(n.copy())), "below"))
             .from_(b, copy=False).group_by(_col("b"), copy=False))
 
@@ -354,7 +366,7 @@ def _distribution(i: int, c: ColumnSpec, g: str, engine: Connector) -> tuple[lis
               .where(exp.or_(holds(0.25), holds(0.5), holds(0.75)), copy=False))
     cum = exp.Add(this=_col("below", "k"), expression=exp.Window(
         this=_sum(_col("n", b) if engine.LEAN_WINDOWS else _dbl(_col("n", b))), partition_by=[_col("b", b)],
-        order=exp.Order(expressions=[exp.Ordered(this=_col("x", b))]),
+        order=exp.Order(expressions=[_ordered(_col("x", b), engine)]),
         spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")))
     ranked = (exp.select(_col("x", b), _col("n", b), _as(cum, "cum"), _col("tot", w)).from_(b, copy=False)
               .join(chosen.subquery("k", copy=False), on=exp.EQ(this=_col("b", b), expression=_col("b", "k")), copy=False)
@@ -397,8 +409,8 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Conne
         ms = [present.get(name, exp.Null()) for name in MEASURES]
         shown = not c.masked and c.family != "boolean"  # not every engine has min(boolean): read from the counts
         value = _case(exp.not_(_is_nan(v.copy(), engine)), v.copy()) if c.family == "float" and engine.NAN else v.copy()
-        lo = exp.Min(this=sort_key(value, c.family, engine)) if shown else None
-        hi = exp.Max(this=sort_key(value.copy(), c.family, engine)) if shown else None
+        lo = exp.Min(this=value) if shown else None
+        hi = exp.Max(this=value.copy()) if shown else None
         if engine.BY_COUNT and c.family in TEXT:
             # the grouped rows are read once, not twice from a materialised copy: for a
             # near-unique text column that copy is as large as the column itself
@@ -410,11 +422,12 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Conne
 
         # top values: a top-N (ORDER BY ... LIMIT) per column, ranked afterwards among those K rows
         if top_k > 0:
-            key = sort_key(v.copy(), c.family, engine)
-            inner = (exp.select(_col("n"), v.copy(), key.as_("k")).from_(g).where(_not_null(v.copy()))
-                     .order_by(exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=key.copy())).limit(top_k))
+            key = v.copy()
+            groups = _collated(i, g) if engine.BYTE_GROUPS and c.family in TEXT else g
+            inner = (exp.select(_col("n"), v.copy(), key.as_("k")).from_(groups).where(_not_null(v.copy()))
+                     .order_by(_ordered(_col("n"), engine, desc=True), _ordered(key.copy(), engine)).limit(top_k))
             rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
-                exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=_col("k"))]))
+                _ordered(_col("n"), engine, desc=True), _ordered(_col("k"), engine)]))
             parts.append(_row("top", _n(i), rank, exp.Null() if c.masked else _display(_col(f"v{i}")), exp.Null(),
                               [_col("n")], inner.subquery(f"t{i}")))
 
@@ -468,14 +481,17 @@ def probe_sql(sql: str, dialect: str) -> str:
 
 # -- reading the result ------------------------------------------------------------------------
 
-def text_value(value: Any, family: str) -> str | None:
-    """One engine-independent text for a value: booleans as true/false, floats as Python prints them."""
+def text_value(value: Any, family: str, words: tuple[str, str] = ("false", "true")) -> str | None:
+    """A value as the engine writes it: decimals in the engine's own text (scale and every digit
+    kept), booleans in the engine's words (`words`: false, true), floats as Python prints them."""
     if value is None:
         return None
     if isinstance(value, (bytes, bytearray, memoryview)):
         value = bytes(value).decode("utf-8", errors="replace")
     if family == "boolean":
-        return "true" if str(value).strip().lower() in ("1", "t", "true") else "false"
+        return words[str(value).strip().lower() in ("1", "t", "true")]
+    if family == "decimal" and isinstance(value, str):
+        return value
     if family == "integer":
         try:
             return str(int(str(value).split(".")[0])) if "e" not in str(value).lower() else str(int(float(value)))
@@ -526,10 +542,11 @@ def parse_result(rows: list[tuple], columns: list[ColumnSpec]) -> dict[int, dict
             prof["max"] = text_value(t2, c.family)
             if c.family == "boolean" and not c.masked:
                 trues, falses = prof.get("trues") or 0, prof.get("falses") or 0
-                prof["min"] = "false" if falses else ("true" if trues else None)
-                prof["max"] = "true" if trues else ("false" if falses else None)
+                no, yes = c.words
+                prof["min"] = no if falses else (yes if trues else None)
+                prof["max"] = yes if trues else (no if falses else None)
         elif kind == "top":
-            prof["top"].append((int(pos), None if t1 is None else text_value(t1, c.family), int(ms[0])))
+            prof["top"].append((int(pos), None if t1 is None else text_value(t1, c.family, c.words), int(ms[0])))
         elif kind == "quartile":
             for name, flag in zip(("q1", "median", "q3"), ms[1:4]):
                 if flag:

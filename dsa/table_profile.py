@@ -88,7 +88,8 @@ def profile_table(connector: Connector, task: TableTask, options: QualityOptions
 def _profile(conn, connector: Connector, task: TableTask, options: QualityOptions, sample: Sample, top_k: int,
              run_id: str, now: datetime, deadline: Deadline, started: float, sessions: int) -> TableResult:
     rel = connector.profile_relation(task.schema, task.table)
-    specs = [profile.column_spec(c["column_name"], c["type_family"], _masked(task, c["column_name"], options.mask))
+    specs = [profile.column_spec(c["column_name"], c["type_family"], _masked(task, c["column_name"], options.mask),
+                                 connector.BOOLEAN_TEXT)
              for c in task.columns]
     connector.begin_snapshot(conn)  # closing the connection ends it
 

@@ -43,10 +43,11 @@ class MysqlConnector(Connector):
     Options = MysqlOptions
 
     # profiling (see dsa.connectors.base): no TABLESAMPLE, but RAND(seed) draws a repeatable
-    # number per row (`sample_source`); text groups on its bytes, so case- and pad-insensitive
-    # collations do not merge values
+    # number per row (`sample_source`); text is counted and ordered by the column's collation
+    # (grouped on its bytes first, so lengths and blank counts see each value as written)
     SAMPLE_IS_SEEDED = True
-    TEXT_KEY = "binary"
+    BOOLEAN_TEXT = ("0", "1")  # tinyint(1)
+    BYTE_GROUPS = True
     REGEX = "instr"
     _server_without_tls = False  # learnt by a first session in PREFERRED mode (see connect)
 
