@@ -414,3 +414,38 @@ class TestMysqlQuality(QualityContract, DiffContract):
                    "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT, FOREIGN KEY (customer_id) REFERENCES customers (id))",
                    *[f"INSERT INTO customers VALUES ({c})" for c in customers],
                    *[f"INSERT INTO orders VALUES ({i}, {'NULL' if c is None else c})" for i, c in enumerate(orders, 1)])
+
+
+def test_profile_values_as_the_engine_gives_them(mysql_admin, mysql_database, tmp_path):
+    """A case-insensitive collation counts 'ACADEMY' and 'academy' once, tinyint(1) reads 0/1,
+    decimals keep their scale and every digit: each checked against the engine's own SQL."""
+    from dsa.quality import quality
+
+    run_ddl(mysql_admin, mysql_database, [
+        "CREATE TABLE film (title VARCHAR(40) COLLATE utf8mb4_general_ci, active TINYINT(1), "
+        "price DECIMAL(5,2), big DECIMAL(40,10))",
+        "INSERT INTO film VALUES ('ACADEMY', 1, 0, 12345678901234567890.1234567890), "
+        "('academy', 0, 9.5, 12345678901234567890.1234567890), ('Zorro', 1, 0.99, NULL), "
+        "('apple ', 1, NULL, -1.5)"])
+    store = Store(tmp_path / "store")
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
+    assert scan(store, config, "m").status == "success"
+    result = quality(store, config, "m", sample="100%")
+    assert result.status == "success" and not result.skipped, result.skipped
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"USE `{mysql_database}`")
+        engine = {}
+        for c in ("title", "active", "price", "big"):
+            cur.execute(f"SELECT count(DISTINCT {c}), CAST(min({c}) AS CHAR), CAST(max({c}) AS CHAR) FROM film")
+            engine[c] = cur.fetchone()
+        cur.execute("SELECT CAST(big AS CHAR), count(*) FROM film WHERE big IS NOT NULL GROUP BY big "
+                    "ORDER BY count(*) DESC, big LIMIT 1")
+        top_big = cur.fetchone()
+    con = store.connect()
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT column_name, distinct_count, min_value, max_value FROM latest_column_quality_metrics").fetchall()}
+    assert got == engine
+    assert got["title"][0] == 3 and got["active"][1:] == ("0", "1") and got["price"][1] == "0.00"
+    assert got["big"][2] == "12345678901234567890.1234567890"
+    assert con.execute("SELECT value, count FROM latest_column_top_values WHERE column_name = 'big' AND rank = 1"
+                       ).fetchone() == top_big
