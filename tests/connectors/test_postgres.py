@@ -626,3 +626,31 @@ class TestPostgresQuality(QualityContract, DiffContract):
         # the columns the writer leaves NULL count every inserted row as a null: the same rows everywhere
         assert nulls["amount"] - nulls["word"] == rows_seen - 20000 + sum(1 for r in data if r[2] is None) \
             - sum(1 for r in data if r[1] is None)
+
+
+def test_profile_values_as_the_engine_gives_them(pg_database, tmp_path):
+    """Decimals keep their scale and every digit; text min/max follow the column's collation:
+    each checked against the engine's own SQL."""
+    from dsa.quality import quality
+
+    run_sql(pg_database, """
+        CREATE TABLE prices (price numeric(5,2), big numeric(40,10), name text COLLATE "C", label text);
+        INSERT INTO prices VALUES (0, 12345678901234567890.1234567890, 'b', 'b'),
+                                  (9.5, 12345678901234567890.1234567890, 'B', 'B'), (NULL, -1.5, 'a', 'a');
+    """)
+    store = Store(tmp_path / "store")
+    config = Config(sources={"pg": parse_source("pg", {"type": "postgres", "dsn": pg_database})})
+    assert scan(store, config, "pg").status == "success"
+    assert quality(store, config, "pg", sample="100%").status == "success"
+    with psycopg.connect(pg_database) as pg:
+        engine = {c: pg.execute(sql.SQL("SELECT count(DISTINCT {c}), min({c})::text, max({c})::text FROM prices").format(
+            c=sql.Identifier(c))).fetchone() for c in ("price", "big", "name", "label")}
+        top_big = pg.execute("SELECT big::text, count(*)::int FROM prices GROUP BY big ORDER BY count(*) DESC, big LIMIT 1"
+                             ).fetchone()
+    con = store.connect()
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT column_name, distinct_count, min_value, max_value FROM latest_column_quality_metrics").fetchall()}
+    assert got == engine
+    assert got["price"][1] == "0.00" and got["big"][2] == "12345678901234567890.1234567890"
+    assert con.execute("SELECT value, count FROM latest_column_top_values WHERE column_name = 'big' AND rank = 1"
+                       ).fetchone() == top_big
