@@ -11,13 +11,15 @@ sums for mean and standard deviation, zero/negative/NaN/infinite counts, text le
 and whitespace-only counts, numbers stored as text, future and impossible dates, true/false
 counts, exact quartiles (percentile_disc over the cumulative group counts), histogram bins and
 the top-K values with a deterministic tie order (count descending, then value ascending: the
-engine's own order, the column's collation for text: values compared as the engine does). Columns whose
-type cannot be grouped (json, arrays, blobs, geometry, xml, ...) get a second, plain aggregate
-of what can be measured (count, nulls, lengths).
+engine's own order, the column's collation for text: values compared as the engine does). Every
+type is grouped; types without min()/max() aggregates are ordered (`_first`); what the engine
+refuses is found and taken away by `dsa.table_profile`. A second, plain aggregate measures lengths
+(json, arrays, blobs, ...) and the columns the engine cannot group (count, nulls).
 
 The SQL is built from sqlglot expressions and rendered in the engine's dialect; the few places
 where engines differ are facts the engine's connector declares (`MATERIALIZE`, `NAN`,
-`REGEX`, `SPLIT`, `PREFILTER`, `BY_COUNT`, `LEAN_WINDOWS`: see `dsa.connectors.base`).
+`REGEX`, `SPLIT`, `PREFILTER`, `BY_COUNT`, `LEAN_WINDOWS`, `BYTE_GROUPS`, `BOOLEAN_TEXT`, and
+`shown_value`: see `dsa.connectors.base`).
 """
 
 from __future__ import annotations
@@ -34,11 +36,15 @@ from sqlglot.dialects.dialect import Dialect
 if TYPE_CHECKING:
     from dsa.connectors.base import Connector
 
-GROUPABLE = {"integer", "decimal", "float", "boolean", "string", "date", "time", "timestamp", "interval", "uuid", "enum"}
+# families with measures of their own (sums, lengths, dates in the future, true/false counts)
+MEASURED = {"integer", "decimal", "float", "string", "date", "timestamp", "boolean"}
+# families with min()/max() aggregates in every engine; the others (uuid, binary, arrays, ...) take
+# their minimum and maximum from the grouped rows by ORDER BY ... LIMIT 1, where the engine orders them
+AGGREGATE_ORDER = {"integer", "decimal", "float", "string", "date", "time", "timestamp", "interval", "enum"}
 NUMERIC = {"integer", "decimal", "float"}
 DATES = {"date", "timestamp"}
 TEXT = {"string"}
-LENGTHS = {"binary", "json", "xml", "array", "struct", "map"}  # measurable length, not groupable
+LENGTHS = {"binary", "json", "xml", "array", "struct", "map"}  # lengths measured by a plain aggregate
 HIST_BINS = 20
 DISPLAY_CHARS = 200  # values longer than this are truncated for display (counted whole)
 OLDEST_VALID = "1900-01-01"
@@ -58,17 +64,15 @@ class ColumnSpec:
     family: str
     masked: bool = False
     groupable: bool = True
+    ordered: bool = True  # min/max (off when the engine cannot order the type)
     skipped: dict[str, str] = field(default_factory=dict)  # metric -> reason
     words: tuple[str, str] = ("false", "true")  # how the engine writes a boolean column's values
 
 
 def column_spec(name: str, family: str, masked: bool = False, words: tuple[str, str] = ("false", "true")) -> ColumnSpec:
-    spec = ColumnSpec(name, family or "other", masked, words=words)
-    if spec.family not in GROUPABLE:
-        spec.groupable = False
-        why = f"{spec.family} values cannot be grouped or ordered"
-        spec.skipped.update(distinct=why, top_values=why, min_max=why)
-    return spec
+    """Every column is grouped and ordered: what the engine refuses is found when it refuses
+    (`dsa.table_profile`), so only that is skipped."""
+    return ColumnSpec(name, family or "other", masked, words=words)
 
 
 # -- small expression helpers ---------------------------------------------------------------
@@ -193,6 +197,14 @@ def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, engine: Connec
     if c.family in TEXT:
         select = select.select(exp.Length(this=value.copy()).as_("len"), copy=False)
     return select
+
+
+def _first(i: int, g: str, engine: Connector, last: bool) -> exp.Expression:
+    """The smallest (largest) value of column i's grouped rows by ORDER BY ... LIMIT 1: for types
+    the engine orders but has no min()/max() for (Postgres uuid, bytea, ranges, arrays)."""
+    v = _col(f"v{i}")
+    return exp.select(v.copy()).from_(g).where(_not_null(v.copy())).order_by(
+        _ordered(v.copy(), engine, desc=last)).limit(1).subquery()
 
 
 def _collated(i: int, g: str) -> exp.Expression:
@@ -407,17 +419,22 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Conne
         # statistics: one row
         present = _stat_measures(i, c, engine, now, filtered=True)
         ms = [present.get(name, exp.Null()) for name in MEASURES]
-        shown = not c.masked and c.family != "boolean"  # not every engine has min(boolean): read from the counts
+        # not every engine has min(boolean): read from the counts
+        shown = not c.masked and c.family != "boolean" and c.ordered
         value = _case(exp.not_(_is_nan(v.copy(), engine)), v.copy()) if c.family == "float" and engine.NAN else v.copy()
-        lo = exp.Min(this=value) if shown else None
-        hi = exp.Max(this=value.copy()) if shown else None
+        if c.family in AGGREGATE_ORDER:
+            lo = exp.Min(this=value) if shown else None
+            hi = exp.Max(this=value.copy()) if shown else None
+        else:
+            lo, hi = (_first(i, g, engine, False), _first(i, g, engine, True)) if shown else (None, None)
         if engine.BY_COUNT and c.family in TEXT:
             # the grouped rows are read once, not twice from a materialised copy: for a
             # near-unique text column that copy is as large as the column itself
             ctes[-1] = (f"l{i}", _by_count(i, _column_groups(c, i, source, engine), lo, hi, ms, top_k), True)
             parts.extend(_by_count_rows(i, c, ms, shown, top_k))
             continue
-        t1, t2 = (_display(lo), _display(hi)) if shown else (exp.Null(), exp.Null())
+        t1, t2 = (_display(engine.shown_value(lo, c.family)), _display(engine.shown_value(hi, c.family))
+                  ) if shown else (exp.Null(), exp.Null())
         parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms, g))
 
         # top values: a top-N (ORDER BY ... LIMIT) per column, ranked afterwards among those K rows
@@ -428,7 +445,7 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Conne
                      .order_by(_ordered(_col("n"), engine, desc=True), _ordered(key.copy(), engine)).limit(top_k))
             rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
                 _ordered(_col("n"), engine, desc=True), _ordered(_col("k"), engine)]))
-            parts.append(_row("top", _n(i), rank, exp.Null() if c.masked else _display(_col(f"v{i}")), exp.Null(),
+            parts.append(_row("top", _n(i), rank, exp.Null() if c.masked else _display(engine.shown_value(_col(f"v{i}"), c.family)), exp.Null(),
                               [_col("n")], inner.subquery(f"t{i}")))
 
         # exact quartiles (percentile_disc over cumulative counts) and histogram bins
@@ -454,18 +471,24 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Conne
 
 
 def odd_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Connector) -> str:
-    """A plain aggregate for columns that cannot be grouped: rows, non-null count, lengths."""
+    """A plain aggregate: rows, the non-null count of columns that cannot be grouped, lengths."""
     select = exp.select(exp.Count(this=exp.Star()).as_("rows"))
     for i, c in enumerate(columns):
-        if c.groupable:
+        if not odd_measured(c):
             continue
         col = _src(c.name)
-        select = select.select(exp.Count(this=col).as_(f"c{i}"), copy=False)
+        if not c.groupable:
+            select = select.select(exp.Count(this=col).as_(f"c{i}"), copy=False)
         if c.family in LENGTHS:
             length = engine.byte_length(col.copy()) if c.family == "binary" else exp.Length(this=_txt(col.copy()))
             select = select.select(exp.Min(this=length).as_(f"l{i}_min"), exp.Max(this=length.copy()).as_(f"l{i}_max"),
                                    exp.Avg(this=_dbl(length.copy())).as_(f"l{i}_avg"))
     return select.from_(source.copy()).sql(dialect=engine.dialect)
+
+
+def odd_measured(c: ColumnSpec) -> bool:
+    """Is the column in the plain aggregate (`odd_sql`)?"""
+    return c.family != "unmeasurable" and (not c.groupable or c.family in LENGTHS)
 
 
 def count_sql(source: exp.Expression, dialect: str) -> str:
@@ -521,9 +544,29 @@ def statements(columns: list[ColumnSpec], source: exp.Expression, engine: Connec
     if split == "always" or (split == "full" and not isinstance(source, exp.Subquery)):
         order = sorted(range(len(columns)), key=lambda i: columns[i].family not in TEXT)
         sqls = [profile_sql(columns, source, engine, top_k, now, only={i}) for i in order if columns[i].groupable]
+    elif engine.MAX_WITH:
+        sqls = [profile_sql(columns, source, engine, top_k, now, only=set(batch))
+                for batch in _batches(columns, engine.MAX_WITH)]
     else:
         sqls = [profile_sql(columns, source, engine, top_k, now)]
     return [s for s in sqls if s is not None]
+
+
+def _batches(columns: list[ColumnSpec], most: int) -> list[list[int]]:
+    """Column indexes in groups whose statements name at most `most` WITH elements: a grouping per
+    column, three more per number column (quartiles and histogram), one for a shared sample."""
+    batches: list[list[int]] = [[]]
+    used = 1
+    for i, c in enumerate(columns):
+        if not c.groupable:
+            continue
+        need = 4 if c.family in NUMERIC else 1
+        if batches[-1] and used + need > most:
+            batches.append([])
+            used = 1
+        batches[-1].append(i)
+        used += need
+    return [b for b in batches if b]
 
 
 def parse_result(rows: list[tuple], columns: list[ColumnSpec]) -> dict[int, dict[str, Any]]:

@@ -150,6 +150,8 @@ class Connector(ABC):
     BY_COUNT: ClassVar[bool] = False
     # quartiles: a running sum of the integer counts instead of doubles
     LEAN_WINDOWS: ClassVar[bool] = False
+    # the most WITH elements one statement may name (MariaDB: 64); columns are profiled in batches
+    MAX_WITH: ClassVar[int | None] = None
     # text grouped on its bytes (per-value measures exact), then regrouped under the column's
     # collation for distinct count and top values (MySQL's case- and pad-insensitive collations)
     BYTE_GROUPS: ClassVar[bool] = False
@@ -347,6 +349,10 @@ class Connector(ABC):
         from dsa import sampling
 
         return sampling.SEED if self.SAMPLE_IS_SEEDED and method != "full" else None
+
+    def shown_value(self, value: exp.Expression, family: str) -> exp.Expression:
+        """A value as an expression the engine casts to its text form (min, max, top values)."""
+        return value
 
     def byte_length(self, value: exp.Expression) -> exp.Expression:
         """The length in bytes of a binary value."""

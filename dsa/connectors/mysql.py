@@ -48,6 +48,7 @@ class MysqlConnector(Connector):
     SAMPLE_IS_SEEDED = True
     BOOLEAN_TEXT = ("0", "1")  # tinyint(1)
     BYTE_GROUPS = True
+    MAX_WITH = 64  # MariaDB: "Too many WITH elements in WITH clause" past a 64-bit table map
     REGEX = "instr"
     _server_without_tls = False  # learnt by a first session in PREFERRED mode (see connect)
 
@@ -141,6 +142,12 @@ class MysqlConnector(Connector):
                 other.close()
 
         return kill
+
+    def shown_value(self, value, family):
+        """Spatial values in their well-known text (MariaDB casts no geometry to CHAR)."""
+        from sqlglot import exp
+
+        return exp.Anonymous(this="ST_AsText", expressions=[value]) if family == "geometry" else value
 
     def sample_source(self, rel, percent, rows, large):
         """`WHERE RAND(42) < fraction`: MySQL and MariaDB seed RAND once per statement and draw a

@@ -423,10 +423,10 @@ def test_profile_values_as_the_engine_gives_them(mysql_admin, mysql_database, tm
 
     run_ddl(mysql_admin, mysql_database, [
         "CREATE TABLE film (title VARCHAR(40) COLLATE utf8mb4_general_ci, active TINYINT(1), "
-        "price DECIMAL(5,2), big DECIMAL(40,10))",
-        "INSERT INTO film VALUES ('ACADEMY', 1, 0, 12345678901234567890.1234567890), "
-        "('academy', 0, 9.5, 12345678901234567890.1234567890), ('Zorro', 1, 0.99, NULL), "
-        "('apple ', 1, NULL, -1.5)"])
+        "price DECIMAL(5,2), big DECIMAL(40,10), pic BLOB, code BINARY(2))",
+        "INSERT INTO film VALUES ('ACADEMY', 1, 0, 12345678901234567890.1234567890, 'ab', 'x'), "
+        "('academy', 0, 9.5, 12345678901234567890.1234567890, 'ab', 'y'), ('Zorro', 1, 0.99, NULL, NULL, 'x'), "
+        "('apple ', 1, NULL, -1.5, 'c', NULL)"])
     store = Store(tmp_path / "store")
     config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
     assert scan(store, config, "m").status == "success"
@@ -435,7 +435,7 @@ def test_profile_values_as_the_engine_gives_them(mysql_admin, mysql_database, tm
     with mysql_admin.cursor() as cur:
         cur.execute(f"USE `{mysql_database}`")
         engine = {}
-        for c in ("title", "active", "price", "big"):
+        for c in ("title", "active", "price", "big", "pic", "code"):
             cur.execute(f"SELECT count(DISTINCT {c}), CAST(min({c}) AS CHAR), CAST(max({c}) AS CHAR) FROM film")
             engine[c] = cur.fetchone()
         cur.execute("SELECT CAST(big AS CHAR), count(*) FROM film WHERE big IS NOT NULL GROUP BY big "
@@ -449,3 +449,26 @@ def test_profile_values_as_the_engine_gives_them(mysql_admin, mysql_database, tm
     assert got["big"][2] == "12345678901234567890.1234567890"
     assert con.execute("SELECT value, count FROM latest_column_top_values WHERE column_name = 'big' AND rank = 1"
                        ).fetchone() == top_big
+
+
+def test_wide_tables_profile_in_batches(mysql_admin, mysql_database, tmp_path):
+    """MariaDB names at most 64 WITH elements in a statement: 20 number columns (four each) are
+    profiled in batches, every column with the engine's answer."""
+    from dsa.quality import quality
+
+    columns = ", ".join(f"c{i} INT" for i in range(20))
+    run_ddl(mysql_admin, mysql_database, [
+        f"CREATE TABLE wide (id INT PRIMARY KEY, {columns})",
+        "INSERT INTO wide (id) SELECT seq FROM seq_1_to_30",
+        "UPDATE wide SET c0 = id % 7, c19 = id % 3, c10 = id"])
+    store = Store(tmp_path / "store")
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
+    assert scan(store, config, "m").status == "success"
+    result = quality(store, config, "m", sample="100%")
+    assert result.status == "success" and not result.skipped, result.skipped
+    got = dict(store.connect().execute(
+        "SELECT column_name, distinct_count FROM latest_column_quality_metrics").fetchall())
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"SELECT count(DISTINCT c0), count(DISTINCT c10), count(DISTINCT c19) FROM `{mysql_database}`.wide")
+        assert (got["c0"], got["c10"], got["c19"]) == cur.fetchone()
+    assert len(got) == 21 and got["c1"] == 0

@@ -654,3 +654,50 @@ def test_profile_values_as_the_engine_gives_them(pg_database, tmp_path):
     assert got["price"][1] == "0.00" and got["big"][2] == "12345678901234567890.1234567890"
     assert con.execute("SELECT value, count FROM latest_column_top_values WHERE column_name = 'big' AND rank = 1"
                        ).fetchone() == top_big
+
+
+def test_every_type_postgres_groups_is_profiled(pg_database, tmp_path):
+    """The sample databases' types (pagila's uuid, tsvector, text[], mpaa_rating enum, money,
+    ranges, bytea, jsonb): distinct count, min, max and top value are the engine's own answers;
+    only json, which Postgres cannot compare, is skipped, with the engine's reason."""
+    from dsa.quality import quality
+
+    run_sql(pg_database, """
+        CREATE TYPE mpaa_rating AS ENUM ('G', 'PG', 'PG-13', 'R', 'NC-17');
+        CREATE TABLE film (id int, u uuid, ft tsvector, tags text[], rating mpaa_rating, cost money,
+                           span int4range, raw bytea, doc jsonb, plain json);
+        INSERT INTO film VALUES
+          (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'a fat cat', '{Trailers,Commentaries}', 'PG', 1.5, '[1,3)',
+           '\\xabcd', '{"a": 1}', '{"a": 1}'),
+          (2, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'cat', '{}', 'R', 0.99, 'empty', '\\x00', '[1, 2]', '[]'),
+          (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+          (4, '00000000-0000-0000-0000-000000000001', 'a fat cat', '{Trailers,Commentaries}', 'G', 0, '[2,)',
+           '\\xabcd', '{"a": 1}', '{"a": 1}');
+    """)
+    store = Store(tmp_path / "store")
+    config = Config(sources={"pg": parse_source("pg", {"type": "postgres", "dsn": pg_database})})
+    assert scan(store, config, "pg").status == "success"
+    result = quality(store, config, "pg", sample="100%")
+    # what the engine refused: json equality, money as a double, TRIM of a tsvector
+    assert {c: sorted(m) for c, m in result.skipped.items()} == {
+        "pg.public.film.plain": ["distinct", "min_max", "top_values"], "pg.public.film.cost": ["decimal_measures"],
+        "pg.public.film.ft": ["string_measures"]}
+    assert "equality operator" in result.skipped["pg.public.film.plain"]["distinct"]
+    assert "with 5 metrics skipped on 3 columns" in result.summary()
+    con = store.connect()
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT column_name, distinct_count, min_value, max_value, null_count FROM latest_column_quality_metrics").fetchall()}
+    tops = dict(con.execute("SELECT column_name, value FROM latest_column_top_values WHERE rank = 1").fetchall())
+    with psycopg.connect(pg_database) as pg:
+        for c in ("u", "ft", "tags", "rating", "cost", "span", "raw", "doc"):
+            q = sql.Identifier(c)
+            engine = pg.execute(sql.SQL(
+                "SELECT count(DISTINCT {c}), (SELECT f.{c}::text FROM film f WHERE f.{c} IS NOT NULL ORDER BY f.{c} LIMIT 1), "
+                "(SELECT f.{c}::text FROM film f WHERE f.{c} IS NOT NULL ORDER BY f.{c} DESC LIMIT 1), "
+                "count(*) - count({c}) FROM film").format(c=q)).fetchone()
+            assert got[c] == engine, c
+            top = pg.execute(sql.SQL("SELECT f.{c}::text FROM film f WHERE f.{c} IS NOT NULL GROUP BY f.{c} "
+                                     "ORDER BY count(*) DESC, f.{c} LIMIT 1").format(c=q)).fetchone()[0]
+            assert tops[c] == top, c
+    assert got["tags"][1:3] == ("{}", "{Trailers,Commentaries}") and got["cost"][1] == "$0.00"
+    assert got["plain"][0] is None and got["plain"][3] == 1
