@@ -128,10 +128,6 @@ def _txt(e: exp.Expression) -> exp.Expression:
     return _cast(e, "TEXT")
 
 
-def _null(to: str = "DOUBLE") -> exp.Expression:
-    return _cast(exp.Null(), to)
-
-
 def _ordered(e: exp.Expression, engine: Connector, desc: bool = False) -> exp.Ordered:
     """ORDER BY e with the engine's own null placement: nothing to translate (sqlglot would warn
     where a window function cannot say NULLS LAST). The ordered values are never NULL here."""

@@ -38,7 +38,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from sqlglot import exp
 
-from dsa.config import SourceOptions, Strict
+from dsa.options import FilePath, SourceOptions, Strict
 from dsa.connectors.base import FEATURES
 from dsa.connectors.duckdb import DuckdbEngine, GuardedConnection
 from dsa.errors import scrub
@@ -63,7 +63,7 @@ class CsvOptions(Strict):
 
 
 class PathOptions(CsvOptions):
-    path: str
+    path: FilePath
 
 
 class FilesOptions(SourceOptions):
