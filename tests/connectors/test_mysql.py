@@ -416,22 +416,28 @@ class TestMysqlQuality(QualityContract, DiffContract):
                    *[f"INSERT INTO orders VALUES ({i}, {'NULL' if c is None else c})" for i, c in enumerate(orders, 1)])
 
 
+def profiled_fully(tmp_path, database: str) -> Store:
+    """The database scanned and profiled whole, with nothing skipped: the catalog."""
+    from dsa.quality import quality
+
+    store = Store(tmp_path / "store")
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(database)})})
+    assert scan(store, config, "m").status == "success"
+    result = quality(store, config, "m", sample="100%")
+    assert result.status == "success" and not result.skipped, result.skipped
+    return store
+
+
 def test_profile_values_as_the_engine_gives_them(mysql_admin, mysql_database, tmp_path):
     """A case-insensitive collation counts 'ACADEMY' and 'academy' once, tinyint(1) reads 0/1,
     decimals keep their scale and every digit: each checked against the engine's own SQL."""
-    from dsa.quality import quality
-
     run_ddl(mysql_admin, mysql_database, [
         "CREATE TABLE film (title VARCHAR(40) COLLATE utf8mb4_general_ci, active TINYINT(1), "
         "price DECIMAL(5,2), big DECIMAL(40,10), pic BLOB, code BINARY(2))",
         "INSERT INTO film VALUES ('ACADEMY', 1, 0, 12345678901234567890.1234567890, 'ab', 'x'), "
         "('academy', 0, 9.5, 12345678901234567890.1234567890, 'ab', 'y'), ('Zorro', 1, 0.99, NULL, NULL, 'x'), "
         "('apple ', 1, NULL, -1.5, 'c', NULL)"])
-    store = Store(tmp_path / "store")
-    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
-    assert scan(store, config, "m").status == "success"
-    result = quality(store, config, "m", sample="100%")
-    assert result.status == "success" and not result.skipped, result.skipped
+    store = profiled_fully(tmp_path, mysql_database)
     with mysql_admin.cursor() as cur:
         cur.execute(f"USE `{mysql_database}`")
         engine = {}
@@ -454,18 +460,12 @@ def test_profile_values_as_the_engine_gives_them(mysql_admin, mysql_database, tm
 def test_wide_tables_profile_in_batches(mysql_admin, mysql_database, tmp_path):
     """MariaDB names at most 64 WITH elements in a statement: 20 number columns (four each) are
     profiled in batches, every column with the engine's answer."""
-    from dsa.quality import quality
-
     columns = ", ".join(f"c{i} INT" for i in range(20))
     run_ddl(mysql_admin, mysql_database, [
         f"CREATE TABLE wide (id INT PRIMARY KEY, {columns})",
         "INSERT INTO wide (id) SELECT seq FROM seq_1_to_30",
         "UPDATE wide SET c0 = id % 7, c19 = id % 3, c10 = id"])
-    store = Store(tmp_path / "store")
-    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
-    assert scan(store, config, "m").status == "success"
-    result = quality(store, config, "m", sample="100%")
-    assert result.status == "success" and not result.skipped, result.skipped
+    store = profiled_fully(tmp_path, mysql_database)
     got = dict(store.connect().execute(
         "SELECT column_name, distinct_count FROM latest_column_quality_metrics").fetchall())
     with mysql_admin.cursor() as cur:
