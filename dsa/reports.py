@@ -11,6 +11,7 @@ several of its reports: their queries, in `queries/app_quality/`, read them as `
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import duckdb
@@ -191,6 +192,13 @@ def top_values(con, quality_run: str, column_qualified_name: str) -> pl.DataFram
 
 def histogram(con, quality_run: str, column_qualified_name: str) -> pl.DataFrame:
     return _read(con, "app_histogram", quality_run, column_qualified_name)
+
+
+def skipped_metrics(con, quality_run: str, column_qualified_name: str) -> pl.DataFrame:
+    """The metrics a quality run skipped on a column, one row each: metric, reason (the engine's)."""
+    rows = _read(con, "app_skipped_metrics", quality_run, column_qualified_name)["skipped_metrics"].to_list()
+    pairs = [(metric, why) for text in rows for metric, why in json.loads(text).items()]
+    return pl.DataFrame(pairs, schema={"metric": pl.Utf8, "reason": pl.Utf8}, orient="row")
 
 
 def column_history(con, column_qualified_name: str) -> pl.DataFrame:

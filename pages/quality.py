@@ -121,6 +121,11 @@ t1, t2 = st.columns(2)
 with t1:
     ui.value_charts(ui.report(reports.top_values, run, qn), ui.report(reports.histogram, run, qn),
                     profile.row(0, named=True) if profile.height else None)
+    skipped = ui.report(reports.skipped_metrics, run, qn)
+    if skipped.height:
+        st.caption("Metrics skipped on this column (the engine refused them):")
+        ui.table(skipped, {"metric": st.column_config.TextColumn("metric", width="small"),
+                           "reason": st.column_config.TextColumn("reason", width="large")})
 with t2:
     history = ui.report(reports.column_history, qn)
     if history.height > 1:
