@@ -5,19 +5,19 @@ import json
 import altair as alt
 import streamlit as st
 
-from dsa import ui
+from dsa import reports, ui
 from dsa.errors import DsaError
 
 ui.ensure_navigation()
 
 st.title("Checks")
 
-if not ui.has("check_results", "check_runs"):
-    ui.empty("No checks in this catalog yet.")
-    st.stop()
+conns = ui.report(reports.connections)["connection"].to_list()
+if not conns:
+    ui.start_here("Nothing scanned yet: checks judge the tables of a scanned connection.")
 left, right = st.columns(2)
-conn = ui.choose_connection(left)
-results = ui.report("app_check_results", conn)
+conn = ui.choose("Connection", conns, "conn", container=left)
+results = ui.report(reports.check_results, conn)
 
 if results.height == 0:
     st.info(f"No checks have run on {ui.md(conn)}: add them under `checks:` in dsa.yaml (docs/checks.md), "
@@ -43,7 +43,7 @@ else:
     keys = [f"{r['qualified_name']} · {r['name']}" for r in shown.iter_rows(named=True)]
     picked = ui.choose("Check", keys, "check")
     row = shown.row(keys.index(picked), named=True)
-    history = ui.report("app_check_history", conn, row["qualified_name"], row["name"])
+    history = ui.report(reports.check_history, conn, row["qualified_name"], row["name"])
     if history.height > 1 and history["value"].drop_nulls().len():
         chart = alt.Chart(history.to_pandas()).mark_line(point=alt.OverlayMarkDef(size=60)).encode(
             x=alt.X("started_at:T", title="run"), y=alt.Y("value:Q", title=row["metric"]),

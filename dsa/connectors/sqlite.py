@@ -42,6 +42,7 @@ class SqliteConnector(Connector):
             conn.execute("PRAGMA query_only = ON")
             # SQLite parses `x REGEXP p` but ships no function for it: checks' patterns need one
             conn.create_function("regexp", 2, _regexp, deterministic=True)
+            conn.text_factory = _text  # a blob cast to text is its bytes, not always UTF-8
             conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         except sqlite3.DatabaseError as exc:
             raise SourceError(f"cannot open source '{self.name}' ({self.describe()}): {exc}") from None
@@ -138,3 +139,7 @@ def _check_constraints(tables: list[dict]) -> list[dict]:
                 }
             )
     return out
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
