@@ -332,3 +332,17 @@ CATALOG_TABLES.update(
         "diff_summary": DIFF_SUMMARY,
     }
 )
+
+
+# -- lineage (dsa/lineage.py): one row per edge found in a scan's view SQL ---------------------
+LINEAGE_EDGES = {
+    "run_id": S,
+    "connection": S,
+    "level": S,  # table | column
+    "upstream": S,  # qualified name of the table or column read
+    "downstream": S,  # the view, or its column
+    "kind": S,  # direct | derived | filter | join
+    "method": S,  # sqlglot | pg_depend
+}
+
+CATALOG_TABLES["lineage_edges"] = LINEAGE_EDGES
