@@ -111,6 +111,8 @@ class Connector(ABC):
     Options: ClassVar[type[SourceOptions]] = SourceOptions
     catalog_queries: ClassVar[tuple[str, ...]] = CATALOG_QUERIES
     features: ClassVar[frozenset[str]] = FEATURES
+    # the engine indexes every foreign key's columns by itself, without listing that index
+    foreign_keys_indexed: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -32,6 +32,7 @@ class DuckdbOptions(SourceOptions):
 class DuckdbConnector(Connector):
     type = "duckdb"
     dialect = "duckdb"
+    foreign_keys_indexed = True  # an ART index for every PRIMARY KEY, FOREIGN KEY and UNIQUE constraint
     Options = DuckdbOptions
 
     def describe(self) -> str:
