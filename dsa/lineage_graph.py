@@ -143,6 +143,10 @@ def diff_impact(catalog: Catalog, diff_run_id: str) -> list[dict[str, Any]]:
     changed = catalog.sql(queries.text("app_impact_changes"), [diff_run_id])
     if not changed.height:
         return []
-    tables = changed.filter(pl.col("entity_type") == "table")
-    columns = changed.filter(pl.col("entity_type") == "column")
-    return impact(edges(catalog, changed["from_run_id"][0]), tables, columns)
+    return impact_of_changes(changed, edges(catalog, changed["from_run_id"][0]))
+
+
+def impact_of_changes(changed: pl.DataFrame, edge_frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """`impact` of `queries/app_impact_changes.sql`'s rows (tables and columns in one frame)."""
+    kind = pl.col("entity_type")
+    return impact(edge_frame, changed.filter(kind == "table"), changed.filter(kind == "column"))

@@ -156,9 +156,10 @@ def implied_fk(facts: Facts) -> Iterable[Finding]:
             keys[(t["schema_name"], t["table_name"].lower())] = (t["table_name"], pk[0])
     families = {(s, t, c): f for s, t, c, f in facts.columns.select(
         "schema_name", "table_name", "column_name", "type_family").iter_rows()}
+    keyed = {t["qualified_name"] for t in _keyed_tables(facts)}  # a view cannot declare a key
     candidates = []
     for c in facts.columns.filter(pl.col("foreign_key").is_null() & ~pl.col("is_primary_key").fill_null(False)
-                                  ).iter_rows(named=True):
+                                  & pl.col("table_qualified_name").is_in(list(keyed))).iter_rows(named=True):
         m = re.fullmatch(r"(.+?)_?id", c["column_name"], flags=re.IGNORECASE)
         if not m or not m.group(1).strip("_"):
             continue
@@ -203,8 +204,6 @@ def fk_type_mismatch(facts: Facts) -> Iterable[Finding]:
 
 def _profiled(facts: Facts) -> pl.DataFrame:
     """Profiled columns of the scan, with their scan facts (nullability, type family)."""
-    if not facts.profile.height:
-        return facts.profile
     return facts.profile.filter(pl.col("total_count") > 0).join(
         facts.columns.select("table_qualified_name", "column_name", "qualified_name", "is_nullable", "is_primary_key",
                              pl.col("type_family").alias("family")),
@@ -221,10 +220,7 @@ def never_null(facts: Facts) -> Iterable[Finding]:
 
 
 def empty_strings(facts: Facts) -> Iterable[Finding]:
-    profiled = _profiled(facts)
-    if not profiled.height:
-        return
-    full = profiled.filter(~pl.col("is_nullable") & (pl.col("family") == "string") & pl.col("empty_count").is_not_null()
+    full = _profiled(facts).filter(~pl.col("is_nullable") & (pl.col("family") == "string") & pl.col("empty_count").is_not_null()
                            & (pl.col("empty_count") >= EMPTY_SHARE * pl.col("total_count")))
     for c in full.iter_rows(named=True):
         share = round(100.0 * c["empty_count"] / c["total_count"], 2)

@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from dsa import jobs, queries
+from dsa import jobs, lineage_graph, lint, queries
 from dsa.config import DEFAULT_STORE, Config, load_config
 from dsa.errors import DsaError, one_line
 from dsa.sources import all_sources
@@ -323,6 +323,38 @@ def changes(old_run: str, new_run: str) -> pl.DataFrame:
     from dsa.compare import detect_renames
 
     return detect_renames(report("app_changes", old_run, new_run))
+
+
+# -- lineage and schema insights (dsa.lineage_graph, dsa.lint) ------------------------------
+
+
+def lineage(run_id: str, name: str, direction: str = "both", depth: int = 3) -> pl.DataFrame:
+    """The lineage edges around a table or column of a scan run (`dsa.lineage_graph.walk`)."""
+    return lineage_graph.walk(report("app_lineage", run_id), name, direction, depth)
+
+
+@st.cache_data(show_spinner="Checking the schema...", max_entries=64)
+def _findings(connection: str, run_id: str, measure: bool, version: str) -> pl.DataFrame:
+    try:
+        config = sources()
+    except DsaError:
+        config = Config()
+    found = lint.lint(store(), config, connection, run_id, measure=measure and connection in config.sources)
+    return lint.findings_frame(found)
+
+
+def findings(connection: str, run_id: str, measure: bool = True) -> pl.DataFrame:
+    """Schema insights of a scan run (`dsa.lint.lint`); `measure`: implied foreign keys' orphan
+    rates asked of the source (once per run and quality run)."""
+    return _findings(connection, run_id, measure, runs_version())
+
+
+def impact(diff_run_id: str) -> list[dict[str, Any]]:
+    """What a stored diff's changes reach downstream (`dsa.lineage_graph.impact`)."""
+    changed = report("app_impact_changes", diff_run_id)
+    if not changed.height:
+        return []
+    return lineage_graph.impact_of_changes(changed, report("app_lineage", changed["from_run_id"][0]))
 
 
 # -- connections ---------------------------------------------------------------------------

@@ -48,6 +48,18 @@ for i, kind in enumerate(KINDS):
     detail = ", ".join(f"{r['n']} {r['entity_type']}s" for r in per.sort("entity_type").iter_rows(named=True) if r["n"])
     k[i].metric(kind.capitalize(), int(per["n"].sum()), help=detail or "none")
 
+if stored:
+    # what the removed, renamed and retyped objects reach downstream, in the older scan's lineage
+    reached = [i for i in ui.impact(stored) if i["downstream"]]
+    breaking = [i for i in reached if i["breaking"]]
+    if breaking:
+        st.error(f"{len(breaking)} breaking changes: views read what is gone.", icon=":material/link_off:")
+    if reached:
+        st.dataframe(pl.DataFrame([{"change": f"{i['entity_type']} {i['change_type']}", "object": i["previous_name"],
+                                    "breaking": i["breaking"], "downstream": len(i["downstream"]),
+                                    "reaches": ", ".join(d["qualified_name"] for d in i["downstream"][:20])}
+                                   for i in reached]), hide_index=True, width="stretch")
+
 tabs = st.tabs([kind.capitalize() for kind in KINDS] + ["Data drift"])
 for tab, kind in zip(tabs, KINDS):
     with tab:

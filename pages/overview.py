@@ -97,3 +97,9 @@ for row in overview.iter_rows(named=True):
                                  hide_index=True, width="stretch")
                 st.page_link("pages/changes.py", label="See the changes", icon=":material/difference:",
                              query_params={"conn": name, "from": old, "to": new})
+        if row["scan_status"] in ("success", "partial"):
+            found = ui.findings(name, row["scan_run"], measure=False)
+            with st.expander(f"Schema insights: {found.height} findings" + (
+                    " (" + ", ".join(f"{n} {r}" for r, n in found.group_by("rule", maintain_order=True).len().iter_rows())
+                    + ")" if found.height else "")):
+                st.dataframe(found.select("rule", "qualified_name", "message"), hide_index=True, width="stretch")
