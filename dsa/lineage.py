@@ -301,15 +301,16 @@ def _in_projection(scope: Scope) -> bool:
 # -- a scan's lineage --------------------------------------------------------------------------
 
 
+EDGE_FIELDS = ("level", "upstream", "downstream", "kind", "method")
+
+
 @dataclass
 class Derived:
-    edges: list[dict[str, Any]]
+    edges: list[tuple[str, str, str, str, str]]  # EDGE_FIELDS
     errors: list[dict[str, str]]  # qualified_name, object_type, error
 
     def frame(self, run_id: str, connection: str) -> pl.DataFrame:
-        frame = pl.DataFrame(self.edges, schema={k: S for k in ("level", "upstream", "downstream", "kind", "method")},
-                             orient="row") if self.edges else pl.DataFrame(
-            schema={k: S for k in ("level", "upstream", "downstream", "kind", "method")})
+        frame = pl.DataFrame(self.edges, schema={k: S for k in EDGE_FIELDS}, orient="row")
         return frame.unique(maintain_order=True).with_columns(
             run_id=pl.lit(run_id), connection=pl.lit(connection)).select(list(LINEAGE_EDGES))
 
@@ -347,7 +348,7 @@ def derive(connection: str, dialect: str, views: list[View], index: SchemaIndex,
             method = "pg_depend" if relation in found else "sqlglot"
             edges.append(("table", qualified_name(connection, *relation), view_qn,
                           table_kinds.get(relation, "direct"), method))
-    return Derived([dict(zip(("level", "upstream", "downstream", "kind", "method"), e)) for e in edges], errors)
+    return Derived(edges, errors)
 
 
 def _query(sql: str, dialect: str) -> exp.Expression:

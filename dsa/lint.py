@@ -13,10 +13,10 @@ source by one anti-join query built with sqlglot (`measure=False` skips it).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+import orjson
 import polars as pl
 from sqlglot import exp
 from sqlglot.dialects import Dialect
@@ -57,11 +57,12 @@ class Facts:
 
     connection: str
     dialect: str
-    tables: pl.DataFrame  # normalized_tables rows, plus `custom` (decoded custom_attributes)
+    tables: pl.DataFrame  # normalized_tables rows
     columns: pl.DataFrame  # normalized_columns rows
     profile: pl.DataFrame  # column_quality_metrics rows of the newest quality run (may be empty)
     foreign_keys_indexed: bool  # the engine indexes foreign keys itself (Connector.foreign_keys_indexed)
     measure: Callable[[list[tuple[tuple[str, str, str], tuple[str, str, str]]]], list[tuple[int, int] | None]] | None
+    keyed: list[dict[str, Any]] | None = None  # _keyed_tables, decoded once
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,19 @@ class Rule:
 # -- the rules ---------------------------------------------------------------------------------
 
 
-def _keyed_tables(facts: Facts) -> Iterable[dict[str, Any]]:
-    for row in facts.tables.iter_rows(named=True):
-        if row["table_type"] in KEYED:
-            yield row
+def _keyed_tables(facts: Facts) -> list[dict[str, Any]]:
+    """Tables that can have keys, as dicts with `pk` (list) and `custom` (dict) decoded once."""
+    if facts.keyed is None:
+        keyed = facts.tables.filter(pl.col("table_type").is_in(KEYED))
+        facts.keyed = [{**row, "pk": orjson.loads(row["primary_key"] or "[]"),
+                        "custom": orjson.loads(row["custom_attributes"] or "{}")}
+                       for row in keyed.iter_rows(named=True)]
+    return facts.keyed
 
 
 def no_primary_key(facts: Facts) -> Iterable[Finding]:
     for t in _keyed_tables(facts):
-        if not json.loads(t["primary_key"] or "[]"):
+        if not t["pk"]:
             unique = [u["columns"] for u in t["custom"].get("unique_constraints", [])]
             yield Finding("no_primary_key", t["qualified_name"], "table",
                           f"table {t['qualified_name']} has no primary key",
@@ -94,8 +99,7 @@ def _covered(columns: list[str], t: dict[str, Any]) -> str | None:
     for index in t["custom"].get("indexes", []):
         if index.get("columns", [])[:len(columns)] == columns:
             return index.get("name") or "index"
-    pk = json.loads(t["primary_key"] or "[]")
-    if pk[:len(columns)] == columns:
+    if t["pk"][:len(columns)] == columns:
         return "primary key"
     for unique in t["custom"].get("unique_constraints", []):
         if unique.get("columns", [])[:len(columns)] == columns:
@@ -138,43 +142,42 @@ def redundant_index(facts: Facts) -> Iterable[Finding]:
                     break
 
 
-def _singular(word: str) -> list[str]:
-    """Table names a `<word>_id` column may point to: word, words, wordes, wordies."""
-    out = [word, word + "s", word + "es"]
-    if word.endswith("y"):
-        out.append(word[:-1] + "ies")
-    return out
-
-
 def implied_fk(facts: Facts) -> Iterable[Finding]:
     """`customer_id` in a table, `customers.id` (or `customer.customer_id`) a single-column
-    primary key in the same schema, no foreign key declared on it."""
-    keys: dict[tuple[str, str], tuple[str, str]] = {}  # (schema, lowercase table) -> (table, pk column)
+    primary key in the same schema, of the same type family, no foreign key declared on it."""
+    keys = []
     for t in _keyed_tables(facts):
-        pk = json.loads(t["primary_key"] or "[]")
+        pk = t["pk"]
         if len(pk) == 1:
-            keys[(t["schema_name"], t["table_name"].lower())] = (t["table_name"], pk[0])
-    families = {(s, t, c): f for s, t, c, f in facts.columns.select(
-        "schema_name", "table_name", "column_name", "type_family").iter_rows()}
-    keyed = {t["qualified_name"] for t in _keyed_tables(facts)}  # a view cannot declare a key
-    candidates = []
-    for c in facts.columns.filter(pl.col("foreign_key").is_null() & ~pl.col("is_primary_key").fill_null(False)
-                                  & pl.col("table_qualified_name").is_in(list(keyed))).iter_rows(named=True):
-        m = re.fullmatch(r"(.+?)_?id", c["column_name"], flags=re.IGNORECASE)
-        if not m or not m.group(1).strip("_"):
-            continue
-        stem = m.group(1).rstrip("_").lower()
-        for name in _singular(stem):
-            target = keys.get((c["schema_name"], name))
-            if target is None or target[0] == c["table_name"]:
-                continue
-            table, key = target
-            if key.lower() not in ("id", f"{stem}_id", f"{stem}id"):
-                continue
-            if families.get((c["schema_name"], table, key)) != c["type_family"]:
-                continue
-            candidates.append(((c["schema_name"], c["table_name"], c["column_name"]), (c["schema_name"], table, key)))
-            break
+            keys.append({"schema_name": t["schema_name"], "target": t["table_name"].lower(),
+                         "ref_table": t["table_name"], "ref_column": pk[0]})
+    if not keys:
+        return
+    keyed = pl.DataFrame([{"schema_name": k["schema_name"], "table_name": k["ref_table"]} for k in keys])
+    families = facts.columns.select("schema_name", pl.col("table_name").alias("ref_table"),
+                                    pl.col("column_name").alias("ref_column"), pl.col("type_family").alias("ref_family"))
+    stem = pl.col("stem")
+    found = (
+        facts.columns.filter(pl.col("foreign_key").is_null() & ~pl.col("is_primary_key").fill_null(False))
+        .join(keyed, on=["schema_name", "table_name"], how="semi")  # a view cannot declare a key
+        .with_columns(stem=pl.col("column_name").str.to_lowercase().str.extract(r"^(.+?)_?id$", 1)
+                      .str.strip_chars_end("_"))
+        .filter(stem.is_not_null() & (stem != ""))
+        # the table names such a column may point to: customer, customers, customeres, customies
+        .with_columns(target=pl.concat_list(stem, stem + "s", stem + "es",
+                                            stem.str.head(-1) + "ies").list.unique(maintain_order=True))
+        .with_row_index("order").explode("target")
+        .join(pl.DataFrame(keys), on=["schema_name", "target"], how="inner")
+        .filter((pl.col("ref_table") != pl.col("table_name"))
+                & pl.col("ref_column").str.to_lowercase().is_in(["id"]).or_(
+                    pl.col("ref_column").str.to_lowercase() == stem + "_id",
+                    pl.col("ref_column").str.to_lowercase() == stem + "id"))
+        .join(families, on=["schema_name", "ref_table", "ref_column"], how="inner")
+        .filter(pl.col("ref_family") == pl.col("type_family"))
+        .sort("order").unique("order", keep="first", maintain_order=True)
+    )
+    candidates = [((s, t, c), (s, rt, rc)) for s, t, c, rt, rc in found.select(
+        "schema_name", "table_name", "column_name", "ref_table", "ref_column").iter_rows()]
     measured = facts.measure(candidates) if facts.measure and candidates else [None] * len(candidates)
     for (child, parent), counts in zip(candidates, measured):
         child_qn, parent_qn = qualified_name(facts.connection, *child), qualified_name(facts.connection, *parent)
@@ -238,9 +241,6 @@ def all_null(facts: Facts) -> Iterable[Finding]:
                       evidence={"rows": c["total_count"], "null_count": c["null_count"], "quality_run": c["run_id"]})
 
 
-_PLAIN = re.compile(r"[a-z_][a-z0-9_]*\Z")
-
-
 def reserved_words(dialect: str) -> frozenset[str]:
     """The dialect's reserved words (sqlglot's generator list; dialects without one take
     DuckDB's, which is Postgres's grammar's), plus what its tokenizer reads as a statement word."""
@@ -250,21 +250,17 @@ def reserved_words(dialect: str) -> frozenset[str]:
 
 
 def needs_quoting(facts: Facts) -> Iterable[Finding]:
-    reserved = reserved_words(facts.dialect)
-    names = [(t["qualified_name"], "table", t["table_name"]) for t in facts.tables.iter_rows(named=True)]
-    names += list(zip(facts.columns["qualified_name"].to_list(), ["column"] * facts.columns.height,
-                      facts.columns["column_name"].to_list()))
-    for qn, kind, name in names:
-        if name.lower() in reserved:
-            reason = f"a reserved word in {facts.dialect}"
-        elif name != name.lower() and _PLAIN.match(name.lower()):
-            reason = "mixed or upper case"
-        elif not _PLAIN.match(name.lower()):
-            reason = "characters other than letters, digits and _"
-        else:
-            continue
-        yield Finding("needs_quoting", qn, kind, f"{kind} name {name!r} must be quoted in SQL: {reason}",
-                      evidence={"name": name, "reason": reason})
+    reserved = list(reserved_words(facts.dialect))
+    names = pl.concat([
+        facts.tables.select("qualified_name", pl.lit("table").alias("kind"), pl.col("table_name").alias("name")),
+        facts.columns.select("qualified_name", pl.lit("column").alias("kind"), pl.col("column_name").alias("name"))])
+    lowered = pl.col("name").str.to_lowercase()
+    reason = (pl.when(lowered.is_in(reserved)).then(pl.lit(f"a reserved word in {facts.dialect}"))
+              .when(~lowered.str.contains(r"^[a-z_][a-z0-9_]*$")).then(pl.lit("characters other than letters, digits and _"))
+              .when(pl.col("name") != lowered).then(pl.lit("mixed or upper case")))
+    for qn, kind, name, why in names.with_columns(reason=reason).filter(pl.col("reason").is_not_null()).iter_rows():
+        yield Finding("needs_quoting", qn, kind, f"{kind} name {name!r} must be quoted in SQL: {why}",
+                      evidence={"name": name, "reason": why})
 
 
 RULES: tuple[Rule, ...] = (
@@ -303,11 +299,12 @@ def rules(disabled: Iterable[str] = ()) -> list[Rule]:
 
 def facts(catalog: Catalog, connection: str, run_id: str, connector: type[Connector] | None,
           measure=None) -> Facts:
-    tables = catalog.sql(queries.text("lint/tables"), [run_id])
-    tables = tables.with_columns(custom=pl.Series([json.loads(c or "{}") for c in tables["custom_attributes"]],
-                                                  dtype=pl.Object))
-    columns = catalog.sql(queries.text("lint/columns"), [run_id])
-    profile = catalog.sql(queries.text("lint/profile"), [connection])
+    con = catalog.connect()  # one catalog connection for the three reads
+    try:
+        tables, columns, profile = (con.execute(queries.text(f"lint/{name}"), [param]).pl() for name, param in (
+            ("tables", run_id), ("columns", run_id), ("profile", connection)))
+    finally:
+        con.close()
     dialect = connector.dialect if connector else "duckdb"
     indexed = connector.foreign_keys_indexed if connector else False
     return Facts(connection, dialect, tables, columns, profile, indexed, measure)
