@@ -14,14 +14,23 @@ The catalog table `lineage_edges` holds one row per edge:
   method      'sqlglot' or 'pg_depend'
 A view whose SQL sqlglot cannot read is noted in `run_errors` (phase 'lineage'): the scan itself
 succeeds. Reading edges back (graphs, impact on a diff) is in `dsa.lineage_graph`.
+
+Parsing is the cost (a few milliseconds a view), so each view's resolution is kept in the store
+(`cache/lineage/`, `LineageCache`) and reused by the next scan while the view's SQL and the
+columns of every relation it reads are unchanged.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+import orjson
 import polars as pl
 import sqlglot
 from sqlglot import exp
@@ -316,9 +325,10 @@ class Derived:
 
 
 def derive(connection: str, dialect: str, views: list[View], index: SchemaIndex,
-           dependencies: list[dict[str, Any]] | None = None) -> Derived:
+           dependencies: list[dict[str, Any]] | None = None, cache: LineageCache | None = None) -> Derived:
     """Table- and column-level edges of every view; `dependencies` (Postgres: rows of
-    view_schema, view_name, ref_schema, ref_name) give exact table-level edges."""
+    view_schema, view_name, ref_schema, ref_name) give exact table-level edges; `cache` holds
+    resolutions of earlier scans."""
     edges: list[tuple[str, str, str, str, str]] = []
     errors: list[dict[str, str]] = []
     exact: dict[tuple[str, str], set[tuple[str, str]]] = {}
@@ -327,22 +337,27 @@ def derive(connection: str, dialect: str, views: list[View], index: SchemaIndex,
     for view in views:
         view_qn = qualified_name(connection, view.schema, view.name)
         found = exact.get((view.schema, view.name), set())
-        table_kinds: dict[tuple[str, str], str] = {}
-        try:
-            lineage = ViewLineage(index, view.schema)
-            outputs = lineage.run(_query(view.sql, dialect))
-            table_kinds = lineage.tables
-        except Exception as exc:  # sqlglot cannot read every construct of every engine
-            errors.append({"qualified_name": view_qn, "object_type": "view",
-                           "error": f"lineage: cannot read the SQL of view {view_qn}: {_reason(exc)}"})
-            outputs = []
+        key = _cache_key(dialect, view)
+        known = cache.get(key, index) if cache is not None else None
+        if known is not None:
+            outputs, shaping, table_kinds = known
+        else:
+            try:
+                lineage = ViewLineage(index, view.schema)
+                outputs, shaping, table_kinds = lineage.run(_query(view.sql, dialect)), lineage.shaping, lineage.tables
+                if cache is not None:
+                    cache.put(key, index, outputs, shaping, table_kinds)
+            except Exception as exc:  # sqlglot cannot read every construct of every engine
+                errors.append({"qualified_name": view_qn, "object_type": "view",
+                               "error": f"lineage: cannot read the SQL of view {view_qn}: {_reason(exc)}"})
+                outputs, shaping, table_kinds = [], {}, {}
         names = view.columns if len(view.columns) == len(outputs) else [n for n, _ in outputs]
         for name, (_, refs) in zip(names, outputs):
             downstream = qualified_name(connection, view.schema, view.name, name)
             for (s, t, c), kind in refs.items():
                 edges.append(("column", qualified_name(connection, s, t, c), downstream, kind, "sqlglot"))
         if outputs:
-            for (s, t, c), kind in lineage.shaping.items():
+            for (s, t, c), kind in shaping.items():
                 edges.append(("column", qualified_name(connection, s, t, c), view_qn, kind, "sqlglot"))
         for relation in found | set(table_kinds):
             method = "pg_depend" if relation in found else "sqlglot"
@@ -387,11 +402,88 @@ def write_lineage(run: Run, connector: Connector, extraction: Extraction,
     if not views and not dependencies:
         return
     index = SchemaIndex.from_frame(extraction.columns)
-    derived = derive(run.connection, connector.dialect, views, index, dependencies)
+    cache = LineageCache.of(run.store.path, run.connection)
+    derived = derive(run.connection, connector.dialect, views, index, dependencies, cache)
+    cache.save()
     edges = derived.frame(run.run_id, run.connection)
     run.write("lineage_edges", edges)
     if derived.errors:
         at = datetime.now(timezone.utc)
         run.write("run_errors", frame([{**e, "run_id": run.run_id, "connection": run.connection, "phase": "lineage",
                                         "recorded_at": at} for e in derived.errors], RUN_ERRORS))
-    run.counts.update(lineage_edge_count=edges.height, lineage_error_count=len(derived.errors))
+    run.counts.update(lineage_edge_count=edges.height, lineage_error_count=len(derived.errors),
+                      lineage_view_count=len(views), lineage_views_reused=cache.reused)
+
+
+# -- resolutions kept between scans ------------------------------------------------------------------
+
+
+def _cache_key(dialect: str, view: View) -> str:
+    # the view's own schema is part of it: unqualified names resolve there
+    return hashlib.blake2b(f"{dialect}\0{view.schema}\0{view.sql}".encode(), digest_size=16).hexdigest()
+
+
+def _signature(index: SchemaIndex, relation: tuple[str, str]) -> str | None:
+    columns = index.columns.get(relation)
+    if columns is None:
+        return None
+    return hashlib.blake2b("\0".join(columns).encode(), digest_size=8).hexdigest()
+
+
+class LineageCache:
+    """Views' resolutions from earlier scans of one connection, in `<store>/cache/lineage/`.
+
+    An entry is reused only while the columns of every relation the view read are the ones it was
+    resolved with. The file is rewritten after each scan with the entries that scan used (written
+    whole to a temporary name and renamed: two scans at once leave one's entries, never a torn
+    file; a file that cannot be read is ignored)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._old: dict[str, tuple[bytes, bytes]] = {}
+        self._new: dict[str, tuple[bytes, bytes]] = {}
+        self.reused = 0  # views whose resolution came from the cache
+        try:
+            old = pl.read_parquet(path)
+            self._old = dict(zip(old["key"].to_list(), zip(old["reads"].to_list(), old["result"].to_list())))
+        except Exception:  # no cache yet, or one from another version: resolve afresh
+            pass
+
+    @classmethod
+    def of(cls, store_path: Path, connection: str) -> "LineageCache":
+        name = hashlib.blake2b(connection.encode(), digest_size=12).hexdigest()
+        return cls(Path(store_path) / "cache" / "lineage" / f"{name}.parquet")
+
+    def get(self, key: str, index: SchemaIndex):
+        entry = self._old.get(key)
+        if entry is None:
+            return None
+        reads = orjson.loads(entry[0])
+        if any(_signature(index, (s, t)) != sig for s, t, sig in reads):
+            return None
+        self._new[key] = entry
+        self.reused += 1
+        data = orjson.loads(entry[1])
+        outputs = [(name, {(s, t, c): k for s, t, c, k in refs}) for name, refs in data["outputs"]]
+        shaping = {(s, t, c): k for s, t, c, k in data["shaping"]}
+        tables = {(s, t): k for s, t, k in data["tables"]}
+        return outputs, shaping, tables
+
+    def put(self, key: str, index: SchemaIndex, outputs, shaping: Refs, tables: dict[tuple[str, str], str]) -> None:
+        reads = [(s, t, _signature(index, (s, t))) for s, t in tables]
+        data = {"outputs": [(name, [(*ref, k) for ref, k in refs.items()]) for name, refs in outputs],
+                "shaping": [(*ref, k) for ref, k in shaping.items()],
+                "tables": [(*rel, k) for rel, k in tables.items()]}
+        self._new[key] = (orjson.dumps(reads), orjson.dumps(data))
+
+    def save(self) -> None:
+        if not self._new and not self._old:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = list(self._new)
+        frame = pl.DataFrame({"key": keys, "reads": [self._new[k][0] for k in keys],
+                              "result": [self._new[k][1] for k in keys]},
+                             schema={"key": pl.Utf8, "reads": pl.Binary, "result": pl.Binary})
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+        frame.write_parquet(tmp)
+        os.replace(tmp, self.path)

@@ -128,6 +128,30 @@ def test_duckdb_views(store, tmp_path):
     _assert_lineage(store, f"sources: {{src: {{type: duckdb, path: '{path}'}}}}", {"sqlglot"})
 
 
+def test_rescan_reuses_resolutions_until_a_read_relation_changes(store, tmp_path):
+    """The second scan takes each view's resolution from the store's cache (same edges); a column
+    added to customers makes the views reading it resolve afresh (v_star gains the column)."""
+    path = tmp_path / "shop.db"
+    with sqlite3.connect(path) as conn:
+        for statement in _statements('"'):
+            conn.execute(statement)
+    config = parse_config({"sources": {"src": {"type": "sqlite", "path": str(path)}}})
+    first, second = scan(store, config, "src"), scan(store, config, "src")
+    counts = {r: json.loads(c) for r, c in store.sql("SELECT run_id, counts FROM sync_runs").iter_rows()}
+    assert counts[first.run_id]["lineage_views_reused"] == 0
+    assert counts[second.run_id]["lineage_views_reused"] == counts[second.run_id]["lineage_view_count"] == 8
+    assert sorted(_edges(store, first.run_id, "column")) == sorted(_edges(store, second.run_id, "column"))
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE customers ADD COLUMN email varchar(40)")
+    third = scan(store, config, "src")
+    reused = json.loads(store.sql("SELECT counts FROM sync_runs WHERE run_id = ?", [third.run_id])["counts"][0])
+    assert reused["lineage_views_reused"] == 4  # v_cte, v_sub, v_win read orders, v_over v_join (unchanged)
+    edges = _edges(store, third.run_id, "column")
+    assert ("customers.email", "v_star.email", "direct", "sqlglot") in edges
+    assert {(u, d, k) for u, d, k, _ in edges} == COLUMN_EDGES | {("customers.email", "v_star.email", "direct")}
+
+
 @pytest.mark.postgres
 def test_unreadable_view_sql_is_noted_not_failed(store, pg_database):
     """A view sqlglot cannot parse: the scan succeeds, run_errors names it (phase lineage), the

@@ -8,12 +8,13 @@ turn (a filter, a join, a CTE with an aggregate, `SELECT *`, a union, a subquery
 function, a view over an earlier view). Then times, in this one run, each as a process:
 
   scan, no lineage   `dsa scan` with `lineage: {enabled: false}` in the config
-  scan               `dsa scan` (lineage on, the default)
+  scan               `dsa scan` (lineage on, the default) into a new catalog: every view parsed
+  rescan             `dsa scan` again into that catalog: views unchanged since, resolutions reused
   lint               `dsa lint` of the scanned source (its implied-FK orphan queries included)
 
-and prints lineage's share (scan / scan-no-lineage - 1, target <= 50%) and lint / scan (target
-< 1). Medians of --repeats, the three commands taking turns in each repeat. The machine may be
-shared: read the ratios, not the seconds.
+and prints lineage's share (scan / scan-no-lineage - 1, target <= 50%) for the first scan and the
+rescan, and lint / scan (target < 1). Medians of --repeats, the commands taking turns in each
+repeat. The machine may be shared: read the ratios, not the seconds.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def main() -> None:
                extra=add_views(args.views, args.tables))
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "dsa")], check=True, stdout=subprocess.DEVNULL)
     source = f"{{type: postgres, dsn: '{base.dsn(DB)}', include: {{schemas: [{SCHEMA}]}}}}"
-    plain, lineage, lint = [], [], []
+    plain, lineage, rescan, lint = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="dsa-bench-lineage-") as tmp:
         work = Path(tmp)
         on, off = work / "on.yaml", work / "off.yaml"
@@ -104,16 +105,20 @@ def main() -> None:
         for i in range(args.repeats):
             plain.append(timed(["scan", "bench"], env(off, f"off{i}")))
             lineage.append(timed(["scan", "bench"], env(on, f"on{i}")))
+            rescan.append(timed(["scan", "bench"], env(on, f"on{i}")))
             lint.append(timed(["lint", "bench"], env(on, f"on{i}")))
-    off_s, on_s, lint_s = (statistics.median(x) for x in (plain, lineage, lint))
-    share = on_s / off_s - 1
+    off_s, on_s, again_s, lint_s = (statistics.median(x) for x in (plain, lineage, rescan, lint))
+    share, again = on_s / off_s - 1, again_s / off_s - 1
     print(f"\n{args.tables} tables, {args.views} views; medians of {args.repeats} (shared machine)")
     print(f"{'command':<22}{'seconds':>9}")
-    for name, value in (("scan, no lineage", off_s), ("scan (with lineage)", on_s), ("lint", lint_s)):
+    for name, value in (("scan, no lineage", off_s), ("scan (with lineage)", on_s), ("rescan", again_s),
+                        ("lint", lint_s)):
         print(f"{name:<22}{value:>9.3f}")
-    print(f"lineage adds {share * 100:.0f}% to the scan (target <= 50%): {'ok' if share <= 0.5 else 'MISSED'}")
+    print(f"lineage adds {share * 100:.0f}% to a first scan (target <= 50%): {'ok' if share <= 0.5 else 'MISSED'}")
+    print(f"lineage adds {again * 100:.0f}% to a rescan, views unchanged (target <= 50%): "
+          f"{'ok' if again <= 0.5 else 'MISSED'}")
     print(f"lint / scan = {lint_s / on_s:.2f} (target < 1): {'ok' if lint_s < on_s else 'MISSED'}")
-    sys.exit(0 if share <= 0.5 and lint_s < on_s else 1)
+    sys.exit(0 if share <= 0.5 and again <= 0.5 and lint_s < on_s else 1)
 
 
 if __name__ == "__main__":
