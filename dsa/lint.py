@@ -26,7 +26,6 @@ from dsa.catalog import latest_run
 from dsa.connectors import find_connector, open_source
 from dsa.errors import ConfigError, DsaError
 from dsa.names import qualified_name, split_name
-from dsa.quality import relation
 
 if TYPE_CHECKING:
     from dsa.catalog import Catalog
@@ -60,7 +59,7 @@ class Facts:
     tables: pl.DataFrame  # normalized_tables rows
     columns: pl.DataFrame  # normalized_columns rows
     profile: pl.DataFrame  # column_quality_metrics rows of the newest quality run (may be empty)
-    foreign_keys_indexed: bool  # the engine indexes foreign keys itself (Connector.foreign_keys_indexed)
+    foreign_keys_indexed: bool  # the engine indexes foreign keys itself (Connector.FOREIGN_KEYS_INDEXED)
     measure: Callable[[list[tuple[tuple[str, str, str], tuple[str, str, str]]]], list[tuple[int, int] | None]] | None
     keyed: list[dict[str, Any]] | None = None  # _keyed_tables, decoded once
 
@@ -306,7 +305,7 @@ def facts(catalog: Catalog, connection: str, run_id: str, connector: type[Connec
     finally:
         con.close()
     dialect = connector.dialect if connector else "duckdb"
-    indexed = connector.foreign_keys_indexed if connector else False
+    indexed = connector.FOREIGN_KEYS_INDEXED if connector else False
     return Facts(connection, dialect, tables, columns, profile, indexed, measure)
 
 
@@ -321,8 +320,8 @@ def orphan_query(connector, pairs: list[tuple[tuple[str, str, str], tuple[str, s
         selects.append(
             exp.select(exp.Literal.number(n).as_("pair"), exp.func("count", child.copy()).as_("checked"),
                        exp.func("coalesce", exp.Sum(this=orphan), exp.Literal.number(0)).as_("orphans"))
-            .from_(relation(connector, cs, ct).as_("c"))
-            .join(relation(connector, ps, pt).as_("p"), on=exp.EQ(this=child.copy(), expression=parent.copy()),
+            .from_(connector.profile_relation(cs, ct).as_("c"))
+            .join(connector.profile_relation(ps, pt).as_("p"), on=exp.EQ(this=child.copy(), expression=parent.copy()),
                   join_type="left")
             .where(exp.Not(this=exp.Is(this=child.copy(), expression=exp.Null()))))
     query = selects[0]
