@@ -300,7 +300,7 @@ def facts(catalog: Catalog, connection: str, run_id: str, connector: type[Connec
           measure=None) -> Facts:
     con = catalog.connect()  # one catalog connection for the three reads
     try:
-        tables, columns, profile = (con.execute(queries.text(f"lint/{name}"), [param]).pl() for name, param in (
+        tables, columns, profile = (con.sql(queries.text(f"lint/{name}"), params=[param]).pl() for name, param in (
             ("tables", run_id), ("columns", run_id), ("profile", connection)))
     finally:
         con.close()
