@@ -40,7 +40,8 @@ from dsa.model import LINEAGE_EDGES, RUN_ERRORS, S, frame
 from dsa.names import qualified_name
 
 if TYPE_CHECKING:
-    from dsa.connectors.base import Connector, Extraction
+    from dsa.connectors.base import Connector
+    from dsa.normalize import Extraction
     from dsa.store import Run
 
 KINDS = ("direct", "derived", "filter", "join")
