@@ -9,6 +9,7 @@ through `md()` first.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -140,6 +141,13 @@ def query(sql: str, *params: Any) -> pl.DataFrame:
 def report(name: str, *params: Any) -> pl.DataFrame:
     """A report query kept in `queries/<name>.sql`."""
     return query(queries.text(name), *params)
+
+
+def skipped_metrics(run: str, column: str) -> pl.DataFrame:
+    """The metrics a quality run skipped on a column, one row each: metric, reason."""
+    rows = report("app_skipped_metrics", run, column)["skipped_metrics"].to_list()
+    pairs = [(metric, why) for text in rows for metric, why in json.loads(text).items()]
+    return pl.DataFrame(pairs, schema={"metric": pl.Utf8, "reason": pl.Utf8}, orient="row")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

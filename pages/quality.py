@@ -147,6 +147,10 @@ with t1:
             st.altair_chart(alt.Chart(bins.to_pandas()).mark_bar().encode(
                 x=alt.X("period:O", title=bins["kind"][0]), y=alt.Y("count:Q"), tooltip=["period", "count"],
             ).properties(height=220, title="histogram"), width="stretch")
+    skipped = ui.skipped_metrics(run, qn)
+    if skipped.height:
+        st.caption("Metrics skipped on this column (the engine refused them):")
+        st.dataframe(skipped, hide_index=True, width="stretch")
 with t2:
     history = ui.query(
         "SELECT r.started_at, m.quality_score, m.null_percentage FROM column_quality_metrics m JOIN sync_runs r "

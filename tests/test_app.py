@@ -264,7 +264,8 @@ def quality_demo(demo, monkeypatch):
                 "qualified_name": [f"{t}.email", f"{t}.customer_id"], "table_qualified_name": [t, t],
                 "column_name": ["email", "customer_id"], "total_count": [40, 40], "null_count": [10, 0],
                 "null_percentage": [25.0, 0.0], "distinct_count": [28, 40], "distinct_percentage": [70.0, 100.0],
-                "min_value": ["a@x", "1"], "max_value": ["z@x", "40"], "quality_score": [scores[1], 100.0]}))
+                "min_value": ["a@x", "1"], "max_value": ["z@x", "40"], "quality_score": [scores[1], 100.0],
+                "skipped_metrics": ['{"min_max": "function min(uuid) does not exist"}', None]}))
             run.write("column_top_values", pl.DataFrame({
                 "run_id": [run.run_id] * 3, "connection": ["demo_shop"] * 3,
                 "qualified_name": [f"{t}.email"] * 3, "column_qualified_name": [f"{t}.email"] * 3,
@@ -283,6 +284,9 @@ def test_quality_page_with_metrics(quality_demo):
     assert worst["why"][0] == "25.0% null"
     # score distribution, null/distinct scatter, top values, score over time
     assert kinds(at).count("vega_lite_chart") == 4
+    # the chosen column (email, the worst) shows what the engine refused
+    skipped = [pl.from_pandas(d.value) for d in at.dataframe if "metric" in d.value.columns]
+    assert skipped and skipped[0].rows() == [("min_max", "function min(uuid) does not exist")]
 
 
 def test_quality_filters_and_deep_link(quality_demo):
