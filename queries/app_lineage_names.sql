@@ -5,3 +5,4 @@ FROM latest_table_metadata
 UNION ALL
 SELECT 'column', connection, run_id, qualified_name
 FROM latest_column_metadata
+ORDER BY level DESC, qualified_name
