@@ -1,5 +1,5 @@
 """The app's lineage and schema insights: Explore draws a table's or column's lineage with
-links, and lists its findings; Overview counts findings; Changes flags a breaking change."""
+links, and lists its findings; Changes flags a breaking change."""
 
 from __future__ import annotations
 
@@ -45,14 +45,10 @@ def test_explore_column_lineage_and_insights(lineage_store):
             ("v_over", "dbl")} <= targets
 
 
-def test_explore_table_findings_and_overview_count(lineage_store):
+def test_explore_table_findings(lineage_store):
     at = app("explore", conn="shop", schema="main", table="customers")
     no_exception(at)
     assert "Schema insights (1)" in texts(at)  # "Region": mixed case, must be quoted
-    at = app("overview")
-    no_exception(at)
-    labels = [e.label for e in at.expander]
-    assert any("Schema insights: 4 findings (1 implied_fk, 3 needs_quoting)" in label for label in labels), labels
 
 
 def test_changes_flags_the_breaking_drop(lineage_store):
