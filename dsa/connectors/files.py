@@ -25,15 +25,12 @@ import os
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import sqlglot
 from pydantic import Field
 from sqlglot import exp
 
-from dsa import queries
 from dsa.config import SourceOptions
 from dsa.connectors.base import FEATURES
 from dsa.connectors.duckdb import DuckdbEngine, GuardedConnection
@@ -155,7 +152,7 @@ class FilesConnector(DuckdbEngine):
             if not self._checked:
                 self._schemas, self._datasets, self._errors = self.discover()
             folders = sorted({_folder_of(ds.root) for ds in self._datasets})
-            con.execute(f"SET allowed_directories = {_literal(folders).sql('duckdb')}")
+            con.execute("SET allowed_directories = $1", [folders])
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
             if not self._checked:
@@ -165,20 +162,6 @@ class FilesConnector(DuckdbEngine):
             if self._views:
                 self._make_views(con)
         return guarded
-
-    def fetch(self, conn, query: str, params: Any = None) -> list[dict[str, Any]]:
-        """Run `queries/files/<query>.sql` with its parameters (`$1`, ...) written in as literals:
-        binding a parameter makes DuckDB import pandas and pyarrow (~0.4 s of every command)."""
-        values = list(params or ())
-        tree = _parsed(query).transform(
-            lambda node: _literal(values[int(node.name) - 1]) if isinstance(node, exp.Placeholder) else node)
-        cur = conn.cursor()
-        try:
-            cur.execute(tree.sql("duckdb"))
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
-        finally:
-            cur.close()
 
     def _check_files(self, conn, ds: Dataset) -> None:
         """Find the files of a dataset that cannot be read and leave them out of it."""
@@ -324,22 +307,6 @@ class FilesConnector(DuckdbEngine):
                                          db=exp.to_identifier(ds.schema, quoted=True)),
                           kind="VIEW", expression=query, replace=True)
         return view.sql("duckdb")
-
-
-@lru_cache(maxsize=None)
-def _parsed(query: str) -> exp.Expression:
-    return sqlglot.parse_one(queries.text(f"files/{query}"), read="duckdb")
-
-
-def _literal(value: Any) -> exp.Expression:
-    """A Python value (text, number, boolean, or a list of them) as a DuckDB literal."""
-    if isinstance(value, (list, tuple)):
-        return exp.Array(expressions=[_literal(v) for v in value])
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, (int, float)):
-        return exp.Literal.number(value)
-    return exp.Literal.string(str(value))
 
 
 def _named(name: str, value: exp.Expression) -> exp.Expression:
