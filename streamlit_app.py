@@ -1,10 +1,14 @@
 """The dsa app: one page per file in pages/, over the DuckDB catalog."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from dsa import ui
 
-st.set_page_config(page_title="dsa", page_icon=":material/dataset:", layout="wide")
+# The favicon is a file served by the app itself: a `:material/...:` icon would be fetched from
+# fonts.gstatic.com, and no request of the app leaves the machine.
+st.set_page_config(page_title="dsa", page_icon=str(Path(__file__).parent / "static" / "favicon.png"), layout="wide")
 ui.require_login()
 
 pages = [

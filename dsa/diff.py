@@ -42,6 +42,8 @@ RESULT_TABLES = {
     "constraint": "incremental_diff_constraint",
     "index": "incremental_diff_index",
 }
+# Tables last: a table whose columns, constraints or indexes changed is modified (tables.sql).
+RESULT_ORDER = ("schema", "column", "constraint", "index", "table")
 RESULT_FILES = {"schema": "schemas", "table": "tables", "column": "columns", "constraint": "constraints", "index": "indexes"}
 INCOMPLETE = ("failed", "running")
 # The catalog tables the diff reads of the two scan runs and of their quality runs, straight
@@ -323,7 +325,8 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
             # released) runs the next query; Run.write is thread-safe.
             with ThreadPoolExecutor(max_workers=1) as writer:
                 written = []
-                for kind, table in RESULT_TABLES.items():
+                for kind in RESULT_ORDER:
+                    table = RESULT_TABLES[kind]
                     # each entity query's result goes straight to Parquet; no temp table in between.
                     # The run ids are constants: added here as Polars literals rather than carried
                     # through DuckDB and Arrow on every one of 100,000s of rows.
@@ -332,8 +335,11 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
                         from_run_id=pl.lit(from_m["run_id"]), to_run_id=pl.lit(to_m["run_id"]),
                     ).select(list(CATALOG_TABLES[table]))
                     written.append(writer.submit(run.write, table, frames[kind]))
-                    # summary.sql only counts change types: hand DuckDB that one column, not the rows
-                    con.register(f"diff_result_{kind}", frames[kind].select("change_type").to_arrow())
+                    # summary.sql counts change types and tables.sql names a table's changed parts:
+                    # hand DuckDB those few columns, not the rows
+                    keep = ["change_type"] if kind in ("schema", "table") else \
+                        ["change_type", "table_qualified_name", "qualified_name"]
+                    con.register(f"diff_result_{kind}", frames[kind].select(keep).to_arrow())
                 summary = con.sql(queries.text("diff/summary")).pl()
                 written.append(writer.submit(run.write, "diff_summary", summary))
                 drift = pl.DataFrame(schema=DIFF_DATA)
@@ -344,8 +350,8 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
                 for future in written:
                     future.result()  # a failed write fails the diff run
             changes = {
-                kind: frame.filter(pl.col("change_type") != "unchanged").sort("qualified_name")
-                for kind, frame in frames.items()
+                kind: frames[kind].filter(pl.col("change_type") != "unchanged").sort("qualified_name")
+                for kind in RESULT_TABLES
             }
         finally:
             con.close()

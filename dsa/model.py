@@ -201,7 +201,7 @@ COLUMN_TOP_VALUES = {
     "column_qualified_name": S,
     "table_qualified_name": S,
     "column_name": S,
-    "rank": I,  # 1 = most frequent; ties by value ascending (code point order for text)
+    "rank": I,  # 1 = most frequent; ties by value ascending (the engine's order: its collation for text)
     "value": S,  # display text, truncated to 200 characters; NULL when masked
     "value_truncated": B,
     "count": I,

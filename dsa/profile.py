@@ -11,13 +11,15 @@ sums for mean and standard deviation, zero/negative/NaN/infinite counts, text le
 and whitespace-only counts, numbers stored as text, future and impossible dates, true/false
 counts, exact quartiles (percentile_disc over the cumulative group counts), histogram bins and
 the top-K values with a deterministic tie order (count descending, then value ascending: the
-engine's own order for numbers and dates, Unicode code point order for text). Columns whose
-type cannot be grouped (json, arrays, blobs, geometry, xml, ...) get a second, plain aggregate
-of what can be measured (count, nulls, lengths).
+engine's own order, the column's collation for text: values compared as the engine does). Every
+type is grouped; types without min()/max() aggregates are ordered (`_first`); what the engine
+refuses is found and taken away by `dsa.table_profile`. A second, plain aggregate measures lengths
+(json, arrays, blobs, ...) and the columns the engine cannot group (count, nulls).
 
 The SQL is built from sqlglot expressions and rendered in the engine's dialect; the few places
-where engines differ are facts the engine's connector declares (`MATERIALIZE`, `TEXT_KEY`, `NAN`,
-`REGEX`, `SPLIT`, `PREFILTER`, `BY_COUNT`, `LEAN_WINDOWS`: see `dsa.connectors.base`).
+where engines differ are facts the engine's connector declares (`MATERIALIZE`, `NAN`,
+`REGEX`, `SPLIT`, `PREFILTER`, `BY_COUNT`, `LEAN_WINDOWS`, `BYTE_GROUPS`, `BOOLEAN_TEXT`, and
+`shown_value`: see `dsa.connectors.base`).
 """
 
 from __future__ import annotations
@@ -29,15 +31,20 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 if TYPE_CHECKING:
     from dsa.connectors.base import Connector
 
-GROUPABLE = {"integer", "decimal", "float", "boolean", "string", "date", "time", "timestamp", "interval", "uuid", "enum"}
+# families with measures of their own (sums, lengths, dates in the future, true/false counts)
+MEASURED = {"integer", "decimal", "float", "string", "date", "timestamp", "boolean"}
+# families with min()/max() aggregates in every engine; the others (uuid, binary, arrays, ...) take
+# their minimum and maximum from the grouped rows by ORDER BY ... LIMIT 1, where the engine orders them
+AGGREGATE_ORDER = {"integer", "decimal", "float", "string", "date", "time", "timestamp", "interval", "enum"}
 NUMERIC = {"integer", "decimal", "float"}
 DATES = {"date", "timestamp"}
 TEXT = {"string"}
-LENGTHS = {"binary", "json", "xml", "array", "struct", "map"}  # measurable length, not groupable
+LENGTHS = {"binary", "json", "xml", "array", "struct", "map"}  # lengths measured by a plain aggregate
 HIST_BINS = 20
 DISPLAY_CHARS = 200  # values longer than this are truncated for display (counted whole)
 OLDEST_VALID = "1900-01-01"
@@ -57,16 +64,15 @@ class ColumnSpec:
     family: str
     masked: bool = False
     groupable: bool = True
+    ordered: bool = True  # min/max (off when the engine cannot order the type)
     skipped: dict[str, str] = field(default_factory=dict)  # metric -> reason
+    words: tuple[str, str] = ("false", "true")  # how the engine writes a boolean column's values
 
 
-def column_spec(name: str, family: str, masked: bool = False) -> ColumnSpec:
-    spec = ColumnSpec(name, family or "other", masked)
-    if spec.family not in GROUPABLE:
-        spec.groupable = False
-        why = f"{spec.family} values cannot be grouped or ordered"
-        spec.skipped.update(distinct=why, top_values=why, min_max=why)
-    return spec
+def column_spec(name: str, family: str, masked: bool = False, words: tuple[str, str] = ("false", "true")) -> ColumnSpec:
+    """Every column is grouped and ordered: what the engine refuses is found when it refuses
+    (`dsa.table_profile`), so only that is skipped."""
+    return ColumnSpec(name, family or "other", masked, words=words)
 
 
 # -- small expression helpers ---------------------------------------------------------------
@@ -122,15 +128,16 @@ def _txt(e: exp.Expression) -> exp.Expression:
     return _cast(e, "TEXT")
 
 
-def sort_key(e: exp.Expression, family: str, engine: Connector) -> exp.Expression:
-    """Order text by Unicode code point in every engine (the tie order of top values)."""
-    if family not in TEXT:
-        return e
-    if engine.TEXT_KEY == "collate_c":
-        return exp.Collate(this=e, expression=exp.to_identifier("C", quoted=True))
-    if engine.TEXT_KEY == "binary":
-        return exp.Cast(this=e, to=_type("BINARY").copy())
-    return e
+def _ordered(e: exp.Expression, engine: Connector, desc: bool = False) -> exp.Ordered:
+    """ORDER BY e with the engine's own null placement: nothing to translate (sqlglot would warn
+    where a window function cannot say NULLS LAST). The ordered values are never NULL here."""
+    ordering = Dialect.get_or_raise(engine.dialect).NULL_ORDERING
+    return exp.Ordered(this=e, desc=desc, nulls_first=ordering == ("nulls_are_large" if desc else "nulls_are_small"))
+
+
+def byte_order(e: exp.Expression) -> exp.Expression:
+    """Text compared byte by byte (COLLATE "C"), where only a prefilter's bound needs it."""
+    return exp.Collate(this=e, expression=exp.to_identifier("C", quoted=True))
 
 
 def _is_nan(v: exp.Expression, engine: Connector) -> exp.Expression:
@@ -175,15 +182,31 @@ def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, engine: Connec
     """Column i's grouped rows: v{i}, n (one row per distinct value, NULL included), and for text
     len, the value's length (computed once here: engines do not share the repeated LENGTH(v))."""
     key = _src(c.name)
-    if engine.TEXT_KEY == "binary" and c.family in TEXT:
-        # group on the bytes so case- and pad-insensitive collations do not merge values
-        value, group = exp.Min(this=key), sort_key(key.copy(), c.family, engine)
+    if engine.BYTE_GROUPS and c.family in TEXT:
+        # grouped on the bytes, so lengths, empty and blank counts see every value as written;
+        # distinct count, min/max and top values then compare these groups by the column's
+        # collation (`_collated`)
+        value, group = exp.Min(this=key), exp.Cast(this=key.copy(), to=_type("BINARY").copy())
     else:
         value, group = key, key.copy()
     select = exp.select(value.as_(f"v{i}"), exp.Count(this=exp.Star()).as_("n")).from_(source.copy()).group_by(group)
     if c.family in TEXT:
         select = select.select(exp.Length(this=value.copy()).as_("len"), copy=False)
     return select
+
+
+def _first(i: int, g: str, engine: Connector, last: bool) -> exp.Expression:
+    """The smallest (largest) value of column i's grouped rows by ORDER BY ... LIMIT 1: for types
+    the engine orders but has no min()/max() for (Postgres uuid, bytea, ranges, arrays)."""
+    v = _col(f"v{i}")
+    return exp.select(v.copy()).from_(g).where(_not_null(v.copy())).order_by(
+        _ordered(v.copy(), engine, desc=last)).limit(1).subquery()
+
+
+def _collated(i: int, g: str) -> exp.Expression:
+    """Byte-wise groups `g` grouped again as the column's collation compares them."""
+    v = _col(f"v{i}")
+    return exp.select(exp.Min(this=v).as_(f"v{i}"), _sum(_col("n")).as_("n")).from_(g).group_by(v.copy()).subquery(f"c{i}")
 
 
 def _stat_measures(i: int, c: ColumnSpec, engine: Connector, now: datetime, filtered: bool = True) -> dict[str, exp.Expression]:
@@ -196,7 +219,8 @@ def _stat_measures(i: int, c: ColumnSpec, engine: Connector, now: datetime, filt
     m: dict[str, exp.Expression] = {
         "total": _sum(n.copy()),
         "nulls": count_if(exp.Is(this=v.copy(), expression=exp.Null())),
-        "distinct": exp.Count(this=v.copy()),
+        "distinct": exp.Count(this=exp.Distinct(expressions=[v.copy()]) if engine.BYTE_GROUPS and c.family in TEXT
+                              else v.copy()),
     }
     f = c.family
     if f in NUMERIC:
@@ -222,7 +246,7 @@ def _stat_measures(i: int, c: ColumnSpec, engine: Connector, now: datetime, filt
         if engine.PREFILTER == "no_letter":
             cheap = exp.not_(exp.Glob(this=v.copy(), expression=_s("*[A-Za-z]*")))
         elif engine.PREFILTER == "leading":
-            cheap = exp.LT(this=sort_key(v.copy(), f, engine), expression=_s("A"))
+            cheap = exp.LT(this=byte_order(v.copy()), expression=_s("A"))
         if engine.PREFILTER:
             blank, number_like = exp.and_(cheap, blank), exp.and_(cheap.copy(), number_like)
         m["whitespace"] = count_if(blank)
@@ -332,7 +356,7 @@ def _distribution(i: int, c: ColumnSpec, g: str, engine: Connector) -> tuple[lis
                     default=scaled.copy())
     binned = (exp.select(_col("x", "f"), _col("n", "f"), _as(bin_, "b")).from_(finite, copy=False)
               .join(exp.to_table(w), join_type="cross", copy=False))
-    running_bins = exp.Window(this=_sum(_sum(n.copy())), order=exp.Order(expressions=[exp.Ordered(this=_col("b"))]))
+    running_bins = exp.Window(this=_sum(_sum(n.copy())), order=exp.Order(expressions=[_ordered(_col("b"), engine)]))
     bins = (exp.select(_col("b"), _as(_sum(n.copy()), "c"), _as(exp.Sub(this=running_bins, expression=_sum(n.copy())), "below"))
             .from_(b, copy=False).group_by(_col("b"), copy=False))
 
@@ -350,7 +374,7 @@ def _distribution(i: int, c: ColumnSpec, g: str, engine: Connector) -> tuple[lis
               .where(exp.or_(holds(0.25), holds(0.5), holds(0.75)), copy=False))
     cum = exp.Add(this=_col("below", "k"), expression=exp.Window(
         this=_sum(_col("n", b) if engine.LEAN_WINDOWS else _dbl(_col("n", b))), partition_by=[_col("b", b)],
-        order=exp.Order(expressions=[exp.Ordered(this=_col("x", b))]),
+        order=exp.Order(expressions=[_ordered(_col("x", b), engine)]),
         spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")))
     ranked = (exp.select(_col("x", b), _col("n", b), _as(cum, "cum"), _col("tot", w)).from_(b, copy=False)
               .join(chosen.subquery("k", copy=False), on=exp.EQ(this=_col("b", b), expression=_col("b", "k")), copy=False)
@@ -391,27 +415,33 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Conne
         # statistics: one row
         present = _stat_measures(i, c, engine, now, filtered=True)
         ms = [present.get(name, exp.Null()) for name in MEASURES]
-        shown = not c.masked and c.family != "boolean"  # not every engine has min(boolean): read from the counts
+        # not every engine has min(boolean): read from the counts
+        shown = not c.masked and c.family != "boolean" and c.ordered
         value = _case(exp.not_(_is_nan(v.copy(), engine)), v.copy()) if c.family == "float" and engine.NAN else v.copy()
-        lo = exp.Min(this=sort_key(value, c.family, engine)) if shown else None
-        hi = exp.Max(this=sort_key(value.copy(), c.family, engine)) if shown else None
+        if c.family in AGGREGATE_ORDER:
+            lo = exp.Min(this=value) if shown else None
+            hi = exp.Max(this=value.copy()) if shown else None
+        else:
+            lo, hi = (_first(i, g, engine, False), _first(i, g, engine, True)) if shown else (None, None)
         if engine.BY_COUNT and c.family in TEXT:
             # the grouped rows are read once, not twice from a materialised copy: for a
             # near-unique text column that copy is as large as the column itself
             ctes[-1] = (f"l{i}", _by_count(i, _column_groups(c, i, source, engine), lo, hi, ms, top_k), True)
             parts.extend(_by_count_rows(i, c, ms, shown, top_k))
             continue
-        t1, t2 = (_display(lo), _display(hi)) if shown else (exp.Null(), exp.Null())
+        t1, t2 = (_display(engine.shown_value(lo, c.family)), _display(engine.shown_value(hi, c.family))
+                  ) if shown else (exp.Null(), exp.Null())
         parts.append(_row("stats", _n(i), exp.Null(), t1, t2, ms, g))
 
         # top values: a top-N (ORDER BY ... LIMIT) per column, ranked afterwards among those K rows
         if top_k > 0:
-            key = sort_key(v.copy(), c.family, engine)
-            inner = (exp.select(_col("n"), v.copy(), key.as_("k")).from_(g).where(_not_null(v.copy()))
-                     .order_by(exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=key.copy())).limit(top_k))
+            key = v.copy()
+            groups = _collated(i, g) if engine.BYTE_GROUPS and c.family in TEXT else g
+            inner = (exp.select(_col("n"), v.copy(), key.as_("k")).from_(groups).where(_not_null(v.copy()))
+                     .order_by(_ordered(_col("n"), engine, desc=True), _ordered(key.copy(), engine)).limit(top_k))
             rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
-                exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=_col("k"))]))
-            parts.append(_row("top", _n(i), rank, exp.Null() if c.masked else _display(_col(f"v{i}")), exp.Null(),
+                _ordered(_col("n"), engine, desc=True), _ordered(_col("k"), engine)]))
+            parts.append(_row("top", _n(i), rank, exp.Null() if c.masked else _display(engine.shown_value(_col(f"v{i}"), c.family)), exp.Null(),
                               [_col("n")], inner.subquery(f"t{i}")))
 
         # exact quartiles (percentile_disc over cumulative counts) and histogram bins
@@ -437,18 +467,24 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Conne
 
 
 def odd_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Connector) -> str:
-    """A plain aggregate for columns that cannot be grouped: rows, non-null count, lengths."""
+    """A plain aggregate: rows, the non-null count of columns that cannot be grouped, lengths."""
     select = exp.select(exp.Count(this=exp.Star()).as_("rows"))
     for i, c in enumerate(columns):
-        if c.groupable:
+        if not odd_measured(c):
             continue
         col = _src(c.name)
-        select = select.select(exp.Count(this=col).as_(f"c{i}"), copy=False)
+        if not c.groupable:
+            select = select.select(exp.Count(this=col).as_(f"c{i}"), copy=False)
         if c.family in LENGTHS:
             length = engine.byte_length(col.copy()) if c.family == "binary" else exp.Length(this=_txt(col.copy()))
             select = select.select(exp.Min(this=length).as_(f"l{i}_min"), exp.Max(this=length.copy()).as_(f"l{i}_max"),
                                    exp.Avg(this=_dbl(length.copy())).as_(f"l{i}_avg"))
     return select.from_(source.copy()).sql(dialect=engine.dialect)
+
+
+def odd_measured(c: ColumnSpec) -> bool:
+    """Is the column in the plain aggregate (`odd_sql`)?"""
+    return c.family != "unmeasurable" and (not c.groupable or c.family in LENGTHS)
 
 
 def count_sql(source: exp.Expression, dialect: str) -> str:
@@ -464,14 +500,17 @@ def probe_sql(sql: str, dialect: str) -> str:
 
 # -- reading the result ------------------------------------------------------------------------
 
-def text_value(value: Any, family: str) -> str | None:
-    """One engine-independent text for a value: booleans as true/false, floats as Python prints them."""
+def text_value(value: Any, family: str, words: tuple[str, str] = ("false", "true")) -> str | None:
+    """A value as the engine writes it: decimals in the engine's own text (scale and every digit
+    kept), booleans in the engine's words (`words`: false, true), floats as Python prints them."""
     if value is None:
         return None
     if isinstance(value, (bytes, bytearray, memoryview)):
         value = bytes(value).decode("utf-8", errors="replace")
     if family == "boolean":
-        return "true" if str(value).strip().lower() in ("1", "t", "true") else "false"
+        return words[str(value).strip().lower() in ("1", "t", "true")]
+    if family == "decimal" and isinstance(value, str):
+        return value
     if family == "integer":
         try:
             return str(int(str(value).split(".")[0])) if "e" not in str(value).lower() else str(int(float(value)))
@@ -501,9 +540,29 @@ def statements(columns: list[ColumnSpec], source: exp.Expression, engine: Connec
     if split == "always" or (split == "full" and not isinstance(source, exp.Subquery)):
         order = sorted(range(len(columns)), key=lambda i: columns[i].family not in TEXT)
         sqls = [profile_sql(columns, source, engine, top_k, now, only={i}) for i in order if columns[i].groupable]
+    elif engine.MAX_WITH:
+        sqls = [profile_sql(columns, source, engine, top_k, now, only=set(batch))
+                for batch in _batches(columns, engine.MAX_WITH)]
     else:
         sqls = [profile_sql(columns, source, engine, top_k, now)]
     return [s for s in sqls if s is not None]
+
+
+def _batches(columns: list[ColumnSpec], most: int) -> list[list[int]]:
+    """Column indexes in groups whose statements name at most `most` WITH elements: a grouping per
+    column, three more per number column (quartiles and histogram), one for a shared sample."""
+    batches: list[list[int]] = [[]]
+    used = 1
+    for i, c in enumerate(columns):
+        if not c.groupable:
+            continue
+        need = 4 if c.family in NUMERIC else 1
+        if batches[-1] and used + need > most:
+            batches.append([])
+            used = 1
+        batches[-1].append(i)
+        used += need
+    return [b for b in batches if b]
 
 
 def parse_result(rows: list[tuple], columns: list[ColumnSpec]) -> dict[int, dict[str, Any]]:
@@ -522,10 +581,11 @@ def parse_result(rows: list[tuple], columns: list[ColumnSpec]) -> dict[int, dict
             prof["max"] = text_value(t2, c.family)
             if c.family == "boolean" and not c.masked:
                 trues, falses = prof.get("trues") or 0, prof.get("falses") or 0
-                prof["min"] = "false" if falses else ("true" if trues else None)
-                prof["max"] = "true" if trues else ("false" if falses else None)
+                no, yes = c.words
+                prof["min"] = no if falses else (yes if trues else None)
+                prof["max"] = yes if trues else (no if falses else None)
         elif kind == "top":
-            prof["top"].append((int(pos), None if t1 is None else text_value(t1, c.family), int(ms[0])))
+            prof["top"].append((int(pos), None if t1 is None else text_value(t1, c.family, c.words), int(ms[0])))
         elif kind == "quartile":
             for name, flag in zip(("q1", "median", "q3"), ms[1:4]):
                 if flag:

@@ -16,7 +16,7 @@ import json
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 from typing import Any, Callable
@@ -50,9 +50,14 @@ class QualityResult:
     rows: int
     quality_score: float | None
     worst_columns: list[dict[str, Any]]
+    skipped: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> {metric: why}
 
     def summary(self) -> str:
-        text = f"{self.connection}: {self.status}, {self.table_count} tables profiled ({self.rows:,} rows) in {self.seconds:.2f}s"
+        status = self.status
+        if self.skipped:
+            metrics = sum(len(m) for m in self.skipped.values())
+            status += f" with {metrics} metrics skipped on {len(self.skipped)} columns"
+        text = f"{self.connection}: {status}, {self.table_count} tables profiled ({self.rows:,} rows) in {self.seconds:.2f}s"
         if self.quality_score is not None:
             text += f", score {self.quality_score:.1f}"
         if self.failed:
@@ -194,6 +199,8 @@ def quality(store: Store, config: Config, source: str, *, tables: str | None = N
         run_id=run.run_id, connection=source, status=run.status, table_count=len(results), failed=failed,
         seconds=time.perf_counter() - started, rows=sum(r.table["row_count"] or 0 for r in results),
         quality_score=run.counts.get("quality_score"), worst_columns=worst,
+        skipped={c["qualified_name"]: json.loads(c["skipped_metrics"]) for r in results for c in r.columns
+                 if c.get("skipped_metrics")},
     )
 
 

@@ -20,6 +20,14 @@ from typing import Any
 NUMERIC_TEXT_SHARE = 0.8  # a text column whose values are at least this share numbers holds numbers
 TEXT_NUMBERS_PENALTY = 10.0
 NEARLY_UNIQUE = 0.9  # *_id columns that are this distinct are meant to be unique
+# What the app shows next to every quality score (docs/quality.md, "Quality score").
+SCORE_DEFINITION = (
+    "**Quality score** (0-100): the mean of the table scores. A table's score is the mean of its "
+    "columns' scores; a column's, the mean of the components that apply to it: completeness "
+    "(100 x non-null / rows), uniqueness (100 x distinct / non-null, where values should be unique), "
+    "validity (100 x valid / non-null) and referential integrity (100 x (non-null - orphans) / non-null). "
+    "Details: docs/quality.md, section Quality score."
+)
 _ID_NAME = re.compile(r"(^id$|_id$|_uuid$|^uuid$|_key$)", re.IGNORECASE)
 
 

@@ -133,8 +133,10 @@ class Run:
     def finish(self, status: str | None = None, error: str | None = None) -> None:
         if self._errors:
             self.write("run_errors", frame(self._errors, RUN_ERRORS))
-        self.counts.setdefault("error_count", len(self._errors))
         self.status = status or ("partial" if self._errors else "success")
+        # a failed run's own error counts too: "failed, 0 errors" would contradict itself
+        counted = len(self._errors) + (1 if error and self.status == "failed" else 0)
+        self.counts["error_count"] = max(self.counts.get("error_count") or 0, counted)
         self.error = scrub(one_line(error)) if error else None
         self.store._write_manifest(self)
         self.store._audit("run.finish", self.run_id, self.status, self.error,

@@ -88,7 +88,8 @@ def profile_table(connector: Connector, task: TableTask, options: QualityOptions
 def _profile(conn, connector: Connector, task: TableTask, options: QualityOptions, sample: Sample, top_k: int,
              run_id: str, now: datetime, deadline: Deadline, started: float, sessions: int) -> TableResult:
     rel = connector.profile_relation(task.schema, task.table)
-    specs = [profile.column_spec(c["column_name"], c["type_family"], _masked(task, c["column_name"], options.mask))
+    specs = [profile.column_spec(c["column_name"], c["type_family"], _masked(task, c["column_name"], options.mask),
+                                 connector.BOOLEAN_TEXT)
              for c in task.columns]
     connector.begin_snapshot(conn)  # closing the connection ends it
 
@@ -115,7 +116,7 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
                         lambda cols: profile.profile_sql(cols, src, connector, top_k, now), deadline, _demote)
             rows = _grouped(conn, connector, specs, src, top_k, now, deadline, options, sessions)
         stats = profile.parse_result(rows, specs)
-    odd_row = _odd_row(conn, connector, specs, src, deadline) if not stats or not all(s.groupable for s in specs) else {}
+    odd_row = _odd_row(conn, connector, specs, src, deadline) if not stats or any(map(profile.odd_measured, specs)) else {}
 
     profiled = None
     for prof in stats.values():
@@ -198,9 +199,18 @@ def _grouped(conn, connector: Connector, specs: list[profile.ColumnSpec], src: e
 
 
 def _demote(spec: profile.ColumnSpec, error: str) -> None:
-    """A column the engine cannot group after all: measured like the ungroupable ones."""
+    """What the engine refuses for a column, step by step: its type's own measures (a Postgres
+    money or tsvector is no double or plain text), then its min/max (it may group what it cannot
+    order), then its grouping (measured by the plain aggregate)."""
+    if spec.family in profile.MEASURED:  # its type's own measures (TRIM, casts to double, ...)
+        spec.skipped[f"{spec.family}_measures"] = error
+        spec.family = "other"
+        return
+    if spec.ordered and spec.family != "boolean":
+        spec.ordered = False
+        spec.skipped["min_max"] = error
+        return
     spec.groupable = False
-    spec.family = "other"
     spec.skipped.update(distinct=error, top_values=error, min_max=error)
 
 
@@ -217,9 +227,9 @@ def _odd_row(conn, connector: Connector, specs: list[profile.ColumnSpec], src: e
     except TableTimeout:
         raise
     except Exception:
-        isolate(conn, connector.dialect, [s for s in specs if not s.groupable],
+        isolate(conn, connector.dialect, [s for s in specs if profile.odd_measured(s)],
                 lambda cols: profile.odd_sql(cols, src, connector), deadline, _unmeasurable)
-        result = run(conn, profile.odd_sql([s for s in specs if s.family != "unmeasurable"], src, connector), deadline)
+        result = run(conn, profile.odd_sql(specs, src, connector), deadline)
     return dict(zip(_odd_names(specs), result[0]))
 
 
@@ -255,9 +265,10 @@ def _orphans(conn, connector: Connector, task: TableTask, src: exp.Expression,
 def _odd_names(specs: list[profile.ColumnSpec]) -> list[str]:
     names = ["rows"]
     for i, c in enumerate(specs):
-        if c.groupable or c.family == "unmeasurable":
+        if not profile.odd_measured(c):
             continue
-        names.append(f"c{i}")
+        if not c.groupable:
+            names.append(f"c{i}")
         if c.family in profile.LENGTHS:
             names += [f"l{i}_min", f"l{i}_max", f"l{i}_avg"]
     return names
@@ -268,7 +279,7 @@ def _int(x: Any) -> int | None:
 
 
 def _column_row(base, task, col, spec, prof, odd_row, i, profiled, approximate) -> dict[str, Any]:
-    family = col["type_family"]
+    family = spec.family if spec.family == "other" else col["type_family"]  # "other": its measures were refused
     row: dict[str, Any] = {
         **base,
         "table_qualified_name": task.qualified_name,
@@ -277,7 +288,7 @@ def _column_row(base, task, col, spec, prof, odd_row, i, profiled, approximate) 
         "column_name": col["column_name"],
         "ordinal_position": col.get("ordinal_position"),
         "data_type": col.get("data_type"),
-        "type_family": family,
+        "type_family": col["type_family"],
         "total_count": profiled,
         "approximate": approximate,
         "masked": spec.masked,
@@ -319,8 +330,8 @@ def _column_row(base, task, col, spec, prof, odd_row, i, profiled, approximate) 
     elif f"c{i}" in odd_row:
         non_null = int(odd_row[f"c{i}"] or 0)
         row["null_count"] = profiled - non_null
-        if f"l{i}_min" in odd_row:
-            row.update(min_length=_int(odd_row[f"l{i}_min"]), max_length=_int(odd_row[f"l{i}_max"]), avg_length=odd_row[f"l{i}_avg"])
+    if f"l{i}_min" in odd_row:
+        row.update(min_length=_int(odd_row[f"l{i}_min"]), max_length=_int(odd_row[f"l{i}_max"]), avg_length=odd_row[f"l{i}_avg"])
     if row.get("null_count") is not None:
         row["null_percentage"] = 100.0 * row["null_count"] / profiled if profiled else None
     return row

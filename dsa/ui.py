@@ -16,35 +16,40 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import altair as alt
 import duckdb
 import polars as pl
 import streamlit as st
 
-from dsa import connections, jobs, queries
+from dsa import connections, jobs, reports
 from dsa.catalog import Catalog, open_catalog, partial_note
-from dsa.compare import detect_renames
 from dsa.config import DEFAULT_STORE, Config, load_config, parse_source
-from dsa.connectors import open_source
+from dsa.connectors import connector_types as registered_types, get_connector, open_source
+from dsa.demo import run_demo
+from dsa.diff import diff
 from dsa.errors import ConfigError, DsaError, SourceError, one_line, register_secret
-from dsa.sources import all_sources
+from dsa.options import SourceOptions
+from dsa.score import SCORE_DEFINITION
+from dsa.sources import all_sources, stored_specs
 from dsa.store import Store
 from dsa.system import is_loopback
 from dsa.vault import Vault
 
-START_HINT = "Press **Load the demo** below, or run `dsa demo` (or `dsa scan SOURCE`) in a terminal."
 
 
 def ensure_navigation() -> None:
     """Every page calls this first. Streamlit starts in its old `pages/`-folder mode because the
     folder exists, and stays there until `st.navigation` has run once in the server: a deep link
     opened before that runs the page file alone, without `streamlit_app.py`. The login gate must
-    hold all the same, so a page run alone asks for login itself."""
+    hold all the same, so a page run alone asks for login itself. Then the sidebar search."""
     frame = sys._getframe(1)
     while frame is not None:
         if Path(frame.f_code.co_filename).name == "streamlit_app.py":
-            return  # run through the entry script, which asked already
+            break  # run through the entry script, which asked already
         frame = frame.f_back
-    require_login()
+    else:
+        require_login()
+    sidebar_search()
 
 
 def catalog() -> Catalog:
@@ -119,48 +124,19 @@ def _catalog(version: str) -> duckdb.DuckDBPyConnection:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _query(sql: str, params: tuple, version: str) -> pl.DataFrame:
+def _report(name: str, args: tuple, version: str) -> Any:
     cursor = _catalog(version).cursor()
     try:
-        statements = cursor.extract_statements(sql)
-        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
-            raise DsaError("the app only runs single read-only SELECT queries")
-        return cursor.sql(sql, params=list(params)).pl()
+        return getattr(reports, name)(cursor, *args)
     except duckdb.Error as exc:
         raise DsaError(f"catalog query failed: {one_line(str(exc))}") from None
     finally:
         cursor.close()
 
 
-def query(sql: str, *params: Any) -> pl.DataFrame:
-    """Read-only SQL over the catalog (tables, views, `sync_runs`), cached per run list."""
-    return _query(sql, tuple(params), runs_version())
-
-
-def report(name: str, *params: Any) -> pl.DataFrame:
-    """A report query kept in `queries/<name>.sql`."""
-    return query(queries.text(name), *params)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _relations(version: str) -> dict[str, list[str]]:
-    rows = _catalog(version).cursor().execute(
-        "SELECT table_name, column_name FROM information_schema.columns"
-    ).fetchall()
-    out: dict[str, list[str]] = {}
-    for table, column in rows:
-        out.setdefault(table, []).append(column)
-    return out
-
-
-def has(*names: str) -> bool:
-    """Whether the catalog defines every one of these tables or views (features land over time)."""
-    rel = _relations(runs_version())
-    return all(n in rel for n in names)
-
-
-def columns_of(name: str) -> list[str]:
-    return _relations(runs_version()).get(name, [])
+def report(function: Callable[..., Any], *args: Any) -> Any:
+    """A report of `dsa.reports` (`function(connection, *args)`), cached per run list."""
+    return _report(function.__name__, args, runs_version())
 
 
 # -- selections kept in the URL ------------------------------------------------------------
@@ -303,13 +279,6 @@ def start_job(connection: str, steps: list[str], sample: str | None) -> str:
     return jobs.start_job(local_store(), connection, steps, sample, env={"DSA_USER": user_name()})
 
 
-def partial_notice(run_id: str | None) -> None:
-    """One line under a run picker when the run is partial: what it could not read is unknown."""
-    note = partial_note(catalog(), run_id) if run_id else None
-    if note:
-        st.caption(md(note[0].upper() + note[1:]))
-
-
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -323,28 +292,167 @@ def empty(message: str) -> None:
     st.info(message, icon=":material/info:")
 
 
-def stored_diff(old_run: str, new_run: str) -> str | None:
-    """The newest stored diff run (`dsa diff`) of exactly these two scan runs, if any."""
-    if not has("diff_sync_runs", "diff_changes", "diff_summary"):
+def partial_notice(run_id: str | None) -> None:
+    """One line under a run picker when the run is partial: what it could not read is unknown."""
+    note = partial_note(catalog(), run_id) if run_id else None
+    if note:
+        st.caption(md(note[0].upper() + note[1:]))
+
+
+def start_here(message: str) -> None:
+    """An empty page: what is missing, and the next step offered as buttons (load the demo,
+    scan a connection) unless the app is read-only, then stop the page."""
+    st.info(message, icon=":material/info:")
+    if read_only():
+        st.caption("This app is read-only: scans run from the command line (`dsa scan SOURCE`).")
+        st.stop()
+    a, b = st.columns([1, 3])
+    if a.button("Load the demo", type="primary", icon=":material/play_arrow:", key="start:demo"):
+        load_demo()
+    b.page_link("pages/runs.py", label="Scan a connection", icon=":material/history:")
+    st.caption("Or in a terminal: `dsa demo`, `dsa scan SOURCE`, `dsa quality SOURCE`.")
+    st.stop()
+
+
+def load_demo() -> None:
+    """Build, scan, profile and diff the demo shop into this catalog, then rerun the page."""
+    try:
+        refuse_if_read_only("loading the demo")
+        with st.spinner("Building and scanning the demo shop..."):
+            run_demo(local_store())
+    except DsaError as exc:
+        st.error(md(exc))
+    else:
+        st.rerun()
+
+
+def compare_runs(connection: str, from_run: str, to_run: str) -> None:
+    """Run `dsa diff` on two scan runs (stored as a diff run, as the command does), then rerun."""
+    try:
+        refuse_if_read_only("comparing runs")
+        with st.spinner("Comparing the two scans..."):
+            diff(local_store(), load_config(), connection, from_run=from_run, to_run=to_run)
+    except DsaError as exc:
+        st.error(md(exc))
+    else:
+        st.rerun()
+
+
+def score_metric(container: Any, value: float | None, delta: float | None = None, label: str = "Quality score") -> None:
+    """A quality score, its change (grey when nothing moved) and its definition in the help."""
+    container.metric(label, "-" if value is None else f"{value:.1f}",
+                     None if delta is None else f"{delta:+.1f}",
+                     delta_color="normal" if delta and round(delta, 1) else "off", help=SCORE_DEFINITION)
+
+
+# -- the sidebar search ---------------------------------------------------------------------
+
+SEARCH_SHOWN = 25
+
+
+def sidebar_search() -> None:
+    """Search tables and columns of every connection's newest scan by name or comment, from any
+    page; each match links to its place in Explore."""
+    term = st.sidebar.text_input("Search tables and columns", placeholder="e.g. email", icon=":material/search:",
+                                 key=url_key("q", lambda raw: raw or ""))
+    url_store("q", term or None)
+    if not term:
+        return
+    found = report(reports.search, term)
+    if found.height == 0:
+        st.sidebar.caption("Nothing matches.")
+        return
+    more = " (the first 200)" if found.height == 200 else ""
+    st.sidebar.caption(f"{found.height} matches{more}" if found.height <= SEARCH_SHOWN
+                       else f"{found.height} matches{more}; the first {SEARCH_SHOWN}:")
+    for r in found.head(SEARCH_SHOWN).iter_rows(named=True):
+        place = {"conn": r["connection"], "schema": r["schema_name"], "table": r["table_name"],
+                 "column": r["column_name"], "q": term}
+        name = ".".join(p for p in (r["connection"], r["schema_name"], r["table_name"], r["column_name"]) if p)
+        st.sidebar.page_link("pages/explore.py", label=md(name), help=f"{r['kind']} · {r['type'] or ''}",
+                             icon=":material/table:" if r["kind"] == "table" else ":material/view_column:",
+                             query_params={k: v for k, v in place.items() if v is not None})
+
+
+# -- drawing shared by pages ----------------------------------------------------------------
+
+REPEATS = 0.01  # a top value seen in less than 1% of the non-null rows does not repeat meaningfully
+
+
+STYLED_ROWS = 5000  # tables up to this size get blank (not "None") empty number cells
+
+
+def table(frame: pl.DataFrame, column_config: dict[str, Any] | None = None, download_as: str | None = None,
+          height: int | None = None) -> None:
+    """A table as people read it: `column_config` maps shown columns to their `st.column_config`
+    (label, format, width, help); empty cells are blank, never "None"; with `download_as`, a CSV
+    download of the whole frame below it."""
+    shown = frame.with_columns(pl.col(pl.Utf8).fill_null(""))
+    numeric = [c for c, t in shown.schema.items() if t.is_numeric() and shown[c].null_count()]
+    data: Any = shown
+    if numeric and shown.height <= STYLED_ROWS:
+        styler = shown.to_pandas().style
+        for c in numeric:
+            spec = "{:,.0f}" if shown.schema[c].is_integer() else "{:,.1f}"
+            styler = styler.format(spec, subset=[c], na_rep="")
+        data = styler
+    st.dataframe(data, hide_index=True, width="stretch", column_config=column_config, height=height or "auto")
+    if download_as:
+        download(frame, download_as)
+
+
+def download(frame: pl.DataFrame, name: str) -> None:
+    """A button that downloads the table just shown, as CSV."""
+    st.download_button("Download CSV", frame.write_csv(), file_name=f"{name}.csv", mime="text/csv",
+                       icon=":material/download:", key=f"download:{name}")
+
+
+def value_charts(top: pl.DataFrame, histogram: pl.DataFrame, profile: dict | None) -> None:
+    """A column's values: its top values when some value repeats; else, for near-unique or masked
+    columns, the lengths and patterns of its text. Then its histogram."""
+    non_null = (profile["total_count"] or 0) - (profile["null_count"] or 0) if profile else 0
+    masked = bool(profile and profile.get("masked"))
+    repeats = top.height > 0 and not masked and top["count"].max() > max(1, REPEATS * non_null)
+    if repeats:
+        st.altair_chart(alt.Chart(top.to_pandas()).mark_bar().encode(
+            x=alt.X("count:Q", title="rows"), y=alt.Y("value:N", sort="-x", title="top values"),
+            tooltip=[alt.Tooltip("value:N"), alt.Tooltip("count:Q", title="rows", format=",")],
+        ).properties(height=max(160, 24 * top.height)), width="stretch")
+    elif profile is None:
+        st.caption("No top values recorded for this column.")
+    else:
+        st.caption("Masked values are not shown." if masked else "No value repeats meaningfully: "
+                   "each value is (nearly) unique, so its lengths and patterns say more.")
+        shapes = text_shapes(profile)
+        if shapes is not None:
+            st.altair_chart(alt.Chart(shapes.to_pandas()).mark_bar().encode(
+                x=alt.X("rows:Q"), y=alt.Y("pattern:N", sort=None, title=None),
+                tooltip=[alt.Tooltip("pattern:N"), alt.Tooltip("rows:Q", format=",")],
+            ).properties(height=130, title="value patterns"), width="stretch")
+        if profile.get("min_length") is not None:
+            st.markdown(f"**Length** min {profile['min_length']:,} · mean {profile['avg_length'] or 0:,.1f} · "
+                        f"max {profile['max_length']:,} characters")
+    if histogram.height and histogram["kind"][0] == "numeric":
+        st.altair_chart(alt.Chart(histogram.to_pandas()).mark_bar().encode(
+            x=alt.X("lower:Q", bin="binned", title="value"), x2="upper:Q", y=alt.Y("count:Q", title="rows"),
+            tooltip=[alt.Tooltip("lower:Q", title="from"), alt.Tooltip("upper:Q", title="to"),
+                     alt.Tooltip("count:Q", title="rows", format=",")],
+        ).properties(height=220, title="histogram"), width="stretch")
+    elif histogram.height:
+        st.altair_chart(alt.Chart(histogram.to_pandas()).mark_bar().encode(
+            x=alt.X("period:O", title=histogram["kind"][0]), y=alt.Y("count:Q", title="rows"),
+            tooltip=[alt.Tooltip("period:O"), alt.Tooltip("count:Q", title="rows", format=",")],
+        ).properties(height=220, title="histogram"), width="stretch")
+
+
+def text_shapes(profile: dict) -> pl.DataFrame | None:
+    """Rows of a text column by pattern: empty, blank, digits only, other (None for non-text)."""
+    if profile.get("min_length") is None:
         return None
-    found = query("SELECT run_id FROM diff_sync_runs WHERE from_run_id = ? AND to_run_id = ? "
-                  "AND status IN ('success', 'partial') ORDER BY started_at DESC LIMIT 1", old_run, new_run)
-    return found["run_id"][0] if found.height else None
-
-
-def change_counts(old_run: str, new_run: str) -> pl.DataFrame:
-    """entity_type, change_type, n: from the stored diff when there is one, else the app's own."""
-    diff_run = stored_diff(old_run, new_run)
-    if diff_run:
-        return query("SELECT entity_type, change_type, n FROM (UNPIVOT (SELECT entity_type, added, removed, renamed, "
-                     "modified, moved, unknown FROM diff_summary WHERE run_id = ?) ON COLUMNS(* EXCLUDE entity_type) "
-                     "INTO NAME change_type VALUE n)", diff_run)
-    return changes(old_run, new_run).group_by("entity_type", "change_type").len("n")
-
-
-def changes(old_run: str, new_run: str) -> pl.DataFrame:
-    """What changed between two scan runs (`queries/app_changes.sql`), renames paired."""
-    return detect_renames(report("app_changes", old_run, new_run))
+    non_null = (profile["total_count"] or 0) - (profile["null_count"] or 0)
+    empty_, blank, digits = (profile.get(k) or 0 for k in ("empty_count", "whitespace_count", "numeric_text_count"))
+    return pl.DataFrame({"pattern": ["empty", "blank", "digits only", "other text"],
+                         "rows": [empty_, blank, digits, max(0, non_null - empty_ - blank - digits)]})
 
 
 # -- connections ---------------------------------------------------------------------------
@@ -356,10 +464,30 @@ def is_secret_field(name: str) -> bool:
     return any(w in name.lower() for w in SECRET_WORDS)
 
 
-def connection_rows() -> list[dict[str, Any]]:
-    """Every connection (config file and store): type, target, where its secret lives (never the secret)."""
-    return [{"connection": c.name, "type": c.type, "source": c.target, "defined in": c.defined_in, "secret": c.secret}
+BASE_OPTION_KEYS = set(SourceOptions.model_fields)  # what every source has: not typed into the form
+
+
+def connection_list() -> pl.DataFrame:
+    """The connections dsa knows (config file and store): name, type, where it points, where it
+    is defined and where its secret lives (never the secret itself). Raises `ConfigError`."""
+    rows = [{"connection": c.name, "type": c.type, "source": c.target, "defined in": c.defined_in, "secret": c.secret}
             for c in connections.list_connections(local_store().path, load_config())]
+    return pl.DataFrame(rows) if rows else pl.DataFrame(schema=["connection", "type", "source", "defined in", "secret"])
+
+
+def editable_connections() -> dict[str, dict[str, Any]]:
+    """The connections kept in the store (not those of the config file), by name: their settings."""
+    defined = load_config().sources
+    return {name: spec for name, spec in sorted(stored_specs(local_store().path).items()) if name not in defined}
+
+
+def connector_types() -> list[str]:
+    return registered_types()
+
+
+def connector_options(kind: str) -> type[SourceOptions]:
+    """The options model of a connector type: the form's fields."""
+    return get_connector(kind).Options
 
 
 def save_connection(name: str, spec: dict[str, Any], secret_values: dict[str, str], replace: bool = False) -> None:

@@ -1,24 +1,23 @@
-"""Changes: what changed between two scan runs (default: the last two), and how the data drifted."""
+"""Changes: what `dsa diff` found between two scan runs (default: the last two), and how the data drifted."""
 
 import altair as alt
 import polars as pl
 import streamlit as st
 
-from dsa import compare, ui
+from dsa import reports, ui
 
 ui.ensure_navigation()
 
 st.title("Changes")
-scans = ui.query("SELECT connection, run_id, started_at, status FROM sync_runs WHERE run_type = 'scan' "
-                 "AND status IN ('success', 'partial') ORDER BY connection, started_at DESC, run_id DESC")
+scans = ui.report(reports.scan_runs)
 if scans.height == 0:
-    ui.empty("No scan yet. " + ui.START_HINT)
-    st.stop()
+    ui.start_here("Nothing scanned yet: changes appear once a connection was scanned twice.")
 c0, c1, c2 = st.columns(3)
 conn = ui.choose("Connection", scans["connection"].unique(maintain_order=True).to_list(), "conn", container=c0)
 mine = scans.filter(pl.col("connection") == conn)
 if mine.height < 2:
-    ui.empty(f"Only one scan of {ui.md(conn)} so far: changes appear after the next scan (`dsa scan {conn}`).")
+    ui.empty(f"Only one scan of {ui.md(conn)} so far: changes appear after the next scan.")
+    st.page_link("pages/runs.py", label="Scan it again", icon=":material/play_arrow:", query_params={"conn": conn})
     st.stop()
 labels = {r["run_id"]: ui.run_label(r) for r in mine.iter_rows(named=True)}
 ids = list(labels)
@@ -28,26 +27,34 @@ if old == new:
     ui.empty("Choose two different runs.")
     st.stop()
 
-stored = ui.stored_diff(old, new)
-KINDS = ["added", "removed", "renamed", "modified", "unknown"]
-if stored:
-    # the diff feature's own result: constraints, indexes, moves and normalized view SQL included
-    summary = ui.change_counts(old, new)
-    flat = ui.report("app_stored_diff", stored)
-    KINDS = ["added", "removed", "renamed", "modified", "moved", "unknown"]
-    st.caption(f"From the stored diff run {stored} (`dsa diff`).")
-else:
-    changes = ui.changes(old, new)
-    summary = changes.group_by("entity_type", "change_type").len("n")
-    flat = compare.flatten(changes)
-    st.caption(f"Compared by the app. `dsa diff {conn} --from {old} --to {new}` stores the full diff "
-               "(constraints, indexes, moves), which this page then shows.")
+diff_run = ui.report(reports.stored_diff, old, new)
+if diff_run is None:
+    ui.empty(f"These two scans are not compared yet. `dsa diff {ui.md(conn)} --from {old} --to {new}` compares "
+             "them; so does the button.")
+    if not ui.read_only() and st.button("Compare them", type="primary", icon=":material/difference:"):
+        ui.compare_runs(conn, old, new)
+    st.stop()
+
+KINDS = ["added", "removed", "renamed", "modified", "moved", "unknown"]
+summary = ui.report(reports.change_counts, diff_run)
+flat = ui.report(reports.changes, diff_run)
+st.caption(f"The stored diff run {diff_run}: what `dsa diff {ui.md(conn)} --from {old} --to {new}` reports.")
 k = st.columns(len(KINDS))
 for i, kind in enumerate(KINDS):
     per = summary.filter(pl.col("change_type") == kind)
-    detail = ", ".join(f"{r['n']} {r['entity_type']}s" for r in per.sort("entity_type").iter_rows(named=True) if r["n"])
-    k[i].metric(kind.capitalize(), int(per["n"].sum()), help=detail or "none")
+    detail = ", ".join(f"{r['n']} {r['entity_type']}{'es' if r['entity_type'] == 'index' else 's'}"
+                       for r in per.iter_rows(named=True) if r["n"])
+    k[i].metric(kind.capitalize(), f"{int(per['n'].sum()):,}", help=detail or "none")
 
+CHANGE_COLUMNS = {
+    "entity_type": st.column_config.TextColumn("object type", width="small"),
+    "object": st.column_config.TextColumn("name", width="medium"),
+    "attribute": st.column_config.TextColumn("what changed", width="small"),
+    "from": st.column_config.TextColumn("from", width="medium"),
+    "to": st.column_config.TextColumn("to", width="medium"),
+    "previous_name": st.column_config.TextColumn("previous name", width="medium"),
+}
+SHOWN = 5000
 tabs = st.tabs([kind.capitalize() for kind in KINDS] + ["Data drift"])
 for tab, kind in zip(tabs, KINDS):
     with tab:
@@ -57,49 +64,41 @@ for tab, kind in zip(tabs, KINDS):
                        "Nothing unknown: the newer run read every object the older one had.")
             continue
         if kind == "unknown":
-            st.caption("Objects the newer run could not read: not observed is not removed.")
+            st.caption("Objects a run could not read: not observed is not removed.")
         shown = rows.drop("change_type")
         if kind not in ("modified", "renamed", "moved"):
             shown = shown.drop("attribute", "from", "to")
-        if "previous_name" in shown.columns and kind != "renamed":
+        if kind != "renamed":
             shown = shown.drop("previous_name")
-        st.dataframe(shown.head(5000), hide_index=True, width="stretch")
-        if rows.height > 5000:
-            st.caption(f"Showing 5,000 of {rows.height:,}; use `dsa diff` or `dsa query` for all.")
+        ui.table(shown.head(SHOWN), CHANGE_COLUMNS)
+        if rows.height > SHOWN:
+            st.caption(f"Showing {SHOWN:,} of {rows.height:,}; the download and `dsa diff` have them all.")
+        ui.download(shown, f"changes_{kind}")
 
 with tabs[-1]:
-    drift = pl.DataFrame()
-    if ui.has("column_quality_metrics"):
-        # the quality run that profiled each scan: named in its details, else the newest one
-        # between that scan and the connection's next
-        tied = ui.query(
-            "SELECT s.run_id AS scan, coalesce("
-            "(SELECT arg_max(q.run_id, q.started_at) FROM sync_runs q WHERE q.run_type = 'quality' "
-            " AND q.status IN ('success', 'partial') AND json_extract_string(q.details, '$.scan_run_id') = s.run_id), "
-            "(SELECT arg_max(q.run_id, q.started_at) FROM sync_runs q WHERE q.run_type = 'quality' "
-            " AND q.connection = s.connection AND q.status IN ('success', 'partial') AND q.started_at >= s.started_at "
-            " AND q.started_at < coalesce((SELECT min(n.started_at) FROM sync_runs n WHERE n.run_type = 'scan' "
-            " AND n.connection = s.connection AND n.started_at > s.started_at), TIMESTAMPTZ '9999-01-01'))) AS quality "
-            "FROM sync_runs s WHERE s.run_id IN (?, ?)", old, new)
-        q = dict(zip(tied["scan"], tied["quality"]))
-        if q.get(old) and q.get(new):
-            drift = ui.report("app_drift", q[old], q[new])
+    drift = ui.report(reports.data_drift, diff_run)
     if drift.height == 0:
-        st.caption(f"Data drift needs a quality run after each of the two scans (`dsa quality {conn}`).")
+        st.caption("No data drift: either nothing moved beyond the thresholds, or a scan has no quality run "
+                   f"(`dsa quality {ui.md(conn)}` after each scan).")
     else:
-        moved = drift.filter(pl.col("null_pct_change").abs() > 0).head(30)
-        if moved.height:
-            st.altair_chart(alt.Chart(moved.with_columns(
-                (pl.col("table_name") + "." + pl.col("column_name")).alias("column")).to_pandas()).mark_bar().encode(
-                x=alt.X("null_pct_change:Q", title="change in null % (points)"), y=alt.Y("column:N", sort="-x"),
-                color=alt.condition("datum.null_pct_change > 0", alt.value("#c0392b"), alt.value("#27ae60")),
-                tooltip=["column", "old_null_pct", "new_null_pct"]).properties(title="Largest null % moves"),
+        nulls = drift.filter(pl.col("metric") == "null_percentage").head(30)
+        if nulls.height:
+            st.altair_chart(alt.Chart(nulls.to_pandas()).mark_bar().encode(
+                x=alt.X("change:Q", title="change in null % (points)"),
+                y=alt.Y("qualified_name:N", sort="-x", title=None),
+                color=alt.condition("datum.change > 0", alt.value("#c0392b"), alt.value("#27ae60")),
+                tooltip=[alt.Tooltip("qualified_name:N", title="column"), alt.Tooltip("from_value:N", title="from"),
+                         alt.Tooltip("to_value:N", title="to")]).properties(title="Largest null % moves"),
                 width="stretch")
-        rows = drift.group_by("table_name").agg(pl.col("old_rows").max(), pl.col("new_rows").max()).with_columns(
-            (pl.col("new_rows") - pl.col("old_rows")).alias("row_change")).filter(pl.col("row_change") != 0)
-        if rows.height:
-            st.altair_chart(alt.Chart(rows.sort("row_change").head(50).to_pandas()).mark_bar().encode(
-                x=alt.X("row_change:Q", title="row count change"), y=alt.Y("table_name:N", sort="-x"),
-                tooltip=["table_name", "old_rows", "new_rows"]).properties(title="Row count changes"),
-                width="stretch")
-        st.dataframe(drift, hide_index=True, width="stretch")
+        ui.table(drift, {
+            "entity_type": st.column_config.TextColumn("object type", width="small"),
+            "qualified_name": st.column_config.TextColumn("name", width="medium"),
+            "metric": st.column_config.TextColumn("metric", width="small"),
+            "from_value": st.column_config.TextColumn("from", width="small"),
+            "to_value": st.column_config.TextColumn("to", width="small"),
+            "change": st.column_config.NumberColumn("change", format="%.2f", width="small"),
+            "unit": st.column_config.TextColumn("unit", width="small", help="pct: relative change, %; points: absolute"),
+            "severity": st.column_config.NumberColumn("severity", format="%.2f", width="small",
+                                                      help="the change divided by its threshold"),
+        })
+        ui.download(drift, "data_drift")

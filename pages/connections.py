@@ -5,33 +5,26 @@ from types import UnionType
 import typing
 from urllib.parse import urlsplit
 
-import polars as pl
 import streamlit as st
 
 from dsa import ui
-from dsa.config import SourceOptions, load_config
-from dsa.connectors import connector_types, get_connector
 from dsa.errors import DsaError, one_line, scrub
-from dsa.sources import stored_specs
 
 ui.ensure_navigation()
 
 st.title("Connections")
-BASE_KEYS = set(SourceOptions.model_fields)
 
 try:
-    config_sources = load_config().sources
-    merged = ui.sources().sources
+    listed = ui.connection_list()
 except DsaError as exc:
     st.error(ui.md(exc))
     st.stop()
-stored = stored_specs(ui.local_store().path)
-
-rows = ui.connection_rows()
-if rows:
-    st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
+if listed.height:
+    ui.table(listed)
 else:
-    ui.empty("No connection yet. Add one below, or load the demo from the Overview page.")
+    ui.empty("No connection yet: add one below, or load the demo shop.")
+    if not ui.read_only() and st.button("Load the demo", icon=":material/play_arrow:"):
+        ui.load_demo()
 
 
 def field_kind(annotation) -> type:
@@ -56,13 +49,13 @@ if ui.read_only():
     st.stop()
 
 st.subheader("Add or edit a connection")
-editable = sorted(n for n in stored if n not in config_sources)
-choice = ui.choose("Connection", ["(new connection)", *editable], "conn")
+stored = ui.editable_connections()
+choice = ui.choose("Connection", ["(new connection)", *stored], "conn")
 existing = stored.get(choice, {}) if choice != "(new connection)" else {}
-types = connector_types()
+types = ui.connector_types()
 kind = st.selectbox("Type", types, index=types.index(existing["type"]) if existing.get("type") in types else 0,
                     disabled=bool(existing))
-Options = get_connector(kind).Options
+Options = ui.connector_options(kind)
 
 with st.form("connection", clear_on_submit=False):
     name = st.text_input("Name", value=choice if existing else "", disabled=bool(existing),
@@ -70,7 +63,7 @@ with st.form("connection", clear_on_submit=False):
     spec: dict = {"type": kind}
     secret_values: dict = {}
     for field, info in Options.model_fields.items():
-        if field in BASE_KEYS:
+        if field in ui.BASE_OPTION_KEYS:
             continue
         ftype = field_kind(info.annotation)
         label = field + ("" if not info.is_required() else " *")

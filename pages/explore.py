@@ -1,43 +1,19 @@
-"""Explore: connection -> schema -> table -> column, and a search across the catalog."""
+"""Explore: connection -> schema -> table -> column; the tables of a scan as a sortable list."""
 
 import json
-from urllib.parse import urlencode
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
-from dsa import ui
+from dsa import reports, ui
 
 ui.ensure_navigation()
 
 st.title("Explore")
 
-scans = ui.query(
-    "SELECT connection, run_id, started_at, status FROM sync_runs WHERE run_type = 'scan' "
-    "AND status IN ('success', 'partial') ORDER BY connection, started_at DESC, run_id DESC")
+scans = ui.report(reports.scan_runs)
 if scans.height == 0:
-    ui.empty("No scan yet. " + ui.START_HINT)
-    st.stop()
-
-term = st.text_input("Search tables and columns by name", placeholder="e.g. email", icon=":material/search:",
-                     key=ui.url_key("q", lambda raw: raw or ""))
-ui.url_store("q", term or None)
-if term:
-    found = ui.report("app_search", term)
-    if found.height == 0:
-        st.caption("Nothing matches.")
-    else:
-        st.caption(f"{found.height} matches" + (" (the first 200)" if found.height == 200 else ""))
-        # each match links to its own view (a new tab keeps this search open)
-        links = []
-        for r in found.iter_rows(named=True):
-            place = {"conn": r["connection"], "schema": r["schema_name"], "table": r["table_name"],
-                     "column": r["column_name"]}
-            links.append("explore?" + urlencode({k: v for k, v in place.items() if v is not None}))
-        st.dataframe(found.with_columns(pl.Series("open", links)), hide_index=True, width="stretch",
-                     height=min(400, 38 + 35 * found.height),
-                     column_config={"open": st.column_config.LinkColumn("open", display_text="open")})
+    ui.start_here("Nothing scanned yet: a scan lists a source's schemas, tables and columns.")
 
 left, mid, right, far = st.columns(4)
 conn = ui.choose("Connection", scans["connection"].unique(maintain_order=True).to_list(), "conn", container=left)
@@ -45,34 +21,40 @@ conn_scans = scans.filter(pl.col("connection") == conn)
 run_labels = {r["run_id"]: ui.run_label(r) for r in conn_scans.iter_rows(named=True)}
 run = ui.choose("Scan run", list(run_labels), "run", format_func=lambda r: run_labels[r], container=far)
 ui.partial_notice(run)
+# the newest quality run of this connection, if any, gives row counts, scores and column profiles
+qruns = ui.report(reports.quality_runs, conn)
+quality_run = qruns["run_id"][0] if qruns.height else None
 
-tables = ui.query(
-    "SELECT schema_name, table_name, table_type, qualified_name FROM normalized_tables WHERE run_id = ? "
-    "ORDER BY schema_name, table_name", run)
-schemas = tables["schema_name"].unique(maintain_order=True).to_list()
-schema = ui.choose("Schema", schemas, "schema", container=mid)
-in_schema = tables.filter(pl.col("schema_name") == schema) if schema is not None else tables
-table = ui.choose("Table", in_schema["table_name"].to_list(), "table", container=right)
-if table is None:
-    ui.empty("This scan has no tables.")
+tables = ui.report(reports.tables, run, quality_run)
+if tables.height == 0:
+    ui.empty("This scan found no tables: check the connection's include and exclude patterns.")
     st.stop()
+# opened without a table: the most interesting one (worst score, else the largest)
+first = tables.sort(["quality_score", "row_count"], descending=[False, True], nulls_last=True).row(0, named=True)
+schemas = tables["schema_name"].unique(maintain_order=True).to_list()
+schema = ui.choose("Schema", schemas, "schema", default=first["schema_name"], container=mid)
+in_schema = tables.filter(pl.col("schema_name").eq_missing(schema))
+table = ui.choose("Table", in_schema["table_name"].to_list(), "table", default=first["table_name"], container=right)
 
-info = ui.query("SELECT * FROM normalized_tables WHERE run_id = ? AND schema_name IS NOT DISTINCT FROM ? "
-                "AND table_name = ?", run, schema, table).row(0, named=True)
-columns = ui.query("SELECT * FROM normalized_columns WHERE run_id = ? AND table_qualified_name = ? "
-                   "ORDER BY ordinal_position", run, info["qualified_name"])
+with st.expander(f"Tables of {ui.md(schema or conn)} ({in_schema.height:,})", icon=":material/table_rows:"):
+    listed = in_schema.select("table_name", "table_type", "row_count", "column_count", "quality_score", "changed_at")
+    ui.table(listed, height=min(400, 38 + 35 * listed.height), column_config={
+        "table_name": st.column_config.TextColumn("table"),
+        "table_type": st.column_config.TextColumn("type", width="small"),
+        "row_count": st.column_config.NumberColumn("rows", format="localized",
+                                                   help="counted by the newest quality run, else the engine's estimate"),
+        "column_count": st.column_config.NumberColumn("columns", format="localized", width="small"),
+        "quality_score": st.column_config.ProgressColumn("score", min_value=0, max_value=100, format="%.1f"),
+        "changed_at": st.column_config.DatetimeColumn("last change (UTC)", format="YYYY-MM-DD HH:mm",
+                                                      help="the newest scan whose stored diff changed the table"),
+    })
+    ui.download(listed, "tables")
+
+info = ui.report(reports.table, run, schema, table).row(0, named=True)
+columns = ui.report(reports.table_columns, run, info["qualified_name"])
 custom = json.loads(info["custom_attributes"] or "{}")
-
-# the newest quality run of this connection, if any, gives row counts and column profiles
-quality_run = None
-if ui.has("column_quality_metrics", "table_quality_metrics"):
-    qruns = ui.report("app_quality_run", conn)
-    quality_run = qruns["run_id"][0] if qruns.height else None
-table_metrics = None
-if quality_run:
-    tm = ui.query("SELECT * FROM table_quality_metrics WHERE run_id = ? AND table_qualified_name = ?",
-                  quality_run, info["qualified_name"])
-    table_metrics = tm.row(0, named=True) if tm.height else None
+metrics_ = ui.report(reports.table_metrics, quality_run, info["qualified_name"]) if quality_run else pl.DataFrame()
+table_metrics = metrics_.row(0, named=True) if metrics_.height else None
 
 st.subheader(f"{ui.md(info['schema_name'] or '')}.{ui.md(table)}" if info["schema_name"] else ui.md(table))
 if info["comment"]:
@@ -85,19 +67,29 @@ m[2].metric("Rows", f"{rows:,}" if rows is not None else "-",
             help="counted by the newest quality run" if table_metrics else "the engine's estimate")
 size = info["size_bytes"] if info["size_bytes"] is not None else (table_metrics or {}).get("size_bytes")
 m[3].metric("Size", f"{size / 1e6:,.2f} MB" if size is not None else "-")
-score = table_metrics["quality_score"] if table_metrics else None
-m[4].metric("Quality score", f"{score:.1f}" if score is not None else "-")
+ui.score_metric(m[4], table_metrics["quality_score"] if table_metrics else None, label="Table score")
 
-column_names = ["(whole table)", *columns["column_name"].to_list()]
-column = ui.choose("Column", column_names, "column")
+column = ui.choose("Column", ["(whole table)", *columns["column_name"].to_list()], "column")
 
 if column == "(whole table)":
     tab_cols, tab_keys, tab_idx, tab_sql = st.tabs(["Columns", "Keys", "Indexes", "Definition"])
     with tab_cols:
         shown = columns.select(
             "ordinal_position", "column_name", "data_type", "is_nullable", "column_default", "is_primary_key",
-            "is_unique", "foreign_key", "comment")
-        st.dataframe(shown, hide_index=True, width="stretch")
+            "is_unique", "foreign_key", "comment").with_columns(
+            pl.col("column_default", "foreign_key", "comment").fill_null(""))
+        ui.table(shown, {
+            "ordinal_position": st.column_config.NumberColumn("#", width="small"),
+            "column_name": st.column_config.TextColumn("column"),
+            "data_type": st.column_config.TextColumn("type"),
+            "is_nullable": st.column_config.CheckboxColumn("nullable", width="small"),
+            "column_default": st.column_config.TextColumn("default"),
+            "is_primary_key": st.column_config.CheckboxColumn("primary key", width="small"),
+            "is_unique": st.column_config.CheckboxColumn("unique", width="small"),
+            "foreign_key": st.column_config.TextColumn("references"),
+            "comment": st.column_config.TextColumn("comment", width="large"),
+        })
+        ui.download(shown, "columns")
     with tab_keys:
         pk = json.loads(info["primary_key"]) if info["primary_key"] else None
         st.markdown("**Primary key:** " + (", ".join(ui.md(c) for c in pk) if pk else "none"))
@@ -109,9 +101,7 @@ if column == "(whole table)":
             st.page_link("pages/explore.py", label=ui.md(text), icon=":material/link:",
                          query_params={"conn": conn, "run": run, "schema": fk.get("ref_schema") or "",
                                        "table": fk.get("ref_table") or ""})
-        refs = ui.query(
-            "SELECT DISTINCT schema_name, table_name FROM normalized_columns WHERE run_id = ? "
-            "AND starts_with(foreign_key, ? || '.') ORDER BY ALL", run, info["qualified_name"])
+        refs = ui.report(reports.referenced_by, run, info["qualified_name"])
         if refs.height:
             st.markdown(f"**Referenced by** ({refs.height})")
             for r in refs.iter_rows(named=True):
@@ -123,22 +113,22 @@ if column == "(whole table)":
             items = custom.get(kind) or []
             if items:
                 st.markdown(f"**{kind.replace('_', ' ').capitalize()}**")
-                st.dataframe(pl.DataFrame([{k: json.dumps(v) if isinstance(v, (list, dict)) else v
-                                            for k, v in i.items()} for i in items]),
-                             hide_index=True, width="stretch")
+                ui.table(pl.DataFrame([{k.replace("_", " "): ", ".join(v) if isinstance(v, list) else
+                                        (json.dumps(v) if isinstance(v, dict) else v)
+                                        for k, v in i.items()} for i in items]))
     with tab_idx:
         indexes = custom.get("indexes") or []
         if indexes:
-            st.dataframe(pl.DataFrame([{"name": i.get("name"), "columns": ", ".join(i.get("columns") or []),
-                                        "unique": i.get("unique"), "primary": i.get("primary"),
-                                        "method": i.get("method"), "predicate": i.get("predicate")}
-                                       for i in indexes]), hide_index=True, width="stretch")
+            ui.table(pl.DataFrame([{"name": i.get("name"), "columns": ", ".join(i.get("columns") or []),
+                                        "unique": bool(i.get("unique")), "primary": bool(i.get("primary")),
+                                        "method": i.get("method") or "", "predicate": i.get("predicate") or ""}
+                                       for i in indexes]))
         else:
             st.caption("No indexes.")
     with tab_sql:
         sql = info["view_definition"] or custom.get("sql")
         if sql:
-            st.code(sql, language="sql")
+            st.code(sql, language="sql", wrap_lines=True)
         else:
             st.caption("The source did not report a definition.")
 else:
@@ -154,10 +144,10 @@ else:
     if col["comment"]:
         st.caption(ui.md(col["comment"]))
     if not quality_run:
-        ui.empty(f"No quality run yet: press Profile on the Runs page or run `dsa quality {conn}`.")
+        ui.empty(f"No quality run of {ui.md(conn)} yet: profile it on the Runs page, or run `dsa quality {ui.md(conn)}`.")
+        st.page_link("pages/runs.py", label="Profile it", icon=":material/monitoring:", query_params={"conn": conn})
     else:
-        prof = ui.query("SELECT * FROM column_quality_metrics WHERE run_id = ? AND table_qualified_name = ? "
-                        "AND column_name = ?", quality_run, info["qualified_name"], column)
+        prof = ui.report(reports.column_profile, quality_run, info["qualified_name"], column)
         if prof.height == 0:
             ui.empty("The newest quality run has no profile of this column.")
         else:
@@ -167,14 +157,12 @@ else:
             b[1].metric("Distinct", f"{p['distinct_count']:,}" if p["distinct_count"] is not None else "-")
             b[2].metric("Min", ui.md(p["min_value"]) if p["min_value"] is not None else "-")
             b[3].metric("Max", ui.md(p["max_value"]) if p["max_value"] is not None else "-")
-            b[4].metric("Score", f"{p['quality_score']:.1f}" if p["quality_score"] is not None else "-")
-            st.dataframe(prof.transpose(include_header=True, header_name="metric", column_names=["value"])
-                         .with_columns(pl.col("value").cast(pl.Utf8)), hide_index=True, width="stretch")
-            top = ui.query("SELECT rank, CASE WHEN masked THEN 'masked value #' || rank ELSE value END AS value, count FROM column_top_values WHERE run_id = ? AND "
-                           "column_qualified_name = ? ORDER BY rank LIMIT 50", quality_run, col["qualified_name"])
-            if top.height:
-                st.markdown("**Top values**")
-                chart = alt.Chart(top.with_columns(pl.col("value").fill_null("NULL")).to_pandas()).mark_bar().encode(
-                    x=alt.X("count:Q"), y=alt.Y("value:N", sort="-x", title=None), tooltip=["value", "count", "rank"],
-                ).properties(height=max(160, 24 * top.height))
-                st.altair_chart(chart, width="stretch")
+            ui.score_metric(b[4], p["quality_score"], label="Column score")
+            left_, right_ = st.columns(2)
+            with left_:
+                ui.table(reports.profile_rows(p), {
+                    "metric": st.column_config.TextColumn("metric"),
+                    "value": st.column_config.TextColumn("value", width="large")})
+            with right_:
+                ui.value_charts(ui.report(reports.top_values, quality_run, col["qualified_name"]),
+                                ui.report(reports.histogram, quality_run, col["qualified_name"]), p)

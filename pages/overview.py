@@ -4,8 +4,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dsa import ui
-from dsa.errors import DsaError
+from dsa import reports, ui
 
 ui.ensure_navigation()
 
@@ -16,25 +15,13 @@ if ui.runs().height == 0:
     st.markdown(
         "dsa catalogs databases and data files: it scans their structure, profiles their data and shows what "
         "changed. To start, load the bundled demo shop (two versions of a small database with deliberate "
-        "quality problems), or scan your own source:"
-    )
-    st.code("dsa demo                 # the demo shop\ndsa scan SOURCE          # a source from dsa.yaml\n"
-            "dsa quality SOURCE       # profile its data", language="bash")
-    if not ui.read_only() and st.button("Load the demo", type="primary", icon=":material/play_arrow:"):
-        try:
-            ui.refuse_if_read_only("loading the demo")
-            from dsa.demo import run_demo
+        "quality problems), or scan your own source.")
+    ui.start_here("Nothing scanned yet.")
 
-            with st.spinner("Building and scanning the demo shop..."):
-                run_demo(ui.local_store())
-        except DsaError as exc:
-            st.error(ui.md(exc))
-        else:
-            st.rerun()
-    st.stop()
-
-overview = ui.report("app_overview")
-trend = ui.report("app_score_trend") if ui.has("table_quality_metrics") else pl.DataFrame()
+overview = ui.report(reports.overview)
+trend = ui.report(reports.score_trend)
+scans = ui.report(reports.scan_runs)
+KINDS = ["added", "removed", "renamed", "modified", "moved", "unknown"]
 
 
 def when(value) -> str:
@@ -46,54 +33,55 @@ for row in overview.iter_rows(named=True):
     with st.container(border=True):
         st.subheader(ui.md(name))
         cols = st.columns(6)
-        cols[0].metric("Schemas", row["schemas"] if row["schemas"] is not None else "-")
-        cols[1].metric("Tables", row["tables"] if row["tables"] is not None else "-")
-        cols[2].metric("Columns", row["columns"] if row["columns"] is not None else "-")
-        scores = trend.filter(pl.col("connection") == name) if trend.height else trend
-        if scores.height:
-            last = scores["quality_score"][-1]
-            delta = last - scores["quality_score"][-2] if scores.height > 1 else None
-            cols[3].metric("Quality score", f"{last:.1f}", None if delta is None else f"{delta:+.1f}")
-        else:
-            cols[3].metric("Quality score", "-", help="No quality run yet")
+        for col, label, key in ((cols[0], "Schemas", "schemas"), (cols[1], "Tables", "tables"),
+                                (cols[2], "Columns", "columns")):
+            col.metric(label, f"{row[key]:,}" if row[key] is not None else "-")
+        scores = trend.filter(pl.col("connection") == name)
+        last = scores["quality_score"][-1] if scores.height else None
+        change = last - scores["quality_score"][-2] if scores.height > 1 else None
+        ui.score_metric(cols[3], last, change)
         cols[4].markdown(
             f"**Last scan**  \n{when(row['scan_at'])}  \n{ui.md(row['scan_status'] or 'none')}"
-            f" · {ui.fmt_duration(row['scan_seconds'])}"
-        )
+            f" · {ui.fmt_duration(row['scan_seconds'])}")
         cols[5].markdown(
             f"**Last quality run**  \n{when(row['quality_at'])}  \n{ui.md(row['quality_status'])}"
-            f" · {ui.fmt_duration(row['quality_seconds'])}" if row["quality_run"] else "**Last quality run**  \nnever"
-        )
+            f" · {ui.fmt_duration(row['quality_seconds'])}" if row["quality_run"] else "**Last quality run**  \nnever")
         left, right = st.columns(2)
         with left:
             if scores.height > 1:
                 chart = alt.Chart(scores.to_pandas()).mark_line(point=True).encode(
-                    x=alt.X("started_at:T", title="quality run", axis=alt.Axis(format="%Y-%m-%d %H:%M")),
-                    y=alt.Y("quality_score:Q", title="score", scale=alt.Scale(domain=[0, 100])),
-                    tooltip=["run_id", alt.Tooltip("quality_score:Q", format=".1f"), "tables"],
+                    x=alt.X("started_at:T", title="quality run (UTC)"),
+                    y=alt.Y("quality_score:Q", title="quality score", scale=alt.Scale(zero=False, nice=True)),
+                    tooltip=[alt.Tooltip("started_at:T", title="run", format="%Y-%m-%d %H:%M:%S"),
+                             alt.Tooltip("quality_score:Q", title="score", format=".1f"),
+                             alt.Tooltip("tables:Q", title="tables", format=",")],
                 ).properties(height=160)
                 st.altair_chart(chart, width="stretch")
             elif scores.height == 1:
                 st.caption("One quality run so far: the trend appears after the next one.")
             else:
-                st.caption(f"No quality run yet: press Profile on the Runs page or run `dsa quality {name}`.")
+                st.caption(f"No quality run yet: press Profile on the Runs page or run `dsa quality {ui.md(name)}`.")
+                st.page_link("pages/runs.py", label="Profile it", icon=":material/monitoring:",
+                             query_params={"conn": name})
         with right:
-            scans = ui.query(
-                "SELECT run_id FROM sync_runs WHERE connection = ? AND run_type = 'scan' "
-                "AND status IN ('success', 'partial') ORDER BY started_at DESC, run_id DESC LIMIT 2", name)
-            if scans.height < 2:
+            mine = scans.filter(pl.col("connection") == name)
+            if mine.height < 2:
                 st.caption("Changes appear after the second scan.")
+                continue
+            new, old = mine["run_id"][0], mine["run_id"][1]
+            diff_run = ui.report(reports.stored_diff, old, new)
+            st.markdown("**Latest changes**")
+            if diff_run is None:
+                st.caption("The last two scans are not compared yet.")
             else:
-                new, old = scans["run_id"][0], scans["run_id"][1]
-                changed = ui.change_counts(old, new).filter(pl.col("n") > 0)
-                st.markdown("**Latest changes**")
+                changed = ui.report(reports.change_counts, diff_run).filter(pl.col("n") > 0)
                 if changed.height == 0:
                     st.caption("Nothing changed between the last two scans.")
                 else:
-                    kinds = [k for k in ("added", "removed", "renamed", "modified", "moved", "unknown")
-                             if k in changed["change_type"].to_list()]
-                    st.dataframe(changed.pivot("change_type", index="entity_type", values="n").fill_null(0)
-                                 .select("entity_type", *kinds),
-                                 hide_index=True, width="stretch")
-                st.page_link("pages/changes.py", label="See the changes", icon=":material/difference:",
-                             query_params={"conn": name, "from": old, "to": new})
+                    kinds = [k for k in KINDS if k in changed["change_type"].to_list()]
+                    ui.table(changed.pivot("change_type", index="entity_type", values="n").fill_null(0)
+                             .select("entity_type", *kinds),
+                             column_config={"entity_type": st.column_config.TextColumn("object"),
+                                            **{k: st.column_config.NumberColumn(k, format="%d") for k in kinds}})
+            st.page_link("pages/changes.py", label="See the changes", icon=":material/difference:",
+                         query_params={"conn": name, "from": old, "to": new})

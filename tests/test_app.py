@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -99,8 +102,12 @@ def test_page_renders_on_an_empty_catalog(use_store, tmp_path, page):
     use_store(tmp_path / "empty")
     at = app(page)
     no_exception(at)
-    if page in ("overview", "explore", "changes", "runs"):
-        assert "dsa demo" in texts(at) or "The catalog is empty" in texts(at)
+    # each empty page says what is missing and offers the next step
+    expected = {"overview": "Nothing scanned yet", "explore": "Nothing scanned yet", "quality": "Nothing scanned yet",
+                "changes": "Nothing scanned yet", "runs": "No runs yet", "connections": "No connection yet"}
+    assert expected[page] in texts(at)
+    assert "Load the demo" in [b.label for b in at.button]
+    assert "connection yet" not in texts(at) or page in ("runs", "connections")  # there it is true
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -120,23 +127,12 @@ def test_overview_shows_counts_and_latest_changes(demo):
         assert "No quality run yet" in texts(at)
     latest = {r["entity_type"]: r for r in pl.from_pandas(at.dataframe[0].value).to_dicts()}
     pick = lambda kind, *keys: tuple(latest[kind].get(k, 0) for k in keys)  # noqa: E731
-    if ui_stored_diff(demo):
-        # the demo's stored diff (`dsa diff` prints the same): shipments added, reviews renamed,
-        # the view modified; the renamed table's 6 columns renamed with it; constraints and indexes
-        assert pick("table", "added", "removed", "renamed", "modified") == (1, 0, 1, 1)
-        assert pick("column", "added", "removed", "renamed", "modified") == (6, 1, 6, 6)
-        assert pick("constraint", "added", "removed", "renamed") == (4, 2, 3)
-        assert pick("index", "added") == (2,)
-    else:
-        # the app's own comparison: 3 tables modified (view SQL, an FK dropped, an index added);
-        # columns: loyalty_tier, the view's country and shipments' 4 added, legacy_code removed,
-        # 6 modified (2 types widened, a default, an FK, 2 index memberships)
-        assert pick("table", "added", "removed", "renamed", "modified") == (1, 0, 1, 3)
-        assert pick("column", "added", "removed", "renamed", "modified") == (6, 1, 0, 6)
-
-
-def ui_stored_diff(store: Store) -> bool:
-    return "diff" in store.sync_runs()["run_type"].to_list()
+    # the demo's stored diff (`dsa diff` prints the same): shipments added, reviews renamed, the
+    # view and four tables a migration touched modified; the renamed table's 6 columns renamed with it
+    assert pick("table", "added", "removed", "renamed", "modified") == (1, 0, 1, 5)
+    assert pick("column", "added", "removed", "renamed", "modified") == (6, 1, 6, 6)
+    assert pick("constraint", "added", "removed", "renamed") == (4, 2, 3)
+    assert pick("index", "added") == (2,)
 
 
 def test_empty_catalog_button_loads_the_demo(use_store, tmp_path):
@@ -183,10 +179,12 @@ def test_explore_widgets_update_the_url(demo):
     no_exception(at)
     assert at.query_params["table"] == ["products"] or at.query_params["table"] == "products"
     assert at.subheader[0].value == "main.products"
-    at.text_input[0].input("email").run()
+    # the sidebar search: every connection's tables and columns, each match a link into Explore
+    at.sidebar.text_input[0].input("email").run()
     assert "1 matches" in texts(at)
-    found = pl.from_pandas(at.dataframe[0].value)
-    assert found["open"].to_list() == ["explore?conn=demo_shop&schema=main&table=customers&column=email"]
+    link = next(link.proto for link in at.get("page_link") if "email" in link.proto.label)
+    assert link.page == "explore"
+    assert link.query_string == "conn=demo_shop&schema=main&table=customers&column=email&q=email"
     assert at.query_params["q"] in ("email", ["email"])
 
 
@@ -228,6 +226,69 @@ def test_changes_same_run_twice_asks_for_two(demo):
     assert "Choose two different runs" in texts(at)
 
 
+def page_changes(at: AppTest) -> set[tuple[str, str, str]]:
+    """(entity type, name, change type) of every row in the Changes page's tabs."""
+    out = set()
+    for tab in at.tabs:
+        for frame in tab.dataframe:
+            values = pl.from_pandas(frame.value)
+            if "object" in values.columns:
+                out |= {(e, o, tab.label.lower()) for e, o in values.select("entity_type", "object").unique().rows()}
+    return out
+
+
+def cli_diff(store: Store, config: Path, *args: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "dsa", "--store", str(store.path), "--config", str(config), "diff",
+                        *args, "--format", "json"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode in (0, 4), r.stderr
+    return json.loads(r.stdout)
+
+
+def cli_changes(doc: dict) -> set[tuple[str, str, str]]:
+    return {(kind, item["qualified_name"], item["change_type"])
+            for kind, items in doc["changes"].items() for item in items}
+
+
+def test_changes_page_shows_what_dsa_diff_reports(demo, tmp_path):
+    """The page and `dsa diff --format json` agree on the demo, row by row and in the counts."""
+    scans = demo.sync_runs().filter(pl.col("run_type") == "scan")["run_id"].to_list()
+    doc = cli_diff(demo, tmp_path / "dsa.yaml", "demo_shop", "--from", scans[0], "--to", scans[1])
+    at = app("changes")
+    no_exception(at)
+    assert page_changes(at) == cli_changes(doc)
+    totals = {k: sum(s[k] for s in doc["summary"]) for k in ("added", "removed", "renamed", "modified", "moved")}
+    assert {k: int(metrics(at)[k.capitalize()]) for k in totals} == totals
+    assert totals["modified"] > 0 and ("table", "demo_shop.main.customers", "modified") in page_changes(at)
+
+
+def test_changes_page_compares_a_renamed_table_like_dsa_diff(use_store, tmp_path):
+    store = use_store(tmp_path / "store")
+    db = tmp_path / "shop.db"
+    con = sqlite3.connect(db)
+    con.executescript("CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT, at TIMESTAMP);"
+                      "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);")
+    con.close()
+    (tmp_path / "dsa.yaml").write_text(f"sources:\n  shop: {{type: sqlite, path: '{db}'}}\n")
+    from dsa.config import load_config
+    from dsa.scan import scan
+
+    scan(store, load_config(tmp_path / "dsa.yaml"), "shop")
+    con = sqlite3.connect(db)
+    con.executescript("ALTER TABLE events RENAME TO activity; ALTER TABLE users ADD COLUMN name TEXT;")
+    con.close()
+    scan(store, load_config(tmp_path / "dsa.yaml"), "shop")
+    at = app("changes")
+    no_exception(at)
+    assert "not compared yet" in texts(at)
+    at.button[0].click().run()  # Compare them: the same diff as the command, stored
+    no_exception(at)
+    shown = page_changes(at)
+    assert ("table", "shop.main.activity", "renamed") in shown
+    assert ("table", "shop.main.users", "modified") in shown and ("column", "shop.main.users.name", "added") in shown
+    assert shown == cli_changes(cli_diff(store, tmp_path / "dsa.yaml", "shop"))
+
+
 # -- quality with synthetic metrics ---------------------------------------------------------
 
 QUALITY_TABLES = {
@@ -263,7 +324,8 @@ def quality_demo(demo, monkeypatch):
                 "qualified_name": [f"{t}.email", f"{t}.customer_id"], "table_qualified_name": [t, t],
                 "column_name": ["email", "customer_id"], "total_count": [40, 40], "null_count": [10, 0],
                 "null_percentage": [25.0, 0.0], "distinct_count": [28, 40], "distinct_percentage": [70.0, 100.0],
-                "min_value": ["a@x", "1"], "max_value": ["z@x", "40"], "quality_score": [scores[1], 100.0]}))
+                "min_value": ["a@x", "1"], "max_value": ["z@x", "40"], "quality_score": [scores[1], 100.0],
+                "skipped_metrics": ['{"min_max": "function min(uuid) does not exist"}', None]}))
             run.write("column_top_values", pl.DataFrame({
                 "run_id": [run.run_id] * 3, "connection": ["demo_shop"] * 3,
                 "qualified_name": [f"{t}.email"] * 3, "column_qualified_name": [f"{t}.email"] * 3,
@@ -276,12 +338,16 @@ def test_quality_page_with_metrics(quality_demo):
     no_exception(at)
     m = metrics(at)
     assert m["Columns"] == "2"
-    assert m["Mean score"] == "60.0"  # the newest run: (20 + 100) / 2
+    # one score, as on the Overview: the mean of the table scores (one table here, scored 90)
+    assert m["Quality score"] == "90.0"
     worst = pl.from_pandas(at.dataframe[0].value)
     assert worst["column_name"][0] == "email"
     assert worst["why"][0] == "25.0% null"
     # score distribution, null/distinct scatter, top values, score over time
     assert kinds(at).count("vega_lite_chart") == 4
+    # the chosen column (email, the worst) shows what the engine refused
+    skipped = [pl.from_pandas(d.value) for d in at.dataframe if "metric" in d.value.columns]
+    assert skipped and skipped[0].rows() == [("min_max", "function min(uuid) does not exist")]
 
 
 def test_quality_filters_and_deep_link(quality_demo):
@@ -301,6 +367,16 @@ def test_overview_score_trend(quality_demo):
     m = metrics(at)
     assert m["Quality score"] == "90.0"
     assert at.metric[3].proto.body == "90.0" and "+10.0" in at.metric[3].proto.delta
+
+
+def test_column_profile_shows_no_internal_field_or_none(quality_demo):
+    at = app("explore", conn="demo_shop", schema="main", table="customers", column="email")
+    no_exception(at)
+    profile = next(pl.from_pandas(d.value) for d in at.dataframe if "metric" in d.value.columns)
+    assert profile.columns == ["metric", "value"]
+    assert profile.filter(pl.col("metric") == "nulls")["value"].to_list() == ["10"]
+    shown = set(profile["metric"]) | set(profile["value"])
+    assert not shown & {"run_id", "tenant", "qualified_name", "table_qualified_name", "connection", "None", ""}
 
 
 def test_values_are_escaped(quality_demo):
@@ -365,6 +441,23 @@ def test_scan_button_runs_in_the_background(demo):
     assert [r["run_id"] for r in jobs.job_runs(demo, job)] == [history["run_id"][0]]
 
 
+def test_a_failed_scan_looks_failed_with_its_error(demo, tmp_path):
+    (tmp_path / "dsa.yaml").write_text("sources:\n  badpg: {type: postgres, dsn: 'postgresql://nobody@127.0.0.1:9/none'}\n")
+    at = app("runs", conn="badpg")
+    at.button[0].click().run()
+    job = wait_for_job(demo, at.session_state["job"])
+    assert job["status"] == "failed"
+    at.run()
+    no_exception(at)
+    status = at.status[0]
+    assert status.state == "error" and status.label == "Failed: scan of badpg" and status.proto.expanded
+    assert "badpg" in "\n".join(e.value for e in status.error)
+    history = pl.from_pandas(at.dataframe[0].value)
+    assert history.columns[:5] == ["started_at", "connection", "run_type", "status", "error"]
+    row = history.row(0, named=True)
+    assert (row["connection"], row["status"], row["error_count"]) == ("badpg", "failed", 1) and "badpg" in row["error"]
+
+
 def test_second_scan_of_a_running_connection_is_refused(demo):
     lock = jobs._lock_path(demo, "demo_shop")
     lock.parent.mkdir(parents=True, exist_ok=True)
@@ -407,7 +500,7 @@ def test_read_only_hides_and_refuses(demo, monkeypatch, tmp_path, how):
     assert not at.button and not at.get("form")
     at = app("connections")
     no_exception(at)
-    assert "read-only" in texts(at) and not at.text_input
+    assert "read-only" in texts(at) and not at.main.text_input
     from dsa import ui
     from dsa.errors import DsaError
 

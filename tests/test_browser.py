@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -69,17 +70,22 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
+        chromium = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.set_default_timeout(20_000)
-        yield pg
-        browser.close()
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg.set_default_timeout(20_000)
+    yield pg
 
 
 def settle(page) -> None:
@@ -98,7 +104,7 @@ def shoot(page, name: str) -> None:
 
 # A deep link comes first: opened before any other page of a fresh server, it must still work.
 PAGES = [("explore?conn=demo_shop&schema=main&table=orders", "Explore", "main.orders"), ("", "Overview", "demo_shop"),
-         ("quality", "Quality", re.compile("Score distribution|No quality run yet")), ("changes", "Changes", "Renamed"),
+         ("quality", "Quality", re.compile("Column scores|No quality run")), ("changes", "Changes", "Renamed"),
          ("runs", "Runs", "Scan a connection"), ("connections", "Connections", "Add or edit a connection")]
 
 
@@ -111,6 +117,54 @@ def test_every_page_opens(server, page, path, title, expected):
     settle(page)
     assert not page.locator('[data-testid="stException"]').count()
     shoot(page, title.lower())
+    # tables show no "None" cells and no internal field names (glide-data-grid keeps an accessible copy)
+    cells = page.locator('[role=gridcell]').all_inner_texts()
+    headers = page.locator('[role=columnheader]').all_inner_texts()
+    assert "None" not in [c.strip() for c in cells]
+    assert not {h.strip() for h in headers} & INTERNAL
+
+
+INTERNAL = {"run_id", "tenant", "qualified_name", "table_qualified_name", "schema_count", "is_nullable", "None"}
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_theme_follows_the_browser_preference(server, browser, scheme):
+    url, _ = server
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1200, "height": 800})
+    try:
+        pg = context.new_page()
+        pg.goto(url)
+        pg.get_by_role("heading", name="Overview").first.wait_for(timeout=20_000)
+        rgb = pg.evaluate("getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
+        red, green, blue = (int(v) for v in re.findall(r"\d+", rgb)[:3])
+        dark = (red + green + blue) / 3 < 128
+        assert dark == (scheme == "dark"), rgb
+    finally:
+        context.close()
+
+
+def test_no_request_leaves_the_machine(server, browser):
+    """Every page, a table pick and a search: each request goes to the app itself."""
+    url, _ = server
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(20_000)
+        for path, title, expected in PAGES:
+            pg.goto(f"{url}/{path}")
+            pg.get_by_role("heading", name=title).first.wait_for()
+            pg.get_by_text(expected).first.wait_for()
+            settle(pg)
+        pg.get_by_placeholder("e.g. email").fill("email")
+        pg.keyboard.press("Enter")
+        pg.get_by_text("1 matches").wait_for()
+        settle(pg)
+    finally:
+        context.close()
+    hosts = {urlsplit(u).hostname for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
+    assert requests and hosts <= {"127.0.0.1", "localhost"}, sorted(u for u in requests if "127.0.0.1" not in u)
 
 
 def test_explore_link_follows_a_foreign_key(server, page):
@@ -138,11 +192,10 @@ def test_scan_button_adds_a_run(server, page):
     page.get_by_text("Finished: scan of demo_shop").wait_for(timeout=30_000)
     runs = store.sync_runs()
     assert runs.height == before + 1 and runs["status"][-1] == "success"
-    new_run = runs["run_id"][-1]
+    started = f"{runs['started_at'][-1]:%Y-%m-%d %H:%M:%S}"
     # the history reran by itself: its grid (glide-data-grid keeps an accessible copy) shows the run
-    page.wait_for_function("id => document.body.innerText.includes(id) || "
-                           "[...document.querySelectorAll('td,[role=gridcell]')].some(c => c.textContent.includes(id))",
-                           arg=new_run)
+    page.wait_for_function("t => [...document.querySelectorAll('td,[role=gridcell]')].some(c => c.textContent.includes(t))",
+                           arg=started)
     settle(page)
     shoot(page, "runs_after_scan")
     if os.environ.get("DSA_UPDATE_SCREENSHOT") == "1":  # refresh the README's picture on request

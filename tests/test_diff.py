@@ -81,6 +81,16 @@ EXPECTED = {
         P + "activity": ("renamed", [("qualified_name", P + "events", P + "activity")]),
         P + "v_orders": ("modified", [("view_definition", "CREATE VIEW v_orders AS SELECT o.id, o.amount FROM orders o",
                                        "CREATE VIEW v_orders AS SELECT o.id, o.amount FROM orders o WHERE o.amount > 0")]),
+        # a table whose columns, constraints or indexes changed is modified, naming them
+        P + "customers": ("modified", [("columns", None, ["created modified", "email modified", "legacy removed",
+                                                          "phone added"])]),
+        P + "products": ("modified", [("columns", None, ["price modified", "title renamed"])]),
+        P + "orders": ("modified", [("columns", None, ["amount modified", "customer_id modified", "product_id modified"]),
+                                    ("constraints", None, ["foreign_key(customer_id) removed",
+                                                           "foreign_key(product_id) added"]),
+                                    ("indexes", None, ["idx_orders_product added"])]),
+        P + "tags": ("modified", [("columns", None, ["a moved", "b moved"])]),
+        P + "v_same": ("modified", [("columns", None, ["email modified"])]),
     },
     "column": {
         P + "customers.email": ("modified", [("data_type", "VARCHAR(40)", "VARCHAR(80)")]),
@@ -118,7 +128,7 @@ EXPECTED = {
 
 SUMMARY = {  # entity: added, removed, modified, renamed, moved, unknown, unchanged
     "schema": (0, 0, 0, 0, 0, 0, 1),
-    "table": (1, 1, 1, 1, 0, 0, 5),
+    "table": (1, 1, 6, 1, 0, 0, 0),
     "column": (4, 3, 7, 5, 2, 0, 9),
     "constraint": (2, 2, 0, 1, 0, 0, 3),
     "index": (1, 0, 0, 0, 0, 0, 1),
@@ -169,7 +179,7 @@ def test_scripted_changes_exactly(store, shop_runs):
     assert (result.from_run["run_id"], result.to_run["run_id"]) == (r1, r2)
     assert found(result) == EXPECTED
     assert summary(result) == SUMMARY
-    assert result.change_count == 4 + 21 + 5 + 1 and result.exit_code == 4
+    assert result.change_count == 9 + 21 + 5 + 1 and result.exit_code == 4
     # stored: every entity row, the summary, and the run itself
     con = store.connect()
     try:
@@ -178,7 +188,7 @@ def test_scripted_changes_exactly(store, shop_runs):
         ).fetchall()
         assert stored == [("added", 4), ("modified", 7), ("moved", 2), ("removed", 3), ("renamed", 5), ("unchanged", 9)]
         run = con.execute("SELECT status, from_run_id, to_run_id, change_count FROM diff_sync_runs").fetchall()
-        assert run == [("success", r1, r2, 31)]
+        assert run == [("success", r1, r2, 36)]
         assert con.execute("SELECT count(*) FROM diff_summary WHERE run_id = ?", [result.run_id]).fetchone() == (5,)
     finally:
         con.close()

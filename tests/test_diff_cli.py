@@ -61,7 +61,7 @@ def test_exit_codes_and_text(dsa_cli, tmp_path):
         "  column     renamed   shop.main.products.title (was shop.main.products.label)",
         "  table      modified  shop.main.v_orders  view SQL changed",
         "  (4 columns, 1 constraints renamed with their tables)",
-        "31 changes, 0 data drifts",
+        "36 changes, 0 data drifts",
     ):
         assert line in out.splitlines(), (line, out)
     assert "activity.kind" not in out  # follows its table's rename: counted, not listed
@@ -79,10 +79,12 @@ def test_json_document(dsa_cli, tmp_path):
                         "drift_count", "summary", "changes", "data_drift", "notes"}
     assert doc["from"]["run_id"] == r1 and doc["to"]["run_id"] == r2 and doc["connection"] == "shop"
     assert set(doc["from"]) == {"run_id", "connection", "status", "started_at", "quality_run_id"}
-    assert doc["changed"] is True and doc["change_count"] == 31 and doc["renames"] is True
+    assert doc["changed"] is True and doc["change_count"] == 36 and doc["renames"] is True
     assert [s["entity_type"] for s in doc["summary"]] == ["schema", "table", "column", "constraint", "index"]
-    assert doc["summary"][1] == {"entity_type": "table", "added": 1, "removed": 1, "modified": 1, "renamed": 1,
-                                 "moved": 0, "unknown": 0, "unchanged": 5}
+    assert doc["summary"][1] == {"entity_type": "table", "added": 1, "removed": 1, "modified": 6, "renamed": 1,
+                                 "moved": 0, "unknown": 0, "unchanged": 0}
+    products = [c for c in doc["changes"]["table"] if c["qualified_name"] == "shop.main.products"]
+    assert products[0]["changes"] == [{"attribute": "columns", "from": None, "to": ["price modified", "title renamed"]}]
     assert set(doc["changes"]) == {"schema", "table", "column", "constraint", "index"}
     price = [c for c in doc["changes"]["column"] if c["qualified_name"] == "shop.main.products.price"]
     assert price == [{"qualified_name": "shop.main.products.price", "previous_name": None, "change_type": "modified",
@@ -135,7 +137,7 @@ def test_demo_ends_with_a_diff(dsa_cli, tmp_path):
     assert "scan of shop v1" in lines[0] and "scan of shop v2" in r.stdout  # the demo's own lines stay
     diff_line = [line for line in lines if "diff of shop v1 -> v2" in line]
     assert len(diff_line) == 1 and diff_line[0].split(maxsplit=1)[1].startswith(
-        "diff of shop v1 -> v2: tables 1 added, 1 modified, 1 renamed; columns 6 added, 1 removed, 6 modified, "
+        "diff of shop v1 -> v2: tables 1 added, 5 modified, 1 renamed; columns 6 added, 1 removed, 6 modified, "
         "6 renamed; constraints 4 added, 2 removed, 3 renamed; indexes 2 added; "
     )
     assert diff_line[0].endswith(" data drifts")  # the demo profiles both scans

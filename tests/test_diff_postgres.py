@@ -89,6 +89,17 @@ def test_scripted_alters_exactly(store, pg_database):
             P + "shipments": ("added", []),
             P + "old_log": ("removed", []),
             P + "activity": ("renamed", [("qualified_name", P + "events", P + "activity")]),
+            # a table whose columns, constraints or indexes changed is modified, naming them
+            P + "customers": ("modified", [("columns", None, ["created modified", "email modified", "legacy removed",
+                                                              "phone added"])]),
+            P + "products": ("modified", [("columns", None, ["price modified", "title renamed"])]),
+            P + "orders": ("modified", [("columns", None, ["amount modified", "customer_id modified",
+                                                           "product_id modified"]),
+                                        ("constraints", None, ["foreign_key(customer_id) removed",
+                                                               "foreign_key(product_id) added"]),
+                                        ("indexes", None, ["idx_orders_product added"])]),
+            P + "tags": ("modified", [("columns", None, ["a moved", "b moved"])]),
+            P + "v_same": ("modified", [("columns", None, ["email modified"])]),
         },
         "column": {
             P + "customers.email": ("modified", [("data_type", "character varying(40)", "character varying(80)")]),
@@ -129,7 +140,7 @@ def test_scripted_alters_exactly(store, pg_database):
     cols = ["added", "removed", "modified", "renamed", "moved", "unknown", "unchanged"]
     assert {r["entity_type"]: tuple(r[c] for c in cols) for r in result.summary.iter_rows(named=True)} == {
         "schema": (0, 0, 0, 0, 0, 0, 2),  # public and shop
-        "table": (1, 1, 1, 1, 0, 0, 5),
+        "table": (1, 1, 6, 1, 0, 0, 0),
         "column": (4, 3, 7, 5, 2, 0, 9),
         "constraint": (2, 2, 0, 1, 0, 0, 3),
         "index": (2, 1, 0, 1, 0, 0, 4),

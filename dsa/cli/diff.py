@@ -57,6 +57,8 @@ def describe_changes(changes: list[dict]) -> str:
             continue
         if c["attribute"] == "view_definition":
             out.append("view SQL changed")
+        elif c["from"] is None and isinstance(c["to"], list):  # a table's changed columns, constraints, indexes
+            out.append(f"{c['attribute']}: {', '.join(map(str, c['to']))}")
         else:
             out.append(f"{c['attribute']}: {_value(c['from'])} {ARROW} {_value(c['to'])}")
     return "; ".join(out)

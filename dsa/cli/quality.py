@@ -51,6 +51,11 @@ def quality(
                     break
                 console.print(f"  {c['quality_score']:5.1f}  {c['qualified_name']}: {c['score_explanation']}",
                               highlight=False, soft_wrap=True, markup=False)
+        if result.skipped:
+            console.print("skipped metrics:", highlight=False)
+        for column, metrics in list(result.skipped.items())[:10]:
+            reasons = "; ".join(f"{m}: {why}" for m, why in metrics.items())
+            console.print(f"  {column}: {reasons}", highlight=False, soft_wrap=True, markup=False)
         for f in result.failed[:10]:
             console_err.print(f"  {f['status']}: {f['qualified_name']}: {f['error']}", soft_wrap=True, highlight=False, markup=False)
         if result.status == "partial" and worst != 1:

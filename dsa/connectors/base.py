@@ -130,8 +130,6 @@ class Connector(ABC):
     PARALLEL_SESSIONS: ClassVar[bool] = False
     # the profile statement may say WITH x AS MATERIALIZED
     MATERIALIZE: ClassVar[bool] = False
-    # how text groups and sorts by code point: native | collate_c (COLLATE "C") | binary (CAST AS BINARY)
-    TEXT_KEY: ClassVar[str] = "native"
     # NaN and infinity tests: literals (v = 'NaN'::DOUBLE, v IN ('Infinity'::DOUBLE, ...)),
     # functions (isnan(v), isinf(v)), overflow (no NaN; the infinities are 9e999 and -9e999),
     # None (the engine has neither)
@@ -149,6 +147,13 @@ class Connector(ABC):
     BY_COUNT: ClassVar[bool] = False
     # quartiles: a running sum of the integer counts instead of doubles
     LEAN_WINDOWS: ClassVar[bool] = False
+    # the most WITH elements one statement may name (MariaDB: 64); columns are profiled in batches
+    MAX_WITH: ClassVar[int | None] = None
+    # text grouped on its bytes (per-value measures exact), then regrouped under the column's
+    # collation for distinct count and top values (MySQL's case- and pad-insensitive collations)
+    BYTE_GROUPS: ClassVar[bool] = False
+    # how the engine writes a boolean column's false and true (MySQL's tinyint(1): 0 and 1)
+    BOOLEAN_TEXT: ClassVar[tuple[str, str]] = ("false", "true")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -338,6 +343,10 @@ class Connector(ABC):
         from dsa import sampling
 
         return sampling.SEED if self.SAMPLE_IS_SEEDED and method != "full" else None
+
+    def shown_value(self, value: exp.Expression, family: str) -> exp.Expression:
+        """A value as an expression the engine casts to its text form (min, max, top values)."""
+        return value
 
     def byte_length(self, value: exp.Expression) -> exp.Expression:
         """The length in bytes of a binary value."""

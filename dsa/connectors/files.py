@@ -10,7 +10,10 @@ Hidden files and those starting with `_` or `.` (`_SUCCESS`, `.crc`) are ignored
 
 The catalog comes from file metadata, never from reading data: Parquet footers in bulk for a
 whole dataset (`queries/files/parquet_files.sql`: exact row counts, codecs, sizes), the schema
-of one file for nullability, and DuckDB's type sniffing for CSV and JSON (`describe_*.sql`).
+of one file for nullability, and DuckDB's type sniffing for CSV and JSON. CSV files are read as
+people have them: the encoding, delimiter, header, decimal comma and date format are taken from
+the `paths` entry's options or detected, a single file is read with its header's columns (short
+rows padded, extra fields dropped), and the chosen dialect is recorded in `custom_attributes.csv`.
 A file that cannot be read is reported by name in the run's errors (the run ends partial) and
 left out of its dataset; the rest of the scan goes on.
 
@@ -20,18 +23,22 @@ is a view `"<schema>"."<table>"`, so quality profiling queries files like any da
 
 from __future__ import annotations
 
+import codecs
+import csv
 import glob as globlib
+import gzip
+import io
 import os
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sqlglot import exp
 
-from dsa.options import FilePath, SourceOptions
+from dsa.options import FilePath, SourceOptions, Strict
 from dsa.connectors.base import FEATURES
 from dsa.connectors.duckdb import DuckdbEngine, GuardedConnection
 from dsa.errors import scrub
@@ -42,10 +49,35 @@ FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv"
            ".ndjson": "json", ".jsonl": "json"}
 COMPRESSED = {".gz": "gzip", ".zst": "zstd"}
 GLOB_CHARS = set("*?[")
+SNIFF_BYTES = 8 << 20  # how much of a CSV file decides its encoding
+
+
+class CsvOptions(Strict):
+    """How to read the CSV files of one entry of `paths`; what is not given is detected."""
+
+    encoding: str | None = None  # utf-8, utf-16 or latin-1
+    delim: str | None = Field(default=None, min_length=1)
+    decimal_separator: Literal[".", ","] | None = None
+    header: bool | None = None
+    dateformat: str | None = Field(default=None, min_length=1)  # strftime form: %d.%m.%Y
+
+
+class PathOptions(CsvOptions):
+    path: FilePath
 
 
 class FilesOptions(SourceOptions):
-    paths: list[FilePath] = Field(min_length=1, description="files, folders or globs; each is a schema")
+    # each entry a path, or a mapping of `path` and CSV options
+    paths: list[PathOptions] = Field(min_length=1, description="files, folders or globs; each is a schema")
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _plain_paths(cls, value: Any) -> Any:
+        return [{"path": p} if isinstance(p, str) else p for p in value] if isinstance(value, list) else value
+
+    def entries(self) -> list[tuple[str, dict[str, Any]]]:
+        """(path as written, the CSV options given for it) for each entry of `paths`."""
+        return [(p.path, p.model_dump(exclude={"path"}, exclude_none=True)) for p in self.paths]
 
 
 @dataclass
@@ -61,6 +93,8 @@ class Dataset:
     bad: list[tuple[str, str]] = field(default_factory=list)  # (file, why) that could not be read
     per_file: list[dict[str, Any]] = field(default_factory=list)  # Parquet footer facts per file
     union: bool = False  # files differ in layout: read them by column name
+    csv_given: dict[str, Any] = field(default_factory=dict)  # the CSV options of its `paths` entry
+    csv: dict[str, Any] = field(default_factory=dict)  # the read_csv options chosen (given or detected)
 
     @property
     def compression(self) -> str | None:
@@ -79,7 +113,7 @@ class FilesConnector(DuckdbEngine):
     features = FEATURES - {"primary_keys", "foreign_keys", "unique_constraints", "indexes", "views", "defaults"}
 
     def describe(self) -> str:
-        return "files " + ", ".join(self.options.paths)
+        return "files " + ", ".join(path for path, _ in self.options.entries())
 
     # -- discovery ----------------------------------------------------------------------
 
@@ -88,7 +122,7 @@ class FilesConnector(DuckdbEngine):
         schemas: list[str] = []
         datasets: list[Dataset] = []
         errors = []
-        for entry in self.options.paths:
+        for entry, csv_given in self.options.entries():
             schema = entry.rstrip("/") or "/"
             path = Path(entry).expanduser()
             if GLOB_CHARS & set(entry):
@@ -97,18 +131,20 @@ class FilesConnector(DuckdbEngine):
                 if not found:
                     errors.append(self._error(schema, "schema", f"no data files match {entry}"))
                     continue
-                datasets += found
             elif path.is_dir():
                 if _is_hive(path):
-                    datasets += _folder_dataset(schema, path, path.resolve().name)
+                    found = _folder_dataset(schema, path, path.resolve().name)
                 else:
-                    datasets += [d for child in sorted(path.iterdir()) for d in _datasets_at(schema, child)]
+                    found = [d for child in sorted(path.iterdir()) for d in _datasets_at(schema, child)]
             elif path.is_file():
                 schema = str(Path(entry).parent)
-                datasets += _datasets_at(schema, path, explicit=True)
+                found = _datasets_at(schema, path, explicit=True)
             else:
                 errors.append(self._error(schema, "schema", f"{entry}: no such file or folder"))
                 continue
+            for ds in found:
+                ds.csv_given = csv_given
+            datasets += found
             if schema not in schemas:
                 schemas.append(schema)
         _unique_table_names(datasets)
@@ -174,10 +210,72 @@ class FilesConnector(DuckdbEngine):
                 ds.per_file = self.fetch(conn, "parquet_files", [ds.files]) if ds.files else []
             ds.union = len({r["layout"] for r in ds.per_file}) > 1
         else:
+            if ds.format == "csv":
+                ds.bad = self._choose_csv_dialect(conn, ds)
+                ds.files = [f for f in ds.files if f not in dict(ds.bad)]
             if len(ds.files) > 1:
-                ds.bad = self._probe(conn, ds, f"describe_{ds.format}")
+                ds.bad += self._probe(conn, ds, "describe")
                 ds.files = [f for f in ds.files if f not in dict(ds.bad)]
             ds.union = len(ds.files) > 1
+
+    def _choose_csv_dialect(self, conn, ds: Dataset) -> list[tuple[str, str]]:
+        """Settle how the dataset's CSV files are read (`ds.csv`), from its options and the first
+        file that can be sniffed; returns the files that could not be (file, why)."""
+        bad = []
+        for f in ds.files:
+            try:
+                ds.csv = self._csv_dialect(conn, ds, f, single=len(ds.files) == 1 and not ds.hive)
+                return bad
+            except Exception as exc:  # noqa: BLE001 - e.g. not text at all: try the next file
+                bad.append((f, _first_line(exc)))
+        return bad
+
+    def _csv_dialect(self, conn, ds: Dataset, path: str, single: bool) -> dict[str, Any]:
+        """The read_csv options of one file: the given ones, the rest detected.
+
+        Encoding: a UTF-16 byte-order mark, else UTF-8 if the first bytes decode as UTF-8, else
+        Latin-1. Delimiter, quote, header and date formats: DuckDB's sniffer (rows of other widths
+        padded). Decimal comma: when the delimiter is not a comma and sniffing with `,` as the
+        decimal separator finds more number columns. A single file is then read with its header's
+        columns and types fixed: short rows padded with nulls, extra fields dropped."""
+        given = ds.csv_given
+        options: dict[str, Any] = {"encoding": given.get("encoding") or _detect_encoding(path)}
+        sniffed = self._sniff(conn, path, {**given, **options})
+        if "decimal_separator" not in given and sniffed["delimiter"] != ",":
+            comma = self._sniff(conn, path, {**given, **options, "decimal_separator": ","})
+            if _number_columns(comma) > _number_columns(sniffed):
+                sniffed, options["decimal_separator"] = comma, ","
+        options.update(delim=sniffed["delimiter"], quote=_sniffed_char(sniffed["quote"]),
+                       escape=_sniffed_char(sniffed["escape"]), header=sniffed["has_header"],
+                       skip=sniffed["skip_rows"], decimal_separator=given.get("decimal_separator",
+                                                                              options.get("decimal_separator", ".")))
+        if sniffed["date_format"] or given.get("dateformat"):
+            options["dateformat"] = given.get("dateformat") or sniffed["date_format"]
+        if sniffed["timestamp_format"]:
+            options["timestampformat"] = sniffed["timestamp_format"]
+        options.update(null_padding=True, strict_mode=False)
+        if single:
+            columns = sniffed["columns"]
+            width = _header_width(path, options) if options["header"] else None
+            options["columns"] = {c["name"]: c["type"] for c in columns[:width or len(columns)]}
+            options["auto_detect"] = False
+        return options
+
+    def _sniff(self, conn, path: str, options: dict[str, Any]) -> dict[str, Any]:
+        """DuckDB's sniffer on one file, with the options already settled."""
+        sniff = exp.Anonymous(this="sniff_csv", expressions=[exp.Literal.string(path)] + _named_args(
+            {**options, "null_padding": True}))
+        names = {"Delimiter": "delimiter", "Quote": "quote", "Escape": "escape", "HasHeader": "has_header",
+                 "NewLineDelimiter": "newline", "SkipRows": "skip_rows", "DateFormat": "date_format",
+                 "TimestampFormat": "timestamp_format", "Columns": "columns"}
+        query = exp.select(*(exp.alias_(exp.column(k, quoted=True), v) for k, v in names.items())).from_(
+            exp.Table(this=sniff))
+        cur = conn.cursor()
+        try:
+            cur.execute(query.sql("duckdb"))
+            return dict(zip(names.values(), cur.fetchone()))
+        finally:
+            cur.close()
 
     def _make_views(self, con) -> None:
         """One view per readable dataset, so quality profiling can query `"schema"."table"`."""
@@ -239,14 +337,12 @@ class FilesConnector(DuckdbEngine):
             extra["compression"] = ds.compression
             if ds.format == "json":
                 extra["json_format"] = ds.json_format
-        described = self.fetch(conn, f"describe_{ds.format}", self._describe_args(ds, ds.files, ds.union))
+        described = self._describe(conn, ds, ds.files, ds.union)
         nullable: dict[str, bool] = {}
         if ds.format == "parquet":
             nullable = _top_level_nullability(self.fetch(conn, "parquet_schema", [ds.files[0]]))
         elif ds.format == "csv":
-            sniffed = self.fetch(conn, "sniff_csv", [ds.files[0]])
-            if sniffed:
-                extra["csv"] = {k: v for k, v in sniffed[0].items() if v not in (None, "")}
+            extra["csv"] = _csv_attributes(ds)
         keys = set(_partition_columns(ds))
         partition_columns = [c["column_name"] for c in described if c["column_name"] in keys]  # DuckDB's order
         extra.update(
@@ -272,19 +368,25 @@ class FilesConnector(DuckdbEngine):
                             "extra": {"partition_key": is_partition}})
         return table, columns
 
-    def _describe_args(self, ds: Dataset, files: list[str], union: bool) -> list[Any]:
-        args: list[Any] = [files, ds.hive, union]
-        if ds.format == "json":
-            args.append(ds.json_format)
-        return args
+    def _describe(self, conn, ds: Dataset, files: list[str], union: bool) -> list[dict[str, Any]]:
+        """column_name and column_type of each column, as DuckDB reads the files."""
+        cur = conn.cursor()
+        try:
+            cur.execute(exp.Describe(this=_reader(ds, files, union)).sql("duckdb"))
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+        finally:
+            cur.close()
 
     def _probe(self, conn, ds: Dataset, query: str) -> list[tuple[str, str]]:
         """Read each file alone to find those that fail; returns (file, reason) pairs."""
         bad = []
         for f in ds.files:
             try:
-                args = [[f]] if query == "parquet_files" else self._describe_args(ds, [f], False)
-                self.fetch(conn, query, args)
+                if query == "parquet_files":
+                    self.fetch(conn, query, [[f]])
+                else:
+                    self._describe(conn, ds, [f], False)
             except Exception as exc:  # noqa: BLE001
                 bad.append((f, _first_line(exc)))
         return bad
@@ -296,17 +398,93 @@ class FilesConnector(DuckdbEngine):
 
     def view_sql(self, ds: Dataset) -> str:
         """CREATE VIEW "<schema>"."<table>" AS SELECT * FROM read_<format>([...files...], ...)."""
-        reader = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json"}[ds.format]
-        args: list[exp.Expression] = [exp.Array(expressions=[exp.Literal.string(f) for f in ds.files]),
-                                      _named("hive_partitioning", exp.Boolean(this=ds.hive)),
-                                      _named("union_by_name", exp.Boolean(this=ds.union))]
-        if ds.format == "json":
-            args.append(_named("format", exp.Literal.string(ds.json_format)))
-        query = exp.select(exp.Star()).from_(exp.Table(this=exp.Anonymous(this=reader, expressions=args)))
         view = exp.Create(this=exp.Table(this=exp.to_identifier(ds.table, quoted=True),
                                          db=exp.to_identifier(ds.schema, quoted=True)),
-                          kind="VIEW", expression=query, replace=True)
+                          kind="VIEW", expression=_reader(ds, ds.files, ds.union), replace=True)
         return view.sql("duckdb")
+
+
+def _reader(ds: Dataset, files: list[str], union: bool) -> exp.Select:
+    """SELECT * FROM read_<format>(files, ...): how the dataset's files are read, everywhere."""
+    reader = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json"}[ds.format]
+    options: dict[str, Any] = {"hive_partitioning": ds.hive, "union_by_name": union}
+    if ds.format == "json":
+        options["format"] = ds.json_format
+    elif ds.format == "csv":
+        options.update(ds.csv)
+        if "columns" in options:  # one file with its header's columns: nothing to unite
+            options["union_by_name"] = False
+    args = [exp.Array(expressions=[exp.Literal.string(f) for f in files])] + _named_args(options)
+    return exp.select(exp.Star()).from_(exp.Table(this=exp.Anonymous(this=reader, expressions=args)))
+
+
+def _named_args(options: dict[str, Any]) -> list[exp.Expression]:
+    """name = value arguments of a DuckDB table function (strings, numbers, booleans, structs)."""
+    return [_named(k, _literal(v)) for k, v in options.items()]
+
+
+def _literal(value: Any) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    if isinstance(value, dict):
+        return exp.Struct(expressions=[exp.PropertyEQ(this=exp.Literal.string(k), expression=_literal(v))
+                                       for k, v in value.items()])
+    return exp.Literal.string(value)
+
+
+def _detect_encoding(path: str) -> str:
+    """utf-16 (byte-order mark), utf-8 (the first SNIFF_BYTES decode as UTF-8) or latin-1.
+
+    zstd files are not opened here (no decoder in the standard library): utf-8 unless given."""
+    if path.lower().endswith(".zst"):
+        return "utf-8"
+    with _open_bytes(path) as fh:
+        head = fh.read(SNIFF_BYTES)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end is fine
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8"
+
+
+def _open_bytes(path: str):
+    return gzip.open(path, "rb") if path.lower().endswith(".gz") else open(path, "rb")
+
+
+def _header_width(path: str, options: dict[str, Any]) -> int | None:
+    """How many fields the header line has (None when Python's csv cannot split it like DuckDB)."""
+    delim, quote = options["delim"], options["quote"]
+    if len(delim) != 1 or len(quote) > 1 or path.lower().endswith(".zst"):
+        return None
+    with io.TextIOWrapper(_open_bytes(path), encoding=options["encoding"], errors="replace", newline="") as fh:
+        for _ in range(options["skip"]):
+            fh.readline()
+        rows = csv.reader(fh, delimiter=delim, quotechar=quote or None,
+                          quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE)
+        return len(next(rows, [])) or None
+
+
+def _number_columns(sniffed: dict[str, Any]) -> int:
+    return sum(c["type"] in ("DOUBLE", "FLOAT") or c["type"].startswith("DECIMAL") for c in sniffed["columns"])
+
+
+def _sniffed_char(text: str | None) -> str:
+    """DuckDB's sniffer says `(empty)` for no quote or escape character."""
+    return "" if text in (None, "(empty)") else text
+
+
+def _csv_attributes(ds: Dataset) -> dict[str, Any]:
+    """The dialect a CSV dataset is read with, for custom_attributes (`given`: the configured keys)."""
+    chosen = ds.csv
+    out = {"delimiter": chosen.get("delim"), "quote": chosen.get("quote"), "escape": chosen.get("escape"),
+           "has_header": chosen.get("header"), "skip_rows": chosen.get("skip"), "encoding": chosen.get("encoding"),
+           "decimal_separator": chosen.get("decimal_separator"), "date_format": chosen.get("dateformat"),
+           "timestamp_format": chosen.get("timestampformat"), "given": sorted(ds.csv_given)}
+    return {k: v for k, v in out.items() if v not in (None, "")}
 
 
 def _named(name: str, value: exp.Expression) -> exp.Expression:

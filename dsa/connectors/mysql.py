@@ -41,10 +41,12 @@ class MysqlConnector(Connector):
     Options = MysqlOptions
 
     # profiling (see dsa.connectors.base): no TABLESAMPLE, but RAND(seed) draws a repeatable
-    # number per row (`sample_source`); text groups on its bytes, so case- and pad-insensitive
-    # collations do not merge values
+    # number per row (`sample_source`); text is counted and ordered by the column's collation
+    # (grouped on its bytes first, so lengths and blank counts see each value as written)
     SAMPLE_IS_SEEDED = True
-    TEXT_KEY = "binary"
+    BOOLEAN_TEXT = ("0", "1")  # tinyint(1)
+    BYTE_GROUPS = True
+    MAX_WITH = 64  # MariaDB: "Too many WITH elements in WITH clause" past a 64-bit table map
     REGEX = "instr"
     _server_without_tls = False  # learnt by a first session in PREFERRED mode (see connect)
 
@@ -139,6 +141,12 @@ class MysqlConnector(Connector):
 
         return kill
 
+    def shown_value(self, value, family):
+        """Spatial values in their well-known text (MariaDB casts no geometry to CHAR)."""
+        from sqlglot import exp
+
+        return exp.Anonymous(this="ST_AsText", expressions=[value]) if family == "geometry" else value
+
     def sample_source(self, rel, percent, rows, large):
         """`WHERE RAND(42) < fraction`: MySQL and MariaDB seed RAND once per statement and draw a
         new number for each row, so the same rows are drawn every time."""
@@ -211,6 +219,7 @@ class MysqlConnector(Connector):
                     elif q not in needs or needs[q]():
                         raw[q] = self.fetch(conn, q, params)
                 columns, raw[checks_query] = job.result()
+            columns = self._default_view_types(conn, columns, raw["tables"])
         checks, partitions = raw.pop(checks_query), raw.pop("partitions")
         views = {(v["schema_name"], v["table_name"]): v for v in raw.pop("views")}
 
@@ -250,6 +259,30 @@ class MysqlConnector(Connector):
                 }
             row["extra"] = extra
         return raw
+
+    def _default_view_types(self, conn, columns: pl.DataFrame | None, tables: list[dict[str, Any]]):
+        """Types of view columns as a default session reports them.
+
+        The columns query raises group_concat_max_len for itself, and the server types a view's
+        GROUP_CONCAT / JSON_ARRAYAGG columns by that length (longtext where a default session says
+        mediumtext). Views with such a column are read again here, on the session that never
+        raised it."""
+        import polars as pl
+
+        views = {(t["schema_name"], t["table_name"]) for t in tables if t["table_type"] == "view"}
+        if columns is None or not views:
+            return columns
+        long = columns.filter(pl.col("base_type").is_in(["longtext", "longblob"]))
+        long = long.filter(pl.Series([k in views for k in zip(long["schema_name"], long["table_name"])], dtype=pl.Boolean))
+        if long.is_empty():
+            return columns
+        fixed = _frame(self._texts(conn, "view_column_types", {"schemas": sorted(set(long["schema_name"])),
+                                                               "tables": sorted(set(long["table_name"]))}),
+                       _VIEW_TYPE_FIELDS)
+        keys = ["schema_name", "table_name", "column_name"]
+        patched = columns.join(fixed, on=keys, how="left", suffix="_default").with_columns(
+            pl.coalesce(f"{k}_default", k).alias(k) for k in ("data_type", "base_type", "max_length"))
+        return _with_extra(patched.select(columns.columns))
 
     def _side_queries(self, params: dict[str, Any], checks_query: str) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
         """On a session of its own: columns.sql, as the standard column rows, then the check
@@ -303,6 +336,8 @@ _COLUMN_FIELDS = {
     "generation_text": "Utf8", "comment_text": "Utf8", "base_type": "Utf8", "character_set": "Utf8",
     "collation": "Utf8", "max_length": "Int64", "numeric_precision": "Int64", "numeric_scale": "Int64",
 }
+_VIEW_TYPE_FIELDS = {"schema_name": "Utf8", "table_name": "Utf8", "column_name": "Utf8", "data_type": "Utf8",
+                     "base_type": "Utf8", "max_length": "Int64"}
 # a column's custom attributes, in order (each from the frame column of its name; `extra` from raw_extra)
 _COLUMN_EXTRA = ("base_type", "unsigned", "character_set", "collation", "max_length", "numeric_precision",
                  "numeric_scale", "auto_increment", "on_update", "stored", "extra")
@@ -316,8 +351,6 @@ def _columns(rows: list[tuple[str, int]], mariadb: bool) -> pl.DataFrame | None:
     its time for this query): LOCATE ignores case, and `x = ''` holds for x made only of spaces.
     `extra` is a JSON object in the text form MariaDB's JSON_OBJECT writes ({"k": v, ...})."""
     import polars as pl
-
-    from dsa.normalize import json_value
 
     texts = pl.Series("fields", [r[0] for r in rows], dtype=pl.Utf8)
     try:
@@ -356,6 +389,15 @@ def _columns(rows: list[tuple[str, int]], mariadb: bool) -> pl.DataFrame | None:
         raw_extra=text_unless_blank("extra_text"),
         type_family=pl.lit(None, pl.Utf8),
     )
+    return _with_extra(frame)
+
+
+def _with_extra(frame: pl.DataFrame) -> pl.DataFrame:
+    """The `extra` column (a column's custom attributes as JSON text) from the frame's fields."""
+    import polars as pl
+
+    from dsa.normalize import json_value
+
     parts = []
     for key in _COLUMN_EXTRA:
         parts += [pl.lit(("{" if not parts else ", ") + f'"{key}": '),

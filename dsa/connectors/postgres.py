@@ -73,7 +73,6 @@ class PostgresConnector(Connector):
     SAMPLE_IS_SEEDED = True
     PARALLEL_SESSIONS = True
     MATERIALIZE = True
-    TEXT_KEY = "collate_c"
     NAN = "literals"
     SPLIT = "always"
     PREFILTER = "leading"

@@ -39,6 +39,7 @@ class SqliteConnector(Connector):
         try:
             conn = sqlite3.connect(uri, uri=True, timeout=self.options.connect_timeout_s, check_same_thread=False)
             conn.execute("PRAGMA query_only = ON")
+            conn.text_factory = _text  # a blob cast to text is its bytes, not always UTF-8
             conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         except sqlite3.DatabaseError as exc:
             raise SourceError(f"cannot open source '{self.name}' ({self.describe()}): {exc}") from None
@@ -129,3 +130,7 @@ def _check_constraints(tables: list[dict]) -> list[dict]:
                 }
             )
     return out
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")

@@ -22,6 +22,10 @@ CREATE OR REPLACE TEMP MACRO diff_type_key(t) AS
 CREATE OR REPLACE TEMP MACRO diff_local(name, prefix) AS
     CASE WHEN starts_with(name, prefix) THEN substr(name, length(prefix) + 1) ELSE name END;
 
+-- A qualified-name part without its quotes (for people: `foreign_key(product_id)`).
+CREATE OR REPLACE TEMP MACRO diff_unquote(part) AS
+    CASE WHEN starts_with(part, '"') THEN replace(part[2:-2], '""', '"') ELSE part END;
+
 -- Was this object out of sight in that side's run? diff_errors holds the run's unreadable
 -- objects (NULL parts = everything below), and one all-NULL row when the run failed as a whole.
 CREATE OR REPLACE TEMP MACRO diff_unobserved(run_side, sch, tab, col) AS EXISTS (

@@ -1,4 +1,6 @@
 -- Tables, views, materialized views, partitioned tables (and their partitions) and foreign tables.
+-- parent_schema/parent_table: the partitioned table of a partition, or the (first) parent of an
+--   INHERITS child; extra.inherits lists every parent of a child with several.
 -- row_estimate: the planner's reltuples (-1 = never analyzed -> NULL).
 -- size_bytes: pages of the table, its TOAST table and its indexes times the block size, from
 --   pg_class.relpages (kept by VACUUM, ANALYZE and CREATE INDEX). One join instead of a
@@ -26,7 +28,8 @@ SELECT n.nspname AS schema_name,
        pc.relname AS parent_table,
        -- built only for the few relations that have something to say (most plain tables do not)
        CASE WHEN c.relkind IN ('p', 'm', 'f') OR c.relispartition OR c.relpersistence = 'u' OR c.relrowsecurity
-                 OR NOT has_table_privilege(c.oid, 'SELECT') THEN
+                 OR NOT has_table_privilege(c.oid, 'SELECT')
+                 OR inh.inhrelid IS NOT NULL AND NOT c.relispartition THEN
            jsonb_strip_nulls(jsonb_build_object(
                'readable', CASE WHEN NOT has_table_privilege(c.oid, 'SELECT') THEN false END,
                'partition_bound', CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
@@ -36,14 +39,18 @@ SELECT n.nspname AS schema_name,
                'populated', CASE WHEN c.relkind = 'm' THEN c.relispopulated END,
                'row_security', CASE WHEN c.relrowsecurity THEN true END,
                'foreign_server', fs.srvname,
-               'foreign_options', ft.ftoptions))
+               'foreign_options', ft.ftoptions,
+               'inherits', CASE WHEN inh.inhrelid IS NOT NULL AND NOT c.relispartition THEN
+                   (SELECT jsonb_agg(jsonb_build_array(an.nspname, ac.relname) ORDER BY a.inhseqno)
+                    FROM pg_inherits a JOIN pg_class ac ON ac.oid = a.inhparent
+                    JOIN pg_namespace an ON an.oid = ac.relnamespace WHERE a.inhrelid = c.oid) END))
        END AS extra
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
 LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
 LEFT JOIN idx ON idx.indrelid = c.oid
-LEFT JOIN pg_inherits inh ON c.relispartition AND inh.inhrelid = c.oid
+LEFT JOIN pg_inherits inh ON inh.inhrelid = c.oid AND inh.inhseqno = 1
 LEFT JOIN pg_class pc ON pc.oid = inh.inhparent
 LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
 LEFT JOIN pg_foreign_table ft ON c.relkind = 'f' AND ft.ftrelid = c.oid

@@ -198,6 +198,57 @@ def test_quality_profiles_files(lake, tmp_path):
     assert city == (1, 1)
 
 
+@pytest.fixture
+def spreadsheets(tmp_path):
+    """CSV files as people have them: a Latin-1 export with decimal commas, ragged rows, a file
+    whose dialect is given in the config (no header, day-first dates)."""
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    (folder / "prices.csv").write_bytes("name;price\nJosé;99,90\nZoë;1,5\nÅse;\n".encode("latin-1"))
+    (folder / "ragged.csv").write_text("a,b,c\n1,2\n3,4,5,6\n7,8,9\n")
+    given = tmp_path / "given"
+    given.mkdir()
+    (given / "days.csv").write_text("03.02.2024|x\n31.12.2023|y\n")
+    (given / "broken.csv.gz").write_bytes(b"\x1f\x8b not gzip at all")
+    return folder, given
+
+
+def test_spreadsheet_csvs_are_read_with_their_header_and_dialect(spreadsheets, tmp_path):
+    folder, given = spreadsheets
+    paths = [str(folder), {"path": str(given), "delim": "|", "header": False, "dateformat": "%d.%m.%Y"}]
+    result, tables, columns = _scan(tmp_path, paths)
+    assert result.status == "partial"  # the broken file, and only it
+    errors = {e["qualified_name"]: e["error"] for e in result.errors}
+    assert list(errors) == [f'f."{given}".broken'] and str(given / "broken.csv.gz") in errors[f'f."{given}".broken']
+    types = {(t, c): d for t, c, d, *_ in columns}
+    assert [k for k in types if k[0] == "ragged"] == [("ragged", "a"), ("ragged", "b"), ("ragged", "c")]
+    assert types[("prices", "name")] == "VARCHAR" and types[("prices", "price")] == "DOUBLE"
+    assert types[("days", "column0")] == "DATE"
+    prices = json.loads(tables["prices"][3])["csv"]
+    assert (prices["encoding"], prices["delimiter"], prices["decimal_separator"], prices["given"]) == ("latin-1", ";", ",", [])
+    days = json.loads(tables["days"][3])["csv"]
+    assert (days["delimiter"], days["has_header"], days["date_format"]) == ("|", False, "%d.%m.%Y")
+    assert days["given"] == ["dateformat", "delim", "header"] and days["encoding"] == "utf-8"
+
+    connector = open_source("f", parse_source("f", {"type": "files", "paths": paths}))
+    conn = connector.connect()
+    try:
+        cur = conn.cursor()
+        rows = cur.execute(f'SELECT name, price FROM "{folder}".prices ORDER BY price NULLS LAST').fetchall()
+        assert rows == [("Zoë", 1.5), ("José", 99.9), ("Åse", None)]
+        assert cur.execute(f'SELECT * FROM "{folder}".ragged').fetchall() == [(1, 2, None), (3, 4, 5), (7, 8, 9)]
+        assert cur.execute(f'SELECT max(column0) FROM "{given}".days').fetchone()[0].isoformat() == "2024-02-03"
+    finally:
+        conn.close()
+
+
+def test_config_names_a_bad_csv_option(tmp_path):
+    from dsa.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="decimal_separator"):
+        parse_source("f", {"type": "files", "paths": [{"path": str(tmp_path), "decimal_separator": ";"}]})
+
+
 class FilesDb(DuckdbDb):
     """Parquet files in a folder: each table is written by DuckDB with the engine's types."""
 

@@ -354,6 +354,30 @@ def test_cli_wrong_port_is_one_line(dsa_cli, tmp_path):
     assert "cannot connect to source 'shopdb' (mysql at 127.0.0.1:1/shop)" in line and "s3cret-pw" not in r.stderr
 
 
+def test_view_column_types_as_a_default_session_sees_them(mysql_admin, mysql_database, tmp_path):
+    # dsa raises group_concat_max_len for its columns query; a view's GROUP_CONCAT column must
+    # still have the type a fresh session's information_schema reports
+    run_ddl(mysql_admin, mysql_database, [
+        "CREATE TABLE film (id INT, actor VARCHAR(20), notes LONGTEXT)",
+        "CREATE VIEW film_list AS SELECT id, GROUP_CONCAT(actor) AS actors, JSON_ARRAYAGG(actor) AS js, "
+        "max(notes) AS notes FROM film GROUP BY id"])
+    import pymysql
+
+    fresh = pymysql.connect(host=MYSQL["host"], port=MYSQL["port"], user="root", database=mysql_database)
+    with fresh.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+                    "WHERE TABLE_SCHEMA = DATABASE()")
+        expected = {(t, c): ty for t, c, ty in cur.fetchall()}
+    fresh.close()
+    store = Store(tmp_path / "store")
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
+    assert scan(store, config, "m").status == "success"
+    got = {(t, c): ty for t, c, ty, _ in store.connect().execute(
+        "SELECT table_name, column_name, data_type, custom_attributes FROM latest_column_metadata").fetchall()}
+    assert got == expected
+    assert expected[("film_list", "actors")] != "longtext" and expected[("film_list", "notes")] == "longtext"
+
+
 # -- the quality and diff contracts --------------------------------------------------------
 
 class MysqlDb(EngineDb):
@@ -390,3 +414,61 @@ class TestMysqlQuality(QualityContract, DiffContract):
                    "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT, FOREIGN KEY (customer_id) REFERENCES customers (id))",
                    *[f"INSERT INTO customers VALUES ({c})" for c in customers],
                    *[f"INSERT INTO orders VALUES ({i}, {'NULL' if c is None else c})" for i, c in enumerate(orders, 1)])
+
+
+def profiled_fully(tmp_path, database: str) -> Store:
+    """The database scanned and profiled whole, with nothing skipped: the catalog."""
+    from dsa.quality import quality
+
+    store = Store(tmp_path / "store")
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(database)})})
+    assert scan(store, config, "m").status == "success"
+    result = quality(store, config, "m", sample="100%")
+    assert result.status == "success" and not result.skipped, result.skipped
+    return store
+
+
+def test_profile_values_as_the_engine_gives_them(mysql_admin, mysql_database, tmp_path):
+    """A case-insensitive collation counts 'ACADEMY' and 'academy' once, tinyint(1) reads 0/1,
+    decimals keep their scale and every digit: each checked against the engine's own SQL."""
+    run_ddl(mysql_admin, mysql_database, [
+        "CREATE TABLE film (title VARCHAR(40) COLLATE utf8mb4_general_ci, active TINYINT(1), "
+        "price DECIMAL(5,2), big DECIMAL(40,10), pic BLOB, code BINARY(2))",
+        "INSERT INTO film VALUES ('ACADEMY', 1, 0, 12345678901234567890.1234567890, 'ab', 'x'), "
+        "('academy', 0, 9.5, 12345678901234567890.1234567890, 'ab', 'y'), ('Zorro', 1, 0.99, NULL, NULL, 'x'), "
+        "('apple ', 1, NULL, -1.5, 'c', NULL)"])
+    store = profiled_fully(tmp_path, mysql_database)
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"USE `{mysql_database}`")
+        engine = {}
+        for c in ("title", "active", "price", "big", "pic", "code"):
+            cur.execute(f"SELECT count(DISTINCT {c}), CAST(min({c}) AS CHAR), CAST(max({c}) AS CHAR) FROM film")
+            engine[c] = cur.fetchone()
+        cur.execute("SELECT CAST(big AS CHAR), count(*) FROM film WHERE big IS NOT NULL GROUP BY big "
+                    "ORDER BY count(*) DESC, big LIMIT 1")
+        top_big = cur.fetchone()
+    con = store.connect()
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT column_name, distinct_count, min_value, max_value FROM latest_column_quality_metrics").fetchall()}
+    assert got == engine
+    assert got["title"][0] == 3 and got["active"][1:] == ("0", "1") and got["price"][1] == "0.00"
+    assert got["big"][2] == "12345678901234567890.1234567890"
+    assert con.execute("SELECT value, count FROM latest_column_top_values WHERE column_name = 'big' AND rank = 1"
+                       ).fetchone() == top_big
+
+
+def test_wide_tables_profile_in_batches(mysql_admin, mysql_database, tmp_path):
+    """MariaDB names at most 64 WITH elements in a statement: 20 number columns (four each) are
+    profiled in batches, every column with the engine's answer."""
+    columns = ", ".join(f"c{i} INT" for i in range(20))
+    run_ddl(mysql_admin, mysql_database, [
+        f"CREATE TABLE wide (id INT PRIMARY KEY, {columns})",
+        "INSERT INTO wide (id) SELECT seq FROM seq_1_to_30",
+        "UPDATE wide SET c0 = id % 7, c19 = id % 3, c10 = id"])
+    store = profiled_fully(tmp_path, mysql_database)
+    got = dict(store.connect().execute(
+        "SELECT column_name, distinct_count FROM latest_column_quality_metrics").fetchall())
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"SELECT count(DISTINCT c0), count(DISTINCT c10), count(DISTINCT c19) FROM `{mysql_database}`.wide")
+        assert (got["c0"], got["c10"], got["c19"]) == cur.fetchone()
+    assert len(got) == 21 and got["c1"] == 0

@@ -525,6 +525,30 @@ def test_include_schema_patterns(rich, tmp_path):
     assert (result.table_count, result.column_count) == (1, 1)
 
 
+def test_inherits_children_name_their_parent(pg_database, tmp_path):
+    """Sakila's port keeps payments in INHERITS children; a child of two parents names the first."""
+    run_sql(pg_database, """
+        CREATE TABLE payment (id int, amount numeric(5,2));
+        CREATE TABLE payment_p2022_01 () INHERITS (payment);
+        CREATE TABLE audit (who text);
+        CREATE TABLE payment_audited () INHERITS (payment, audit);
+    """)
+    store = Store(tmp_path / "store")
+    result = scan(store, Config(sources={"pg": parse_source("pg", {"type": "postgres", "dsn": pg_database})}), "pg")
+    assert result.status == "success", result.errors
+    con = store.connect()
+    with psycopg.connect(pg_database) as pg:  # the engine's own answer: pg_inherits, first parent
+        expected = dict(pg.execute("SELECT c.relname, p.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                                   "JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhseqno = 1").fetchall())
+    got = {r["table_name"]: (r["table_type"], r["parent_table"]) for r in rows(con, "SELECT * FROM latest_table_metadata")}
+    assert got == {"payment": ("table", None), "audit": ("table", None),
+                   "payment_p2022_01": ("table", f"pg.public.{expected['payment_p2022_01']}"),
+                   "payment_audited": ("table", f"pg.public.{expected['payment_audited']}")}
+    assert table(con, "public", "payment_audited")["custom"]["inherits"] == [["public", "payment"], ["public", "audit"]]
+    assert "inherits" not in table(con, "public", "payment")["custom"]
+    con.close()
+
+
 # -- the quality and diff contracts --------------------------------------------------------
 
 class PostgresDb(EngineDb):
@@ -602,3 +626,78 @@ class TestPostgresQuality(QualityContract, DiffContract):
         # the columns the writer leaves NULL count every inserted row as a null: the same rows everywhere
         assert nulls["amount"] - nulls["word"] == rows_seen - 20000 + sum(1 for r in data if r[2] is None) \
             - sum(1 for r in data if r[1] is None)
+
+
+def test_profile_values_as_the_engine_gives_them(pg_database, tmp_path):
+    """Decimals keep their scale and every digit; text min/max follow the column's collation:
+    each checked against the engine's own SQL."""
+    from dsa.quality import quality
+
+    run_sql(pg_database, """
+        CREATE TABLE prices (price numeric(5,2), big numeric(40,10), name text COLLATE "C", label text);
+        INSERT INTO prices VALUES (0, 12345678901234567890.1234567890, 'b', 'b'),
+                                  (9.5, 12345678901234567890.1234567890, 'B', 'B'), (NULL, -1.5, 'a', 'a');
+    """)
+    store = Store(tmp_path / "store")
+    config = Config(sources={"pg": parse_source("pg", {"type": "postgres", "dsn": pg_database})})
+    assert scan(store, config, "pg").status == "success"
+    assert quality(store, config, "pg", sample="100%").status == "success"
+    with psycopg.connect(pg_database) as pg:
+        engine = {c: pg.execute(sql.SQL("SELECT count(DISTINCT {c}), min({c})::text, max({c})::text FROM prices").format(
+            c=sql.Identifier(c))).fetchone() for c in ("price", "big", "name", "label")}
+        top_big = pg.execute("SELECT big::text, count(*)::int FROM prices GROUP BY big ORDER BY count(*) DESC, big LIMIT 1"
+                             ).fetchone()
+    con = store.connect()
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT column_name, distinct_count, min_value, max_value FROM latest_column_quality_metrics").fetchall()}
+    assert got == engine
+    assert got["price"][1] == "0.00" and got["big"][2] == "12345678901234567890.1234567890"
+    assert con.execute("SELECT value, count FROM latest_column_top_values WHERE column_name = 'big' AND rank = 1"
+                       ).fetchone() == top_big
+
+
+def test_every_type_postgres_groups_is_profiled(pg_database, tmp_path):
+    """The sample databases' types (pagila's uuid, tsvector, text[], mpaa_rating enum, money,
+    ranges, bytea, jsonb): distinct count, min, max and top value are the engine's own answers;
+    only json, which Postgres cannot compare, is skipped, with the engine's reason."""
+    from dsa.quality import quality
+
+    run_sql(pg_database, """
+        CREATE TYPE mpaa_rating AS ENUM ('G', 'PG', 'PG-13', 'R', 'NC-17');
+        CREATE TABLE film (id int, u uuid, ft tsvector, tags text[], rating mpaa_rating, cost money,
+                           span int4range, raw bytea, doc jsonb, plain json);
+        INSERT INTO film VALUES
+          (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'a fat cat', '{Trailers,Commentaries}', 'PG', 1.5, '[1,3)',
+           '\\xabcd', '{"a": 1}', '{"a": 1}'),
+          (2, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'cat', '{}', 'R', 0.99, 'empty', '\\x00', '[1, 2]', '[]'),
+          (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+          (4, '00000000-0000-0000-0000-000000000001', 'a fat cat', '{Trailers,Commentaries}', 'G', 0, '[2,)',
+           '\\xabcd', '{"a": 1}', '{"a": 1}');
+    """)
+    store = Store(tmp_path / "store")
+    config = Config(sources={"pg": parse_source("pg", {"type": "postgres", "dsn": pg_database})})
+    assert scan(store, config, "pg").status == "success"
+    result = quality(store, config, "pg", sample="100%")
+    # what the engine refused: json equality, money as a double, TRIM of a tsvector
+    assert {c: sorted(m) for c, m in result.skipped.items()} == {
+        "pg.public.film.plain": ["distinct", "min_max", "top_values"], "pg.public.film.cost": ["decimal_measures"],
+        "pg.public.film.ft": ["string_measures"]}
+    assert "equality operator" in result.skipped["pg.public.film.plain"]["distinct"]
+    assert "with 5 metrics skipped on 3 columns" in result.summary()
+    con = store.connect()
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT column_name, distinct_count, min_value, max_value, null_count FROM latest_column_quality_metrics").fetchall()}
+    tops = dict(con.execute("SELECT column_name, value FROM latest_column_top_values WHERE rank = 1").fetchall())
+    with psycopg.connect(pg_database) as pg:
+        for c in ("u", "ft", "tags", "rating", "cost", "span", "raw", "doc"):
+            q = sql.Identifier(c)
+            engine = pg.execute(sql.SQL(
+                "SELECT count(DISTINCT {c}), (SELECT f.{c}::text FROM film f WHERE f.{c} IS NOT NULL ORDER BY f.{c} LIMIT 1), "
+                "(SELECT f.{c}::text FROM film f WHERE f.{c} IS NOT NULL ORDER BY f.{c} DESC LIMIT 1), "
+                "count(*) - count({c}) FROM film").format(c=q)).fetchone()
+            assert got[c] == engine, c
+            top = pg.execute(sql.SQL("SELECT f.{c}::text FROM film f WHERE f.{c} IS NOT NULL GROUP BY f.{c} "
+                                     "ORDER BY count(*) DESC, f.{c} LIMIT 1").format(c=q)).fetchone()[0]
+            assert tops[c] == top, c
+    assert got["tags"][1:3] == ("{}", "{Trailers,Commentaries}") and got["cost"][1] == "$0.00"
+    assert got["plain"][0] is None and got["plain"][3] == 1

@@ -1,0 +1,2 @@
+-- Every connection with a run in the catalog.
+SELECT DISTINCT connection FROM sync_runs ORDER BY connection

@@ -1,2 +1,0 @@
--- Columns of a Parquet dataset as DuckDB types ($1 files, $2 hive partitioning, $3 union by name).
-DESCRIBE SELECT * FROM read_parquet($1, hive_partitioning = $2, union_by_name = $3)
