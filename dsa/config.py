@@ -69,6 +69,14 @@ class AppOptions(Strict):
     read_only: bool = False  # hosting: hide and refuse scans and connection edits
 
 
+class LineageOptions(Strict):
+    enabled: bool = Field(default=True, description="derive lineage from view SQL at every scan")
+
+
+class LintOptions(Strict):
+    disable: list[str] = []  # rule ids (dsa.lint.RULES) not to report
+
+
 class MirrorOptions(Strict):
     dsn: str
 
@@ -126,6 +134,8 @@ class Config(Strict):
     monitors: MonitorOptions = Field(default_factory=MonitorOptions)
     alerts: AlertOptions = Field(default_factory=AlertOptions)
     schedules: list[Schedule] = []
+    lineage: LineageOptions = Field(default_factory=LineageOptions)
+    lint: LintOptions = Field(default_factory=LintOptions)
     path: Path | None = Field(default=None, exclude=True)
     # sources whose secret could not be decrypted: `source()` raises the reason for that one only
     _unavailable: dict[str, DsaError] = PrivateAttr(default_factory=dict)
@@ -397,7 +407,7 @@ def parse_config(raw: Any, path: Path | None = None) -> Config:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}the top level must be a mapping (store, mirror, sources, quality, diff, app)")
+        raise ConfigError(f"{where}the top level must be a mapping (store, mirror, sources, quality, diff, app, lineage, lint)")
     warn_plaintext(raw, path)
     sources, unavailable, problems = {}, {}, []
     if isinstance(raw.get("sources"), dict):

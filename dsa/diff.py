@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from dsa import alerts, duck, model, monitors, queries
+from dsa import alerts, duck, lineage_graph, model, monitors, queries
 from dsa.catalog import USABLE
 from dsa.config import Config, DiffOptions
 from dsa.errors import ConfigError, NotFound
@@ -66,6 +66,11 @@ class DiffResult:
     changes: dict[str, pl.DataFrame]  # entity type -> rows that are not unchanged
     drift: pl.DataFrame  # incremental_diff_data rows, largest first
     notes: list[str] = field(default_factory=list)
+    impact: list[dict[str, Any]] = field(default_factory=list)  # dsa.lineage_graph.impact
+
+    @property
+    def breaking_count(self) -> int:
+        return sum(1 for i in self.impact if i["breaking"])
 
     @property
     def change_count(self) -> int:
@@ -127,6 +132,8 @@ class DiffResult:
                 "drift_rank", "qualified_name", "previous_name", "entity_type", "metric", "from_value", "to_value",
                 "change", "measured", "unit", "threshold", "severity",
             ).to_dicts(),
+            "impact": self.impact,
+            "breaking_count": self.breaking_count,
             "notes": self.notes,
         }
 
@@ -247,7 +254,9 @@ def _unobserved(con, sides: dict[str, dict[str, Any]]) -> pl.DataFrame:
     for side, m in sides.items():
         if m["status"] in INCOMPLETE:
             rows.append({"side": side})
-        errors = con.execute("SELECT qualified_name FROM run_errors WHERE run_id = ?", [m["run_id"]]).fetchall()
+        # a view whose lineage could not be derived was read all the same
+        errors = con.execute("SELECT qualified_name FROM run_errors WHERE run_id = ? "
+                             "AND phase IS DISTINCT FROM 'lineage'", [m["run_id"]]).fetchall()
         for (name,) in errors:
             try:
                 parts = split_name(name)
@@ -358,7 +367,9 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
         events = monitors.schema_events(run.run_id, source, changes)
         if events:
             run.write("anomalies", model.frame(events, model.ANOMALIES))
-        result = DiffResult(run.run_id, source, from_m, to_m, from_q, to_q, renames, summary, changes, drift, notes)
+        impact = lineage_graph.impact(_lineage_of(store, from_m["run_id"]), changes["table"], changes["column"])
+        result = DiffResult(run.run_id, source, from_m, to_m, from_q, to_q, renames, summary, changes, drift, notes,
+                            impact)
         run.counts.update(change_count=result.change_count, unknown_count=result.unknown_count,
                           drift_count=drift.height,
                           **{f"{k}_{c}": int(v) for k, c, v in _flat(summary)})
@@ -384,6 +395,12 @@ def _run_files(store: Store, table: str, run_ids: tuple[str, str]) -> list[str]:
     for run_id in dict.fromkeys(run_ids):
         files += sorted((store.runs_dir / run_id / table).glob("*.parquet"))
     return [f.as_posix() for f in files]
+
+
+def _lineage_of(store: Store, run_id: str) -> pl.DataFrame:
+    """The older scan's lineage edges, read from its files (what the diff's changes reach)."""
+    files = _run_files(store, "lineage_edges", (run_id,))
+    return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
 
 
 def _register(con, name: str, frame: pl.DataFrame) -> None:

@@ -387,3 +387,15 @@ ANOMALIES = {
 }
 
 CATALOG_TABLES.update(check_runs=CHECK_RUNS, check_results=CHECK_RESULTS, anomalies=ANOMALIES)
+# -- lineage (dsa/lineage.py): one row per edge found in a scan's view SQL ---------------------
+LINEAGE_EDGES = {
+    "run_id": S,
+    "connection": S,
+    "level": S,  # table | column
+    "upstream": S,  # qualified name of the table or column read
+    "downstream": S,  # the view, or its column
+    "kind": S,  # direct | derived | filter | join
+    "method": S,  # sqlglot | pg_depend
+}
+
+CATALOG_TABLES["lineage_edges"] = LINEAGE_EDGES

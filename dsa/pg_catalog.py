@@ -182,6 +182,11 @@ class PostgresCatalog:
         self.replicate()
         return self.cache.connect()
 
+    def run_table(self, run_id: str, table: str) -> pl.DataFrame:
+        """One catalog table's rows of one run (copied into the cache first, like `connect`)."""
+        self.replicate()
+        return self.cache.run_table(run_id, table)
+
     def refresh(self, con: duckdb.DuckDBPyConnection) -> None:
         self.replicate()
         self.cache.refresh(con)

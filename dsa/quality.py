@@ -71,23 +71,18 @@ class QualityResult:
 
 # -- the run ------------------------------------------------------------------------------------
 
-def _tasks(store: Store, source: str, scan_run_id: str, tables: str | None) -> list[TableTask]:
-    con = store.connect()
-    try:
-        trows = con.execute(
-            "SELECT schema_name, table_name, qualified_name, table_type, size_bytes, row_estimate, custom_attributes "
-            "FROM normalized_tables WHERE run_id = ? ORDER BY schema_name, table_name", [scan_run_id]).fetchall()
-        crows = con.sql(
-            "SELECT table_qualified_name, column_name, ordinal_position, data_type, type_family, is_primary_key, is_unique, "
-            "foreign_key FROM normalized_columns WHERE run_id = ? ORDER BY table_qualified_name, ordinal_position",
-            params=[scan_run_id]).pl()
-    finally:
-        con.close()
+def _tasks(store: Store, scan_run_id: str, tables: str | None) -> list[TableTask]:
+    trows = store.run_table(scan_run_id, "normalized_tables").sort("schema_name", "table_name", nulls_last=True)
+    crows = store.run_table(scan_run_id, "normalized_columns").sort("table_qualified_name", "ordinal_position",
+                                                                   nulls_last=True)
     by_table: dict[str, list[dict]] = {}
-    for c in crows.iter_rows(named=True):
+    for c in crows.select("table_qualified_name", "column_name", "ordinal_position", "data_type", "type_family",
+                          "is_primary_key", "is_unique", "foreign_key").iter_rows(named=True):
         by_table.setdefault(c["table_qualified_name"], []).append(c)
     out = []
-    for schema, table, qn, ttype, size, estimate, custom in trows:
+    for schema, table, qn, ttype, size, estimate, custom in trows.select(
+            "schema_name", "table_name", "qualified_name", "table_type", "size_bytes", "row_estimate",
+            "custom_attributes").iter_rows():
         if ttype not in PROFILED_TYPES:
             continue
         if tables and not any(fnmatchcase(n, tables) for n in (table, f"{schema}.{table}")):
@@ -113,7 +108,7 @@ def quality(store: Store, config: Config, source: str, *, tables: str | None = N
     except NotFound:
         raise NotFound(f"no successful or partial scan of '{source}' in the catalog at {store.path}: "
                        f"run `dsa scan {source}` first") from None
-    tasks = _tasks(store, source, scan_run_id, tables)
+    tasks = _tasks(store, scan_run_id, tables)
     if tables and not tasks:
         raise NotFound(f"--tables {tables!r} matches no table of '{source}' (scan {scan_run_id})")
     groups = config.check_groups(source)

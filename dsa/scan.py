@@ -123,6 +123,11 @@ def scan(store: Store, config: Config, source: str, progress: Progress | None = 
             run.write("normalized_columns", extraction.columns)
             for err in extraction.errors:
                 run.record_error(err["qualified_name"], err["object_type"], err["error"], "extract")
+            if config.lineage.enabled:
+                # here, not at the top: sqlglot is a large import the reading must not wait for
+                from dsa.lineage import write_lineage
+
+                write_lineage(run, connector, extraction, raw.get("dependencies"))
             run.counts.update(
                 schema_count=extraction.schemas.height,
                 table_count=extraction.tables.height,

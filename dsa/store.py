@@ -336,6 +336,12 @@ class Store:
         for name in queries.view_files():
             con.execute(queries.text(name))
 
+    def run_table(self, run_id: str, table: str) -> pl.DataFrame:
+        """One catalog table's rows of one run, read from its Parquet parts: no DuckDB connection
+        (which would first define every view of the catalog)."""
+        parts = sorted((self.runs_dir / run_id / table).glob("part-*.parquet"))
+        return pl.read_parquet(parts) if parts else frame([], CATALOG_TABLES[table])
+
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
         con = self.connect()
         try:

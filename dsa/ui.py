@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from dsa import connections, jobs, reports
+from dsa import connections, jobs, lineage_graph, lint, queries, reports
 from dsa.catalog import Catalog, open_catalog, partial_note
 from dsa.checks.suggest import suggest_yaml
 from dsa.config import DEFAULT_STORE, Config, load_config, parse_source
@@ -548,3 +548,42 @@ def test_connection(name: str, spec: dict[str, Any], secret_values: dict[str, st
 def run_label(row: dict) -> str:
     """How a run is offered in a list: unique (widgets match options by their label), newest first."""
     return f"{row['started_at']:%Y-%m-%d %H:%M:%S} UTC · {row['status']} · {row['run_id'][-4:]}"
+
+
+# -- lineage and schema insights (dsa.lineage_graph, dsa.lint) ------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _lineage_edges(run_id: str, version: str) -> pl.DataFrame:
+    return lineage_graph.edges(catalog(), run_id)
+
+
+def lineage(run_id: str, name: str, direction: str = "both", depth: int = 3) -> pl.DataFrame:
+    """The lineage edges around a table or column of a scan run (`dsa.lineage_graph.walk`)."""
+    return lineage_graph.walk(_lineage_edges(run_id, runs_version()), name, direction, depth)
+
+
+@st.cache_data(show_spinner="Checking the schema...", max_entries=64)
+def _findings(connection: str, run_id: str, measure: bool, version: str) -> pl.DataFrame:
+    try:
+        config = sources()
+    except DsaError:
+        config = Config()
+    found = lint.lint(catalog(), config, connection, run_id, measure=measure and connection in config.sources)
+    return lint.findings_frame(found)
+
+
+def findings(connection: str, run_id: str, measure: bool = True) -> pl.DataFrame:
+    """Schema insights of a scan run (`dsa.lint.lint`); `measure`: implied foreign keys' orphan
+    rates asked of the source (once per run and quality run)."""
+    return _findings(connection, run_id, measure, runs_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _impact(diff_run_id: str, version: str) -> list[dict[str, Any]]:
+    return lineage_graph.diff_impact(catalog(), diff_run_id)
+
+
+def impact(diff_run_id: str) -> list[dict[str, Any]]:
+    """What a stored diff's changes reach downstream (`dsa.lineage_graph.impact`)."""
+    return _impact(diff_run_id, runs_version())

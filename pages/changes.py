@@ -39,6 +39,16 @@ KINDS = ["added", "removed", "renamed", "modified", "moved", "unknown"]
 summary = ui.report(reports.change_counts, diff_run)
 flat = ui.report(reports.changes, diff_run)
 st.caption(f"The stored diff run {diff_run}: what `dsa diff {ui.md(conn)} --from {old} --to {new}` reports.")
+# what the removed, renamed and retyped objects reach downstream, in the older scan's lineage
+reached = [i for i in ui.impact(diff_run) if i["downstream"]]
+breaking = [i for i in reached if i["breaking"]]
+if breaking:
+    st.error(f"{len(breaking)} breaking changes: views read what is gone.", icon=":material/link_off:")
+if reached:
+    st.dataframe(pl.DataFrame([{"change": f"{i['entity_type']} {i['change_type']}", "object": i["previous_name"],
+                                "breaking": i["breaking"], "downstream": len(i["downstream"]),
+                                "reaches": ", ".join(d["qualified_name"] for d in i["downstream"][:20])}
+                               for i in reached]), hide_index=True, width="stretch")
 k = st.columns(len(KINDS))
 for i, kind in enumerate(KINDS):
     per = summary.filter(pl.col("change_type") == kind)

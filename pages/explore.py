@@ -5,7 +5,7 @@ import json
 import polars as pl
 import streamlit as st
 
-from dsa import reports, ui
+from dsa import lineage_chart, reports, ui
 
 ui.ensure_navigation()
 
@@ -166,3 +166,25 @@ else:
             with right_:
                 ui.value_charts(ui.report(reports.top_values, quality_run, col["qualified_name"]),
                                 ui.report(reports.histogram, quality_run, col["qualified_name"]), p)
+
+# -- lineage and schema insights of the table, or of the chosen column -----------------------
+node = info["qualified_name"] if column == "(whole table)" else col["qualified_name"]
+st.markdown("#### Lineage")
+walked = ui.lineage(run, node)
+if walked.height == 0:
+    st.caption("No view reads this, and it reads no other table (lineage comes from view SQL).")
+else:
+    st.altair_chart(lineage_chart.graph_chart(walked, node), width="stretch")
+    with st.expander(f"{walked.height} edges, each end a link"):
+        for r in walked.iter_rows(named=True):
+            other = r["upstream"] if r["direction"] == "upstream" else r["downstream"]
+            arrow = "←" if r["direction"] == "upstream" else "→"
+            st.page_link("pages/explore.py", label=ui.md(f"{arrow} {other} ({r['kind']}, {r['depth']} step)"),
+                         query_params=lineage_chart.explore_params(other, run))
+findings = ui.findings(conn, run)
+mine = findings.filter((pl.col("qualified_name") == node) | pl.col("qualified_name").str.starts_with(node + "."))
+st.markdown(f"#### Schema insights ({mine.height})")
+if mine.height == 0:
+    st.caption("No findings (`dsa lint` checks the whole source).")
+else:
+    st.dataframe(mine.select("rule", "message", "why", "evidence"), hide_index=True, width="stretch")

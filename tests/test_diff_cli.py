@@ -76,7 +76,7 @@ def test_json_document(dsa_cli, tmp_path):
     assert r.returncode == 4, r.stderr
     doc = json.loads(r.stdout)
     assert set(doc) == {"diff_run_id", "connection", "from", "to", "renames", "changed", "change_count", "unknown_count",
-                        "drift_count", "summary", "changes", "data_drift", "notes"}
+                        "drift_count", "summary", "changes", "data_drift", "impact", "breaking_count", "notes"}
     assert doc["from"]["run_id"] == r1 and doc["to"]["run_id"] == r2 and doc["connection"] == "shop"
     assert set(doc["from"]) == {"run_id", "connection", "status", "started_at", "quality_run_id"}
     assert doc["changed"] is True and doc["change_count"] == 36 and doc["renames"] is True

@@ -116,6 +116,14 @@ def print_text(result: DiffResult) -> None:
                           f"{_short(row['from_value'])} {ARROW} {_short(row['to_value'])}  {how}", markup=False)
         if result.drift.height > 50:
             console.print(f"  ... and {result.drift.height - 50} more", markup=False)
+    breaking = [i for i in result.impact if i["breaking"]]
+    if breaking:
+        console.print("breaking changes (views and columns reading what is gone):")
+        for item in breaking[:MAX_LINES]:
+            reached = ", ".join(d["qualified_name"] for d in item["downstream"][:10])
+            more = f" and {len(item['downstream']) - 10} more" if len(item["downstream"]) > 10 else ""
+            console.print(f"  {item['entity_type']} {item['change_type']} {item['previous_name']} {ARROW} {reached}{more}",
+                          markup=False)
     for note in result.notes:
         console.print(f"note: {note}", markup=False)
     if result.changed:

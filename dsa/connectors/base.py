@@ -118,6 +118,8 @@ class Connector(ABC):
     Options: ClassVar[type[SourceOptions]] = SourceOptions
     catalog_queries: ClassVar[tuple[str, ...]] = CATALOG_QUERIES
     features: ClassVar[frozenset[str]] = FEATURES
+    # the engine indexes every foreign key's columns by itself, without listing that index (dsa.lint)
+    FOREIGN_KEYS_INDEXED: ClassVar[bool] = False
 
     # -- profiling facts (dsa.profile, dsa.table_profile); the defaults suit a plain SQL engine --
     # TABLESAMPLE methods the engine has: system (reads a fraction of the blocks), bernoulli (each

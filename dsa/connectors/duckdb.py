@@ -36,6 +36,7 @@ class DuckdbEngine(Connector):
     column on a full scan, and a memory cap, since DuckDB runs in our process."""
 
     dialect = "duckdb"
+    FOREIGN_KEYS_INDEXED = True  # an ART index for every PRIMARY KEY, FOREIGN KEY and UNIQUE constraint
     SAMPLE_METHODS = ("system", "bernoulli", "reservoir")
     SAMPLE_IS_SEEDED = True
     MATERIALIZE = True

@@ -209,12 +209,12 @@ class PostgresConnector(Connector):
         columns_job = pool.submit(self._fetch_columns, side)
         try:
             raw: dict[str, Any] = {}
-            for i, query in enumerate(("schemas", "tables", "constraints", "indexes")):
+            for i, query in enumerate(("schemas", "tables", "constraints", "indexes", "dependencies")):
                 if progress:
-                    progress(i, 5, f"reading {query}")
+                    progress(i, 6, f"reading {query}")
                 raw[query] = self.copy(conn, query) if query in _KEYS_CSV else self.fetch(conn, query)
             if progress:
-                progress(4, 5, "reading columns")
+                progress(5, 6, "reading columns")
             raw["columns"] = columns_job.result()
         except BaseException:
             # an error or Ctrl-C here: stop the other session's query instead of waiting it out

@@ -2,6 +2,10 @@
 
     PYTHONPATH=. python tests/bench/bench_quality.py [--repeats 3] [--pg-repeats 1] [--skip-pg] [--skip-ydata]
 
+dsa is timed as users run it, the `dsa quality` command in a subprocess (`*_cmd`: start-up,
+reading the catalog, profiling, writing the run), against sources scanned once into a temporary
+store; beside it, the same profile in process (`profile_table`, imports excluded).
+
 Data (built once, kept under /work/benchdata, never in git): lineitem at scale factor 1 (6,001,215
 rows, 16 columns) from `tpchgen-cli` (PyPI) as Parquet, its first 1,000,000 rows as a second file,
 and the table loaded into the Postgres database `dsa_bench_quality` with COPY.
@@ -23,6 +27,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -160,7 +165,50 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# the `dsa quality` command: contender -> (source, --sample)
+COMMANDS = {"dsa_parquet_cmd": ("lineitem", "100%"), "dsa_parquet_1m_cmd": ("lineitem_1m", "100%"),
+            "dsa_pg_full_cmd": ("pg", "100%"), "dsa_pg_sample10_cmd": ("pg", "10%")}
+CMD_HOME = Path(tempfile.mkdtemp(prefix="dsa_bench_quality_"))
+# --base TREE: also time the command of another checkout of dsa (`*_cmd_base`), in the same run
+BASE: dict[str, str] = {}
+
+
+def prepare_commands(pg: bool) -> None:
+    """A config naming the benchmark's sources and a store holding one scan of each."""
+    sources = {"lineitem": {"type": "files", "paths": [str(PARQUET)]},
+               "lineitem_1m": {"type": "files", "paths": [str(PARQUET_1M)]}}
+    if pg:
+        sources["pg"] = {"type": "postgres", "dsn": PG_DSN, "timeout_s": 3600, "include": {"tables": ["lineitem"]}}
+    (CMD_HOME / "dsa.yaml").write_text(json.dumps({"sources": sources, "quality": {"timeout_s": 3600}}))
+    for name in sources:
+        subprocess.run([sys.executable, "-m", "dsa", "scan", name], env=_cmd_env(), check=True, capture_output=True)
+
+
+def _cmd_env(tree: Path | str = ROOT) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(tree), "DSA_CONFIG": str(CMD_HOME / "dsa.yaml"),
+            "DSA_STORE": str(CMD_HOME / "store")}
+
+
+def run_command(name: str) -> dict:
+    """`dsa quality SOURCE --sample S` as a process: its wall time, CPU time and peak memory (wait4)."""
+    source, sample = COMMANDS[name.removesuffix("_base")]
+    env = _cmd_env(BASE["tree"]) if name.endswith("_base") else _cmd_env()
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "dsa", "quality", source, "--sample", sample], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    error = proc.stderr.read().decode(errors="replace").strip()
+    proc.stderr.close()
+    if proc.returncode != 0:
+        return {"error": (error.splitlines() or [f"exit {proc.returncode}"])[-1]}
+    return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+
+
 def run_child(name: str) -> dict:
+    if name.removesuffix("_base") in COMMANDS:
+        return run_command(name)
     if name == "ydata_1m":
         cmd = [str(YDATA_PY), "-c", YDATA_SCRIPT, str(PARQUET_1M)]
     else:
@@ -223,7 +271,10 @@ def main() -> None:
     parser.add_argument("--pg-repeats", type=int, default=1)
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-ydata", action="store_true")
+    parser.add_argument("--base", help="another checkout of dsa whose command is timed too (a baseline)")
     args = parser.parse_args()
+    if args.base:
+        BASE["tree"] = args.base
     if args.run:
         # library imports stay outside every contender's time, as in the ydata-profiling script
         import duckdb  # noqa: F401
@@ -236,28 +287,47 @@ def main() -> None:
                           "info": info}))
         return
     ensure_data(pg=not args.skip_pg)
+    prepare_commands(pg=not args.skip_pg)
     print(f"lineitem SF1: {PARQUET} ({PARQUET.stat().st_size / 1e6:.0f} MB), 1M rows: {PARQUET_1M}")
     r: dict[str, dict] = {}
     print("Parquet through DuckDB:")
     # interleaved so that load from other users of the machine falls on every contender alike
-    r.update(measure(["duckdb_bare_read", "dsa_parquet", "duckdb_summarize"], args.repeats))
-    ratio("SUMMARIZE / dsa (>= 2)", r["duckdb_summarize"], r["dsa_parquet"], ">= 2x faster", lambda x: x >= 2)
-    ratio("dsa / bare read (<= 6)", r["dsa_parquet"], r["duckdb_bare_read"], "within 6x", lambda x: x <= 6)
+    base = ["dsa_parquet_cmd_base"] if BASE else []
+    r.update(measure(["duckdb_bare_read", "dsa_parquet_cmd", *base, "dsa_parquet", "duckdb_summarize"], args.repeats))
+    ratio("SUMMARIZE / dsa quality command (>= 2.5)", r["duckdb_summarize"], r["dsa_parquet_cmd"], ">= 2.5x faster",
+          lambda x: x >= 2.5)
+    ratio("dsa quality command / bare read (<= 5)", r["dsa_parquet_cmd"], r["duckdb_bare_read"], "within 5x",
+          lambda x: x <= 5)
+    if BASE:
+        ratio("baseline command / dsa quality command (> 1)", r["dsa_parquet_cmd_base"], r["dsa_parquet_cmd"], "faster",
+              lambda x: x > 1)
+    ratio("SUMMARIZE / dsa in process (>= 2)", r["duckdb_summarize"], r["dsa_parquet"], ">= 2x faster", lambda x: x >= 2)
+    ratio("dsa in process / bare read (<= 6)", r["dsa_parquet"], r["duckdb_bare_read"], "within 6x", lambda x: x <= 6)
     print("1,000,000 rows:")
-    r.update(measure(["dsa_parquet_1m"], args.repeats))
+    r.update(measure(["dsa_parquet_1m_cmd", "dsa_parquet_1m"], args.repeats))
     if args.skip_ydata or not YDATA_PY.exists():
         print("  ydata-profiling: not measured (%s)" % ("--skip-ydata" if args.skip_ydata else f"no virtualenv at {YDATA_PY}"))
     else:
         r.update(measure(["ydata_1m"], 1))
-        ratio("ydata / dsa time (>= 20)", r["ydata_1m"], r["dsa_parquet_1m"], ">= 20x faster", lambda x: x >= 20)
-        if "error" not in r["ydata_1m"]:
-            m = r["dsa_parquet_1m"]["peak_mb"] / r["ydata_1m"]["peak_mb"]
-            print(f"dsa / ydata peak memory: {m:.2f}  (target <= 0.25: {'met' if m <= 0.25 else 'MISSED'})")
+        for dsa in ("dsa_parquet_1m_cmd", "dsa_parquet_1m"):
+            ratio(f"ydata / {dsa} time (>= 20)", r["ydata_1m"], r[dsa], ">= 20x faster", lambda x: x >= 20)
+            if "error" not in r["ydata_1m"] and "error" not in r[dsa]:
+                m = r[dsa]["peak_mb"] / r["ydata_1m"]["peak_mb"]
+                print(f"{dsa} / ydata peak memory: {m:.2f}  (target <= 0.25: {'met' if m <= 0.25 else 'MISSED'})")
     if not args.skip_pg:
         print("Postgres (table lineitem, database %s):" % PG_DB)
-        r.update(measure(["pg_handwritten", "dsa_pg_full", "dsa_pg_sample10"], args.pg_repeats))
-        ratio("dsa full / hand-written aggregate (< 1)", r["dsa_pg_full"], r["pg_handwritten"], "less time", lambda x: x < 1, cpu=False)
-        ratio("dsa full / dsa 10% sample (>= 4)", r["dsa_pg_full"], r["dsa_pg_sample10"], ">= 4x faster", lambda x: x >= 4, cpu=False)
+        base = ["dsa_pg_full_cmd_base"] if BASE else []
+        r.update(measure(["pg_handwritten", "dsa_pg_full_cmd", *base, "dsa_pg_full", "dsa_pg_sample10_cmd", "dsa_pg_sample10"],
+                         args.pg_repeats))
+        if BASE:
+            ratio("baseline command / dsa full command (>= 1: holds)", r["dsa_pg_full_cmd_base"], r["dsa_pg_full_cmd"],
+                  "holds", lambda x: x >= 0.95, cpu=False)
+        for suffix in ("_cmd", ""):
+            full, sample = r[f"dsa_pg_full{suffix}"], r[f"dsa_pg_sample10{suffix}"]
+            what = "command" if suffix else "in process"
+            ratio(f"dsa full ({what}) / hand-written aggregate (< 1)", full, r["pg_handwritten"], "less time",
+                  lambda x: x < 1, cpu=False)
+            ratio(f"dsa full / dsa 10% sample ({what}) (>= 4)", full, sample, ">= 4x faster", lambda x: x >= 4, cpu=False)
     peaks = {k: v["peak_mb"] for k, v in r.items() if k.startswith("dsa") and "peak_mb" in v}
     worst = max(peaks.values()) if peaks else 0
     print(f"dsa peak memory: {worst:.0f} MB  (target < 500 MB: {'met' if worst < 500 else 'MISSED'})")

@@ -43,18 +43,20 @@ def dsn(db: str) -> str:
     return f"{SERVER}/{db}"
 
 
-def build(tables: int) -> None:
-    marker = f"dsa bench v1: {tables} tables x 12 columns"
+def build(tables: int, db: str = DB, marker: str = "", extra=None) -> None:
+    """Database `db` with the benchmark's tables; `extra(conn)` adds more (another benchmark's
+    objects, told apart by its `marker`)."""
+    marker = f"dsa bench v1: {tables} tables x 12 columns{marker}"
     with psycopg.connect(dsn("postgres"), autocommit=True) as admin:
-        row = admin.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [DB]).fetchone()
+        row = admin.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [db]).fetchone()
         if row and row[0] == marker:
-            print(f"reusing database {DB} ({marker})")
+            print(f"reusing database {db} ({marker})")
             return
-        print(f"building database {DB}: {marker} ...", flush=True)
+        print(f"building database {db}: {marker} ...", flush=True)
         started = time.perf_counter()
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB)))
-    with psycopg.connect(dsn(DB)) as conn:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
+    with psycopg.connect(dsn(db)) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(SCHEMA)))
         for start in range(0, tables, 250):
             for i in range(start, min(start + 250, tables)):
@@ -69,9 +71,11 @@ def build(tables: int) -> None:
                     conn.execute(sql.SQL("ALTER TABLE {} ADD FOREIGN KEY (parent_id) REFERENCES {} (id)").format(
                         t, sql.Identifier(SCHEMA, f"t{i - 1:05d}")))
             conn.commit()
-        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(DB), sql.Literal(marker)))
+        if extra:
+            extra(conn)
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(db), sql.Literal(marker)))
         conn.commit()
-    with psycopg.connect(dsn(DB), autocommit=True) as conn:
+    with psycopg.connect(dsn(db), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     print(f"built in {time.perf_counter() - started:.0f}s")
 
