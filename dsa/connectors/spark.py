@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import sqlglot
 from pydantic import Field, model_validator
 from sqlglot import exp
+from sqlglot.dialects.spark import Spark
 
 from dsa import queries
 from dsa.config import SourceOptions, Strict
@@ -50,6 +51,14 @@ GLOB_CHARS = set("*?[{")
 # Embedded sessions: no web UI port, no progress bars or startup chatter on dsa's terminal.
 QUIET_CONF = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.log.level": "ERROR"}
 SCHEMA_THREADS = 4
+
+
+class SparkSeeded(Spark):
+    """sqlglot's Spark dialect, writing a seeded sample as Spark SQL spells it:
+    `TABLESAMPLE (10 PERCENT) REPEATABLE (42)` (the dialect writes `SEED (42)`, which Spark rejects)."""
+
+    class Generator(Spark.Generator):
+        TABLESAMPLE_SEED_KEYWORD = "REPEATABLE"
 
 
 class PathSpec(Strict):
@@ -80,9 +89,15 @@ class SparkOptions(SourceOptions):
 
 class SparkConnector(Connector):
     type = "spark"
-    dialect = "spark"
+    dialect = "sparkseeded"  # `SparkSeeded`: Spark SQL as sqlglot's spark dialect writes it
     Options = SparkOptions
     features = FEATURES - {"primary_keys", "foreign_keys", "unique_constraints", "indexes"}
+    # TABLESAMPLE (x PERCENT) REPEATABLE (seed): each row kept with probability x% (a Bernoulli
+    # draw per row, seeded per partition): the same rows again while the table's files and their
+    # split into partitions stay the same. (Spark's `n ROWS` is a LIMIT, not a random sample.)
+    SAMPLE_METHODS = ("bernoulli",)
+    SAMPLE_IS_SEEDED = True
+    NAN = "literals"  # CAST('NaN' AS DOUBLE); Spark counts NaN = NaN as true and groups NaNs together
 
     def describe(self) -> str:
         if self.options.remote:
@@ -106,7 +121,8 @@ class SparkConnector(Connector):
         return conn
 
     def _register_paths(self, conn: "SparkConnection") -> None:
-        """Each `paths` entry as a temporary view of the session (once per session)."""
+        """Each `paths` entry as a temporary view of the session (once per session: a profile connects
+        once per table, and reading a CSV's types reads the CSV)."""
         self._path_errors: list[dict[str, str]] = []
         self._path_views: list[tuple[str, PathSpec, str]] = []  # (view, spec, format)
         seen = set()
@@ -118,6 +134,10 @@ class SparkConnector(Connector):
             seen.add(view)
             try:
                 fmt = spec.format or _format_of(spec.path)
+                done = _VIEWS.setdefault(id(conn.session), {})
+                if done.get(view) == (spec.path, fmt):
+                    self._path_views.append((view, spec, fmt))
+                    continue
                 reader = conn.session.read.format(fmt)
                 if fmt == "csv":
                     reader = reader.option("header", "true").option("inferSchema", "true")
@@ -125,6 +145,7 @@ class SparkConnector(Connector):
                 if base:
                     reader = reader.option("basePath", base)
                 conn.run(lambda: reader.load(spec.path).createOrReplaceTempView(quote(view)))
+                done[view] = (spec.path, fmt)
                 self._path_views.append((view, spec, fmt))
             except Exception as exc:
                 self._path_errors.append(self._error(PATHS_SCHEMA, "table", f"{spec.path}: {spark_message(exc)}", view))
@@ -164,7 +185,7 @@ class SparkConnector(Connector):
         """Each table's schema by analysis (no job), a few tables at a time."""
         def one(row):
             try:
-                return row, conn.schema(self.relation(row["schema_name"], row["table_name"]))
+                return row, conn.schema(self.profile_relation(row["schema_name"], row["table_name"]))
             except Exception as exc:
                 return row, exc
 
@@ -192,7 +213,7 @@ class SparkConnector(Connector):
     def unreadable(self, raw) -> list[dict[str, str]]:
         return self._read_errors
 
-    def relation(self, schema: str, table: str) -> exp.Table:
+    def profile_relation(self, schema: str, table: str) -> exp.Table:
         """The table as Spark SQL names it: `db`.`table`, or a bare `view` for `paths`."""
         if schema == PATHS_SCHEMA and any(v == table for v, _, _ in getattr(self, "_path_views", [])):
             return exp.table_(table, quoted=True)
@@ -207,35 +228,44 @@ class SparkConnection:
     """A Spark session behind dsa's connection interface.
 
     Only reading statements run (`cursor().execute` checks each with sqlglot's Spark parser);
-    every action runs under a fresh job tag that the source's timeout interrupts. Closing keeps
-    the session: one process shares one session per source settings (`_session`)."""
+    every action runs under a fresh job tag, interrupted by the source's timeout or by
+    `interrupt()` (the profiler's deadline). Closing keeps the session: one process shares one
+    session per source settings (`_session`)."""
 
     def __init__(self, session, timeout_s: float):
         self.session = session
         self.timeout_s = timeout_s
+        self._running: set[str] = set()
 
-    def run(self, action, timeout_s: float | None = None):
+    def run(self, action):
         """`action()` under a job tag, interrupted after the timeout (`TimeoutError` then)."""
         tag = f"dsa-{uuid.uuid4().hex}"
         fired = threading.Event()
 
-        def interrupt():
+        def expire():
             fired.set()
             self.session.interruptTag(tag)
 
-        timer = threading.Timer(timeout_s or self.timeout_s, interrupt)
+        timer = threading.Timer(self.timeout_s, expire)
         timer.daemon = True
         self.session.addTag(tag)
+        self._running.add(tag)
         timer.start()
         try:
             return action()
         except Exception:
             if fired.is_set():
-                raise TimeoutError(f"cancelled after the {timeout_s or self.timeout_s:g} s timeout") from None
+                raise TimeoutError(f"cancelled after the {self.timeout_s:g} s timeout") from None
             raise
         finally:
             timer.cancel()
+            self._running.discard(tag)
             self.session.removeTag(tag)
+
+    def interrupt(self) -> None:
+        """Cancel the jobs of the statements running now (called from another thread)."""
+        for tag in list(self._running):
+            self.session.interruptTag(tag)
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         check_read_only(sql)
@@ -253,22 +283,31 @@ class SparkConnection:
 
 
 class SparkCursor:
-    """The DB-API subset dsa's shared code uses: execute, description, fetchall, fetchone."""
+    """The DB-API subset dsa's shared code uses: execute, fetchall, fetchone, description."""
 
     def __init__(self, conn: SparkConnection):
         self._conn = conn
         self._rows: list[tuple] = []
-        self.description = None
+        self._df = None
 
     def execute(self, sql: str, params: Any = None) -> "SparkCursor":
         if params:
             raise ValueError("Spark statements take no parameters: build them with sqlglot")
         check_read_only(sql)
-        df = self._conn.session.sql(sql)
-        rows = self._conn.run(df.collect)
-        self.description = [(f.name, None, None, None, None, None, None) for f in df.schema.fields]
-        self._rows = [tuple(r) for r in rows]
+
+        def collect():
+            self._df = self._conn.session.sql(sql)
+            return self._df.collect()
+
+        self._rows = [tuple(r) for r in self._conn.run(collect)]
         return self
+
+    @property
+    def description(self):
+        """Column names of the last result (asked of Spark only when read: one more round trip)."""
+        if self._df is None:
+            return None
+        return [(f.name, None, None, None, None, None, None) for f in self._df.schema.fields]
 
     def fetchall(self) -> list[tuple]:
         rows, self._rows = self._rows, []
@@ -304,6 +343,7 @@ def check_read_only(sql: str) -> None:
 # -- sessions ------------------------------------------------------------------------------
 
 _SESSIONS: dict[tuple, Any] = {}
+_VIEWS: dict[int, dict[str, tuple[str, str]]] = {}  # id(session) -> view -> (path, format) registered
 _LOCK = threading.Lock()
 
 

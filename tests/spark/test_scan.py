@@ -118,7 +118,7 @@ def test_missing_path_is_recorded_and_the_run_partial(spark, spark_db, tmp_path)
     result, con = _scan(tmp_path, spec)
     assert result.status == "partial"
     assert len(result.errors) == 1 and "s.paths.nowhere" in result.errors[0]["qualified_name"]
-    assert con.execute("SELECT table_name FROM latest_table_metadata").fetchall() == [("ok",)]
+    assert con.execute("SELECT table_name FROM normalized_tables WHERE run_id = ?", [result.run_id]).fetchall() == [("ok",)]
 
 
 def test_embedded_master_reads_the_same_catalog(spark, spark_db, tmp_path):
