@@ -25,13 +25,13 @@ from typing import Any
 import polars as pl
 
 from dsa import duck, queries
+from dsa.catalog import USABLE
 from dsa.config import Config, DiffOptions
 from dsa.errors import ConfigError, NotFound
 from dsa.model import CATALOG_TABLES, DIFF_DATA
 from dsa.names import qualified_name, split_name
 from dsa.store import Store
 
-ENTITY_TYPES = ("schema", "table", "column", "constraint", "index")
 CHANGE_TYPES = ("added", "removed", "modified", "renamed", "moved", "unknown", "unchanged")
 # What makes the diff "changed" (exit 4): anything but unknown and unchanged, or data drift.
 REAL_CHANGES = ("added", "removed", "modified", "renamed", "moved")
@@ -142,45 +142,46 @@ def _scan(store: Store, run_id: str, option: str) -> dict[str, Any]:
     return m
 
 
-def _successful_scans(store: Store, connection: str) -> list[dict[str, Any]]:
+def _usable_scans(store: Store, connection: str) -> list[dict[str, Any]]:
     return [m for m in store.manifests()
-            if m["run_type"] == "scan" and m["status"] == "success" and m["connection"] == connection]
+            if m["run_type"] == "scan" and m["status"] in USABLE and m["connection"] == connection]
 
 
 def resolve_runs(store: Store, source: str, from_run: str | None = None, to_run: str | None = None,
                  against: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The (older, newer) scan manifests to compare.
 
-    Default: the two newest successful scans of `source`. `--to RUN` alone: RUN against the newest
-    successful scan of `source` before it. `--from RUN` alone: RUN against the newest successful
-    scan of `source`. `--against OTHER`: the newest successful scan of source OTHER against that of
+    Default: the two newest usable scans of `source` (`success` or `partial`). `--to RUN` alone: RUN against the newest
+    usable scan of `source` before it. `--from RUN` alone: RUN against the newest usable
+    scan of `source`. `--against OTHER`: the newest usable scan of source OTHER against that of
     `source` (or against `--to`). Explicit runs may belong to any connection.
     """
     if against and from_run:
         raise ConfigError("give either --from or --against, not both")
-    scans = _successful_scans(store, source)
+    scans = _usable_scans(store, source)
     to_m = _scan(store, to_run, "--to") if to_run else None
     from_m = _scan(store, from_run, "--from") if from_run else None
     if against:
-        others = _successful_scans(store, against)
+        others = _usable_scans(store, against)
         if not others:
-            raise NotFound(f"--against: no successful scan of '{against}' in the catalog at {store.path}")
+            raise NotFound(f"--against: no successful or partial scan of '{against}' in the catalog at {store.path}")
         from_m = others[-1]
     if to_m is None:
         if not scans:
-            raise NotFound(f"no successful scan of '{source}' in the catalog at {store.path}")
+            raise NotFound(f"no successful or partial scan of '{source}' in the catalog at {store.path}")
         to_m = scans[-1] if from_m is not None else None
         if to_m is None:
             if len(scans) < 2:
                 raise NotFound(
-                    f"diff: source '{source}' has only one successful scan ({scans[0]['run_id']}); "
+                    f"diff: source '{source}' has only one successful or partial scan ({scans[0]['run_id']}); "
                     "scan it again, or name runs with --from/--to"
                 )
             from_m, to_m = scans[-2], scans[-1]
     if from_m is None:
         earlier = [m for m in scans if (m["started_at"], m["run_id"]) < (to_m["started_at"], to_m["run_id"])]
         if not earlier:
-            raise NotFound(f"--to: no successful scan of '{source}' before run '{to_m['run_id']}'; name one with --from")
+            raise NotFound(f"--to: no successful or partial scan of '{source}' before run '{to_m['run_id']}'; "
+                           "name one with --from")
         from_m = earlier[-1]
     return from_m, to_m
 
@@ -226,7 +227,7 @@ def _dialect(manifest: dict[str, Any]) -> str | None:
 
 
 def _view_keys(con, sides: dict[str, dict[str, Any]]) -> pl.DataFrame:
-    views = con.execute(
+    views = con.sql(
         "SELECT side, qualified_name, view_definition FROM diff_tables WHERE view_definition IS NOT NULL"
     ).pl()
     dialects = {side: _dialect(m) for side, m in sides.items()} if views.height else {}
@@ -326,18 +327,18 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
                     # each entity query's result goes straight to Parquet; no temp table in between.
                     # The run ids are constants: added here as Polars literals rather than carried
                     # through DuckDB and Arrow on every one of 100,000s of rows.
-                    frames[kind] = con.execute(queries.text(f"diff/{RESULT_FILES[kind]}")).pl().with_columns(
+                    frames[kind] = con.sql(queries.text(f"diff/{RESULT_FILES[kind]}")).pl().with_columns(
                         run_id=pl.lit(run.run_id), connection=pl.lit(source),
                         from_run_id=pl.lit(from_m["run_id"]), to_run_id=pl.lit(to_m["run_id"]),
                     ).select(list(CATALOG_TABLES[table]))
                     written.append(writer.submit(run.write, table, frames[kind]))
                     # summary.sql only counts change types: hand DuckDB that one column, not the rows
                     con.register(f"diff_result_{kind}", frames[kind].select("change_type").to_arrow())
-                summary = con.execute(queries.text("diff/summary")).pl()
+                summary = con.sql(queries.text("diff/summary")).pl()
                 written.append(writer.submit(run.write, "diff_summary", summary))
                 drift = pl.DataFrame(schema=DIFF_DATA)
                 if from_q and to_q and has_quality:
-                    drift = con.execute(queries.text("diff/data_drift")).pl()
+                    drift = con.sql(queries.text("diff/data_drift")).pl()
                     if drift.height:
                         written.append(writer.submit(run.write, "incremental_diff_data", drift))
                 for future in written:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from dsa import audit
-from dsa.config import Config, SourceOptions, parse_source
-from dsa.errors import NotFound
+from dsa.config import Config, SourceOptions, parse_source, parse_sources
+from dsa.errors import ConfigError, NotFound
+from dsa.system import write_atomic
 
 
 def _file(store_path: Path) -> Path:
@@ -42,9 +42,7 @@ def stored_specs(store_path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _save(store_path: Path, specs: dict[str, dict[str, Any]]) -> None:
-    from dsa.store import _write_atomic  # here: reading sources must not load the store's Polars
-
-    _write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
+    write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
 
 
 def save_spec(store_path: Path, name: str, spec: dict[str, Any]) -> SourceOptions:
@@ -73,9 +71,12 @@ def all_sources(config: Config, store_path: Path) -> Config:
     """The config with stored connections added (config entries win), each source's secret
     from the vault filled in. Secrets live only in these in-memory options: a source whose
     secret cannot be decrypted raises the reason when it is used (`Config.source`), and only then."""
-    merged = {name: parse_source(name, spec) for name, spec in stored_specs(store_path).items()}
+    merged, unavailable, problems = parse_sources(stored_specs(store_path))
+    if problems:
+        raise ConfigError(f"{_file(store_path)}: {'; '.join(problems)}")
     merged.update(config.sources)
-    unavailable = dict(config._unavailable)
+    unavailable = {n: r for n, r in unavailable.items() if n not in config.sources}
+    unavailable.update(config._unavailable)
     if (Path(store_path) / "credentials.json").exists():  # else no vault to load (cryptography, Polars)
         from dsa.vault import Vault, VaultError, with_secret
 

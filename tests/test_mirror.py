@@ -43,7 +43,7 @@ def _norm(value, json_column: bool):
 def local_rows(store, table: str) -> list[tuple]:
     con = store.connect()
     try:
-        data = con.execute(sql_select(table)).pl()
+        data = con.sql(sql_select(table)).pl()
     finally:
         con.close()
     return [tuple(_norm(r[c], c in JSON_COLUMNS) for c in tables()[table]) for r in data.iter_rows(named=True)]
@@ -295,7 +295,7 @@ def test_mirror_errors_are_one_line_without_secrets(dsa_cli, tmp_path):
 
 
 def test_scans_through_the_apps_catalog_are_mirrored(tmp_path, pg_database, monkeypatch):
-    """The app opens its catalog with `dsa.ui.store()`: a scan it starts is mirrored like the CLI's."""
+    """The app opens its catalog with `dsa.ui.catalog()`: a scan it starts is mirrored like the CLI's."""
     import streamlit as st
 
     from dsa import ui
@@ -308,7 +308,7 @@ def test_scans_through_the_apps_catalog_are_mirrored(tmp_path, pg_database, monk
     monkeypatch.setenv("DSA_STORE", str(tmp_path / "store"))
     st.cache_resource.clear()
     try:
-        catalog = ui.store()
+        catalog = ui.catalog()
         result = scan(catalog, parse_config({"sources": {"shop": {"type": "sqlite", "path": str(db)}}}), "shop")
     finally:
         st.cache_resource.clear()

@@ -18,7 +18,7 @@ import sqlglot
 from pydantic import Field
 from sqlglot import exp
 
-from dsa.config import SourceOptions
+from dsa.options import FilePath, SourceOptions
 from dsa.connectors.base import Connector
 from dsa.errors import SourceError
 from dsa.names import qualified_name, quote_part, split_name
@@ -26,8 +26,8 @@ from dsa.types import type_family
 
 
 class DuckdbOptions(SourceOptions):
-    path: str
-    attach: dict[str, str] = Field(default_factory=dict, description="alias -> another DuckDB file, attached read-only")
+    path: FilePath
+    attach: dict[str, FilePath] = Field(default_factory=dict, description="alias -> another DuckDB file, attached read-only")
 
 
 class DuckdbEngine(Connector):
@@ -90,7 +90,7 @@ class DuckdbConnector(DuckdbEngine):
         except SourceError:
             conn.close()
             raise
-        self._primary = conn.execute("SELECT current_database()").fetchone()[0]
+        self._primary = conn.execute("SELECT current_database()").fetchall()[0][0]
         return GuardedConnection(conn, self.options.timeout_s)
 
     def database_name(self, conn) -> str:
