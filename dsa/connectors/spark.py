@@ -37,7 +37,7 @@ from sqlglot import exp
 from sqlglot.dialects.spark import Spark
 
 from dsa import queries
-from dsa.config import SourceOptions, Strict
+from dsa.options import SourceOptions, Strict
 from dsa.connectors.base import FEATURES, Connector
 from dsa.errors import ConfigError, SourceError, one_line, register_secret, scrub
 from dsa.names import qualified_name
@@ -112,11 +112,12 @@ class SparkConnector(Connector):
             import pyspark  # noqa: F401  (an optional dependency: say how to get it)
         except ImportError:
             raise self.cannot_connect("pyspark is not installed (pip install 'dsa[spark]')") from None
-        try:
-            session = _session(self.options, self.options.connect_timeout_s)
-        except Exception as exc:
-            raise self.cannot_connect(spark_message(exc)) from None
-        conn = SparkConnection(session, self.options.timeout_s)
+        if getattr(self, "_spark", None) is None:
+            try:
+                self._spark = _session(self.options, self.options.connect_timeout_s)
+            except Exception as exc:
+                raise self.cannot_connect(spark_message(exc)) from None
+        conn = SparkConnection(self._spark, self.options.timeout_s)
         self._register_paths(conn)
         return conn
 
@@ -210,6 +211,10 @@ class SparkConnector(Connector):
                         "extra": {"partition": True} if field.name in partitions else None})
         return out
 
+    def statement_timeout(self, conn: "SparkConnection", seconds: float) -> None:
+        """The profile's time limit: each statement's jobs are interrupted after it."""
+        conn.timeout_s = seconds
+
     def unreadable(self, raw) -> list[dict[str, str]]:
         return self._read_errors
 
@@ -229,8 +234,8 @@ class SparkConnection:
 
     Only reading statements run (`cursor().execute` checks each with sqlglot's Spark parser);
     every action runs under a fresh job tag, interrupted by the source's timeout or by
-    `interrupt()` (the profiler's deadline). Closing keeps the session: one process shares one
-    session per source settings (`_session`)."""
+    `interrupt()` (the profiler's deadline). Closing keeps the session: the connector's later
+    connections (one per profiled table) reuse it."""
 
     def __init__(self, session, timeout_s: float):
         self.session = session
@@ -342,22 +347,22 @@ def check_read_only(sql: str) -> None:
 
 # -- sessions ------------------------------------------------------------------------------
 
-_SESSIONS: dict[tuple, Any] = {}
+_EMBEDDED: dict[tuple, Any] = {}  # the process's embedded session per settings (one JVM per process)
 _VIEWS: dict[int, dict[str, tuple[str, str]]] = {}  # id(session) -> view -> (path, format) registered
 _LOCK = threading.Lock()
 
 
 def _session(options: SparkOptions, connect_timeout_s: float):
-    """The process's session for these settings, made once (a JVM or a server session is costly)."""
+    """A fresh session for one connector (so it never reads table schemas another session cached
+    before a change): a Spark Connect session, or a new session of the process's embedded Spark."""
     conf = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in options.conf.items()}
-    key = (options.remote, options.master, options.password, tuple(sorted(conf.items())))
+    if options.remote:
+        return _remote_session(options.remote, options.password, conf, connect_timeout_s)
+    key = (options.master, tuple(sorted(conf.items())))
     with _LOCK:
-        if key not in _SESSIONS:
-            if options.remote:
-                _SESSIONS[key] = _remote_session(options.remote, options.password, conf, connect_timeout_s)
-            else:
-                _SESSIONS[key] = _embedded_session(options.master, conf)
-        return _SESSIONS[key]
+        if key not in _EMBEDDED:
+            _EMBEDDED[key] = _embedded_session(options.master, conf)
+        return _EMBEDDED[key].newSession()
 
 
 def _remote_session(remote: str, token: str | None, conf: dict[str, str], connect_timeout_s: float):
