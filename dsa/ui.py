@@ -10,11 +10,12 @@ through `md()` first.
 from __future__ import annotations
 
 import os
-import re
+import shlex
 import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
+from urllib.parse import urlencode
 
 import duckdb
 import polars as pl
@@ -23,6 +24,8 @@ import streamlit as st
 from dsa import jobs, queries
 from dsa.config import DEFAULT_STORE, Config, load_config
 from dsa.errors import DsaError, one_line
+from dsa.escape import md
+from dsa.report import default_file_name, report_bytes
 from dsa.sources import all_sources
 from dsa.catalog import Catalog, open_catalog
 from dsa.store import Store
@@ -208,17 +211,39 @@ def keep(param: str, value: Any) -> None:
         st.query_params[param] = str(value)
 
 
+# -- sharing -------------------------------------------------------------------------------
+
+
+def copy_link(page_path: str) -> None:
+    """The view's link, the URL with its query parameters, in a box with a copy button."""
+    here = (st.context.url or "").rstrip("/")  # the page's address, or the app's (Streamlit versions differ)
+    if page_path and not here.endswith("/" + page_path):
+        here += "/" + page_path
+    query = urlencode(st.query_params.to_dict())
+    st.caption("Link to this view (the button at the box's right copies it)")
+    st.code(here + (f"?{query}" if query else ""), language=None, wrap_lines=True)
+
+
+def download_report(source: str, run: str | None = None, against: str | None = None,
+                    tables: str | None = None) -> None:
+    """A Download report button giving the file `dsa report` writes for what the page shows
+    (same function, same arguments, same bytes); its help names the command."""
+    catalog = store()
+    try:
+        config = load_config()
+    except DsaError:
+        config = Config()
+    args = [source] + [a for flag, v in (("--run", run), ("--against", against), ("--tables", tables)) if v
+                       for a in (flag, v)]
+    # the callable runs when the button is pressed, outside the script: it uses only what it is given
+    st.download_button("Download report", icon=":material/download:", on_click="ignore", mime="text/html",
+                       data=lambda: report_bytes(catalog, config, source, run, against, "html", tables),
+                       file_name=default_file_name(source), key=f"report:{source}:{run}:{against}:{tables}",
+                       help="One HTML file that opens offline in any browser, as written by "
+                            + md(shlex.join(["dsa", "report", *args])))
+
+
 # -- safety --------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md(value: Any) -> str:
-    """Escape a catalog value for Markdown: no formatting, links or HTML can come through."""
-    text = "NULL" if value is None else str(value)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return text.replace("\n", " ")
-
 
 def read_only() -> bool:
     """Hosting mode: no scans and no connection edits (`DSA_READ_ONLY=1`, `app: {read_only: true}` in

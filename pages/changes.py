@@ -1,10 +1,9 @@
 """Changes: what changed between two scan runs (default: the last two), and how the data drifted."""
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
-from dsa import compare, ui
+from dsa import charts, compare, ui
 
 ui.ensure_navigation()
 
@@ -27,6 +26,12 @@ new = ui.choose("To (newer)", ids, "to", default=ids[0], format_func=lambda r: l
 if old == new:
     ui.empty("Choose two different runs.")
     st.stop()
+
+share_link, share_file = st.columns([4, 1], vertical_alignment="bottom")
+with share_link:
+    ui.copy_link("changes")
+with share_file:
+    ui.download_report(conn, run=new, against=old)
 
 stored = ui.stored_diff(old, new)
 KINDS = ["added", "removed", "renamed", "modified", "unknown"]
@@ -89,17 +94,10 @@ with tabs[-1]:
     else:
         moved = drift.filter(pl.col("null_pct_change").abs() > 0).head(30)
         if moved.height:
-            st.altair_chart(alt.Chart(moved.with_columns(
-                (pl.col("table_name") + "." + pl.col("column_name")).alias("column")).to_pandas()).mark_bar().encode(
-                x=alt.X("null_pct_change:Q", title="change in null % (points)"), y=alt.Y("column:N", sort="-x"),
-                color=alt.condition("datum.null_pct_change > 0", alt.value("#c0392b"), alt.value("#27ae60")),
-                tooltip=["column", "old_null_pct", "new_null_pct"]).properties(title="Largest null % moves"),
-                width="stretch")
+            st.altair_chart(charts.null_moves(moved.with_columns(
+                (pl.col("table_name") + "." + pl.col("column_name")).alias("column"))), width="stretch")
         rows = drift.group_by("table_name").agg(pl.col("old_rows").max(), pl.col("new_rows").max()).with_columns(
             (pl.col("new_rows") - pl.col("old_rows")).alias("row_change")).filter(pl.col("row_change") != 0)
         if rows.height:
-            st.altair_chart(alt.Chart(rows.sort("row_change").head(50).to_pandas()).mark_bar().encode(
-                x=alt.X("row_change:Q", title="row count change"), y=alt.Y("table_name:N", sort="-x"),
-                tooltip=["table_name", "old_rows", "new_rows"]).properties(title="Row count changes"),
-                width="stretch")
+            st.altair_chart(charts.row_changes(rows.sort("row_change").head(50)), width="stretch")
         st.dataframe(drift, hide_index=True, width="stretch")

@@ -3,11 +3,10 @@
 import json
 from urllib.parse import urlencode
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
-from dsa import ui
+from dsa import charts, report, ui
 
 ui.ensure_navigation()
 
@@ -86,6 +85,12 @@ size = info["size_bytes"] if info["size_bytes"] is not None else (table_metrics 
 m[3].metric("Size", f"{size / 1e6:,.2f} MB" if size is not None else "-")
 score = table_metrics["quality_score"] if table_metrics else None
 m[4].metric("Quality score", f"{score:.1f}" if score is not None else "-")
+
+share_link, share_file = st.columns([4, 1], vertical_alignment="bottom")
+with share_link:
+    ui.copy_link("explore")
+with share_file:
+    ui.download_report(conn, run=run, tables=report.exact_glob(f"{schema}.{table}" if schema is not None else table))
 
 column_names = ["(whole table)", *columns["column_name"].to_list()]
 column = ui.choose("Column", column_names, "column")
@@ -173,7 +178,4 @@ else:
                            "column_qualified_name = ? ORDER BY rank LIMIT 50", quality_run, col["qualified_name"])
             if top.height:
                 st.markdown("**Top values**")
-                chart = alt.Chart(top.with_columns(pl.col("value").fill_null("NULL")).to_pandas()).mark_bar().encode(
-                    x=alt.X("count:Q"), y=alt.Y("value:N", sort="-x", title=None), tooltip=["value", "count", "rank"],
-                ).properties(height=max(160, 24 * top.height))
-                st.altair_chart(chart, width="stretch")
+                st.altair_chart(charts.top_values(top), width="stretch")

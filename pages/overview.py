@@ -1,10 +1,9 @@
 """Overview: every connection's newest scan and quality run, counts, score trend, latest changes."""
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
-from dsa import ui
+from dsa import charts, ui
 from dsa.errors import DsaError
 
 ui.ensure_navigation()
@@ -33,6 +32,7 @@ if ui.runs().height == 0:
             st.rerun()
     st.stop()
 
+ui.copy_link("")
 overview = ui.report("app_overview")
 trend = ui.report("app_score_trend") if ui.has("table_quality_metrics") else pl.DataFrame()
 
@@ -44,7 +44,11 @@ def when(value) -> str:
 for row in overview.iter_rows(named=True):
     name = row["connection"]
     with st.container(border=True):
-        st.subheader(ui.md(name))
+        head, button = st.columns([4, 1], vertical_alignment="bottom")
+        head.subheader(ui.md(name))
+        if row["scan_run"]:
+            with button:
+                ui.download_report(name)
         cols = st.columns(6)
         cols[0].metric("Schemas", row["schemas"] if row["schemas"] is not None else "-")
         cols[1].metric("Tables", row["tables"] if row["tables"] is not None else "-")
@@ -67,12 +71,7 @@ for row in overview.iter_rows(named=True):
         left, right = st.columns(2)
         with left:
             if scores.height > 1:
-                chart = alt.Chart(scores.to_pandas()).mark_line(point=True).encode(
-                    x=alt.X("started_at:T", title="quality run", axis=alt.Axis(format="%Y-%m-%d %H:%M")),
-                    y=alt.Y("quality_score:Q", title="score", scale=alt.Scale(domain=[0, 100])),
-                    tooltip=["run_id", alt.Tooltip("quality_score:Q", format=".1f"), "tables"],
-                ).properties(height=160)
-                st.altair_chart(chart, width="stretch")
+                st.altair_chart(charts.score_trend(scores), width="stretch")
             elif scores.height == 1:
                 st.caption("One quality run so far: the trend appears after the next one.")
             else:

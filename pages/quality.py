@@ -5,7 +5,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dsa import queries, ui
+from dsa import charts, queries, ui
 
 ui.ensure_navigation()
 
@@ -28,6 +28,10 @@ if qruns.height == 0:
     st.stop()
 labels = {r["run_id"]: ui.run_label(r) for r in qruns.iter_rows(named=True)}
 run = ui.choose("Quality run", list(labels), "run", format_func=lambda r: labels[r], container=right)
+
+share_link, share_file = st.columns([4, 1], vertical_alignment="bottom")
+with share_file:
+    ui.download_report(conn, run=run)
 
 # filters
 names = ui.query("SELECT DISTINCT schema_name, table_name, type_family FROM latest_column_metadata "
@@ -53,6 +57,8 @@ def score_range(raw):
 
 low, high = f4.slider("Score range", 0, 100, key=ui.url_key("score", score_range))
 ui.url_store("score", None if (low, high) == (0, 100) else f"{low}-{high}")
+with share_link:
+    ui.copy_link("quality")  # after the filters: they are in the URL too
 params = (run, None if schema == "(all)" else schema, None if table == "(all)" else table, families, low, high)
 base = queries.text("app_quality_columns")
 
@@ -71,9 +77,7 @@ dist = ui.query(f"SELECT least(floor(quality_score / 5) * 5, 95) AS bin, count(*
 c1, c2 = st.columns(2)
 with c1:
     st.markdown("**Score distribution**")
-    st.altair_chart(alt.Chart(dist.to_pandas()).mark_bar().encode(
-        x=alt.X("bin:Q", bin=alt.Bin(step=5), scale=alt.Scale(domain=[0, 100]), title="quality score"),
-        y=alt.Y("columns:Q"), tooltip=["bin", "columns"]).properties(height=260), width="stretch")
+    st.altair_chart(charts.score_distribution(dist), width="stretch")
 with c2:
     st.markdown("**Null % and distinct % per column**")
     color = alt.Color("quality_score:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 100]), title="score")
@@ -131,22 +135,14 @@ with t1:
     top = ui.query("SELECT rank, CASE WHEN masked THEN 'masked value #' || rank ELSE value END AS value, count FROM column_top_values WHERE run_id = ? AND column_qualified_name = ? "
                    "ORDER BY rank LIMIT 50", run, qn)
     if top.height:
-        st.altair_chart(alt.Chart(top.with_columns(pl.col("value").fill_null("NULL")).to_pandas()).mark_bar().encode(
-            x=alt.X("count:Q"), y=alt.Y("value:N", sort="-x", title="top values"), tooltip=["value", "count"],
-        ).properties(height=max(160, 24 * top.height)), width="stretch")
+        st.altair_chart(charts.top_values(top, "top values"), width="stretch")
     else:
         st.caption("No top values recorded for this column.")
     if ui.has("column_histograms"):
         bins = ui.query("SELECT kind, bin, lower, upper, period, count FROM column_histograms WHERE run_id = ? "
                         "AND column_qualified_name = ? ORDER BY bin LIMIT ?", run, qn, CHART_ROWS)
-        if bins.height and bins["kind"][0] == "numeric":
-            st.altair_chart(alt.Chart(bins.to_pandas()).mark_bar().encode(
-                x=alt.X("lower:Q", bin="binned", title="value"), x2="upper:Q", y=alt.Y("count:Q"),
-                tooltip=["lower", "upper", "count"]).properties(height=220, title="histogram"), width="stretch")
-        elif bins.height:
-            st.altair_chart(alt.Chart(bins.to_pandas()).mark_bar().encode(
-                x=alt.X("period:O", title=bins["kind"][0]), y=alt.Y("count:Q"), tooltip=["period", "count"],
-            ).properties(height=220, title="histogram"), width="stretch")
+        if bins.height:
+            st.altair_chart(charts.histogram(bins), width="stretch")
 with t2:
     history = ui.query(
         "SELECT r.started_at, m.quality_score, m.null_percentage FROM column_quality_metrics m JOIN sync_runs r "

@@ -152,3 +152,24 @@ def test_scan_button_adds_a_run(server, page):
         page.wait_for_timeout(1500)
         (ROOT / "docs").mkdir(exist_ok=True)
         page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+
+
+def test_download_report_is_the_cli_file(server, page, tmp_path):
+    """Changes page: the copy link holds the view's query parameters, and Download report gives
+    byte for byte what `dsa report` writes for the same runs."""
+    url, store = server
+    scans = [m["run_id"] for m in store.manifests() if m["run_type"] == "scan" and m["status"] == "success"]
+    old, new = scans[0], scans[1]
+    page.goto(f"{url}/changes?conn=demo_shop&from={old}&to={new}")
+    settle(page)
+    link = page.locator('[data-testid="stCode"]').first.inner_text()
+    assert link.startswith(f"{url}/changes?") and f"from={old}" in link and f"to={new}" in link
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Download report").click()
+    downloaded = Path(info.value.path()).read_bytes()
+    env = {**os.environ, "DSA_STORE": str(store.path), "DSA_CONFIG": str(store.path.parent / "dsa.yaml")}
+    cli = subprocess.run([sys.executable, "-m", "dsa", "report", "demo_shop", "--run", new, "--against", old,
+                          "--out", "-"], capture_output=True, env=env, timeout=120, cwd=tmp_path)
+    assert cli.returncode == 0, cli.stderr
+    assert info.value.suggested_filename == "report-demo_shop.html"
+    assert downloaded == cli.stdout
