@@ -1,10 +1,10 @@
-"""Column profiles as SQL that runs in the source engine: one statement per table (DuckDB on a
-full scan and Postgres: one per column, see `Rules.split`).
+"""Column profiles as SQL that runs in the source engine: one statement per table, or one per
+column where the engine declares it (`Connector.SPLIT`).
 
 The statement groups the table once per column into rows of (value, count), one narrow
-`GROUP BY` per column, each its own CTE. (A single `GROUPING SETS` scan was tried: Postgres sorts
-whole rows for every large set and DuckDB holds one wide row per group of every column, so it
-was slower on Postgres and needed ~3x the memory on DuckDB.)
+`GROUP BY` per column, each its own CTE. (A single `GROUPING SETS` scan was tried: one engine
+sorted whole rows for every large set, another held one wide row per group of every column, so
+it was slower on the first and needed ~3x the memory on the second.)
 Everything else is derived from those few rows inside the engine, so no table row reaches
 Python: null count (the NULL group), exact distinct count (the number of groups), min/max,
 sums for mean and standard deviation, zero/negative/NaN/infinite counts, text lengths, empty
@@ -15,8 +15,9 @@ engine's own order for numbers and dates, Unicode code point order for text). Co
 type cannot be grouped (json, arrays, blobs, geometry, xml, ...) get a second, plain aggregate
 of what can be measured (count, nulls, lengths).
 
-The SQL is built from sqlglot expressions and rendered per dialect; `RULES` holds the few
-places where engines differ.
+The SQL is built from sqlglot expressions and rendered in the engine's dialect; the few places
+where engines differ are facts the engine's connector declares (`MATERIALIZE`, `TEXT_KEY`, `NAN`,
+`REGEX`, `SPLIT`, `PREFILTER`, `BY_COUNT`, `LEAN_WINDOWS`: see `dsa.connectors.base`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ import math
 from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
+
+if TYPE_CHECKING:
+    from dsa.connectors.base import Connector
 
 GROUPABLE = {"integer", "decimal", "float", "boolean", "string", "date", "time", "timestamp", "interval", "uuid", "enum"}
 NUMERIC = {"integer", "decimal", "float"}
@@ -45,45 +49,6 @@ MEASURES = (
     "min_length", "max_length", "sum_length", "empty", "whitespace", "numeric_text", "future", "invalid",
     "trues", "falses",
 )
-
-
-@dataclass(frozen=True)
-class Rules:
-    """How one engine differs. Everything else is plain sqlglot rendering."""
-
-    materialize: bool  # may say WITH x AS MATERIALIZED
-    text_key: str = "native"  # how text groups/sorts by code point: native | collate_c | binary
-    nan: str | None = None  # nan/inf tests: pg | duckdb | sqlite | None (no NaN in the engine)
-    regex: str = "regexp"  # regexp | glob | instr (REGEXP_INSTR: MySQL 8 and MariaDB both have it)
-    # one statement per column. full: on a full scan only (DuckDB runs in our process, and one
-    # table-wide statement keeps every column's grouped rows alive until it ends: peak memory =
-    # their sum; its reservoir sample is drawn once). always: Postgres, which runs them on several
-    # sessions reading one snapshot (dsa.quality); there its seeded sample (TABLESAMPLE ...
-    # REPEATABLE) picks the same rows in every statement
-    split: str | None = None
-    # a cheap necessary condition for whitespace-only and number-like text, tested before TRIM +
-    # regexp (TRIM copies every string; a regexp call costs more than a comparison):
-    # no_letter: no ASCII letter (GLOB '*[A-Za-z]*', ~3x cheaper than that regexp; TRIM never
-    # removes a letter); leading: the first byte sorts before 'A' (TRIM removes spaces only, so
-    # the value starts with a space, a digit, a sign or a dot)
-    prefilter: str | None = None
-    # text columns: statistics and top values from the grouped rows grouped again by count, see _by_count
-    by_count: bool = False
-    # quartiles: a running sum of the integer counts (DuckDB sums integers much faster than
-    # doubles; Postgres would widen them to numeric, so it sums doubles)
-    lean_windows: bool = False
-
-
-RULES = {
-    "postgres": Rules(materialize=True, text_key="collate_c", nan="pg", prefilter="leading", split="always"),
-    "duckdb": Rules(materialize=True, nan="duckdb", split="full", prefilter="no_letter", by_count=True, lean_windows=True),
-    "sqlite": Rules(materialize=True, nan="sqlite", regex="glob"),
-    "mysql": Rules(materialize=False, text_key="binary", regex="instr"),
-}
-
-
-def rules_for(dialect: str) -> Rules:
-    return RULES.get(dialect, Rules(materialize=False))
 
 
 @dataclass
@@ -161,62 +126,62 @@ def _null(to: str = "DOUBLE") -> exp.Expression:
     return _cast(exp.Null(), to)
 
 
-def sort_key(e: exp.Expression, family: str, rules: Rules) -> exp.Expression:
+def sort_key(e: exp.Expression, family: str, engine: Connector) -> exp.Expression:
     """Order text by Unicode code point in every engine (the tie order of top values)."""
     if family not in TEXT:
         return e
-    if rules.text_key == "collate_c":
+    if engine.TEXT_KEY == "collate_c":
         return exp.Collate(this=e, expression=exp.to_identifier("C", quoted=True))
-    if rules.text_key == "binary":
-        return exp.Cast(this=e, to=exp.DataType.build("BINARY", dialect="mysql"))
+    if engine.TEXT_KEY == "binary":
+        return exp.Cast(this=e, to=_type("BINARY").copy())
     return e
 
 
-def _is_nan(v: exp.Expression, rules: Rules) -> exp.Expression:
-    if rules.nan == "pg":
+def _is_nan(v: exp.Expression, engine: Connector) -> exp.Expression:
+    if engine.NAN == "literals":
         return exp.EQ(this=v, expression=_cast(_s("NaN"), "DOUBLE"))
-    if rules.nan == "duckdb":
+    if engine.NAN == "functions":
         return exp.Anonymous(this="isnan", expressions=[v])
     return exp.false()
 
 
-def _is_inf(v: exp.Expression, rules: Rules) -> exp.Expression:
-    if rules.nan == "pg":
+def _is_inf(v: exp.Expression, engine: Connector) -> exp.Expression:
+    if engine.NAN == "literals":
         return exp.In(this=v, expressions=[_cast(_s("Infinity"), "DOUBLE"), _cast(_s("-Infinity"), "DOUBLE")])
-    if rules.nan == "duckdb":
+    if engine.NAN == "functions":
         return exp.Anonymous(this="isinf", expressions=[v])
-    if rules.nan == "sqlite":
+    if engine.NAN == "overflow":
         return exp.In(this=v, expressions=[exp.Literal.number("9e999"), exp.Literal.number("-9e999")])
     return exp.false()
 
 
-def _finite(v: exp.Expression, family: str, rules: Rules) -> exp.Expression:
-    if family != "float" or rules.nan is None:
+def _finite(v: exp.Expression, family: str, engine: Connector) -> exp.Expression:
+    if family != "float" or engine.NAN is None:
         return exp.not_(exp.Is(this=v, expression=exp.Null()))
-    return exp.and_(exp.not_(exp.Is(this=v, expression=exp.Null())), exp.not_(_is_nan(v, rules)), exp.not_(_is_inf(v, rules)))
+    return exp.and_(exp.not_(exp.Is(this=v, expression=exp.Null())), exp.not_(_is_nan(v, engine)), exp.not_(_is_inf(v, engine)))
 
 
-def _number_like(v: exp.Expression, rules: Rules) -> exp.Expression:
+def _number_like(v: exp.Expression, engine: Connector) -> exp.Expression:
     trimmed = exp.Trim(this=v)
-    if rules.regex == "glob":  # SQLite has no REGEXP function; GLOB states the same rule
+    if engine.REGEX == "glob":  # for engines without a REGEXP function: GLOB states the same rule
         return exp.and_(
             exp.Glob(this=trimmed, expression=_s("*[0-9]*")),
             exp.not_(exp.Glob(this=trimmed.copy(), expression=_s("*[^0-9.+-]*"))),
         )
-    if rules.regex == "instr":
+    if engine.REGEX == "instr":
         return exp.GT(this=exp.Anonymous(this="REGEXP_INSTR", expressions=[trimmed, _s(NUMBER_LIKE)]), expression=_n(0))
     return exp.RegexpLike(this=trimmed, expression=_s(NUMBER_LIKE))
 
 
 # -- the statement ----------------------------------------------------------------------------
 
-def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, rules: Rules) -> exp.Expression:
+def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, engine: Connector) -> exp.Expression:
     """Column i's grouped rows: v{i}, n (one row per distinct value, NULL included), and for text
     len, the value's length (computed once here: engines do not share the repeated LENGTH(v))."""
     key = _src(c.name)
-    if rules.text_key == "binary" and c.family in TEXT:
+    if engine.TEXT_KEY == "binary" and c.family in TEXT:
         # group on the bytes so case- and pad-insensitive collations do not merge values
-        value, group = exp.Min(this=key), sort_key(key.copy(), c.family, rules)
+        value, group = exp.Min(this=key), sort_key(key.copy(), c.family, engine)
     else:
         value, group = key, key.copy()
     select = exp.select(value.as_(f"v{i}"), exp.Count(this=exp.Star()).as_("n")).from_(source.copy()).group_by(group)
@@ -225,7 +190,7 @@ def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, rules: Rules) 
     return select
 
 
-def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered: bool = True) -> dict[str, exp.Expression]:
+def _stat_measures(i: int, c: ColumnSpec, engine: Connector, now: datetime, filtered: bool = True) -> dict[str, exp.Expression]:
     """Aggregates over column i's grouped rows (`g{i}`: v{i}, n, len)."""
     v, n = _col(f"v{i}"), _col("n")
 
@@ -239,16 +204,16 @@ def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered:
     }
     f = c.family
     if f in NUMERIC:
-        fin = _finite(v.copy(), f, rules)
+        fin = _finite(v.copy(), f, engine)
         x = _case(fin, _dbl(v.copy()))
-        m["finite"] = count_if(_finite(v.copy(), f, rules))
+        m["finite"] = count_if(_finite(v.copy(), f, engine))
         m["sum"] = _sum(exp.Mul(this=x, expression=n.copy()))
         m["sumsq"] = _sum(exp.Mul(this=exp.Mul(this=x.copy(), expression=x.copy()), expression=n.copy()))
         m["zeros"] = count_if(exp.EQ(this=v.copy(), expression=_n(0)))
         m["negatives"] = count_if(exp.LT(this=v.copy(), expression=_n(0)))
-        if f == "float" and rules.nan:
-            m["nans"] = count_if(_is_nan(v.copy(), rules))
-            m["infinities"] = count_if(_is_inf(v.copy(), rules))
+        if f == "float" and engine.NAN:
+            m["nans"] = count_if(_is_nan(v.copy(), engine))
+            m["infinities"] = count_if(_is_inf(v.copy(), engine))
     if f in TEXT:
         length = _col("len")
         m["min_length"] = exp.Min(this=length)
@@ -257,12 +222,12 @@ def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered:
         m["empty"] = count_if(exp.EQ(this=length.copy(), expression=_n(0)))
         blank = exp.and_(exp.GT(this=length.copy(), expression=_n(0)),
                          exp.EQ(this=exp.Length(this=exp.Trim(this=v.copy())), expression=_n(0)))
-        number_like = _number_like(v.copy(), rules)
-        if rules.prefilter == "no_letter":
+        number_like = _number_like(v.copy(), engine)
+        if engine.PREFILTER == "no_letter":
             cheap = exp.not_(exp.Glob(this=v.copy(), expression=_s("*[A-Za-z]*")))
-        elif rules.prefilter == "leading":
-            cheap = exp.LT(this=sort_key(v.copy(), f, rules), expression=_s("A"))
-        if rules.prefilter:
+        elif engine.PREFILTER == "leading":
+            cheap = exp.LT(this=sort_key(v.copy(), f, engine), expression=_s("A"))
+        if engine.PREFILTER:
             blank, number_like = exp.and_(cheap, blank), exp.and_(cheap.copy(), number_like)
         m["whitespace"] = count_if(blank)
         m["numeric_text"] = count_if(number_like)
@@ -270,8 +235,9 @@ def _stat_measures(i: int, c: ColumnSpec, rules: Rules, now: datetime, filtered:
         cutoff = now.strftime("%Y-%m-%d") if f == "date" else now.strftime("%Y-%m-%d %H:%M:%S")
         m["future"] = count_if(exp.GT(this=v.copy(), expression=_s(cutoff)))
         invalid = exp.LT(this=v.copy(), expression=_s(OLDEST_VALID))
-        if rules.nan == "sqlite":  # SQLite keeps dates as text: anything julianday() cannot read is invalid
-            invalid = exp.or_(invalid, exp.Is(this=exp.Anonymous(this="julianday", expressions=[v.copy()]), expression=exp.Null()))
+        unreadable = engine.invalid_date(v.copy())
+        if unreadable is not None:  # an engine keeping dates as text
+            invalid = exp.or_(invalid, unreadable)
         m["invalid"] = count_if(exp.and_(exp.not_(exp.Is(this=v.copy(), expression=exp.Null())), exp.paren(invalid)))
     if f == "boolean":
         m["trues"] = count_if(exp.EQ(this=v.copy(), expression=exp.true()))
@@ -300,7 +266,7 @@ def _not_null(e: exp.Expression) -> exp.Expression:
 
 def _by_count(i: int, groups: exp.Select, lo: exp.Expression | None, hi: exp.Expression | None,
               ms: list[exp.Expression], top_k: int) -> exp.Select:
-    """DuckDB text columns: column i's grouped rows grouped again by their count n.
+    """Text columns on engines declaring BY_COUNT: column i's grouped rows grouped again by their count n.
 
     There are few such levels (distinct counts add up to at most the row count, so at most
     ~sqrt(2 * rows) of them). Every measure is a sum, count, min or max, so each level computes
@@ -347,7 +313,7 @@ def _by_count_rows(i: int, c: ColumnSpec, ms: list[exp.Expression], shown: bool,
     return rows
 
 
-def _distribution(i: int, c: ColumnSpec, g: str, rules: Rules) -> tuple[list[tuple[str, exp.Expression]], list[exp.Select]]:
+def _distribution(i: int, c: ColumnSpec, g: str, engine: Connector) -> tuple[list[tuple[str, exp.Expression]], list[exp.Select]]:
     """Numeric column i's exact quartiles (percentile_disc over the cumulative group counts) and
     histogram, from its grouped rows `g`: the CTEs to add and the result rows.
 
@@ -358,7 +324,7 @@ def _distribution(i: int, c: ColumnSpec, g: str, rules: Rules) -> tuple[list[tup
     v, n, x, tot = _col(f"v{i}"), _col("n"), _col("x"), _col("tot")
     w, b, h = f"w{i}", f"b{i}", f"h{i}"
     finite = exp.select(_as(_dbl(v.copy()), "x"), n.copy()).from_(g, copy=False).where(
-        _finite(v.copy(), c.family, rules), copy=False).subquery("f", copy=False)
+        _finite(v.copy(), c.family, engine), copy=False).subquery("f", copy=False)
     totals = exp.select(_as(_sum(_dbl(n.copy())), "tot"), _as(exp.Min(this=x.copy()), "lo"),
                         _as(exp.Max(this=x.copy()), "hi")).from_(finite.copy(), copy=False)
     lo, hi = _col("lo"), _col("hi")
@@ -387,7 +353,7 @@ def _distribution(i: int, c: ColumnSpec, g: str, rules: Rules) -> tuple[list[tup
     chosen = (exp.select(_col("b", h), _col("below", h)).from_(h, copy=False).join(exp.to_table(w), join_type="cross", copy=False)
               .where(exp.or_(holds(0.25), holds(0.5), holds(0.75)), copy=False))
     cum = exp.Add(this=_col("below", "k"), expression=exp.Window(
-        this=_sum(_col("n", b) if rules.lean_windows else _dbl(_col("n", b))), partition_by=[_col("b", b)],
+        this=_sum(_col("n", b) if engine.LEAN_WINDOWS else _dbl(_col("n", b))), partition_by=[_col("b", b)],
         order=exp.Order(expressions=[exp.Ordered(this=_col("x", b))]),
         spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")))
     ranked = (exp.select(_col("x", b), _col("n", b), _as(cum, "cum"), _col("tot", w)).from_(b, copy=False)
@@ -403,7 +369,7 @@ def _distribution(i: int, c: ColumnSpec, g: str, rules: Rules) -> tuple[list[tup
     return [(w, totals), (b, binned), (h, bins)], [quartiles, hist]
 
 
-def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
+def profile_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Connector, top_k: int,
                 now: datetime | None = None, only: set[int] | None = None) -> str | None:
     """The one statement profiling every groupable column of `source`, or None if there are none.
 
@@ -411,7 +377,6 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
     the table scan is proportional to the number of distinct values. `only`: profile just these
     column indexes (the rows keep the indexes of `columns`).
     """
-    rules = rules_for(dialect)
     now = now or datetime.now(timezone.utc)
     idx = [i for i, c in enumerate(columns) if c.groupable and (only is None or i in only)]
     if not idx:
@@ -419,25 +384,25 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
     ctes: list[tuple[str, exp.Expression, bool]] = []
     if isinstance(source, exp.Subquery) and len(idx) > 1:
         # a sample is drawn once and shared by every column's grouping
-        ctes.append(("s", source.this.copy(), rules.materialize))
+        ctes.append(("s", source.this.copy(), engine.MATERIALIZE))
         source = exp.alias_(exp.to_table("s"), SRC, table=True)
     parts: list[exp.Expression] = []
     for i in idx:
         c = columns[i]
         v = _col(f"v{i}")
         g = f"g{i}"
-        ctes.append((g, _column_groups(c, i, source, rules), rules.materialize))
+        ctes.append((g, _column_groups(c, i, source, engine), engine.MATERIALIZE))
         # statistics: one row
-        present = _stat_measures(i, c, rules, now, filtered=True)
+        present = _stat_measures(i, c, engine, now, filtered=True)
         ms = [present.get(name, exp.Null()) for name in MEASURES]
-        shown = not c.masked and c.family != "boolean"  # Postgres has no min(boolean): read from the counts
-        value = _case(exp.not_(_is_nan(v.copy(), rules)), v.copy()) if c.family == "float" and rules.nan else v.copy()
-        lo = exp.Min(this=sort_key(value, c.family, rules)) if shown else None
-        hi = exp.Max(this=sort_key(value.copy(), c.family, rules)) if shown else None
-        if rules.by_count and c.family in TEXT:
+        shown = not c.masked and c.family != "boolean"  # not every engine has min(boolean): read from the counts
+        value = _case(exp.not_(_is_nan(v.copy(), engine)), v.copy()) if c.family == "float" and engine.NAN else v.copy()
+        lo = exp.Min(this=sort_key(value, c.family, engine)) if shown else None
+        hi = exp.Max(this=sort_key(value.copy(), c.family, engine)) if shown else None
+        if engine.BY_COUNT and c.family in TEXT:
             # the grouped rows are read once, not twice from a materialised copy: for a
             # near-unique text column that copy is as large as the column itself
-            ctes[-1] = (f"l{i}", _by_count(i, _column_groups(c, i, source, rules), lo, hi, ms, top_k), True)
+            ctes[-1] = (f"l{i}", _by_count(i, _column_groups(c, i, source, engine), lo, hi, ms, top_k), True)
             parts.extend(_by_count_rows(i, c, ms, shown, top_k))
             continue
         t1, t2 = (_display(lo), _display(hi)) if shown else (exp.Null(), exp.Null())
@@ -445,7 +410,7 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
 
         # top values: a top-N (ORDER BY ... LIMIT) per column, ranked afterwards among those K rows
         if top_k > 0:
-            key = sort_key(v.copy(), c.family, rules)
+            key = sort_key(v.copy(), c.family, engine)
             inner = (exp.select(_col("n"), v.copy(), key.as_("k")).from_(g).where(_not_null(v.copy()))
                      .order_by(exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=key.copy())).limit(top_k))
             rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
@@ -455,8 +420,8 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
 
         # exact quartiles (percentile_disc over cumulative counts) and histogram bins
         if c.family in NUMERIC:
-            dist_ctes, dist_parts = _distribution(i, c, g, rules)
-            ctes.extend((name, e, rules.materialize) for name, e in dist_ctes)
+            dist_ctes, dist_parts = _distribution(i, c, g, engine)
+            ctes.extend((name, e, engine.MATERIALIZE) for name, e in dist_ctes)
             parts.extend(dist_parts)
 
         # dates: counts per month (the caller folds them into years for long ranges)
@@ -472,10 +437,10 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str,
     query = exp.select("*").from_(body.subquery("out", copy=False), copy=False)
     for name, e, mat in ctes:
         query = query.with_(name, as_=e, materialized=True if mat else None, copy=False)
-    return query.sql(dialect=dialect, copy=False)  # the tree is built here: no copy before generating
+    return query.sql(dialect=engine.dialect, copy=False)  # the tree is built here: no copy before generating
 
 
-def odd_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str) -> str:
+def odd_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Connector) -> str:
     """A plain aggregate for columns that cannot be grouped: rows, non-null count, lengths."""
     select = exp.select(exp.Count(this=exp.Star()).as_("rows"))
     for i, c in enumerate(columns):
@@ -484,11 +449,10 @@ def odd_sql(columns: list[ColumnSpec], source: exp.Expression, dialect: str) -> 
         col = _src(c.name)
         select = select.select(exp.Count(this=col).as_(f"c{i}"), copy=False)
         if c.family in LENGTHS:
-            length = (exp.Anonymous(this="OCTET_LENGTH", expressions=[col.copy()]) if c.family == "binary"
-                      else exp.Length(this=_txt(col.copy())))
+            length = engine.byte_length(col.copy()) if c.family == "binary" else exp.Length(this=_txt(col.copy()))
             select = select.select(exp.Min(this=length).as_(f"l{i}_min"), exp.Max(this=length.copy()).as_(f"l{i}_max"),
                                    exp.Avg(this=_dbl(length.copy())).as_(f"l{i}_avg"))
-    return select.from_(source.copy()).sql(dialect=dialect)
+    return select.from_(source.copy()).sql(dialect=engine.dialect)
 
 
 def count_sql(source: exp.Expression, dialect: str) -> str:
@@ -532,17 +496,17 @@ def text_value(value: Any, family: str) -> str | None:
     return str(value)
 
 
-def statements(columns: list[ColumnSpec], source: exp.Expression, dialect: str, top_k: int,
+def statements(columns: list[ColumnSpec], source: exp.Expression, engine: Connector, top_k: int,
                now: datetime | None = None) -> list[str]:
     """The statements profiling every groupable column: one, or one per column where the engine
-    is better off that way (`Rules.split`). Text columns come first: their groupings tend to be
+    is better off that way (`Connector.SPLIT`). Text columns come first: their groupings tend to be
     the slowest, and run on several sessions, a slow one started last would run alone at the end."""
-    split = rules_for(dialect).split
+    split = engine.SPLIT
     if split == "always" or (split == "full" and not isinstance(source, exp.Subquery)):
         order = sorted(range(len(columns)), key=lambda i: columns[i].family not in TEXT)
-        sqls = [profile_sql(columns, source, dialect, top_k, now, only={i}) for i in order if columns[i].groupable]
+        sqls = [profile_sql(columns, source, engine, top_k, now, only={i}) for i in order if columns[i].groupable]
     else:
-        sqls = [profile_sql(columns, source, dialect, top_k, now)]
+        sqls = [profile_sql(columns, source, engine, top_k, now)]
     return [s for s in sqls if s is not None]
 
 

@@ -1,7 +1,8 @@
 """One generated table, the profile Python computes for it, and a way to profile it in any engine.
 
-Every engine test loads `rows()` into its engine and compares dsa's profile with `expected()`,
-so the same table gives the same profile everywhere.
+Every engine's quality contract (tests/connectors/quality_contract.py) loads `rows()` into its
+engine and compares dsa's profile with `expected()`, so the same table gives the same profile
+everywhere.
 """
 
 from __future__ import annotations
@@ -107,25 +108,6 @@ def expected(data: list[tuple], top_k: int = 5) -> dict[str, dict]:
             e["false_count"] = sum(1 for v in present if v is False)
         out[name] = e
     return out
-
-
-class EngineSource:
-    """A source over a real engine connection, shaped like a connector (dialect, connect, name)."""
-
-    def __init__(self, dialect: str, connect, relation=None, name: str = "t"):
-        self.dialect, self.type, self.name = dialect, dialect, name
-        self._connect, self._relation = connect, relation
-
-    def connect(self):
-        return self._connect()
-
-    def describe(self) -> str:
-        return f"{self.dialect} test engine"
-
-    def profile_relation(self, schema, table):
-        from sqlglot import exp
-
-        return self._relation(schema, table) if self._relation else exp.table_(table, db=schema, quoted=True)
 
 
 def task(schema: str, table: str = TABLE, columns=COLUMNS, pk: str | None = "id", fks=None) -> TableTask:

@@ -27,6 +27,13 @@ column rows may be given as Polars frames with these keys instead of dicts. Serv
 share `ServerOptions` (a `dsn` URL or host/port/user/password/database keys). A connector
 declares what its engine can express in `features`, so the conformance suite checks exactly those
 things and says which it leaves out.
+
+Profiling (`dsa.quality`) asks the connector everything engine-specific, the way sqlglot asks a
+dialect: declared facts (the upper-case class attributes: how it samples, whether its sample is
+seeded, whether a table's statements may run on several sessions, how the profile SQL is shaped)
+and small methods with defaults for a plain SQL engine (session setup, statement timeout,
+cancellation, a consistent snapshot, the sampled relation). docs/connectors.md, "Write a
+connector", walks through them.
 """
 
 from __future__ import annotations
@@ -46,8 +53,11 @@ from dsa.config import SourceOptions
 from dsa.errors import SourceError, register_secret, scrub
 from dsa.types import type_family
 
-if TYPE_CHECKING:  # Polars is imported by dsa.normalize, once the catalog queries run
+if TYPE_CHECKING:  # Polars is imported by dsa.normalize, sqlglot by profiling, once they run
     import polars as pl
+    from sqlglot import exp
+
+    from dsa.config import QualityOptions
 
 REGISTRY: dict[str, type["Connector"]] = {}
 
@@ -111,6 +121,37 @@ class Connector(ABC):
     Options: ClassVar[type[SourceOptions]] = SourceOptions
     catalog_queries: ClassVar[tuple[str, ...]] = CATALOG_QUERIES
     features: ClassVar[frozenset[str]] = FEATURES
+
+    # -- profiling facts (dsa.profile, dsa.table_profile); the defaults suit a plain SQL engine --
+    # TABLESAMPLE methods the engine has: system (reads a fraction of the blocks), bernoulli (each
+    # row with the given probability), reservoir (a fixed number of rows). An engine with none
+    # profiles every row unless it overrides `sample_source` with a per-row sample of its own.
+    SAMPLE_METHODS: ClassVar[tuple[str, ...]] = ()
+    # the sample takes dsa's seed and draws the same rows every time (recorded as `sample_seed`)
+    SAMPLE_IS_SEEDED: ClassVar[bool] = False
+    # a table's column statements may run on several sessions reading one snapshot (share_snapshot)
+    PARALLEL_SESSIONS: ClassVar[bool] = False
+    # the profile statement may say WITH x AS MATERIALIZED
+    MATERIALIZE: ClassVar[bool] = False
+    # how text groups and sorts by code point: native | collate_c (COLLATE "C") | binary (CAST AS BINARY)
+    TEXT_KEY: ClassVar[str] = "native"
+    # NaN and infinity tests: literals (v = 'NaN'::DOUBLE, v IN ('Infinity'::DOUBLE, ...)),
+    # functions (isnan(v), isinf(v)), overflow (no NaN; the infinities are 9e999 and -9e999),
+    # None (the engine has neither)
+    NAN: ClassVar[str | None] = None
+    # number-like text: regexp (REGEXP_LIKE) | glob (two GLOBs) | instr (REGEXP_INSTR > 0)
+    REGEX: ClassVar[str] = "regexp"
+    # one statement per column: full (on a full scan only: a table-wide statement keeps every
+    # column's grouped rows alive until it ends; a sample is drawn once) | always (with
+    # PARALLEL_SESSIONS: a seeded sample picks the same rows in every statement) | None
+    SPLIT: ClassVar[str | None] = None
+    # a cheap necessary condition for whitespace-only and number-like text, tested before TRIM and
+    # the regexp: no_letter (NOT GLOB '*[A-Za-z]*') | leading (the value sorts before 'A') | None
+    PREFILTER: ClassVar[str | None] = None
+    # text columns: statistics and top values from the grouped rows grouped again by count
+    BY_COUNT: ClassVar[bool] = False
+    # quartiles: a running sum of the integer counts instead of doubles
+    LEAN_WINDOWS: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -228,6 +269,96 @@ class Connector(ABC):
 
     def error_text(self, exc: BaseException) -> str:
         return scrub(f"{self.describe()}: {exc}")
+
+    # -- profiling: methods an engine overrides where it differs ------------------------------
+    # sqlglot is imported in these methods, not at the top: a scan never needs it.
+
+    def profile_relation(self, schema: str, table: str) -> exp.Expression:
+        """How a scanned table is named in the engine's SQL."""
+        from sqlglot import exp
+
+        return exp.table_(table, db=schema, quoted=True)
+
+    def prepare_profile_session(self, conn, options: QualityOptions) -> None:
+        """Set up a connection that profiles one table (`quality.*` settings); by default its
+        statement timeout."""
+        self.statement_timeout(conn, options.timeout_s)
+
+    def statement_timeout(self, conn, seconds: float) -> None:
+        """The engine's own statement timeout, a second line of defence behind `canceller`;
+        engines without one keep the default (nothing)."""
+
+    def canceller(self, conn) -> Callable[[], None]:
+        """A function that stops the statement running on `conn`, called from another thread when
+        the table's deadline passes or on Ctrl-C: the driver's interrupt or cancel. A driver with
+        neither gets a function that does nothing (the statement timeout then ends the statement)."""
+        for name in ("interrupt", "cancel_safe", "cancel"):
+            method = getattr(conn, name, None)
+            if callable(method):
+                return method
+        return _nothing
+
+    def begin_snapshot(self, conn) -> None:
+        """Make the table's statements on `conn` read one snapshot (row count, profile, foreign-key
+        checks); engines without transactions keep the default (nothing)."""
+
+    def share_snapshot(self, conn) -> str | None:
+        """With PARALLEL_SESSIONS: after `begin_snapshot(conn)`, a token that lets other sessions
+        read the same snapshot (`join_snapshot`). None: the engine has no such thing, and each
+        session reads the table as it is when its statement runs (declare PARALLEL_SESSIONS
+        without a snapshot only for sources that do not change while profiled)."""
+        return None
+
+    def join_snapshot(self, conn, snapshot: str | None) -> None:
+        """With PARALLEL_SESSIONS: make the fresh session `conn` read `share_snapshot`'s snapshot."""
+
+    def sample_source(self, rel: exp.Expression, percent: float | None, rows: int | None,
+                      large: bool) -> tuple[exp.Expression, str]:
+        """`rel` aliased `src`, sampled to `percent` percent of its rows, and the method's name.
+
+        `rows`: the user asked for this many rows (a reservoir draws exactly that many); `large`:
+        the table has at least a million rows. From SAMPLE_METHODS: reservoir for a row count,
+        system (blocks) for a large table, bernoulli (rows) otherwise. An engine without any
+        TABLESAMPLE reads every row: method `full`, which is what the table's metrics then say."""
+        from dsa import sampling
+
+        methods = self.SAMPLE_METHODS
+        if percent is None or not methods:
+            return sampling.whole(rel), "full"
+        if rows is not None and "reservoir" in methods:
+            method = "reservoir"
+        elif large and "system" in methods:
+            method = "system"
+        else:
+            method = "bernoulli" if "bernoulli" in methods else methods[0]
+        return sampling.tablesample(rel, method, percent, rows, self.SAMPLE_IS_SEEDED), method
+
+    def resample(self, rel: exp.Expression, percent: float, method: str,
+                 error: Exception) -> tuple[exp.Expression, str] | None:
+        """When the engine rejected the sampled statement (`error`): another way to sample the
+        relation, or None to find the columns it rejects instead."""
+        return None
+
+    def sample_seed(self, method: str) -> int | None:
+        """The seed recorded for a sample drawn by `method`."""
+        from dsa import sampling
+
+        return sampling.SEED if self.SAMPLE_IS_SEEDED and method != "full" else None
+
+    def byte_length(self, value: exp.Expression) -> exp.Expression:
+        """The length in bytes of a binary value."""
+        from sqlglot import exp
+
+        return exp.Anonymous(this="OCTET_LENGTH", expressions=[value])
+
+    def invalid_date(self, value: exp.Expression) -> exp.Expression | None:
+        """Besides dates before 1900: which stored dates are unreadable (engines that keep dates
+        as text); None where the type guarantees a date."""
+        return None
+
+
+def _nothing() -> None:
+    """The canceller of a driver that cannot interrupt a statement."""
 
 
 @contextmanager

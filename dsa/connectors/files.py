@@ -32,8 +32,8 @@ from pydantic import Field
 from sqlglot import exp
 
 from dsa.config import SourceOptions
-from dsa.connectors.base import FEATURES, Connector
-from dsa.connectors.duckdb import GuardedConnection
+from dsa.connectors.base import FEATURES
+from dsa.connectors.duckdb import DuckdbEngine, GuardedConnection
 from dsa.errors import scrub
 from dsa.names import qualified_name
 from dsa.types import type_family
@@ -73,9 +73,8 @@ class Dataset:
         return "newline_delimited" if newline else "auto"
 
 
-class FilesConnector(Connector):
+class FilesConnector(DuckdbEngine):
     type = "files"
-    dialect = "duckdb"
     Options = FilesOptions
     features = FEATURES - {"primary_keys", "foreign_keys", "unique_constraints", "indexes", "views", "defaults"}
 

@@ -41,6 +41,13 @@ class MysqlConnector(Connector):
     type = "mysql"
     dialect = "mysql"
     Options = MysqlOptions
+
+    # profiling (see dsa.connectors.base): no TABLESAMPLE, but RAND(seed) draws a repeatable
+    # number per row (`sample_source`); text groups on its bytes, so case- and pad-insensitive
+    # collations do not merge values
+    SAMPLE_IS_SEEDED = True
+    TEXT_KEY = "binary"
+    REGEX = "instr"
     _server_without_tls = False  # learnt by a first session in PREFERRED mode (see connect)
 
     def target(self) -> dict[str, Any]:
@@ -107,6 +114,44 @@ class MysqlConnector(Connector):
 
     def database_name(self, conn) -> str | None:
         return self.target()["database"]
+
+    # -- profiling ------------------------------------------------------------------------
+
+    def statement_timeout(self, conn, seconds: float) -> None:
+        try:
+            with conn.cursor() as cur:
+                if self.mariadb:
+                    cur.execute("SET SESSION max_statement_time = %s", (float(seconds),))
+                else:
+                    cur.execute("SET SESSION max_execution_time = %s", (int(seconds * 1000),))
+        except Exception:  # the source's own timeout (set on connecting) still holds
+            pass
+
+    def canceller(self, conn):
+        """KILL QUERY from a second session (`kill_query.sql`): PyMySQL cannot interrupt a statement."""
+        thread_id = conn.thread_id()
+
+        def kill() -> None:
+            other = self.connect()
+            try:
+                with other.cursor() as cur:
+                    cur.execute(queries.text("mysql/kill_query"), (thread_id,))
+            finally:
+                other.close()
+
+        return kill
+
+    def sample_source(self, rel, percent, rows, large):
+        """`WHERE RAND(42) < fraction`: MySQL and MariaDB seed RAND once per statement and draw a
+        new number for each row, so the same rows are drawn every time."""
+        from sqlglot import exp
+
+        from dsa import sampling
+
+        if percent is None:
+            return sampling.whole(rel), "full"
+        keep = exp.LT(this=exp.Rand(this=exp.Literal.number(sampling.SEED)), expression=exp.Literal.number(percent / 100.0))
+        return sampling.filtered(rel, keep), "bernoulli"
 
     def query_params(self, conn) -> dict[str, Any]:
         return {"database": self.target()["database"]}

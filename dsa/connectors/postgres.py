@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import psycopg
-from psycopg import conninfo
+from psycopg import conninfo, sql
 
 from dsa import queries
 from dsa.config import SourceOptions
@@ -44,6 +44,18 @@ class PostgresConnector(Connector):
     type = "postgres"
     dialect = "postgres"
     Options = PostgresOptions
+
+    # profiling (see dsa.connectors.base): block sampling for large tables, row sampling for the
+    # others, both seeded (REPEATABLE); a table's column statements run on several sessions that
+    # share one exported snapshot, each sampling the same rows
+    SAMPLE_METHODS = ("system", "bernoulli")
+    SAMPLE_IS_SEEDED = True
+    PARALLEL_SESSIONS = True
+    MATERIALIZE = True
+    TEXT_KEY = "collate_c"
+    NAN = "literals"
+    SPLIT = "always"
+    PREFILTER = "leading"
 
     def __init__(self, name: str, options: PostgresOptions):
         super().__init__(name, options)
@@ -97,6 +109,31 @@ class PostgresConnector(Connector):
 
     def database_name(self, conn) -> str:
         return conn.info.dbname
+
+    # -- profiling ------------------------------------------------------------------------
+
+    def prepare_profile_session(self, conn, options) -> None:
+        """`profile_session.sql`: the statement timeout, work_mem and no JIT."""
+        try:
+            conn.execute(queries.text("postgres/profile_session"),
+                         {"timeout_ms": str(int(options.timeout_s * 1000)), "work_mem": f"{int(options.postgres_work_mem_mb)}MB"})
+        except psycopg.Error:  # profiling still works with the server's settings
+            pass
+
+    def begin_snapshot(self, conn) -> None:
+        """A read-only REPEATABLE READ transaction, unless one is open (`begin_snapshot.sql`)."""
+        status = conn.info.transaction_status
+        if status == psycopg.pq.TransactionStatus.INERROR:
+            conn.rollback()
+        if status != psycopg.pq.TransactionStatus.INTRANS:
+            conn.execute(queries.text("postgres/begin_snapshot"))
+
+    def share_snapshot(self, conn) -> str:
+        return conn.execute(queries.text("postgres/export_snapshot")).fetchone()[0]
+
+    def join_snapshot(self, conn, snapshot: str | None) -> None:
+        conn.execute(queries.text("postgres/begin_snapshot"))
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
 
     def type_family(self, data_type: str | None) -> str:
         """format_type's canonical names, looked up without parsing; anything else by dsa.types."""

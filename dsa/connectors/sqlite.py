@@ -21,6 +21,13 @@ class SqliteConnector(Connector):
     dialect = "sqlite"
     Options = SqliteOptions
 
+    # profiling (see dsa.connectors.base): no TABLESAMPLE and an unseeded random(): a sample keeps
+    # the rows whose rowid hashes below the fraction (`sample_source`); no REGEXP function, no NaN
+    # (overflowing literals are the infinities), dates kept as text (`invalid_date`)
+    MATERIALIZE = True
+    NAN = "overflow"
+    REGEX = "glob"
+
     def describe(self) -> str:
         return f"sqlite file {self.options.path}"
 
@@ -39,6 +46,47 @@ class SqliteConnector(Connector):
 
     def database_name(self, conn) -> str:
         return Path(self.options.path).stem
+
+    # -- profiling ------------------------------------------------------------------------
+
+    def sample_source(self, rel, percent, rows, large):
+        """A multiplicative hash of the rowid below the fraction: the same rows every time."""
+        from sqlglot import exp
+
+        from dsa import sampling
+
+        if percent is None:
+            return sampling.whole(rel), "full"
+        key = exp.Mod(this=exp.paren(exp.Mul(this=exp.column("rowid"), expression=exp.Literal.number(2654435761))),
+                      expression=exp.Literal.number(4294967296))
+        keep = exp.LT(this=key, expression=exp.Literal.number(int(percent / 100.0 * 4294967296)))
+        return sampling.filtered(rel, keep), "rowid_hash"
+
+    def resample(self, rel, percent, method, error):
+        """Views and WITHOUT ROWID tables have no rowid: `abs(random()) % 1000000` below the
+        fraction instead, different rows each time (method `random`, no seed)."""
+        from sqlglot import exp
+
+        from dsa import sampling
+
+        if method != "rowid_hash" or "rowid" not in str(error):
+            return None
+        keep = exp.LT(this=exp.Mod(this=exp.Abs(this=exp.Anonymous(this="random", expressions=[])),
+                                   expression=exp.Literal.number(1000000)),
+                      expression=exp.Literal.number(int(percent * 10000)))
+        return sampling.filtered(rel, keep), "random"
+
+    def byte_length(self, value):
+        """length() of a BLOB counts its bytes (OCTET_LENGTH only came in SQLite 3.43)."""
+        from sqlglot import exp
+
+        return exp.Length(this=value)
+
+    def invalid_date(self, value):
+        """A stored date julianday() cannot read."""
+        from sqlglot import exp
+
+        return exp.Is(this=exp.Anonymous(this="julianday", expressions=[value]), expression=exp.Null())
 
     def extract_raw(self, conn, progress=None):
         raw = super().extract_raw(conn, progress)

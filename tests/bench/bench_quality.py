@@ -60,27 +60,26 @@ def _duckdb_columns(file: Path) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{file}')").fetchall()]
 
 
-class ParquetSource:
+def parquet_source(file: Path):
     """Parquet through a plain DuckDB connection, as the files connector reads it."""
+    from sqlglot import exp
 
-    dialect = type = "duckdb"
-    name = "bench"
+    from dsa.config import SourceOptions
+    from dsa.connectors.duckdb import DuckdbEngine
 
-    def __init__(self, file: Path):
-        self.file = file
+    class ParquetSource(DuckdbEngine):
+        def connect(self):
+            import duckdb
 
-    def connect(self):
-        import duckdb
+            return duckdb.connect()
 
-        return duckdb.connect()
+        def describe(self) -> str:
+            return f"parquet {file.name}"
 
-    def describe(self) -> str:
-        return f"parquet {self.file.name}"
+        def profile_relation(self, schema, table):
+            return exp.Table(this=exp.Anonymous(this="read_parquet", expressions=[exp.Literal.string(str(file))]))
 
-    def profile_relation(self, schema, table):
-        from sqlglot import exp
-
-        return exp.Table(this=exp.Anonymous(this="read_parquet", expressions=[exp.Literal.string(str(self.file))]))
+    return ParquetSource("bench", SourceOptions(type="files"))
 
 
 def _dsa_profile(source, schema: str, table: str, columns: list[tuple[str, str]], dialect: str, sample=None) -> dict:
@@ -106,9 +105,9 @@ def run_one(name: str) -> dict:
         cols = ", ".join(f'"{n}"' for n, _ in _duckdb_columns(PARQUET))
         duckdb.connect().execute(f"SELECT count(*), sum(hash({cols})) FROM read_parquet('{PARQUET}')").fetchall()
     elif name == "dsa_parquet":
-        return _dsa_profile(ParquetSource(PARQUET), "files", "lineitem", _duckdb_columns(PARQUET), "duckdb")
+        return _dsa_profile(parquet_source(PARQUET), "files", "lineitem", _duckdb_columns(PARQUET), "duckdb")
     elif name == "dsa_parquet_1m":
-        return _dsa_profile(ParquetSource(PARQUET_1M), "files", "lineitem_1m", _duckdb_columns(PARQUET_1M), "duckdb")
+        return _dsa_profile(parquet_source(PARQUET_1M), "files", "lineitem_1m", _duckdb_columns(PARQUET_1M), "duckdb")
     elif name in ("dsa_pg_full", "dsa_pg_sample10"):
         import psycopg
 

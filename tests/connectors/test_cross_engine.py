@@ -2,7 +2,8 @@
 MariaDB and Postgres gives the same normalized catalog: tables and views, column names and
 order, nullability, type families, primary keys, foreign keys and index columns. Type texts and
 default texts differ by engine (docs/connectors.md lists how) and are not compared, nor are
-the types of a view's columns.
+the types of a view's columns. And one generated table gives the same profile in SQLite, DuckDB
+and Parquet files.
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ import pytest
 import sqlglot
 
 from dsa.config import Config, parse_source
+from dsa.connectors import open_source
 from dsa.demo import SCHEMA_V1
 from dsa.scan import scan
 from dsa.store import Store
+from quality_data import COLUMNS, TABLE, profile, rows
+from tests.connectors.test_duckdb import DuckdbDb
+from tests.connectors.test_files import FilesDb
+from tests.connectors.test_sqlite import SqliteDb
 
 
 def statements(dialect: str) -> list[str]:
@@ -134,3 +140,19 @@ def test_every_engine_gives_the_same_catalog(engine, reference, tmp_path, reques
     assert sorted(got) == sorted(reference)
     for table in reference:
         assert got[table] == reference[table], table
+
+
+def test_same_table_same_profile_everywhere(tmp_path):
+    """The generated table in SQLite, DuckDB and Parquet files: the same profile, value for value."""
+    data = rows(120, seed=3)
+    dbs = {"sqlite": SqliteDb(tmp_path / "same.db"), "duckdb": DuckdbDb(tmp_path / "same.duckdb"),
+           "files": FilesDb(tmp_path / "lake")}
+    keep = ("null_count", "distinct_count", "min_value", "max_value", "zero_count", "empty_count", "future_count",
+            "true_count", "q1", "median", "q3", "quality_score")
+    profiles = {}
+    for name, db in dbs.items():
+        db.create(TABLE, COLUMNS, data)
+        result = profile(open_source("t", parse_source("t", db.spec)), db.schema, top_k=3)
+        profiles[name] = ({c["column_name"]: {k: c.get(k) for k in keep} for c in result.columns},
+                          sorted((t["column_name"], t["rank"], t["value"], t["count"]) for t in result.top))
+    assert profiles["duckdb"] == profiles["sqlite"] and profiles["files"] == profiles["sqlite"]

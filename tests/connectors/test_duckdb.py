@@ -10,8 +10,11 @@ import pytest
 from dsa.config import Config, parse_source
 from dsa.errors import SourceError
 from dsa.scan import scan
+from dsa.quality import Sample
 from dsa.store import Store
+from quality_data import COLUMNS, TABLE, profile, rows
 from tests.connectors.contract import ConnectorContract
+from tests.connectors.quality_contract import DiffContract, EngineDb, QualityContract
 
 DDL = '''
 CREATE TABLE customers (id INTEGER PRIMARY KEY, email VARCHAR(100) NOT NULL UNIQUE, name VARCHAR(50),
@@ -147,3 +150,68 @@ def test_quality_profiles_attached_schemas(tmp_path):
     assert rows == [('d."""old db"".main".b', 2), ("d.main.a", 3)]
     nulls = con.execute("SELECT null_count FROM column_quality_metrics WHERE column_name = 'x'").fetchone()
     assert nulls == (1,)
+
+
+class DuckdbDb(EngineDb):
+    engine = dialect = "duckdb"
+    schema = "main"
+    POLARS = {"integer": "Int64", "string": "Utf8", "float": "Float64", "date": "Date", "boolean": "Boolean"}
+
+    def __init__(self, path):
+        self.path = path
+        self.spec = {"type": "duckdb", "path": str(path)}
+
+    def connect(self):
+        return duckdb.connect(str(self.path))
+
+    def create(self, table, columns=COLUMNS, data=()):
+        """Rows go in as one Arrow table (executemany is slow in DuckDB)."""
+        if not data or any(f not in self.POLARS for _, _, f in columns):
+            return super().create(table, columns, data)
+        import polars as pl
+
+        frame = pl.DataFrame([list(r) for r in data], orient="row",
+                             schema={n: getattr(pl, self.POLARS[f]) for n, _, f in columns})
+        super().create(table, columns)
+        con = self.connect()
+        try:
+            con.register("frame", frame.to_arrow())
+            con.execute(f"INSERT INTO {self.quote(table)} SELECT * FROM frame")
+        finally:
+            con.close()
+
+
+class TestDuckdbQuality(QualityContract, DiffContract):
+    exotic = [("j", "JSON", "json"), ("l", "INTEGER[]", "array"), ("b", "BLOB", "binary"), ("s", "STRUCT(a INT)", "struct"),
+              ("m", "MAP(VARCHAR, INT)", "map")]
+    exotic_lengths = {"b": (2, 3), "j": (7, 8)}
+    orphans = False  # DuckDB enforces foreign keys
+
+    @pytest.fixture
+    def db(self, tmp_path):
+        return DuckdbDb(tmp_path / "q.duckdb")
+
+    def make_exotic(self, db, cols):
+        db.execute("CREATE TABLE x (id INTEGER, j JSON, l INTEGER[], b BLOB, s STRUCT(a INT), m MAP(VARCHAR, INT))",
+                   """INSERT INTO x VALUES
+                      (1, '{"a": 1}', [1, 2], 'ab'::BLOB, {'a': 1}, MAP {'k': 1}),
+                      (2, NULL, NULL, NULL, NULL, NULL),
+                      (3, '[1,2,3]', [], '\\xAA\\xBB\\xCC'::BLOB, {'a': NULL}, MAP {})""")
+
+    def test_a_column_the_engine_rejects_does_not_fail_the_table(self, db):
+        """A family the profiler believes groupable but the engine cannot compare is demoted, not fatal."""
+        db.execute("CREATE TABLE y (id INTEGER, u UNION(num INT, str VARCHAR))",
+                   "INSERT INTO y VALUES (1, 1::INT), (2, 'a'), (3, NULL)")
+        # claim the union is a string column: its length() and regexp fail in the engine
+        result = profile(self.source(db), "main", "y", columns=[("id", {}, "integer"), ("u", {}, "string")])
+        by = {c["column_name"]: c for c in result.columns}
+        assert by["id"]["distinct_count"] == 3
+        assert by["u"]["null_count"] == 1 and by["u"]["skipped_metrics"]
+
+    def test_a_row_count_sample_is_a_seeded_reservoir(self, db):
+        db.create(TABLE, COLUMNS, rows(2000, seed=11))
+        first = profile(self.source(db), "main", sample=Sample(rows=500))
+        again = profile(self.source(db), "main", sample=Sample(rows=500))
+        t = first.table
+        assert (t["sample_method"], t["sample_rows"], t["sample_seed"], t["row_count"]) == ("reservoir", 500, 42, 2000)
+        assert [c["null_count"] for c in first.columns] == [c["null_count"] for c in again.columns]

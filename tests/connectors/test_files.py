@@ -15,7 +15,11 @@ from dsa.config import Config, parse_source
 from dsa.connectors import open_source
 from dsa.scan import scan
 from dsa.store import Store
+from quality_data import COLUMNS
+from sqlglot import exp
 from tests.connectors.contract import ConnectorContract
+from tests.connectors.quality_contract import DiffContract, QualityContract
+from tests.connectors.test_duckdb import DuckdbDb
 
 
 def write_reference(folder) -> None:
@@ -191,3 +195,46 @@ def test_quality_profiles_files(lake, tmp_path):
     assert rows == {f'f."{root}".events': 23, f'f."{root}".users': 10, f'f."{exports / "*.csv"}".sales': 2}
     city = con.execute("SELECT null_count, distinct_count FROM column_quality_metrics WHERE column_name = 'city'").fetchone()
     assert city == (1, 1)
+
+
+class FilesDb(DuckdbDb):
+    """Parquet files in a folder: each table is written by DuckDB with the engine's types."""
+
+    def __init__(self, folder):
+        folder.mkdir()
+        self.folder, self.schema = folder, str(folder)
+        self.path = folder / "scratch.duckdb.tmp"  # where the rows are built before COPY (hidden from the scan)
+        self.spec = {"type": "files", "paths": [str(folder)]}
+
+    def connect(self):
+        return duckdb.connect(str(self.path))
+
+    def create(self, table, columns=COLUMNS, data=()):
+        con = self.connect()
+        try:
+            con.execute(f"DROP TABLE IF EXISTS {self.quote(table)}")
+        finally:
+            con.close()
+        super().create(table, columns, data)
+        con = self.connect()
+        try:
+            target = exp.Literal.string(str(self.folder / f"{table}.parquet")).sql("duckdb")
+            con.execute(f"COPY {self.quote(table)} TO {target} (FORMAT parquet)")
+        finally:
+            con.close()
+
+
+class TestFilesQuality(QualityContract, DiffContract):
+    exotic = [("l", "INTEGER[]", "array"), ("b", "BLOB", "binary")]
+    exotic_rows = [(1, [1, 2], b"ab"), (2, None, None), (3, [], b"\xaa\xbb\xcc")]
+    exotic_lengths = {"b": (2, 3)}
+    slow_view = False  # a dataset is a file: DuckDB's canceller is tested on duckdb files
+    orphans = False  # files have no keys
+
+    @pytest.fixture
+    def db(self, tmp_path):
+        return FilesDb(tmp_path / "lake")
+
+    def change(self, db):
+        db.create("t", [("id", {"duckdb": "INTEGER"}, "integer"), ("a", {"duckdb": "VARCHAR"}, "string"),
+                        ("c", {"duckdb": "INTEGER"}, "integer")], [(1, "x", 2)])

@@ -13,6 +13,7 @@ from dsa.scan import scan
 from dsa.store import Store
 from tests.conftest import MYSQL
 from tests.connectors.contract import ConnectorContract
+from tests.connectors.quality_contract import DiffContract, EngineDb, QualityContract
 
 pytestmark = pytest.mark.mysql
 
@@ -351,3 +352,41 @@ def test_cli_wrong_port_is_one_line(dsa_cli, tmp_path):
     warning, line = r.stderr.strip().splitlines()
     assert warning.startswith("warning: ") and "sources.shopdb.dsn holds a plaintext password" in warning
     assert "cannot connect to source 'shopdb' (mysql at 127.0.0.1:1/shop)" in line and "s3cret-pw" not in r.stderr
+
+
+# -- the quality and diff contracts --------------------------------------------------------
+
+class MysqlDb(EngineDb):
+    engine = dialect = "mysql"
+    mark = "%s"
+
+    def __init__(self, database):
+        self.schema = database
+        self.spec = {"type": "mysql", "dsn": dsn(database)}
+
+    def connect(self):
+        import pymysql
+
+        return pymysql.connect(**MYSQL, database=self.schema, charset="utf8mb4")
+
+
+class TestMysqlQuality(QualityContract, DiffContract):
+    specials = ()  # no NaN or infinity in a DOUBLE
+    exotic = [("doc", "JSON", "json"), ("raw", "VARBINARY(16)", "binary"), ("shape", "GEOMETRY", "geometry")]
+    exotic_lengths = {"raw": (2, 3), "doc": (8, 9)}
+
+    @pytest.fixture
+    def db(self, mysql_database):
+        return MysqlDb(mysql_database)
+
+    def make_exotic(self, db, cols):
+        db.execute("CREATE TABLE x (id INT, doc JSON, raw VARBINARY(16), shape GEOMETRY)",
+                   """INSERT INTO x VALUES (1, '{"a": 1}', X'6162', ST_GeomFromText('POINT(1 2)')),
+                      (2, NULL, NULL, NULL), (3, '[1, 2, 3]', X'AABBCC', ST_GeomFromText('POINT(0 0)'))""")
+
+    def make_orphans(self, db, customers, orders):
+        """Rows inserted with the foreign key checks off."""
+        db.execute("SET FOREIGN_KEY_CHECKS = 0", "CREATE TABLE customers (id INT PRIMARY KEY)",
+                   "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT, FOREIGN KEY (customer_id) REFERENCES customers (id))",
+                   *[f"INSERT INTO customers VALUES ({c})" for c in customers],
+                   *[f"INSERT INTO orders VALUES ({i}, {'NULL' if c is None else c})" for i, c in enumerate(orders, 1)])

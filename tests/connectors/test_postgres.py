@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,10 +14,14 @@ from psycopg import sql
 
 from dsa.config import Config, parse_source
 from dsa.names import split_name
+from dsa.quality import Sample
 from dsa.scan import scan
 from dsa.store import Store
 from tests.conftest import PG_DSN
+from quality_data import COLUMNS, TABLE, assert_matches, expected, profile
+from quality_data import rows as table_rows
 from tests.connectors.contract import ConnectorContract
+from tests.connectors.quality_contract import DiffContract, EngineDb, QualityContract
 
 pytestmark = pytest.mark.postgres
 
@@ -518,3 +523,82 @@ def test_include_schema_patterns(rich, tmp_path):
         "pg.select.from"]
     assert sorted(r[0] for r in con.execute("SELECT schema_name FROM latest_schema_metadata").fetchall()) == ["ref", "select"]
     assert (result.table_count, result.column_count) == (1, 1)
+
+
+# -- the quality and diff contracts --------------------------------------------------------
+
+class PostgresDb(EngineDb):
+    engine = dialect = "postgres"
+    mark = "%s"
+    schema = "public"
+
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.spec = {"type": "postgres", "dsn": dsn}
+
+    def connect(self):
+        return psycopg.connect(self.dsn)
+
+
+class TestPostgresQuality(QualityContract, DiffContract):
+    exotic = [("j", "json", "json"), ("jb", "jsonb", "json"), ("a", "int[]", "array"), ("b", "bytea", "binary"),
+              ("x", "xml", "xml"), ("p", "point", "geometry"), ("r", "int4range", "other")]
+    exotic_lengths = {"b": (1, 2), "x": (4, 8)}
+
+    @pytest.fixture
+    def db(self, pg_database):
+        return PostgresDb(pg_database)
+
+    def make_exotic(self, db, cols):
+        db.execute("CREATE TABLE x (id int, j json, jb jsonb, a int[], b bytea, x xml, p point, r int4range)",
+                   """INSERT INTO x VALUES
+                      (1, '{"a":1}', '{"a":1}', '{1,2}', '\\xabcd', '<a/>', '(1,2)', '[1,3)'),
+                      (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                      (3, '[1]', '[1]', '{}', '\\x00', '<b>t</b>', '(0,0)', 'empty')""")
+
+    def make_orphans(self, db, customers, orders):
+        """A NOT VALID foreign key: the rows were there before it."""
+        db.execute("CREATE TABLE customers (id int PRIMARY KEY)", "CREATE TABLE orders (id int PRIMARY KEY, customer_id int)")
+        conn = db.connect()
+        with conn, conn.cursor() as cur:
+            cur.executemany("INSERT INTO customers VALUES (%s)", [(c,) for c in customers])
+            cur.executemany("INSERT INTO orders VALUES (%s, %s)", list(enumerate(orders, 1)))
+            cur.execute("ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers NOT VALID")
+
+    def test_sample_matches_python_on_the_same_rows(self, db):
+        """Each column's statement draws the seeded sample again: every one must see the same rows."""
+        data = table_rows(3000, seed=11)
+        db.create(TABLE, COLUMNS, data)
+        result = profile(self.source(db), "public", sample=Sample(percent=30))
+        assert result.table["sample_method"] == "bernoulli"
+        with psycopg.connect(db.dsn) as conn:
+            drawn = conn.execute(sql.SQL("SELECT * FROM {} TABLESAMPLE BERNOULLI (30) REPEATABLE (42)").format(
+                sql.Identifier(TABLE))).fetchall()
+        assert result.table["sample_rows"] == len(drawn)
+        assert_matches(result, expected(drawn, top_k=5))
+
+    def test_columns_read_one_snapshot(self, db):
+        """The column statements run on two sessions; rows committed meanwhile are seen by none of them."""
+        data = table_rows(20000, seed=3)
+        db.create(TABLE, COLUMNS, data)
+        stop = threading.Event()
+
+        def insert() -> None:
+            with psycopg.connect(db.dsn, autocommit=True) as conn:
+                while not stop.is_set():
+                    conn.execute(sql.SQL("INSERT INTO {} (id, word) VALUES (0, 'new')").format(sql.Identifier(TABLE)))
+
+        writer = threading.Thread(target=insert)
+        writer.start()
+        try:
+            result = profile(self.source(db), "public", top_k=5)
+        finally:
+            stop.set()
+            writer.join()
+        totals = {c["column_name"]: c["total_count"] for c in result.columns}
+        nulls = {c["column_name"]: c["null_count"] for c in result.columns}
+        rows_seen = result.table["row_count"]
+        assert rows_seen >= 20000 and set(totals.values()) == {rows_seen}
+        # the columns the writer leaves NULL count every inserted row as a null: the same rows everywhere
+        assert nulls["amount"] - nulls["word"] == rows_seen - 20000 + sum(1 for r in data if r[2] is None) \
+            - sum(1 for r in data if r[1] is None)
