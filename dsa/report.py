@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
@@ -33,7 +34,7 @@ from dsa.catalog import Catalog
 from dsa.config import Config
 from dsa.errors import ConfigError, NotFound, scrub
 from dsa.escape import md
-from dsa.store import _write_atomic
+from dsa.store import Store, _write_atomic
 
 FORMATS = ("html", "md")
 # The fields of each table and column in the embedded JSON, in queries/report_tables.sql order.
@@ -106,7 +107,21 @@ def _runs(catalog: Catalog, source: str, run: str | None) -> tuple[dict[str, Any
         if not scans:
             raise NotFound(f"report: no successful or partial scan of '{source}' in the catalog at {catalog.label}")
         m = scans[-1]
-    return m, diff.quality_run_for(catalog, m["run_id"])
+    return m, _quality_run(catalog, m)
+
+
+def _quality_run(catalog: Catalog, scan: dict[str, Any]) -> str | None:
+    """The quality run that profiled the scan (`details.scan_run_id`), else, as on the Changes
+    page, the newest finished quality run of the connection between this scan and its next."""
+    named = diff.quality_run_for(catalog, scan["run_id"])
+    if named:
+        return named
+    runs = [m for m in catalog.manifests() if m["connection"] == scan["connection"]]
+    end = min((m["started_at"] for m in runs if m["run_type"] == "scan" and m["started_at"] > scan["started_at"]),
+              default=None)
+    found = [m["run_id"] for m in runs if m["run_type"] == "quality" and m["status"] in ("success", "partial")
+             and m["started_at"] >= scan["started_at"] and (end is None or m["started_at"] < end)]
+    return found[-1] if found else None
 
 
 def exact_glob(name: str) -> str:
@@ -148,16 +163,33 @@ def _extras(con, source: str, names: set[str]) -> list[Section]:
 def build_report(catalog: Catalog, config: Config | None, source: str, run: str | None = None,
                  against: str | None = None, tables: str | None = None) -> ReportData:
     """Everything a report of `source` shows (see the module docstring)."""
+    scan, quality_id = _runs(catalog, source, run)
+    if not isinstance(catalog, Store):
+        catalog.replicate()  # a Postgres catalog: its runs' files in the cache before both readers start
+    # the comparison reads the runs' own files on its own DuckDB connection: it runs meanwhile
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        compared = pool.submit(diff.compare, catalog, config, source, from_run=against, to_run=scan["run_id"])
+        data = _gather(catalog, source, scan, quality_id, tables)
+        try:
+            data.changes = compared.result()
+        except (NotFound, ConfigError) as exc:
+            data.changes_note = scrub(str(exc))
+    data.attention = _attention(data)
+    return data
+
+
+def _gather(catalog: Catalog, source: str, scan: dict[str, Any], quality_id: str | None,
+            tables: str | None) -> ReportData:
     con = catalog.connect()
     try:
-        scan, quality_id = _runs(catalog, source, run)
         quality = catalog.run(quality_id) if quality_id else None
         wanted = _wanted(con, scan["run_id"], tables)
         params = (scan["run_id"], quality_id, wanted)
         tables_json = con.execute(queries.text("report_tables"), list(params)).fetchone()[0]
         summary = _frame(con, "report_summary", *params).row(0, named=True)
+        until = datetime.fromisoformat((quality or scan)["started_at"])
         trend = _frame(con, "app_score_trend").filter(
-            (pl.col("connection") == source) & (pl.col("started_at").dt.convert_time_zone("UTC") <= datetime.fromisoformat((quality or scan)["started_at"])))
+            (pl.col("connection") == source) & (pl.col("started_at").dt.convert_time_zone("UTC") <= until))
         score_bins = _frame(con, "report_score_bins", quality_id, wanted)
         worst = _frame(con, "report_attention", quality_id, wanted, ATTENTION_SCORE)
         errors = _frame(con, "report_errors", scan["run_id"], quality_id)
@@ -165,15 +197,8 @@ def build_report(catalog: Catalog, config: Config | None, source: str, run: str 
         extras = _extras(con, source, names)
     finally:
         con.close()
-    try:
-        changes = diff.compare(catalog, config, source, from_run=against, to_run=scan["run_id"])
-        note = ""
-    except (NotFound, ConfigError) as exc:
-        changes, note = None, scrub(str(exc))
-    data = ReportData(source, scan, quality, tables, tables_json, summary, trend, score_bins, [], worst,
-                      errors, changes, note, extras)
-    data.attention = _attention(data)
-    return data
+    return ReportData(source, scan, quality, tables, tables_json, summary, trend, score_bins, [], worst,
+                      errors, None, "", extras)
 
 
 def _attention(data: ReportData) -> list[str]:
