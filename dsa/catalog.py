@@ -99,7 +99,7 @@ def read_only_query(store: Catalog, sql: str, params: list | None = None) -> pl.
         if kind != duckdb.StatementType.SELECT:
             raise ConfigError(f"query: only read-only SELECT queries are allowed (got {kind.name})")
         try:
-            return con.execute(sql, params or []).pl()
+            return con.sql(sql, params=params or []).pl()
         except duckdb.Error as exc:
             # the query is the user's input: its errors (unknown names, bad casts) are exit 2
             raise ConfigError(f"query: {one_line(str(exc))}") from None
@@ -136,7 +136,7 @@ def export_run(store: Catalog, run_id: str | None, fmt: str, out: Path) -> list[
             from sqlglot import exp
 
             query = sqlglot.select("*").from_(exp.to_identifier(table)).where("run_id = ?").sql("duckdb")
-            frame = reader.execute(query, [run_id]).pl() if reader else store.sql(query, [run_id])
+            frame = reader.sql(query, params=[run_id]).pl() if reader else store.sql(query, [run_id])
             if frame.height == 0 and table != "sync_runs":
                 continue
             path = out / f"{table}.{fmt}"

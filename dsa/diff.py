@@ -258,7 +258,7 @@ def _dialect(manifest: dict[str, Any]) -> str | None:
 
 
 def _view_keys(con, sides: dict[str, dict[str, Any]]) -> pl.DataFrame:
-    views = con.execute(
+    views = con.sql(
         "SELECT side, qualified_name, view_definition FROM diff_tables WHERE view_definition IS NOT NULL"
     ).pl()
     dialects = {side: _dialect(m) for side, m in sides.items()} if views.height else {}
@@ -403,7 +403,7 @@ def _compare(store: Store, plan: _Plan, run_id: str, sink) -> DiffResult:
             # each entity query's result goes straight to Parquet; no temp table in between.
             # The run ids are constants: added here as Polars literals rather than carried
             # through DuckDB and Arrow on every one of 100,000s of rows.
-            frames[kind] = con.execute(queries.text(f"diff/{RESULT_FILES[kind]}")).pl().with_columns(
+            frames[kind] = con.sql(queries.text(f"diff/{RESULT_FILES[kind]}")).pl().with_columns(
                 run_id=pl.lit(run_id), connection=pl.lit(source),
                 from_run_id=pl.lit(from_m["run_id"]), to_run_id=pl.lit(to_m["run_id"]),
             ).select(list(CATALOG_TABLES[table]))
@@ -411,12 +411,12 @@ def _compare(store: Store, plan: _Plan, run_id: str, sink) -> DiffResult:
                 sink(table, frames[kind])
             # summary.sql only counts change types: hand DuckDB that one column, not the rows
             con.register(f"diff_result_{kind}", frames[kind].select("change_type").to_arrow())
-        summary = con.execute(queries.text("diff/summary")).pl()
+        summary = con.sql(queries.text("diff/summary")).pl()
         if sink:
             sink("diff_summary", summary)
         drift = pl.DataFrame(schema=DIFF_DATA)
         if drifts:
-            drift = con.execute(queries.text("diff/data_drift")).pl()
+            drift = con.sql(queries.text("diff/data_drift")).pl()
             if drift.height and sink:
                 sink("incremental_diff_data", drift)
         changes = {

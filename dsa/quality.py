@@ -68,10 +68,10 @@ def _tasks(store: Store, source: str, scan_run_id: str, tables: str | None) -> l
         trows = con.execute(
             "SELECT schema_name, table_name, qualified_name, table_type, size_bytes, row_estimate, custom_attributes "
             "FROM normalized_tables WHERE run_id = ? ORDER BY schema_name, table_name", [scan_run_id]).fetchall()
-        crows = con.execute(
+        crows = con.sql(
             "SELECT table_qualified_name, column_name, ordinal_position, data_type, type_family, is_primary_key, is_unique, "
             "foreign_key FROM normalized_columns WHERE run_id = ? ORDER BY table_qualified_name, ordinal_position",
-            [scan_run_id]).pl()
+            params=[scan_run_id]).pl()
     finally:
         con.close()
     by_table: dict[str, list[dict]] = {}

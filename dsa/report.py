@@ -133,14 +133,14 @@ def _wanted(con, scan_run: str, glob: str | None) -> list[str] | None:
     """The qualified names of the tables `--tables GLOB` keeps (as `dsa quality --tables`), or None."""
     if not glob:
         return None
-    rows = con.execute("SELECT qualified_name, schema_name, table_name FROM normalized_tables WHERE run_id = ?",
-                       [scan_run]).fetchall()
+    rows = con.sql("SELECT qualified_name, schema_name, table_name FROM normalized_tables WHERE run_id = ?",
+                   params=[scan_run]).fetchall()
     return [qn for qn, schema, table in rows
             if any(fnmatchcase(n, glob) for n in (table, f"{schema}.{table}"))]
 
 
 def _frame(con, name: str, *params: Any) -> pl.DataFrame:
-    return con.execute(queries.text(name), list(params)).pl()
+    return con.sql(queries.text(name), params=list(params)).pl()
 
 
 def _extras(con, source: str, names: set[str]) -> list[Section]:
@@ -154,7 +154,7 @@ def _extras(con, source: str, names: set[str]) -> list[Section]:
             exp.column("connection").eq(exp.Literal.string(source)))
         query = exp.select("*").from_(exp.to_identifier(table)).where(
             exp.column("run_id").eq(exp.Subquery(this=newest))).limit(MAX_ROWS)
-        rows = con.execute(query.sql(dialect="duckdb")).pl()
+        rows = con.sql(query.sql(dialect="duckdb")).pl()
         rows = rows.drop([c for c in ("run_id", "connection", "tenant") if c in rows.columns])
         out.append(Section(key, title, rows, "" if rows.height else f"No {title.lower()} for {source}."))
     return out
@@ -185,7 +185,7 @@ def _gather(catalog: Catalog, source: str, scan: dict[str, Any], quality_id: str
         quality = catalog.run(quality_id) if quality_id else None
         wanted = _wanted(con, scan["run_id"], tables)
         params = (scan["run_id"], quality_id, wanted)
-        tables_json = con.execute(queries.text("report_tables"), list(params)).fetchone()[0]
+        tables_json = con.sql(queries.text("report_tables"), params=list(params)).fetchone()[0]
         summary = _frame(con, "report_summary", *params).row(0, named=True)
         until = datetime.fromisoformat((quality or scan)["started_at"])
         trend = _frame(con, "app_score_trend").filter(
@@ -193,7 +193,7 @@ def _gather(catalog: Catalog, source: str, scan: dict[str, Any], quality_id: str
         score_bins = _frame(con, "report_score_bins", quality_id, wanted)
         worst = _frame(con, "report_attention", quality_id, wanted, ATTENTION_SCORE)
         errors = _frame(con, "report_errors", scan["run_id"], quality_id)
-        names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        names = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
         extras = _extras(con, source, names)
     finally:
         con.close()

@@ -326,7 +326,15 @@ class Store:
         return con
 
     def refresh(self, con: "duckdb.DuckDBPyConnection") -> None:
-        """Reload run statuses into `con` (the Parquet views pick up new files by themselves)."""
+        """Reload run statuses into `con` (the Parquet views pick up new files by themselves).
+        The work goes through a cursor of its own: a result the caller holds open on `con` stays."""
+        cursor = con.cursor()
+        try:
+            self._define(cursor)
+        finally:
+            cursor.close()
+
+    def _define(self, con: "duckdb.DuckDBPyConnection") -> None:
         runs = self.sync_runs()
         con.register("_sync_runs_frame", runs.to_arrow())
         con.execute("CREATE OR REPLACE TABLE sync_runs AS SELECT * FROM _sync_runs_frame")
@@ -348,7 +356,7 @@ class Store:
     def sql(self, query: str, params: list | None = None) -> pl.DataFrame:
         con = self.connect()
         try:
-            return con.execute(query, params or []).pl()
+            return con.sql(query, params=params or []).pl()
         finally:
             con.close()
 

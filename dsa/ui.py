@@ -124,7 +124,7 @@ def _query(sql: str, params: tuple, version: str) -> pl.DataFrame:
         statements = cursor.extract_statements(sql)
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             raise DsaError("the app only runs single read-only SELECT queries")
-        return cursor.execute(sql, list(params)).pl()
+        return cursor.sql(sql, params=list(params)).pl()
     except duckdb.Error as exc:
         raise DsaError(f"catalog query failed: {one_line(str(exc))}") from None
     finally:

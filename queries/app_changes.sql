@@ -65,7 +65,7 @@ everything AS (
     SELECT * FROM schemas UNION ALL SELECT * FROM tables UNION ALL SELECT * FROM columns
 ),
 classified AS (
-    SELECT *, list_filter(attrs, a -> a.old IS DISTINCT FROM a.new) AS changes
+    SELECT *, list_filter(attrs, lambda a: a.old IS DISTINCT FROM a.new) AS changes
     FROM everything
 )
 SELECT entity_type, schema_name, table_name, column_name, data_type, position,

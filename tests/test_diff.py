@@ -215,7 +215,7 @@ def test_renames_can_be_turned_off(store, shop_runs):
 def _copy_run(store, run_id: str, connection: str, drop_table: str | None, error: tuple | None, status=None):
     """A scan run holding run_id's rows minus one table, with an error recorded for it."""
     con = store.connect()
-    frames = {t: con.execute(f"SELECT * FROM {t} WHERE run_id = ?", [run_id]).pl()
+    frames = {t: con.sql(f"SELECT * FROM {t} WHERE run_id = ?", params=[run_id]).pl()
               for t in ("normalized_schemas", "normalized_tables", "normalized_columns")}
     con.close()
     with store.begin_run(connection, "scan", {"source_type": "sqlite"}) as run:

@@ -43,7 +43,7 @@ def _norm(value, json_column: bool):
 def local_rows(store, table: str) -> list[tuple]:
     con = store.connect()
     try:
-        data = con.execute(sql_select(table)).pl()
+        data = con.sql(sql_select(table)).pl()
     finally:
         con.close()
     return [tuple(_norm(r[c], c in JSON_COLUMNS) for c in tables()[table]) for r in data.iter_rows(named=True)]

@@ -124,8 +124,8 @@ def test_reader_session_is_read_only(mirrored, tmp_path):
     first = catalog.sync_runs()["run_id"][0]
     assert catalog.sql("SELECT count(*) AS n FROM normalized_tables WHERE run_id = ?", [first])["n"].to_list() == [7]
     con = catalog.connect()  # DuckDB over a replica of the Postgres catalog
-    assert con.execute("SELECT count(*) FROM normalized_columns WHERE run_id = ?", [first]).fetchone() == (39,)
-    assert con.execute("SELECT run_id FROM sync_runs ORDER BY started_at").pl()["run_id"][0] == first
+    assert con.execute("SELECT count(*) FROM normalized_columns WHERE run_id = ?", [first]).fetchall() == [(39,)]
+    assert con.sql("SELECT run_id FROM sync_runs ORDER BY started_at").pl()["run_id"][0] == first
 
 
 def test_two_instances_share_one_postgres_catalog(pg_database, tmp_path, monkeypatch):

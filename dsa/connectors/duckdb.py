@@ -90,7 +90,7 @@ class DuckdbConnector(DuckdbEngine):
         except SourceError:
             conn.close()
             raise
-        self._primary = conn.execute("SELECT current_database()").fetchone()[0]
+        self._primary = conn.execute("SELECT current_database()").fetchall()[0][0]
         return GuardedConnection(conn, self.options.timeout_s)
 
     def database_name(self, conn) -> str:

@@ -7,7 +7,7 @@
 WITH f AS (
     SELECT c.*, tm.to_qn AS to_table, coalesce(tm.renamed, false) AS table_renamed,
            CASE WHEN r.renames IS NULL THEN c.columns
-                ELSE list_transform(c.columns, x -> coalesce(list_filter(r.renames, y -> y.old = x)[1].new, x)) END AS key_columns
+                ELSE list_transform(c.columns, lambda x: coalesce(list_filter(r.renames, lambda y: y.old = x)[1].new, x)) END AS key_columns
     FROM diff_constraints c
     LEFT JOIN diff_table_match tm ON tm.from_qn = c.table_qualified_name
     LEFT JOIN diff_column_renames r ON r.from_table = c.table_qualified_name

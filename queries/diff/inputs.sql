@@ -91,7 +91,7 @@ FROM ck
 UNION ALL
 SELECT side, table_qualified_name, schema_name, table_name, 'foreign_key', f.name, f.columns, NULL,
        diff_quote(f.ref_schema) || '.' || diff_quote(f.ref_table) || '('
-           || array_to_string(list_transform(f.ref_columns, x -> diff_quote(x)), ', ') || ')',
+           || array_to_string(list_transform(f.ref_columns, lambda x: diff_quote(x)), ', ') || ')',
        f.on_update, f.on_delete
 FROM fk;
 

@@ -37,8 +37,8 @@ CREATE OR REPLACE TEMP MACRO diff_change(attribute, a, b, differs) AS
 
 -- The kept entries of a list built with diff_change, without the `differs` flag.
 CREATE OR REPLACE TEMP MACRO diff_changed(candidates) AS
-    list_transform(list_filter(candidates, x -> x.differs),
-                   x -> {'attribute': x.attribute, 'from': x.from, 'to': x.to});
+    list_transform(list_filter(candidates, lambda x: x.differs),
+                   lambda x: {'attribute': x.attribute, 'from': x.from, 'to': x.to});
 
 -- An {attribute, from, to} entry that is always kept (renames, moves).
 CREATE OR REPLACE TEMP MACRO diff_entry(attribute, a, b) AS
