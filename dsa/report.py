@@ -47,7 +47,7 @@ COLUMN_FIELDS = ["column_name", "data_type", "type_family", "is_nullable", "colu
                  "score_explanation", "masked", "top_values", "histogram_kind", "histogram"]
 # Sections other features fill: shown when the catalog has the table (newest run of the source).
 EXTRA_SECTIONS = [("checks", "Check results", "check_results"), ("anomalies", "Anomalies", "anomalies"),
-                  ("lint", "Lint findings", "lint_findings")]
+                  ("lineage", "Lineage", "lineage_edges")]
 MAX_ROWS = 5000  # changes, drift and extra rows listed in one file; the catalog holds them all
 ATTENTION_SCORE = 80  # columns and tables under this score are listed under "needs attention"
 _SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)  # the only text that could end an inline script
@@ -144,7 +144,7 @@ def _frame(con, name: str, *params: Any) -> pl.DataFrame:
 
 
 def _extras(con, source: str, names: set[str]) -> list[Section]:
-    """Check results, anomalies, lint findings: the source's newest run of each, where they exist."""
+    """Check results, anomalies, lineage edges: the source's newest run of each, where they exist."""
     out = []
     for key, title, table in EXTRA_SECTIONS:
         if table not in names:
@@ -185,7 +185,7 @@ def _gather(catalog: Catalog, source: str, scan: dict[str, Any], quality_id: str
         quality = catalog.run(quality_id) if quality_id else None
         wanted = _wanted(con, scan["run_id"], tables)
         params = (scan["run_id"], quality_id, wanted)
-        tables_json = con.sql(queries.text("report_tables"), params=list(params)).fetchone()[0]
+        tables_json = con.sql(queries.text("report_tables"), params=list(params)).fetchall()[0][0]
         summary = _frame(con, "report_summary", *params).row(0, named=True)
         until = datetime.fromisoformat((quality or scan)["started_at"])
         trend = _frame(con, "app_score_trend").filter(

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,13 +42,21 @@ def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("browser")
     store = Store(base / "store")
     run_demo(store)
-    port = free_port()
     env = {**os.environ, "DSA_STORE": str(store.path), "DSA_CONFIG": str(base / "dsa.yaml"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     (base / "dsa.yaml").write_text("sources: {}\n")
     env.pop("DSA_READ_ONLY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "dsa", "app", "--port", str(port), "--server.address", "127.0.0.1"],
-                            env=env, cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with app_server(env, base) as url:
+        yield url, store
+
+
+@contextmanager
+def app_server(env: dict, cwd: Path):
+    """A real `dsa app` on a free port (its log in cwd/app-PORT.log); yields its URL."""
+    port = free_port()
+    with open(cwd / f"app-{port}.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "dsa", "app", "--port", str(port), "--server.address", "127.0.0.1"],
+                                env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -60,7 +69,7 @@ def server(tmp_path_factory):
                 time.sleep(0.1)
         else:
             raise AssertionError("the app did not start in 30 s")
-        yield url, store
+        yield url
     finally:
         proc.terminate()
         try:

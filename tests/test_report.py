@@ -25,7 +25,7 @@ SECRET_VALUE = "Secret-value-" + secrets.token_hex(4)  # in a column dsa masks (
 EVIL_TABLE = '<script>window.__pwned = "table"</script>'
 EVIL_COLUMN = '<img src=//203.0.113.9/x onerror="__pwned=1">'  # under Postgres' 63 bytes
 EVIL_VALUE = '</script><script>window.__pwned = "value"</script>'
-SECTIONS = ["summary", "tables", "changes", "drift", "checks", "anomalies", "lint", "errors"]
+SECTIONS = ["summary", "tables", "changes", "drift", "checks", "anomalies", "lineage", "errors"]
 
 
 def dsa(env: dict, *args: str) -> subprocess.CompletedProcess:

@@ -8,9 +8,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -19,33 +16,10 @@ from cryptography.fernet import Fernet
 from psycopg import sql
 
 from tests.conftest import PG_DSN, ROOT
-from tests.test_browser import CHROMIUM, IN_CI, free_port, settle
+from tests.test_browser import CHROMIUM, IN_CI, app_server, settle
 
 pytestmark = pytest.mark.browser
 PASSWORD = "Shared-pw-" + secrets.token_hex(4)
-
-
-@contextmanager
-def app_server(env: dict, cwd: Path):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "dsa", "app", "--port", str(port), "--server.address", "127.0.0.1"],
-                            env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=open(cwd / f"app-{port}.log", "w"))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                assert proc.poll() is None, "the app exited at start"
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture
