@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, Iterator
 
 from dsa import audit, shared
 from dsa.config import Config, SourceOptions, parse_source
-from dsa.errors import NotFound
+from dsa.errors import DsaError, NotFound
 
 
 def _file(store_path: Path) -> Path:
@@ -89,7 +90,12 @@ def all_sources(config: Config, store_path: Path) -> Config:
     """The config with stored connections added (config entries win), each source's secret
     from the vault filled in. Secrets live only in these in-memory options: a source whose
     secret cannot be decrypted raises the reason when it is used (`Config.source`), and only then."""
-    merged = {name: parse_source(name, spec) for name, spec in stored_specs(store_path).items()}
+    try:
+        stored = stored_specs(store_path)
+    except DsaError as exc:  # a Postgres catalog out of reach: the config's sources still work
+        logging.getLogger("dsa.sources").warning("warning: stored connections not loaded: %s", exc)
+        return config
+    merged = {name: parse_source(name, spec) for name, spec in stored.items()}
     merged.update(config.sources)
     unavailable = dict(config._unavailable)
     if (Path(store_path) / "credentials.json").exists() or shared.catalog_dsn(store_path):  # else no vault to load
