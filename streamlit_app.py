@@ -16,6 +16,8 @@ pages = [
     st.Page("pages/connections.py", title="Connections", icon=":material/cable:", url_path="connections"),
 ]
 page = st.navigation(pages)
+if warning := ui.exposure_warning():
+    st.warning(warning, icon=":material/public:")
 if ui.read_only():
     st.sidebar.caption("Read-only catalog: scans and connection edits are off.")
 page.run()

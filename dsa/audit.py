@@ -25,6 +25,7 @@ import psycopg
 
 from dsa import shared
 from dsa.errors import DsaError, one_line, scrub_obj
+from dsa.system import actor, now, os_user
 
 COLUMNS = {
     "recorded_at": "TIMESTAMPTZ",
@@ -47,13 +48,11 @@ def audit_dir(store_path: str | os.PathLike) -> Path:
 def record(store_path: str | os.PathLike, action: str, target: str | None, outcome: str,
            error: str | None = None, details: dict[str, Any] | None = None) -> None:
     """Append one record. Auditing never breaks the work it records: I/O errors are ignored."""
-    from dsa.store import _user, now
-
     at = now()
     line = {
         "recorded_at": at.isoformat(),
-        "actor": os.environ.get("DSA_USER") or _user(),
-        "os_user": _user(),
+        "actor": actor(),
+        "os_user": os_user(),
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "action": action,

@@ -5,23 +5,53 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Protocol
 
 import polars as pl
 
-from dsa.config import is_postgres
+from dsa.config import DEFAULT_STORE, is_postgres
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
 from dsa.shared import CACHE_MARKER, catalog_dsn
 from dsa.model import CATALOG_TABLES
 from dsa.store import Store
 
 if TYPE_CHECKING:
+    import duckdb
+
     from dsa.config import Config
-    from dsa.pg_catalog import PostgresCatalog
 
 EXPORT_FORMATS = ("json", "csv", "parquet")
 
-Catalog = Union[Store, "PostgresCatalog"]
+
+class Catalog(Protocol):
+    """What reading (and starting runs in) a catalog takes: a local folder (`Store`) or a
+    Postgres catalog (`PostgresCatalog`, written through a local cache store) have it alike."""
+
+    path: Path  # the local folder: runs, connections, the vault (a Postgres catalog's cache)
+    runs_dir: Path
+
+    @property
+    def label(self) -> str: ...  # where the catalog is, for messages
+
+    @property
+    def run_hooks(self) -> list[Callable[[str, Store, str], None]]: ...
+
+    def init(self) -> None: ...
+
+    def begin_run(self, connection: str, run_type: str, details: dict[str, Any] | None = None,
+                  started_at: Any = None) -> ContextManager[Any]: ...
+
+    def manifests(self) -> list[dict[str, Any]]: ...
+
+    def run(self, run_id: str) -> dict[str, Any]: ...
+
+    def sync_runs(self) -> pl.DataFrame: ...
+
+    def progress(self, run_id: str) -> dict[str, Any] | None: ...
+
+    def sql(self, query: str, params: list | None = None) -> pl.DataFrame: ...
+
+    def connect(self) -> duckdb.DuckDBPyConnection: ...
 
 
 def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None) -> Catalog:
@@ -31,8 +61,6 @@ def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None)
     (from the command line or the app) is mirrored as it ends. A Postgres catalog writes runs to
     a local cache store and mirrors them into Postgres as they start and end.
     """
-    from dsa.config import DEFAULT_STORE
-
     mirror_dsn = config.mirror.dsn if config is not None and config.mirror is not None else None
     spec = spec or DEFAULT_STORE
     if is_postgres(str(spec)):
@@ -53,6 +81,8 @@ def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None)
         if mirror_dsn and mirror_dsn != catalog.dsn:
             _add_mirror(catalog.cache, mirror_dsn)
         return catalog
+    if Path(spec).exists() and not Path(spec).is_dir():
+        raise ConfigError(f"the catalog {spec} is a file, not a folder (--store, DSA_STORE or the config's store:)")
     store = Store(Path(spec))
     if mirror_dsn:
         _add_mirror(store, mirror_dsn)
@@ -107,14 +137,31 @@ def read_only_query(store: Catalog, sql: str, params: list | None = None) -> pl.
         con.close()
 
 
+# A run is usable when it ended `success`, or `partial`: a partial scan read everything but the
+# objects it could not (a permission denied, a table dropped meanwhile), and those count as
+# unknown in what is built on it (quality, diff, checks, reports, the app), never as gone.
+USABLE = ("success", "partial")
+
+
 def latest_run(store: Catalog, run_type: str = "scan", connection: str | None = None) -> str:
-    runs = store.sync_runs().filter((pl.col("run_type") == run_type) & (pl.col("status") == "success"))
+    """The newest usable run of this type (of this connection)."""
+    runs = store.sync_runs().filter((pl.col("run_type") == run_type) & pl.col("status").is_in(USABLE))
     if connection:
         runs = runs.filter(pl.col("connection") == connection)
     if runs.height == 0:
-        where = f" for '{connection}'" if connection else ""
-        raise NotFound(f"no successful {run_type} run{where} in the catalog at {store.label}")
-    return runs.sort("started_at")["run_id"][-1]
+        where = f" of '{connection}'" if connection else ""
+        raise NotFound(f"no successful or partial {run_type}{where} in the catalog at {store.label}")
+    return runs.sort("started_at", "run_id")["run_id"][-1]
+
+
+def partial_note(store: Catalog, run_id: str) -> str | None:
+    """One line saying that a run is partial and what that means for what is built on it."""
+    m = store.run(run_id)
+    if m["status"] != "partial":
+        return None
+    n = (m.get("counts") or {}).get("error_count") or 0
+    return (f"{m['run_type']} {run_id} of '{m['connection']}' is partial: the {n} object{'s' if n != 1 else ''} "
+            f"it could not read {'are' if n != 1 else 'is'} unknown here (see `dsa runs`)")
 
 
 def export_run(store: Catalog, run_id: str | None, fmt: str, out: Path) -> list[tuple[Path, int]]:

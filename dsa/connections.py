@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dsa import audit
-from dsa.config import Config, SourceOptions, parse_source
-from dsa.connectors import open_source
-from dsa.errors import ConfigError, DsaError, NotFound, one_line, register_secret, scrub, secret_parts
+from dsa.config import Config, SourceOptions, check_source_name, parse_source
+from dsa.connectors import connector_types, open_source
+from dsa.errors import _KV_PASSWORD, ConfigError, DsaError, NotFound, one_line, register_secret, scrub, secret_parts
 from dsa.sources import all_sources, remove_spec, save_spec, stored_specs
 from dsa.vault import Vault, VaultError
 
@@ -66,8 +66,6 @@ def strip_password(dsn: str) -> str:
             netloc = userinfo.split(":", 1)[0] + "@" + host
         query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() != "password"])
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    from dsa.errors import _KV_PASSWORD
-
     return " ".join(_KV_PASSWORD.sub("", dsn).split())
 
 
@@ -84,7 +82,7 @@ def add_connection(store_path: Path, config: Config, name: str, spec: dict[str, 
             register_secret(part)
     stored = stored_specs(store_path)
     try:
-        check_name(name)
+        check_source_name(name)
         if spec is None:
             if secret is None:
                 raise ConfigError(f"connection '{name}': nothing to add (give --type and settings, or a password)")
@@ -129,18 +127,7 @@ def _validate(name: str, spec: dict[str, Any], secret: tuple[str, str] | None) -
 
 
 def _types() -> str:
-    from dsa.connectors import connector_types
-
     return ", ".join(connector_types())
-
-
-def check_name(name: str) -> None:
-    if not name or not name.strip() or name != name.strip():
-        raise ConfigError(f"connection name {name!r}: must not be empty or start or end with spaces")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ConfigError(f"connection name {name!r}: must not hold control characters")
-    if name.startswith("-"):
-        raise ConfigError(f"connection name {name!r}: must not start with '-'")
 
 
 def remove_connection(store_path: Path, config: Config, name: str) -> list[str]:
@@ -172,7 +159,9 @@ def list_connections(store_path: Path, config: Config) -> list[ConnectionInfo]:
         defined_in = "config" if name in config.sources else "store"
         options = full.sources.get(name)
         if name in full._unavailable:
-            secret = f"vault: {full._unavailable[name]}"
+            # not usable as it stands (a secret that does not decrypt, an unset ${ENV}): say why
+            reason = full._unavailable[name]
+            secret = f"{'vault' if isinstance(reason, VaultError) else 'unavailable'}: {reason}"
         elif name in records:
             secret = f"vault (key {records[name]['key_id']})"
         elif options is not None and _config_secret(options):
@@ -190,7 +179,7 @@ def _config_secret(options: SourceOptions) -> bool:
 
 
 def _describe(name: str, options: SourceOptions | None) -> str | None:
-    if options is None:
+    if options is None or type(options) is SourceOptions:  # nothing known but its type
         return None
     try:
         return scrub(open_source(name, options).describe())

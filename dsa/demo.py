@@ -12,11 +12,21 @@ products that do not exist (an orphaned foreign key), an empty table, and a view
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
+
+from dsa.config import Config
+from dsa.connectors.base import Progress
+from dsa.diff import diff
+from dsa.errors import DsaError
+from dsa.quality import quality
+from dsa.scan import scan
+from dsa.sources import all_sources, save_spec
+from dsa.store import Store
 
 FIRST = "Ada Alan Grace Linus Guido Barbara Ken Dennis Margaret Edsger Donald Frances Radia Tim Bjarne Anders".split()
 LAST = "Lovelace Turing Hopper Torvalds Rossum Liskov Thompson Ritchie Hamilton Dijkstra Knuth Allen Perlman Berners-Lee Stroustrup Hejlsberg".split()
@@ -236,15 +246,29 @@ def _insert(con: sqlite3.Connection, table: str, rows: list[list]) -> None:
 DEMO_SOURCE = "demo_shop"
 
 
-def run_demo(store, progress=None) -> list[str]:
-    """Build the demo, scan (and profile and diff) version 1 then version 2. Returns summary lines."""
-    from dsa.config import Config
-    from dsa.quality import quality
-    from dsa.scan import scan
-    from dsa.sources import all_sources, save_spec
+def run_demo(store: Store, progress: Progress | None = None) -> list[str]:
+    """Build the demo, scan (and profile and diff) version 1 then version 2. Returns summary lines.
 
+    Once per store: the demo's history is v1 then v2 then their diff, and a second `dsa demo`
+    (after the first, or at the same time: it waits for it) says so instead of adding another
+    v1 and v2 after it, which would make the newest two scans a change from v2 back to v1."""
     store.init()
-    db = (store.path / "demo" / "shop.db").resolve()
+    folder = store.path / "demo"
+    folder.mkdir(exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runs = [m for m in store.manifests() if m["connection"] == DEMO_SOURCE]
+        if any(m["run_type"] == "diff" and m["status"] in ("success", "partial") for m in runs):
+            return [f"the demo is already loaded in {store.label} ({len(runs)} runs of '{DEMO_SOURCE}'); "
+                    "for a fresh one use another --store"]
+        if runs:
+            raise DsaError(f"an earlier `dsa demo` in {store.label} did not finish ({len(runs)} runs of "
+                           f"'{DEMO_SOURCE}'); load the demo into another --store")
+        return _load(store, folder / "shop.db", progress)
+
+
+def _load(store: Store, db: Path, progress: Progress | None) -> list[str]:
+    db = db.resolve()
     lines, scans = [], []
     for version in (1, 2):
         build_shop(db, version)
@@ -255,8 +279,6 @@ def run_demo(store, progress=None) -> list[str]:
         profiled = quality(store, config, DEMO_SOURCE, progress=progress)
         lines.append(f"{profiled.run_id}  quality of shop v{version}: {profiled.summary()}")
         scans.append(result.run_id)
-    from dsa.diff import diff
-
     changes = diff(store, config, DEMO_SOURCE, from_run=scans[0], to_run=scans[1])
     lines.append(f"{changes.run_id}  diff of shop v1 -> v2: {changes.summary_line()}")
     return lines

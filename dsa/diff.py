@@ -25,13 +25,13 @@ from typing import Any
 import polars as pl
 
 from dsa import duck, queries
+from dsa.catalog import USABLE
 from dsa.config import Config, DiffOptions
 from dsa.errors import ConfigError, NotFound
 from dsa.model import CATALOG_TABLES, DIFF_DATA
 from dsa.names import qualified_name, split_name
 from dsa.store import Store
 
-ENTITY_TYPES = ("schema", "table", "column", "constraint", "index")
 CHANGE_TYPES = ("added", "removed", "modified", "renamed", "moved", "unknown", "unchanged")
 # What makes the diff "changed" (exit 4): anything but unknown and unchanged, or data drift.
 REAL_CHANGES = ("added", "removed", "modified", "renamed", "moved")
@@ -174,45 +174,46 @@ def _scan(store: Store, run_id: str, option: str) -> dict[str, Any]:
     return m
 
 
-def _successful_scans(store: Store, connection: str) -> list[dict[str, Any]]:
+def _usable_scans(store: Store, connection: str) -> list[dict[str, Any]]:
     return [m for m in store.manifests()
-            if m["run_type"] == "scan" and m["status"] == "success" and m["connection"] == connection]
+            if m["run_type"] == "scan" and m["status"] in USABLE and m["connection"] == connection]
 
 
 def resolve_runs(store: Store, source: str, from_run: str | None = None, to_run: str | None = None,
                  against: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The (older, newer) scan manifests to compare.
 
-    Default: the two newest successful scans of `source`. `--to RUN` alone: RUN against the newest
-    successful scan of `source` before it. `--from RUN` alone: RUN against the newest successful
-    scan of `source`. `--against OTHER`: the newest successful scan of source OTHER against that of
+    Default: the two newest usable scans of `source` (`success` or `partial`). `--to RUN` alone: RUN against the newest
+    usable scan of `source` before it. `--from RUN` alone: RUN against the newest usable
+    scan of `source`. `--against OTHER`: the newest usable scan of source OTHER against that of
     `source` (or against `--to`). Explicit runs may belong to any connection.
     """
     if against and from_run:
         raise ConfigError("give either --from or --against, not both")
-    scans = _successful_scans(store, source)
+    scans = _usable_scans(store, source)
     to_m = _scan(store, to_run, "--to") if to_run else None
     from_m = _scan(store, from_run, "--from") if from_run else None
     if against:
-        others = _successful_scans(store, against)
+        others = _usable_scans(store, against)
         if not others:
-            raise NotFound(f"--against: no successful scan of '{against}' in the catalog at {store.path}")
+            raise NotFound(f"--against: no successful or partial scan of '{against}' in the catalog at {store.path}")
         from_m = others[-1]
     if to_m is None:
         if not scans:
-            raise NotFound(f"no successful scan of '{source}' in the catalog at {store.path}")
+            raise NotFound(f"no successful or partial scan of '{source}' in the catalog at {store.path}")
         to_m = scans[-1] if from_m is not None else None
         if to_m is None:
             if len(scans) < 2:
                 raise NotFound(
-                    f"diff: source '{source}' has only one successful scan ({scans[0]['run_id']}); "
+                    f"diff: source '{source}' has only one successful or partial scan ({scans[0]['run_id']}); "
                     "scan it again, or name runs with --from/--to"
                 )
             from_m, to_m = scans[-2], scans[-1]
     if from_m is None:
         earlier = [m for m in scans if (m["started_at"], m["run_id"]) < (to_m["started_at"], to_m["run_id"])]
         if not earlier:
-            raise NotFound(f"--to: no successful scan of '{source}' before run '{to_m['run_id']}'; name one with --from")
+            raise NotFound(f"--to: no successful or partial scan of '{source}' before run '{to_m['run_id']}'; "
+                           "name one with --from")
         from_m = earlier[-1]
     return from_m, to_m
 

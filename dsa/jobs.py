@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from dsa.errors import DsaError, scrub
-from dsa.store import Store, _write_atomic, now
+from dsa.store import Store
+from dsa.system import now, write_atomic
 
 STEPS = ("scan", "quality")
 
@@ -83,7 +84,7 @@ def start_job(store: Store, connection: str, steps: list[str], sample: str | Non
                "status": "starting", "started_at": now().isoformat(), "step": None, "pids": [],
                "results": [], "error": None}
         path = jobs / f"{job_id}.json"
-        _write_atomic(path, json.dumps(job).encode())
+        write_atomic(path, json.dumps(job).encode())
         full_env = {**os.environ, **(env or {}), "DSA_STORE": str(store.path.resolve())}
         _children[:] = [p for p in _children if p.poll() is None]
         _children.append(subprocess.Popen(
@@ -116,7 +117,7 @@ def _run(path: Path) -> int:
 
     def save(**changes: Any) -> None:
         state.update(changes)
-        _write_atomic(path, json.dumps(state).encode())
+        write_atomic(path, json.dumps(state).encode())
 
     worst = 0
     for step in state["steps"]:

@@ -30,10 +30,11 @@ from psycopg.copy import QueuedLibpqWriter
 from dsa import queries
 from dsa.errors import DsaError, one_line, register_secret, scrub
 from dsa.model import CATALOG_TABLES
+from dsa.pg_sql import SCHEMA, to_postgres_statements
 from dsa.shared import catalog_dsn
 from dsa.store import FINISHED, SYNC_RUNS, Store
+from dsa.vault import CREDENTIALS, credentials_frame
 
-SCHEMA = "dsa_production"
 # Text columns holding JSON; they are jsonb in the mirror.
 JSON_COLUMNS = frozenset({"attributes", "custom_attributes", "changes", "counts", "details"})
 COPY_CHUNK_ROWS = 20_000  # rows rendered per CSV chunk: small enough to overlap with sending
@@ -48,15 +49,11 @@ class MirrorError(DsaError):
 def tables() -> dict[str, dict[str, pl.DataType]]:
     """Every mirrored table with its columns: `sync_runs` first, then the catalog tables, then
     `credentials` (ciphertext only: the vault's key never leaves the machine that holds it)."""
-    from dsa.vault import CREDENTIALS
-
     return {"sync_runs": SYNC_RUNS, **CATALOG_TABLES, "credentials": CREDENTIALS}
 
 
 def mirror_credentials(conn: psycopg.Connection, store: Store) -> int:
     """Replace the mirror's `credentials` rows with the store's, in one transaction."""
-    from dsa.vault import credentials_frame
-
     data = credentials_frame(store.path)
     with conn.transaction():
         conn.execute(sql.SQL("LOCK TABLE {}.credentials IN EXCLUSIVE MODE").format(sql.Identifier(SCHEMA)))
@@ -202,8 +199,6 @@ def _view_names(conn: psycopg.Connection) -> list[str]:
 
 def view_statements() -> list[tuple[str, str]]:
     """The catalog's views as (file, Postgres statement), in the order DuckDB creates them."""
-    from dsa.pg_catalog import to_postgres_statements
-
     out = []
     for name in queries.view_files():
         if queries.exists(f"mirror/{name}"):

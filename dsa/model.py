@@ -97,11 +97,6 @@ CATALOG_TABLES: dict[str, dict[str, pl.DataType]] = {
 }
 
 
-def register_table(name: str, schema: dict[str, pl.DataType]) -> None:
-    """Let a feature module (quality, diff, ...) declare a catalog table of its own."""
-    CATALOG_TABLES[name] = schema
-
-
 # One encoder for every call: json.dumps with options builds a new JSONEncoder each time, which
 # costs as much as encoding a small object (a scan encodes two objects per table).
 _ENCODER = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":"))

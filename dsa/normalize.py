@@ -10,17 +10,34 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
 
 import orjson
 import polars as pl
 
 from dsa import model
-from dsa.connectors.base import Extraction
 from dsa.names import qualified_name, quote_part
 
-if TYPE_CHECKING:
-    from dsa.connectors.base import Connector, Progress
+
+class Source(Protocol):
+    """What normalizing asks of a connector: its name, its include/exclude verdict, its types."""
+
+    name: str
+
+    def wanted(self, schema: str, table: str | None = None) -> bool: ...
+
+    def type_family(self, data_type: str | None) -> str: ...
+
+
+@dataclass
+class Extraction:
+    """What one scan extracted: frames with the `dsa.model` schemas, plus unreadable objects."""
+
+    schemas: pl.DataFrame
+    tables: pl.DataFrame
+    columns: pl.DataFrame
+    errors: list[dict[str, str]] = field(default_factory=list)  # qualified_name, object_type, error
 
 
 def _list(value: Any) -> list:
@@ -62,8 +79,8 @@ def _bool(value: Any) -> bool | None:
     return bool(value)
 
 
-def normalize(connector: Connector, raw: dict[str, list[dict[str, Any]]], *, run_id: str, database: str | None,
-              tenant: str = "default", progress: Progress | None = None) -> Extraction:
+def normalize(connector: Source, raw: dict[str, list[dict[str, Any]]], *, run_id: str, database: str | None,
+              tenant: str = "default", progress: Callable[[int, int, str], None] | None = None) -> Extraction:
     """Turn standard catalog rows into the schema, table and column frames.
 
     Everything proportional to the number of objects runs column-wise in Polars: each key's and
@@ -349,7 +366,7 @@ def json_value(expr: pl.Expr) -> pl.Expr:
     return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
 
 
-def _column_frame(connector: Connector, frame: pl.DataFrame, wanted: pl.DataFrame, cons: pl.DataFrame,
+def _column_frame(connector: Source, frame: pl.DataFrame, wanted: pl.DataFrame, cons: pl.DataFrame,
                   idx: pl.DataFrame, *, run_id: str, conn_q: str, conn_name: str, tenant: str) -> pl.DataFrame:
     frame = frame.join(wanted, on=["schema_name", "table_name"], how="semi", maintain_order="left")
     # a few distinct type texts: map each once

@@ -22,126 +22,16 @@ from typing import Any, Iterator
 import duckdb
 import polars as pl
 import psycopg
-import sqlglot
 from psycopg.adapt import Loader
-from sqlglot import exp
 
 from dsa import duck
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
+from dsa.mirror import MirrorHook, connect, describe_dsn
+from dsa.model import CATALOG_TABLES, frame
+from dsa.pg_sql import SCHEMA, check_catalog_only, postgres_versions, translate_query
 from dsa.store import SYNC_RUNS, Store
+from dsa.system import write_atomic
 
-
-
-# -- translation -----------------------------------------------------------------------------
-
-
-def _fix_for_postgres(node: exp.Expression) -> exp.Expression:
-    """What sqlglot leaves in DuckDB's words: arg_max / arg_min and GROUP BY ALL; and the
-    catalog's information_schema, which in Postgres is the mirror schema's part of it."""
-    if (isinstance(node, exp.Table) and node.db.lower() == "information_schema"
-            and node.name.lower() in ("columns", "tables", "views")):
-        from dsa.mirror import SCHEMA
-
-        inner = exp.select("*").from_(exp.table_(node.name, db="information_schema")).where(
-            exp.column("table_schema").eq(exp.Literal.string(SCHEMA)))
-        return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
-    if isinstance(node, exp.Select) and isinstance(node.args.get("group"), exp.Group) and node.args["group"].args.get("all"):
-        # GROUP BY ALL groups by every selected expression that holds no aggregate: by position.
-        keys = [exp.Literal.number(i) for i, e in enumerate(node.expressions, 1)
-                if not e.find(exp.AggFunc) and not e.find(exp.Window) and not isinstance(e.unalias(), exp.Literal)]
-        node.set("group", exp.Group(expressions=keys) if keys else None)
-        return node
-    if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)) and not node.args.get("only_json_types"):
-        # DuckDB reads JSON from text; Postgres needs json(b): the mirror's JSON columns are jsonb
-        # (a no-op cast) and other JSON text columns are parsed. Operators (->, ->>) take jsonb.
-        node.set("this", exp.cast(node.this.copy(), exp.DataType.build("jsonb")))
-        path = node.expression
-        keys = _path_keys(path) if isinstance(path, exp.JSONPath) else None
-        if isinstance(node, exp.JSONExtractScalar) and keys is not None and len(keys) > 1:
-            # a text result at a nested path: #>> '{a,0,b}' (chained ->> would read text as JSON)
-            literal = "{" + ",".join('"' + k.replace("\\", "\\\\").replace('"', '\\"') + '"' for k in keys) + "}"
-            return exp.JSONBExtractScalar(this=node.this, expression=exp.Literal.string(literal))
-        node.set("only_json_types", True)
-        return node
-    if isinstance(node, (exp.ArgMax, exp.ArgMin)):
-        value, key = node.this, node.expression
-        order = exp.Ordered(this=key.copy(), desc=isinstance(node, exp.ArgMax), nulls_first=False)
-        agg = exp.ArrayAgg(this=exp.Order(this=value.copy(), expressions=[order]))
-        # DuckDB's arg_max skips rows where either argument is NULL.
-        cond = exp.and_(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())),
-                        exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())))
-        return exp.Bracket(this=exp.Paren(this=exp.Filter(this=agg, expression=exp.Where(this=cond))),
-                           expressions=[exp.Literal.number(1)], offset=1)
-    return node
-
-
-def _path_keys(path: exp.JSONPath) -> list[str] | None:
-    """A simple JSON path ($.a[0].b) as its keys, or None for wildcards, filters and the like."""
-    keys = []
-    for part in path.expressions:
-        if isinstance(part, exp.JSONPathRoot):
-            continue
-        if isinstance(part, (exp.JSONPathKey, exp.JSONPathSubscript)) and isinstance(part.this, (str, int)):
-            keys.append(str(part.this))
-        else:
-            return None
-    return keys
-
-
-def to_postgres(statement: exp.Expression) -> str:
-    return statement.transform(_fix_for_postgres).sql(dialect="postgres")
-
-
-def to_postgres_statements(text: str) -> list[str]:
-    """A file of DuckDB statements as Postgres statements (comments dropped)."""
-    out = []
-    for statement in sqlglot.parse(text, read="duckdb"):
-        if statement is None:
-            continue
-        for c in statement.find_all(exp.Expression):
-            c.comments = None
-        out.append(to_postgres(statement))
-    return out
-
-
-def postgres_versions() -> dict[str, str]:
-    """Shipped queries written again for Postgres where sqlglot's translation is not faithful:
-    the DuckDB text of `queries/<name>.sql` -> the text of `queries/mirror/<name>.sql`."""
-    from dsa import queries
-
-    out = {}
-    for path in sorted((queries.ROOT / "mirror").glob("*.sql")):
-        if path.stem != "bookkeeping" and not path.stem.startswith("views") and queries.exists(path.stem):
-            out[queries.text(path.stem).strip()] = path.read_text(encoding="utf-8")
-    return out
-
-
-def translate_query(query: str) -> tuple[str, int]:
-    """One DuckDB query as Postgres SQL with `$1..$n` placeholders; returns it and n."""
-    try:
-        statement = sqlglot.parse_one(query, read="duckdb")
-    except sqlglot.errors.ParseError as exc:
-        raise DsaError(f"query: cannot translate to Postgres: {one_line(str(exc))}") from None
-    count = 0
-    numbered: set[int] = set()
-
-    def number(node: exp.Expression) -> exp.Expression:
-        # DuckDB's `?` count up; `$n` name their parameter (and may repeat): Postgres takes `$n`.
-        nonlocal count
-        if isinstance(node, exp.Placeholder):
-            if node.this is None:
-                count += 1
-                return exp.Var(this=f"${count}")
-            if str(node.this).isdigit():
-                numbered.add(int(node.this))
-                return exp.Var(this=f"${int(node.this)}")
-            raise ConfigError(f"query: named parameter ${node.this} is not supported on a Postgres catalog")
-        return node
-
-    text = to_postgres(statement.transform(number))
-    if count and numbered:
-        raise ConfigError("query: use either ? or $n parameters, not both")
-    return text, count or max(numbered, default=0)
 
 
 # -- result types ----------------------------------------------------------------------------
@@ -172,8 +62,6 @@ class PostgresCatalog:
     """The catalog in a Postgres mirror, written through a local cache store."""
 
     def __init__(self, dsn: str, cache: Store):
-        from dsa.mirror import SCHEMA, MirrorHook, describe_dsn
-
         self.dsn = dsn
         self.cache = cache
         self.path = cache.path
@@ -201,8 +89,6 @@ class PostgresCatalog:
 
     @contextmanager
     def _session(self) -> Iterator[psycopg.Connection]:
-        from dsa.mirror import connect
-
         conn = connect(self.dsn, read_only=True, what="catalog")
         try:
             for name in ("jsonb", "json"):
@@ -270,6 +156,10 @@ class PostgresCatalog:
             raise ConfigError(f"query: give exactly one statement (got {len(statements)})")
         if statements[0].type != duckdb.StatementType.SELECT:
             raise ConfigError(f"query: only read-only SELECT queries are allowed (got {statements[0].type.name})")
+        with self._session() as conn:
+            relations = {r[0] for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [self.schema])}
+        check_catalog_only(query, relations)
         return self.sql(query, params)
 
     def sync_runs(self) -> pl.DataFrame:
@@ -298,9 +188,6 @@ class PostgresCatalog:
 
     def replicate(self) -> list[str]:
         """Copy mirrored runs missing from the cache into it (as Parquet runs); returns their ids."""
-        from dsa.model import CATALOG_TABLES, frame
-        from dsa.store import _write_atomic
-
         self.cache.init()
         fetched = []
         with self._session() as conn:
@@ -327,7 +214,7 @@ class PostgresCatalog:
                 manifest = {k: v for k, v in runs.get(run_id, {"run_id": run_id}).items()
                             if k not in ("duration_s", "schema_count", "table_count", "column_count", "error_count")}
                 tmp.mkdir(parents=True, exist_ok=True)
-                _write_atomic(tmp / "run.json", json.dumps({**manifest, "replicated_from": self.label}, default=str).encode())
+                write_atomic(tmp / "run.json", json.dumps({**manifest, "replicated_from": self.label}, default=str).encode())
                 try:
                     os.rename(tmp, self.cache.runs_dir / run_id)  # whole runs only, as the store expects
                 except OSError:  # another process replicated it first

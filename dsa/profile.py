@@ -122,10 +122,6 @@ def _txt(e: exp.Expression) -> exp.Expression:
     return _cast(e, "TEXT")
 
 
-def _null(to: str = "DOUBLE") -> exp.Expression:
-    return _cast(exp.Null(), to)
-
-
 def sort_key(e: exp.Expression, family: str, engine: Connector) -> exp.Expression:
     """Order text by Unicode code point in every engine (the tie order of top values)."""
     if family not in TEXT:

@@ -4,8 +4,8 @@ Per table, in the source engine (`dsa.table_profile`): an exact `count(*)` when 
 apply (`dsa.sampling`), the profile statements of `dsa.profile` (plus a plain aggregate for
 columns that cannot be grouped), and one anti-join per foreign key counting orphaned values.
 Tables run in parallel (`quality.workers`), each on its own read-only connection with a deadline
-(`quality.timeout_s`, `dsa.sessions`): the engine's statement timeout where it has one, and an
-interrupt of the connection when the deadline passes. A failing or timed-out table is recorded
+(the smaller of the source's `timeout_s` and `quality.timeout_s`, `dsa.sessions`): the engine's
+statement timeout where it has one, and an interrupt of the connection when the deadline passes. A failing or timed-out table is recorded
 and the run ends `partial`; Ctrl-C interrupts the running statements and keeps every table that
 finished.
 """
@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from dsa import model, score
 from dsa.catalog import latest_run
-from dsa.config import Config
+from dsa.config import Config, effective_timeout
 from dsa.connectors import open_source
 from dsa.errors import ConfigError, NotFound, one_line, scrub
 from dsa.sampling import Sample, parse_sample
@@ -90,17 +90,20 @@ def _tasks(store: Store, source: str, scan_run_id: str, tables: str | None) -> l
 
 def quality(store: Store, config: Config, source: str, *, tables: str | None = None, sample: str | int | None = None,
             top_k: int | None = None, progress: Progress | None = None) -> QualityResult:
-    """Profile one configured source's newest scan. Raises `DsaError` for user errors."""
-    options = config.quality
+    """Profile one configured source's newest usable scan. Raises `DsaError` for user errors."""
+    source_options = config.source(source)
+    # one time limit for each statement, the source's and quality's together (docs/quality.md)
+    options = config.quality.model_copy(update={"timeout_s": effective_timeout(source_options, config.quality)})
     spec = parse_sample(sample, "--sample") if sample is not None else parse_sample(options.sample, "quality.sample")
     top_k = options.top_k if top_k is None else top_k
     if top_k < 0:
         raise ConfigError(f"--top-k: must be 0 or more (got {top_k})")
-    connector = open_source(source, config.source(source))
+    connector = open_source(source, source_options)
     try:
         scan_run_id = latest_run(store, "scan", source)
     except NotFound:
-        raise NotFound(f"no successful scan of '{source}' in the catalog at {store.path}: run `dsa scan {source}` first") from None
+        raise NotFound(f"no successful or partial scan of '{source}' in the catalog at {store.path}: "
+                       f"run `dsa scan {source}` first") from None
     tasks = _tasks(store, source, scan_run_id, tables)
     if tables and not tasks:
         raise NotFound(f"--tables {tables!r} matches no table of '{source}' (scan {scan_run_id})")
@@ -161,7 +164,7 @@ def quality(store: Store, config: Config, source: str, *, tables: str | None = N
                     try:
                         res = fut.result()
                     except TableTimeout:
-                        _failed(run, task, "timeout", f"profiling took longer than {options.timeout_s:g}s (quality.timeout_s)",
+                        _failed(run, task, "timeout", f"profiling took longer than {options.timeout_s:g}s (its time limit)",
                                 failed, pending)
                     except Exception as exc:  # a driver error: this table fails, the run goes on
                         _failed(run, task, "failed", f"{connector.describe()}: {exc}", failed, pending)

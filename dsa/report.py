@@ -34,7 +34,8 @@ from dsa.catalog import Catalog
 from dsa.config import Config
 from dsa.errors import ConfigError, NotFound, scrub
 from dsa.escape import md
-from dsa.store import Store, _write_atomic
+from dsa.store import Store
+from dsa.system import write_atomic
 
 FORMATS = ("html", "md")
 # The fields of each table and column in the embedded JSON, in queries/report_tables.sql order.
@@ -360,7 +361,7 @@ def vega_bundle() -> str:
     text = vl_convert.javascript_bundle()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, text.encode("utf-8"))
+        write_atomic(path, text.encode("utf-8"))
     except OSError:
         pass  # a read-only home: bundle again next time
     return text

@@ -9,71 +9,14 @@ per-row filter. Every shape is aliased `src`, the name the profile statements re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlglot import exp
 
-from dsa.errors import ConfigError
+from dsa.options import AUTO_SAMPLE_ROWS, Sample, parse_sample
 from dsa.profile import SRC
 
-AUTO_SAMPLE_ROWS = 1_000_000  # without --sample: full scan below this many rows, a sample of this size above
+__all__ = ["AUTO_SAMPLE_ROWS", "SEED", "Sample", "parse_sample", "whole", "tablesample", "filtered"]
+
 SEED = 42
-
-
-@dataclass(frozen=True)
-class Sample:
-    """What the user asked for: a percentage, a row count, or None (automatic)."""
-
-    percent: float | None = None
-    rows: int | None = None
-
-    def describe(self) -> str:
-        if self.percent is not None:
-            return f"{self.percent:g}%"
-        if self.rows is not None:
-            return f"{self.rows} rows"
-        return "auto"
-
-    def may_sample(self, row_estimate: int | None) -> bool:
-        """Whether the table may be sampled, so its exact row count is worth a statement of its
-        own (for 100% the profile counts the rows)."""
-        if self.percent is not None:
-            return self.percent < 100
-        return self.rows is not None or row_estimate is None or row_estimate >= AUTO_SAMPLE_ROWS // 2
-
-    def percent_of(self, row_count: int | None) -> float | None:
-        """The percentage of a table of `row_count` rows to profile; None for all of it."""
-        if not row_count:
-            return None
-        if self.percent is not None:
-            return self.percent if self.percent < 100 else None
-        if self.rows is not None:
-            return 100.0 * self.rows / row_count if self.rows < row_count else None
-        return 100.0 * AUTO_SAMPLE_ROWS / row_count if row_count > AUTO_SAMPLE_ROWS else None
-
-    def rows_wanted(self) -> int | None:
-        """The number of rows asked for (automatic: a million), None for a percentage."""
-        if self.rows is not None:
-            return self.rows
-        return AUTO_SAMPLE_ROWS if self.percent is None else None
-
-
-def parse_sample(value: str | int | None, where: str = "--sample") -> Sample:
-    if value is None or value == "":
-        return Sample()
-    text = str(value).strip().replace("_", "").replace(",", "")
-    try:
-        if text.endswith("%"):
-            pct = float(text[:-1])
-            if not 0 < pct <= 100:
-                raise ValueError
-            return Sample(percent=pct)
-        rows = int(text)
-        if rows <= 0:
-            raise ValueError
-        return Sample(rows=rows)
-    except ValueError:
-        raise ConfigError(f"{where}: give a percentage like 10% (0-100] or a positive row count (got {value!r})") from None
 
 
 def whole(rel: exp.Expression) -> exp.Expression:

@@ -17,7 +17,7 @@ from dsa.errors import one_line
 from dsa.profile import probe_sql
 
 if TYPE_CHECKING:
-    from dsa.config import QualityOptions
+    from dsa.options import QualityOptions
     from dsa.connectors.base import Connector
 
 

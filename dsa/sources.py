@@ -11,14 +11,14 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from dsa import audit, shared
-from dsa.config import Config, SourceOptions, parse_source
-from dsa.errors import DsaError, NotFound
+from dsa.config import Config, SourceOptions, parse_source, parse_sources
+from dsa.errors import ConfigError, DsaError, NotFound
+from dsa.system import write_atomic
 
 
 def _file(store_path: Path) -> Path:
@@ -47,9 +47,7 @@ def stored_specs(store_path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _save(store_path: Path, specs: dict[str, dict[str, Any]]) -> None:
-    from dsa.store import _write_atomic  # here: reading sources must not load the store's Polars
-
-    _write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
+    write_atomic(_file(store_path), json.dumps(specs, indent=1, ensure_ascii=False).encode())
 
 
 def save_spec(store_path: Path, name: str, spec: dict[str, Any]) -> SourceOptions:
@@ -95,9 +93,12 @@ def all_sources(config: Config, store_path: Path) -> Config:
     except DsaError as exc:  # a Postgres catalog out of reach: the config's sources still work
         logging.getLogger("dsa.sources").warning("warning: stored connections not loaded: %s", exc)
         return config
-    merged = {name: parse_source(name, spec) for name, spec in stored.items()}
+    merged, unavailable, problems = parse_sources(stored)
+    if problems:
+        raise ConfigError(f"{_file(store_path)}: {'; '.join(problems)}")
     merged.update(config.sources)
-    unavailable = dict(config._unavailable)
+    unavailable = {n: r for n, r in unavailable.items() if n not in config.sources}
+    unavailable.update(config._unavailable)
     if (Path(store_path) / "credentials.json").exists() or shared.catalog_dsn(store_path):  # else no vault to load
         from dsa.vault import Vault, VaultError, with_secret
 

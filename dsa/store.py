@@ -15,7 +15,6 @@ separate processes at once. A run whose process died (SIGKILL, power loss) keeps
 
 from __future__ import annotations
 
-import getpass
 import logging
 import hashlib
 import json
@@ -26,15 +25,19 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import polars as pl
 
-from dsa import queries
+from dsa import audit, queries, vault
 from dsa.errors import DsaError, NotFound, one_line, scrub, scrub_obj
 from dsa.model import CATALOG_TABLES, RUN_ERRORS, frame
+from dsa.system import actor, clear_stale_temp, now, process_alive, process_start, temp_name, write_atomic
+
+if TYPE_CHECKING:  # DuckDB is loaded by `connect`: a scan only writes Parquet
+    import duckdb
 
 RUN_TYPES = ("scan", "quality", "diff")
 FINISHED = ("success", "partial", "failed")
@@ -60,40 +63,8 @@ SYNC_RUNS = {
 }
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def new_run_id() -> str:
     return now().strftime("%Y%m%d-%H%M%S-%f")[:-3] + "-" + secrets.token_hex(2)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _process_start(pid: int) -> str | None:
-    """The kernel's start time of a process, so a reused pid is not mistaken for ours."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _alive(pid: int, start: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return start is None or _process_start(pid) in (None, start)
 
 
 @dataclass
@@ -127,7 +98,7 @@ class Run:
             self._parts[table] = n + 1
         folder = self.dir / table
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".part-{n:05d}.parquet.tmp"
+        tmp = temp_name(folder / f"part-{n:05d}.parquet")
         data.write_parquet(tmp, compression="zstd", statistics=True)
         os.replace(tmp, folder / f"part-{n:05d}.parquet")
 
@@ -138,7 +109,7 @@ class Run:
             return
         self._progress_at = t
         data = {"done": done, "total": total, "what": what, "at": now().isoformat()}
-        _write_atomic(self.dir / "progress.json", json.dumps(data).encode())
+        write_atomic(self.dir / "progress.json", json.dumps(data).encode())
 
     def record_error(self, qualified_name: str, object_type: str, error: str, phase: str | None = None) -> None:
         """Note an object the run could not read; the run will end `partial`."""
@@ -199,7 +170,7 @@ class Store:
             if target.exists():
                 continue
             folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{digest}.{os.getpid()}.tmp"
+            tmp = temp_name(target)
             pl.DataFrame(schema=schema).write_parquet(tmp)
             os.replace(tmp, target)
             for old in folder.glob("*.parquet"):
@@ -213,6 +184,7 @@ class Store:
         `started_at`: when its work began, if before now (a scan starts reading its source first)."""
         assert run_type in RUN_TYPES
         self.init()
+        self.clear_leftovers()
         run = Run(self, new_run_id(), connection, run_type, dict(details or {}))
         run.dir.mkdir(parents=True)
         run.started_at = started_at or now()
@@ -239,6 +211,17 @@ class Store:
                 run.finish()
             self._notify("finish", run, quiet=False)
 
+    def clear_leftovers(self) -> int:
+        """Remove the temporary files a killed process left (a run's half-written Parquet part,
+        a manifest, connections or credentials never renamed into place). Only those whose process
+        is gone: a live writer's are its own. Runs that ended normally left none, so only the store's
+        own folder, the schema files and failed runs are looked at. Returns how many went."""
+        folders = [self.path, *self.runs_dir.glob("_schema/*")]
+        folders += [self.runs_dir / m["run_id"] for m in self.manifests() if m["status"] == "failed"]
+        files = [f for folder in folders for f in (folder.rglob(".*.tmp") if folder.parent == self.runs_dir
+                                                   else folder.glob(".*.tmp"))]
+        return clear_stale_temp(files)
+
     def _notify(self, event: str, run: Run, quiet: bool) -> None:
         """Run the hooks; `quiet` (a run start, or a run already failing) only logs their errors."""
         for hook in self.run_hooks:
@@ -262,16 +245,14 @@ class Store:
             "error": run.error,
             "counts": run.counts,
             "details": scrub_obj(run.details),  # a driver's DSN or message must not carry a password here
-            "triggered_by": os.environ.get("DSA_USER") or _user(),
+            "triggered_by": actor(),
             "host": socket.gethostname(),
             "pid": os.getpid(),
-            "pid_start": _process_start(os.getpid()),
+            "pid_start": process_start(os.getpid()),
         }
-        _write_atomic(run.dir / "run.json", json.dumps(manifest, default=str, indent=1).encode())
+        write_atomic(run.dir / "run.json", json.dumps(manifest, default=str, indent=1).encode())
 
     def _audit(self, action: str, target: str, outcome: str, error: str | None, details: dict[str, Any]) -> None:
-        from dsa import audit  # audit imports this module
-
         audit.record(self.path, action, target, outcome, error, details)
 
     # -- reading -----------------------------------------------------------------------
@@ -287,7 +268,7 @@ class Store:
                 m = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
-            if m.get("status") == "running" and m.get("host") == host and not _alive(m["pid"], m.get("pid_start")):
+            if m.get("status") == "running" and m.get("host") == host and not process_alive(m["pid"], m.get("pid_start")):
                 m["status"] = "failed"
                 m["error"] = "the run's process ended before it finished (killed or crashed)"
             out.append(m)
@@ -316,16 +297,18 @@ class Store:
             )
         return frame(rows, SYNC_RUNS)
 
-    def connect(self) -> "duckdb.DuckDBPyConnection":
-        """A fresh in-memory DuckDB connection with every catalog table and view defined."""
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A fresh in-memory DuckDB connection with every catalog table and view defined, which
+        sees the catalog and nothing else of the machine (`duck.confine`)."""
         from dsa import duck  # DuckDB is loaded here, not at the top: a scan only writes Parquet
 
         self.init()
         con = duck.connect()
         self.refresh(con)
+        duck.confine(con, [self.runs_dir, audit.audit_dir(self.path)])
         return con
 
-    def refresh(self, con: "duckdb.DuckDBPyConnection") -> None:
+    def refresh(self, con: duckdb.DuckDBPyConnection) -> None:
         """Reload run statuses into `con` (the Parquet views pick up new files by themselves).
         The work goes through a cursor of its own: a result the caller holds open on `con` stays."""
         cursor = con.cursor()
@@ -334,13 +317,11 @@ class Store:
         finally:
             cursor.close()
 
-    def _define(self, con: "duckdb.DuckDBPyConnection") -> None:
+    def _define(self, con: duckdb.DuckDBPyConnection) -> None:
         runs = self.sync_runs()
         con.register("_sync_runs_frame", runs.to_arrow())
         con.execute("CREATE OR REPLACE TABLE sync_runs AS SELECT * FROM _sync_runs_frame")
         con.unregister("_sync_runs_frame")
-        from dsa import audit, vault  # both import this module
-
         con.register("_credentials_frame", vault.credentials_frame(self.path).to_arrow())
         con.execute("CREATE OR REPLACE TABLE credentials AS SELECT * FROM _credentials_frame")
         con.unregister("_credentials_frame")
@@ -373,9 +354,3 @@ class Store:
                 return m
         raise NotFound(f"no run '{run_id}' in the catalog at {self.path}")
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"

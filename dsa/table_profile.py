@@ -26,7 +26,7 @@ from dsa.sampling import AUTO_SAMPLE_ROWS, Sample, whole
 from dsa.sessions import Deadline, TableTimeout, isolate, on_sessions, run
 
 if TYPE_CHECKING:
-    from dsa.config import QualityOptions
+    from dsa.options import QualityOptions
     from dsa.connectors.base import Connector
 
 SENSITIVE = re.compile(

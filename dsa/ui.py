@@ -21,14 +21,18 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from dsa import jobs, queries
-from dsa.config import DEFAULT_STORE, Config, load_config
-from dsa.errors import DsaError, one_line
+from dsa import connections, jobs, queries
+from dsa.catalog import Catalog, open_catalog, partial_note
+from dsa.compare import detect_renames
+from dsa.config import DEFAULT_STORE, Config, load_config, parse_source
+from dsa.connectors import open_source
+from dsa.errors import ConfigError, DsaError, SourceError, one_line, register_secret
 from dsa.escape import md
 from dsa.report import default_file_name, report_bytes
 from dsa.sources import all_sources
-from dsa.catalog import Catalog, open_catalog
 from dsa.store import Store
+from dsa.system import is_loopback
+from dsa.vault import Vault
 
 START_HINT = "Press **Load the demo** below, or run `dsa demo` (or `dsa scan SOURCE`) in a terminal."
 
@@ -46,7 +50,7 @@ def ensure_navigation() -> None:
     require_login()
 
 
-def store() -> Catalog:
+def catalog() -> Catalog:
     """The catalog this app shows: `DSA_STORE` (set by `dsa app`), else the config's `store:`,
     else `./.dsa`; a folder or a postgresql:// URL (`dsa.catalog.open_catalog`). Runs started
     from the app are mirrored when `mirror:` is configured or the catalog is in Postgres."""
@@ -66,7 +70,7 @@ def _open(spec: str, config_json: str) -> Catalog:
 
 def local_store() -> Store:
     """The local folder: connections, the vault, background jobs (a Postgres catalog: its cache)."""
-    cat = store()
+    cat = catalog()
     return cat if isinstance(cat, Store) else cat.cache
 
 
@@ -94,18 +98,18 @@ def _fingerprint(runs_dir: Path) -> tuple:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _runs(fingerprint: tuple) -> pl.DataFrame:
     # a Postgres catalog's runs are read from Postgres (the fingerprint renews every 5 s)
-    return store().sync_runs()
+    return catalog().sync_runs()
 
 
 def runs() -> pl.DataFrame:
     """`sync_runs` as the store sees it now; manifests are re-read only when a run changed."""
-    return _runs(_fingerprint(store().runs_dir))
+    return _runs(_fingerprint(catalog().runs_dir))
 
 
 def runs_version() -> str:
     """Changes whenever a run starts or finishes: the cache key for every catalog query."""
     frame = runs()
-    where = str(getattr(store(), "label", None) or store().path)
+    where = str(getattr(catalog(), "label", None) or catalog().path)
     if frame.height == 0:
         return f"{where}|empty"
     return f"{where}|" + "|".join(f"{r}:{s}" for r, s in zip(frame["run_id"], frame["status"]))
@@ -114,7 +118,7 @@ def runs_version() -> str:
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _catalog(version: str) -> duckdb.DuckDBPyConnection:
     # one in-memory DuckDB per run list; every query gets its own cursor (thread safe)
-    return store().connect()
+    return catalog().connect()
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -267,13 +271,26 @@ def refuse_if_read_only(action: str) -> None:
         raise DsaError(f"{action} is disabled: this app is read-only")
 
 
+def login_configured() -> bool:
+    """Whether `.streamlit/secrets.toml` has an `[auth]` section (the app then asks for login)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def exposure_warning() -> str | None:
+    """One line when the app listens beyond this machine with no login, else None."""
+    address = st.get_option("server.address") or ""
+    if is_loopback(address) or login_configured():
+        return None
+    return (f"This app listens on {address or 'every interface'} without a login: anyone who reaches it reads "
+            "the catalog. Add an [auth] section to .streamlit/secrets.toml, or serve on 127.0.0.1.")
+
+
 def require_login() -> None:
     """With an `[auth]` section in `.streamlit/secrets.toml`, ask for login with `st.login`."""
-    try:
-        configured = "auth" in st.secrets
-    except Exception:
-        configured = False
-    if not configured:
+    if not login_configured():
         return
     if not _logged_in():
         st.title("dsa")
@@ -311,6 +328,13 @@ def start_job(connection: str, steps: list[str], sample: str | None) -> str:
     return jobs.start_job(local_store(), connection, steps, sample, env={"DSA_USER": user_name()})
 
 
+def partial_notice(run_id: str | None) -> None:
+    """One line under a run picker when the run is partial: what it could not read is unknown."""
+    note = partial_note(catalog(), run_id) if run_id else None
+    if note:
+        st.caption(md(note[0].upper() + note[1:]))
+
+
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -345,8 +369,6 @@ def change_counts(old_run: str, new_run: str) -> pl.DataFrame:
 
 def changes(old_run: str, new_run: str) -> pl.DataFrame:
     """What changed between two scan runs (`queries/app_changes.sql`), renames paired."""
-    from dsa.compare import detect_renames
-
     return detect_renames(report("app_changes", old_run, new_run))
 
 
@@ -359,23 +381,15 @@ def is_secret_field(name: str) -> bool:
     return any(w in name.lower() for w in SECRET_WORDS)
 
 
-def _connections():
-    """`dsa.connections` (settings in the store, secrets encrypted in the vault, audited) once this
-    installation has it; None before."""
-    try:
-        from dsa import connections  # noqa: PLC0415
-    except ImportError:
-        return None
-    return connections
+def connection_rows() -> list[dict[str, Any]]:
+    """Every connection (config file and store): type, target, where its secret lives (never the secret)."""
+    return [{"connection": c.name, "type": c.type, "source": c.target, "defined in": c.defined_in, "secret": c.secret}
+            for c in connections.list_connections(local_store().path, load_config())]
 
 
 def save_connection(name: str, spec: dict[str, Any], secret_values: dict[str, str], replace: bool = False) -> None:
     """Validate and keep a connection: settings in the store, its secret encrypted in the vault.
     Editing (`replace`) with the password left empty keeps the stored secret."""
-    from dsa.config import parse_source
-    from dsa.errors import ConfigError, register_secret
-    from dsa.sources import save_spec
-
     refuse_if_read_only("editing connections")
     if not name or not name.strip():
         raise ConfigError("connection name: must not be empty")
@@ -385,50 +399,29 @@ def save_connection(name: str, spec: dict[str, Any], secret_values: dict[str, st
     if len(given) > 1:
         raise ConfigError("give the password once: either in the DSN or as the password, not both")
     secret = given[0] if given else None
-    module = _connections()
-    if module is None:
-        if secret:
-            raise ConfigError(
-                f"connection '{name}': this installation has no credentials vault to keep the password "
-                "encrypted; leave it empty and reference it as ${ENV} in dsa.yaml")
-        parse_source(name, spec)
-        save_spec(local_store().path, name, spec)
-        return
     if secret is None and replace:
-        from dsa.vault import Vault  # noqa: PLC0415
-
         secret = Vault(local_store().path).get(name)  # unchanged: keep what the vault holds
-    module.add_connection(local_store().path, load_config(), name, spec, secret, replace=replace)
+    connections.add_connection(local_store().path, load_config(), name, spec, secret, replace=replace)
 
 
 def remove_connection(name: str) -> None:
-    from dsa.sources import remove_spec
-
     refuse_if_read_only("removing connections")
-    module = _connections()
-    if module is None:
-        remove_spec(local_store().path, name)
-    else:
-        module.remove_connection(local_store().path, load_config(), name)
+    connections.remove_connection(local_store().path, load_config(), name)
 
 
 def test_connection(name: str, spec: dict[str, Any], secret_values: dict[str, str], saved: bool = False) -> str:
     """Open the source read-only and close it again; returns where it connected to. `saved`: test
-    the stored connection as it is (with its secret from the vault)."""
-    from dsa.config import parse_source
-    from dsa.connectors import open_source
-    from dsa.errors import SourceError, register_secret
-
-    module = _connections()
-    if saved and module is not None:
-        result = module.check_connection(local_store().path, sources(), name)
+    the stored connection as it is (with its secret from the vault). A read-only app reaches no
+    source, so it refuses this too."""
+    refuse_if_read_only("testing connections")
+    if saved:
+        result = connections.check_connection(local_store().path, sources(), name)
         if not result.ok:
             raise SourceError(result.message)
         return result.target or name
     for value in secret_values.values():
         register_secret(value)
-    options = sources().source(name) if saved else \
-        parse_source(name, {**spec, **{k: v for k, v in secret_values.items() if v}})
+    options = parse_source(name, {**spec, **{k: v for k, v in secret_values.items() if v}})
     connector = open_source(name, options)
     conn = connector.connect()
     try:

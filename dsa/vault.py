@@ -36,9 +36,11 @@ from typing import Any, Iterator
 import polars as pl
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from dsa import shared
+from dsa import audit, shared
+from dsa.config import describe_validation
 from dsa.errors import ConfigError, DsaError, register_secret, secret_parts
-from dsa.store import _user, _write_atomic, now
+from dsa.model import frame
+from dsa.system import actor, fsync_dir, now, write_atomic
 
 SECRET_KINDS = ("password", "dsn")
 KEY_ENV = "DSA_SECRET_KEY"
@@ -145,7 +147,7 @@ class Vault:
             self._loaded = set(records)
             return
         data = {"format": 1, "credentials": [records[k] for k in sorted(records)]}
-        _write_atomic(self.path, json.dumps(data, indent=1, ensure_ascii=False).encode())
+        write_atomic(self.path, json.dumps(data, indent=1, ensure_ascii=False).encode())
         os.chmod(self.path, 0o600)
 
     def _write_key_file(self, keys: list[bytes]) -> None:
@@ -157,7 +159,7 @@ class Vault:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.key_path)
-        _fsync_dir(self.key_path.parent)
+        fsync_dir(self.key_path.parent)
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -265,6 +267,8 @@ class Vault:
         return payload["kind"], payload["secret"]
 
     def remove(self, connection: str) -> bool:
+        if not self.path.exists():
+            return False  # nothing stored: no lock file left in a store that holds no secret
         with self._locked(exclusive=True):
             records = self._read()
             if connection not in records:
@@ -331,27 +335,12 @@ def with_secret(name: str, options, kind: str, secret: str):
     try:
         return model.model_validate(data)
     except Exception as exc:
-        from dsa.config import describe_validation
-
         detail = describe_validation(exc, prefix=f"sources.{name}") if hasattr(exc, "errors") else str(exc)
         raise VaultError(f"the {kind} stored for source '{name}' is not valid: {detail}") from None
 
 
 def _payload(connection: str, kind: str, secret: str) -> bytes:
     return json.dumps({"connection": connection, "kind": kind, "secret": secret}).encode()
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 _warned: set[str] = set()
@@ -367,14 +356,7 @@ def _warn_permissions(path: Path) -> None:
         sys.stderr.write(f"warning: key file {path} is readable by others (mode {mode:o}); run chmod 600 {path}\n")
 
 
-def actor() -> str:
-    """Who acts: `DSA_USER` (a deployment sets it to the app's user), else the OS user."""
-    return os.environ.get("DSA_USER") or _user()
-
-
 def _audit(store_path: Path, action: str, target: str, outcome: str, details: dict[str, Any]) -> None:
-    from dsa import audit  # audit imports dsa.store, as we do: keep the import order simple
-
     audit.record(store_path, action, target, outcome, None, details)
 
 
@@ -388,8 +370,6 @@ def credentials_frame(store_path: str | os.PathLike) -> pl.DataFrame:
         {**r, "created_at": _ts(r.get("created_at")), "updated_at": _ts(r.get("updated_at"))}
         for r in records.values()
     ]
-    from dsa.model import frame
-
     return frame(rows, CREDENTIALS)
 
 

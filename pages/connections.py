@@ -1,7 +1,6 @@
 """Connections: the sources dsa knows (dsa.yaml and the store), and adding, editing, testing and
 removing them. Passwords are typed into password fields, kept encrypted, and never shown again."""
 
-import json
 from types import UnionType
 import typing
 from urllib.parse import urlsplit
@@ -11,7 +10,7 @@ import streamlit as st
 
 from dsa import ui
 from dsa.config import SourceOptions, load_config
-from dsa.connectors import connector_types, get_connector, open_source
+from dsa.connectors import connector_types, get_connector
 from dsa.errors import DsaError, one_line, scrub
 from dsa.sources import stored_specs
 
@@ -28,19 +27,7 @@ except DsaError as exc:
     st.stop()
 stored = stored_specs(ui.local_store().path)
 
-rows = []
-module = ui._connections()
-if module is not None:  # with the vault: where each secret lives, never the secret itself
-    rows = [{"connection": c.name, "type": c.type, "source": c.target, "defined in": c.defined_in,
-             "secret": c.secret} for c in module.list_connections(ui.local_store().path, load_config())]
-else:
-    for name, options in sorted(merged.items()):
-        try:
-            where = scrub(open_source(name, options).describe())
-        except Exception:  # a connector that cannot describe itself still gets listed
-            where = options.type
-        rows.append({"connection": name, "type": options.type, "source": where,
-                     "defined in": "config" if name in config_sources else "store"})
+rows = ui.connection_rows()
 if rows:
     st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
 else:

@@ -43,6 +43,7 @@ conn = ui.choose("Connection", scans["connection"].unique(maintain_order=True).t
 conn_scans = scans.filter(pl.col("connection") == conn)
 run_labels = {r["run_id"]: ui.run_label(r) for r in conn_scans.iter_rows(named=True)}
 run = ui.choose("Scan run", list(run_labels), "run", format_func=lambda r: run_labels[r], container=far)
+ui.partial_notice(run)
 
 tables = ui.query(
     "SELECT schema_name, table_name, table_type, qualified_name FROM normalized_tables WHERE run_id = ? "

@@ -4,11 +4,11 @@
 CREATE OR REPLACE VIEW scan_runs AS
 SELECT * FROM sync_runs WHERE run_type = 'scan';
 
--- The newest successful scan of each connection.
+-- The newest usable scan of each connection (success, or partial: what it could not read is unknown).
 CREATE OR REPLACE VIEW latest_scan_runs AS
 SELECT connection, arg_max(run_id, started_at) AS run_id, max(started_at) AS started_at
 FROM sync_runs
-WHERE run_type = 'scan' AND status = 'success'
+WHERE run_type = 'scan' AND status IN ('success', 'partial')
 GROUP BY connection;
 
 CREATE OR REPLACE VIEW latest_schema_metadata AS

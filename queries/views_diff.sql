@@ -17,11 +17,11 @@ SELECT run_id, connection, status, started_at, finished_at, duration_s, error,
 FROM sync_runs
 WHERE run_type = 'diff';
 
--- The newest successful diff of each connection.
+-- The newest usable diff of each connection (success, or partial: what it could not read is unknown).
 CREATE OR REPLACE VIEW latest_diff_runs AS
 SELECT connection, arg_max(run_id, started_at) AS run_id, max(started_at) AS started_at
 FROM sync_runs
-WHERE run_type = 'diff' AND status = 'success'
+WHERE run_type = 'diff' AND status IN ('success', 'partial')
 GROUP BY connection;
 
 -- Every change of every diff (one row per entity that is not unchanged), all entity types.

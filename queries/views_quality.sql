@@ -14,11 +14,11 @@ SELECT run_id, connection, status, started_at, finished_at, duration_s, error,
 FROM sync_runs
 WHERE run_type = 'quality';
 
--- The newest successful quality run of each connection.
+-- The newest usable quality run of each connection (success, or partial: what it could not read is unknown).
 CREATE OR REPLACE VIEW latest_quality_runs AS
 SELECT connection, arg_max(run_id, started_at) AS run_id, max(started_at) AS started_at
 FROM sync_runs
-WHERE run_type = 'quality' AND status = 'success'
+WHERE run_type = 'quality' AND status IN ('success', 'partial')
 GROUP BY connection;
 
 CREATE OR REPLACE VIEW latest_table_quality_metrics AS

@@ -98,3 +98,18 @@ def mysql_database(mysql_admin):
     yield name
     with mysql_admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """A folder with `dsa.yaml` naming a small SQLite source `shop`, and `store/` holding one scan
+    of it (the bad-input tests copy the store and compare it before and after)."""
+    from dsa.demo import build_shop
+    from tests.inprocess import run_cli
+
+    root = tmp_path_factory.mktemp("base")
+    db = build_shop(root / "shop.db", 1)
+    (root / "dsa.yaml").write_text(f"sources:\n  shop: {{type: sqlite, path: '{db}'}}\n")
+    code, _, err = run_cli(["--store", str(root / "store"), "--config", str(root / "dsa.yaml"), "scan", "shop"])
+    assert code == 0, err
+    return root

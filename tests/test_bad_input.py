@@ -12,26 +12,12 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from tests.inprocess import audit_text, run_cli, snapshot
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    """A store with one scan of a small SQLite source, and a config naming that source."""
-    from dsa.demo import build_shop
-
-    root = tmp_path_factory.mktemp("bad_input")
-    db = build_shop(root / "shop.db", 1)
-    (root / "dsa.yaml").write_text(f"sources:\n  shop: {{type: sqlite, path: '{db}'}}\n")
-    code, _, err = run_cli(["--store", str(root / "store"), "--config", str(root / "dsa.yaml"), "scan", "shop"])
-    assert code == 0, err
-    return root
 
 
 def check_rejected(code: int, out: str, err: str, store: Path, before: dict, audit_before: str, what) -> None:

@@ -199,7 +199,8 @@ def test_scan_head_start_skips_one_time_costs(tmp_path):
 
 
 def test_pattern_and_mask_defaults_are_fresh_empty_lists():
-    from dsa.config import Patterns, parse_config
+    from dsa.config import parse_config
+    from dsa.options import Patterns
 
     a, b = Patterns(), Patterns()
     assert a.schemas == a.tables == [] and a.schemas is not b.schemas

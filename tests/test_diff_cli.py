@@ -40,7 +40,7 @@ def test_exit_codes_and_text(dsa_cli, tmp_path):
     r = dsa_cli("diff", "shop")
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
-        f"error: diff: source 'shop' has only one successful scan ({first}); scan it again, or name runs with --from/--to"
+        f"error: diff: source 'shop' has only one successful or partial scan ({first}); scan it again, or name runs with --from/--to"
     ]
     _scan(tmp_path)
     r = dsa_cli("diff", "shop")
@@ -114,11 +114,11 @@ def test_bad_input_is_one_line(dsa_cli, tmp_path):
     _scan(tmp_path)
     diff_run = diff(Store(tmp_path / "store"), None, "shop").run_id
     cases = {
-        ("diff", "nosuch"): "error: no successful scan of 'nosuch' in the catalog at",
+        ("diff", "nosuch"): "error: no successful or partial scan of 'nosuch' in the catalog at",
         ("diff", "shop", "--from", "nope"): "error: --from: no run 'nope' in the catalog at",
         ("diff", "shop", "--to", diff_run): f"error: --to: run '{diff_run}' is a diff run, not a scan",
-        ("diff", "shop", "--to", r1): f"error: --to: no successful scan of 'shop' before run '{r1}'; name one with --from",
-        ("diff", "shop", "--format", "xml"): "error: --format: must be text or json (got 'xml')",
+        ("diff", "shop", "--to", r1): f"error: --to: no successful or partial scan of 'shop' before run '{r1}'; name one with --from",
+        ("diff", "shop", "--format", "xml"): "error: dsa diff: Invalid value for '--format' / '-f': Value error, 'xml' is not one of 'text', 'json'.",
         ("diff", "shop", "--against", "shop", "--from", r1): "error: give either --from or --against, not both",
     }
     for args, message in cases.items():

@@ -295,7 +295,7 @@ def test_mirror_errors_are_one_line_without_secrets(dsa_cli, tmp_path):
 
 
 def test_scans_through_the_apps_catalog_are_mirrored(tmp_path, pg_database, monkeypatch):
-    """The app opens its catalog with `dsa.ui.store()`: a scan it starts is mirrored like the CLI's."""
+    """The app opens its catalog with `dsa.ui.catalog()`: a scan it starts is mirrored like the CLI's."""
     import streamlit as st
 
     from dsa import ui
@@ -308,7 +308,7 @@ def test_scans_through_the_apps_catalog_are_mirrored(tmp_path, pg_database, monk
     monkeypatch.setenv("DSA_STORE", str(tmp_path / "store"))
     st.cache_resource.clear()
     try:
-        catalog = ui.store()
+        catalog = ui.catalog()
         result = scan(catalog, parse_config({"sources": {"shop": {"type": "sqlite", "path": str(db)}}}), "shop")
     finally:
         st.cache_resource.clear()

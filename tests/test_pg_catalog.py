@@ -128,6 +128,23 @@ def test_reader_session_is_read_only(mirrored, tmp_path):
     assert con.sql("SELECT run_id FROM sync_runs ORDER BY started_at").pl()["run_id"][0] == first
 
 
+def test_catalog_queries_on_postgres_see_only_the_catalog(mirrored, tmp_path):
+    from dsa.errors import ConfigError
+
+    catalog = PostgresCatalog(mirrored, open_catalog(tmp_path / "cache"))
+    assert catalog.read_only_query("SELECT count(*) AS n FROM latest_table_metadata")["n"].to_list() == [8]
+    with psycopg.connect(mirrored) as conn:
+        conn.execute("CREATE TABLE public.secret_stuff (x int)")
+    for query, said in (("SELECT * FROM pg_shadow", "not a table or view of the catalog"),
+                        ("SELECT * FROM public.secret_stuff", "outside the catalog"),
+                        ("SELECT * FROM secret_stuff", "not a table or view of the catalog"),
+                        ("SELECT pg_read_file('/etc/passwd')", "reaches beyond the catalog"),
+                        ("SELECT query_to_xml('SELECT * FROM public.secret_stuff', true, true, '')", "beyond the catalog"),
+                        ("SELECT current_setting('data_directory')", "beyond the catalog")):
+        with pytest.raises(ConfigError, match=said):
+            catalog.read_only_query(query)
+
+
 def test_two_instances_share_one_postgres_catalog(pg_database, tmp_path, monkeypatch):
     db = build_shop(tmp_path / "shop.db", 1)
     config = parse_config({"sources": {"shop": {"type": "sqlite", "path": str(db)}}})

@@ -27,7 +27,7 @@ def test_failed_run_is_recorded_and_keeps_earlier_runs(store):
         run.write("normalized_columns", frame([{"run_id": run.run_id, "connection": "c", "qualified_name": "c.s.t.x"}], COLUMNS))
     first = run.run_id
     with pytest.raises(RuntimeError):
-        with store.begin_run("c", "scan") as run2:
+        with store.begin_run("c", "scan"):
             raise RuntimeError("boom password=hunter2")
     runs = store.sync_runs()
     assert runs["status"].to_list() == ["success", "failed"]
@@ -81,7 +81,6 @@ def test_duckdb_connections_print_no_progress_bar(tmp_path):
     """DuckDB prints a progress bar to stdout (even into a pipe) for queries over two seconds:
     every connection dsa opens turns it off, so `dsa query --format csv` output stays data."""
     import duckdb
-    import polars as pl
 
     from dsa import diff
     from dsa.config import parse_source
@@ -104,7 +103,6 @@ def test_duckdb_connections_print_no_progress_bar(tmp_path):
 def test_a_scan_run_starts_when_its_reading_starts(tmp_path):
     """`dsa scan` starts reading its source before it opens the catalog: the run's start (and
     so its duration in `dsa runs`) counts from there, as the printed summary does."""
-    import time
     from datetime import datetime
 
     from dsa.config import Config, parse_source

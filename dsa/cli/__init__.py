@@ -79,6 +79,9 @@ def _main(argv: list[str] | None) -> None:
         kinds = {cls.__name__ for cls in type(exc).__mro__}
         if "Abort" in kinds:
             sys.exit(130)
+        if "NoArgsIsHelpError" in kinds:  # `dsa` or `dsa connections` alone: the help, as --help prints it
+            sys.stdout.write(exc.ctx.get_help() + "\n")
+            sys.exit(0)
         if "UsageError" in kinds:  # one line naming the command, not click's usage block
             ctx = getattr(exc, "ctx", None)
             where = ctx.command_path if ctx else "dsa"

@@ -41,6 +41,7 @@ def print_error(message: str, prefix: str = "error:") -> None:
 state = State()
 
 
+
 @app.callback()
 def _global(
     config: Optional[str] = typer.Option(None, "--config", envvar="DSA_CONFIG", help="Config file (default ./dsa.yaml)."),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, List, Optional
+from typing import Any, List, Literal, Optional
 
 import typer
 import yaml
 
 from dsa.cli.common import app, console, console_err, state
 from dsa.config import load_config
+from dsa.connectors import builtin_types
 from dsa.errors import ConfigError, register_secret
 
 connections = typer.Typer(
@@ -71,7 +72,8 @@ def _read_stdin(what: str) -> str:
 @connections.command("add")
 def add(
     name: str = typer.Argument(..., help="Connection name."),
-    type_: Optional[str] = typer.Option(None, "--type", "-t", help="Source type: sqlite, postgres, mysql, duckdb, files."),
+    type_: Optional[str] = typer.Option(None, "--type", "-t", help=f"Source type: {', '.join(builtin_types())} "
+                                        "(or a plugin's)."),
     path: Optional[str] = typer.Option(None, "--path", help="File or folder (sqlite, duckdb)."),
     dsn: Optional[str] = typer.Option(None, "--dsn", help="Connection URL; a password in it is stored encrypted."),
     host: Optional[str] = typer.Option(None, "--host"),
@@ -143,10 +145,8 @@ def add(
 
 
 @connections.command("list")
-def list_(format: str = typer.Option("table", "--format", "-f", help="table or json.")) -> None:
+def list_(format: Literal["table", "json"] = typer.Option("table", "--format", "-f", help="Output format.")) -> None:
     """Connections from the config file and the store: type, target, where the secret is. Never the secret."""
-    if format not in ("table", "json"):
-        raise ConfigError(f"--format: must be table or json (got {format!r})")
     rows = _api().list_connections(state.store().path, _base_config())
     if format == "json":
         sys.stdout.write(json.dumps([r.__dict__ for r in rows], ensure_ascii=False) + "\n")

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Optional
+from typing import Literal, Optional, TYPE_CHECKING
 
 import typer
 
 from dsa.cli.common import app, console, state
-from dsa.errors import ConfigError
 
 if TYPE_CHECKING:
     from dsa.diff import DiffResult
@@ -19,16 +18,14 @@ MAX_LINES = 200  # changes printed as text; the JSON output and the catalog hold
 def diff(
     source: str = typer.Argument(..., help="Connection whose scans to compare (and the diff run's connection)."),
     from_run: Optional[str] = typer.Option(None, "--from", help="Older scan run (any connection). Default: see docs/diff.md."),
-    to_run: Optional[str] = typer.Option(None, "--to", help="Newer scan run (any connection). Default: SOURCE's newest successful scan."),
-    against: Optional[str] = typer.Option(None, "--against", help="Compare SOURCE's scan with the newest successful scan of this other connection (e.g. staging)."),
+    to_run: Optional[str] = typer.Option(None, "--to", help="Newer scan run (any connection). Default: SOURCE's newest successful or partial scan."),
+    against: Optional[str] = typer.Option(None, "--against", help="Compare SOURCE's scan with the newest successful or partial scan of this other connection (e.g. staging)."),
     renames: Optional[bool] = typer.Option(None, "--renames/--no-renames", help="Report same-shape drop+add pairs as renamed (config diff.renames, default on)."),
-    format: str = typer.Option("text", "--format", "-f", help="text or json."),
+    format: Literal["text", "json"] = typer.Option("text", "--format", "-f", help="Output format."),
 ) -> None:
     """What changed between two scan runs. Exit 0 nothing changed, 4 something did."""
     from dsa.diff import diff as run_diff
 
-    if format not in ("text", "json"):
-        raise ConfigError(f"--format: must be text or json (got {format!r})")
     result = run_diff(state.store(), state.config(), source, from_run, to_run, against, renames)
     if format == "json":
         sys.stdout.write(json.dumps(result.to_document(), default=str, ensure_ascii=False) + "\n")

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import typer
 
@@ -10,8 +10,8 @@ from dsa.cli.common import app, console, state
 
 @app.command()
 def export(
-    run: Optional[str] = typer.Argument(None, help="Run id (default: the newest successful scan)."),
-    format: str = typer.Option("json", "--format", "-f", help="json, csv or parquet."),
+    run: Optional[str] = typer.Argument(None, help="Run id (default: the newest successful or partial scan)."),
+    format: Literal["json", "csv", "parquet"] = typer.Option("json", "--format", "-f", help="File format."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write one file per catalog table into."),
 ) -> None:
     """Export a run's entities and metrics."""

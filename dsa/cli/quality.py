@@ -17,6 +17,7 @@ def quality(
 ) -> None:
     """Profile the tables of sources' newest scans. Exit 0 success, 1 failed, 3 partial."""
     # imported here: every command module is loaded at start-up, and sqlglot is slow to import
+    from dsa.catalog import partial_note
     from dsa.quality import parse_sample, quality as run_quality
 
     if not sources:
@@ -39,6 +40,10 @@ def quality(
             worst = exc.exit_code if worst in (0, 3) else worst
             continue
         console.print(f"{result.run_id}  {result.summary()}", highlight=False, soft_wrap=True)
+        scan_run = (store.run(result.run_id).get("details") or {}).get("scan_run_id")
+        note = partial_note(store, scan_run) if scan_run else None
+        if note:
+            console_err.print(f"note: {note}", soft_wrap=True, highlight=False, markup=False)
         if result.worst_columns:
             console.print("worst columns:", highlight=False)
             for c in result.worst_columns[:5]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Literal
 
 import typer
 
@@ -11,14 +12,11 @@ from dsa.cli.common import app, console, state
 @app.command()
 def query(
     sql: str = typer.Argument(..., help="One read-only DuckDB SELECT over the catalog's tables and views."),
-    format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+    format: Literal["table", "csv", "json"] = typer.Option("table", "--format", "-f", help="Output format."),
 ) -> None:
     """Query the catalog with DuckDB SQL (read-only)."""
     from dsa.catalog import read_only_query
-    from dsa.errors import ConfigError
 
-    if format not in ("table", "csv", "json"):
-        raise ConfigError(f"--format: must be table, csv or json (got {format!r})")
     frame = read_only_query(state.store(), sql)
     if format == "json":
         sys.stdout.write(json.dumps(frame.to_dicts(), default=str, ensure_ascii=False) + "\n")

@@ -22,12 +22,12 @@ def report(
 ) -> None:
     """Write one report file: summary, tables and profiles, changes, drift, checks."""
     from dsa.report import default_file_name, report_bytes
-    from dsa.store import _write_atomic
+    from dsa.system import write_atomic
 
     data = report_bytes(state.store(), state.config(), source, run, against, format, tables)
     if out == "-":
         sys.stdout.buffer.write(data)
         return
     path = Path(out or default_file_name(source, format))
-    _write_atomic(path, data)
+    write_atomic(path, data)
     console_err.print(f"wrote {path} ({len(data) / 1e6:.2f} MB)")

@@ -11,7 +11,7 @@ from dsa.cli.common import app, console, state
 @app.command()
 def runs(
     source: Optional[str] = typer.Argument(None, help="Only this connection's runs."),
-    limit: int = typer.Option(50, "--limit", "-n", help="Newest N runs."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="Newest N runs."),
 ) -> None:
     """Run history: status, duration, counts and errors."""
     frame = state.store().sync_runs()

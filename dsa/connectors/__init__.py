@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import importlib
 
-from dsa.connectors.base import REGISTRY, Connector, Extraction
+from dsa.connectors.base import REGISTRY, Connector
 from dsa.errors import ConfigError
 
-__all__ = ["Connector", "Extraction", "get_connector", "find_connector", "connector_types", "open_source"]
+__all__ = ["Connector", "get_connector", "find_connector", "connector_types", "builtin_types", "open_source"]
 
 _loaded = False
 
@@ -67,8 +67,17 @@ def find_connector(type_name: str) -> type[Connector] | None:
 
 
 def connector_types() -> list[str]:
+    """Every registered type: the built-in connectors and the plugins (all of them loaded)."""
     _load()
     return sorted(REGISTRY)
+
+
+def builtin_types() -> list[str]:
+    """The types of the connectors shipped in this package, without importing them (a built-in
+    connector's module is named after its type): for help texts, which every command builds."""
+    import pkgutil
+
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base" and not m.name.startswith("_"))
 
 
 def get_connector(type_name: str, where: str = "type") -> type[Connector]:

@@ -41,7 +41,6 @@ from __future__ import annotations
 import gc
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -49,15 +48,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import Field, model_validator
 
 from dsa import queries
-from dsa.config import SourceOptions
-from dsa.errors import SourceError, register_secret, scrub
+from dsa.options import SourceOptions
+from dsa.errors import SourceError, register_secret
 from dsa.types import type_family
 
 if TYPE_CHECKING:  # Polars is imported by dsa.normalize, sqlglot by profiling, once they run
-    import polars as pl
     from sqlglot import exp
 
-    from dsa.config import QualityOptions
+    from dsa.normalize import Extraction
+    from dsa.options import QualityOptions
 
 REGISTRY: dict[str, type["Connector"]] = {}
 
@@ -83,6 +82,14 @@ class ServerOptions(SourceOptions):
     def _where(self):
         if not self.dsn and not self.host:
             raise ValueError("give either dsn or host")
+        if self.dsn:
+            url = urlsplit(self.dsn)
+            if not url.scheme or not url.netloc:
+                raise ValueError("dsn: not a URL like scheme://user@host:port/database")
+            try:
+                url.port  # noqa: B018 -- a port out of range raises here, rather than at connect
+            except ValueError as exc:
+                raise ValueError(f"dsn: {str(exc).lower()}") from None
         register_secret(self.password)
         if self.dsn:
             register_secret(urlsplit(self.dsn).password and unquote(urlsplit(self.dsn).password))
@@ -101,16 +108,6 @@ class ServerOptions(SourceOptions):
             "database": self.database or (unquote(url.path.lstrip("/")) if url and url.path.strip("/") else None),
             "params": params,
         }
-
-
-@dataclass
-class Extraction:
-    """What one scan extracted: frames with the `dsa.model` schemas, plus unreadable objects."""
-
-    schemas: pl.DataFrame
-    tables: pl.DataFrame
-    columns: pl.DataFrame
-    errors: list[dict[str, str]] = field(default_factory=list)  # qualified_name, object_type, error
 
 
 class Connector(ABC):
@@ -225,7 +222,7 @@ class Connector(ABC):
     def build(self, raw: dict[str, list[dict[str, Any]]], database: str | None, run_id: str,
               progress: Progress | None = None, tenant: str = "default") -> Extraction:
         """The catalog frames from what `read` returned, plus the objects the user may not read."""
-        from dsa.normalize import normalize
+        from dsa.normalize import normalize  # Polars loads with it: a scan sends its queries first
 
         with paused_gc():
             extraction = normalize(self, raw, run_id=run_id, database=database, tenant=tenant, progress=progress)
@@ -266,9 +263,6 @@ class Connector(ABC):
                 (inc.schemas and not any(fnmatchcase(schema, p) for p in inc.schemas))
                 or any(fnmatchcase(schema, p) for p in exc.schemas))
         return verdict
-
-    def error_text(self, exc: BaseException) -> str:
-        return scrub(f"{self.describe()}: {exc}")
 
     # -- profiling: methods an engine overrides where it differs ------------------------------
     # sqlglot is imported in these methods, not at the top: a scan never needs it.

@@ -18,7 +18,7 @@ import sqlglot
 from pydantic import Field
 from sqlglot import exp
 
-from dsa.config import SourceOptions
+from dsa.options import FilePath, SourceOptions
 from dsa.connectors.base import Connector
 from dsa.errors import SourceError
 from dsa.names import qualified_name, quote_part, split_name
@@ -26,8 +26,8 @@ from dsa.types import type_family
 
 
 class DuckdbOptions(SourceOptions):
-    path: str
-    attach: dict[str, str] = Field(default_factory=dict, description="alias -> another DuckDB file, attached read-only")
+    path: FilePath
+    attach: dict[str, FilePath] = Field(default_factory=dict, description="alias -> another DuckDB file, attached read-only")
 
 
 class DuckdbEngine(Connector):

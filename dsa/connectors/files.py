@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import Field
 from sqlglot import exp
 
-from dsa.config import SourceOptions
+from dsa.options import FilePath, SourceOptions
 from dsa.connectors.base import FEATURES
 from dsa.connectors.duckdb import DuckdbEngine, GuardedConnection
 from dsa.errors import scrub
@@ -45,7 +45,7 @@ GLOB_CHARS = set("*?[")
 
 
 class FilesOptions(SourceOptions):
-    paths: list[str] = Field(min_length=1, description="files, folders or globs; each is a schema")
+    paths: list[FilePath] = Field(min_length=1, description="files, folders or globs; each is a schema")
 
 
 @dataclass

@@ -26,8 +26,6 @@ from dsa.types import type_family
 if TYPE_CHECKING:  # Polars is loaded while the catalog queries run (see dsa.scan)
     import polars as pl
 
-SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
-
 
 class MysqlOptions(ServerOptions):
     ssl_mode: Literal["DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"] | None = None

@@ -13,14 +13,15 @@ import json
 import math
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 import psycopg
 from psycopg import conninfo, sql
+from pydantic import Field, field_validator
 
 from dsa import queries
-from dsa.config import SourceOptions
+from dsa.options import SourceOptions
 from dsa.connectors.base import Connector
 from dsa.errors import SourceError, one_line, register_secret, scrub
 from dsa.names import qualified_name
@@ -29,15 +30,35 @@ if TYPE_CHECKING:
     import polars as pl
 
 
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 class PostgresOptions(SourceOptions):
     dsn: str | None = None
     host: str | None = None
-    port: int | None = None
+    port: int | None = Field(default=None, gt=0, lt=65536)
     user: str | None = None
     password: str | None = None
     database: str | None = None
-    sslmode: str | None = None
+    sslmode: Literal[SSL_MODES] | None = None
     sslrootcert: str | None = None
+
+    @field_validator("dsn")
+    @classmethod
+    def _dsn(cls, dsn: str | None) -> str | None:
+        """What libpq would refuse at connect time is refused here, before any run starts."""
+        if dsn is None:
+            return dsn
+        try:
+            params = conninfo.conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError as exc:
+            raise ValueError(f"not a Postgres URL or key=value string ({_reason(str(exc))})") from None
+        port = params.get("port")
+        if port is not None and not all(p.isdigit() and 0 < int(p) < 65536 for p in str(port).split(",")):
+            raise ValueError(f"port {port!r} is not a port number (1-65535)")
+        if params.get("sslmode") not in (None, *SSL_MODES):
+            raise ValueError(f"sslmode {params['sslmode']!r} is not one of {', '.join(SSL_MODES)}")
+        return dsn
 
 
 class PostgresConnector(Connector):

@@ -7,13 +7,13 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from dsa.config import SourceOptions
+from dsa.options import FilePath, SourceOptions
 from dsa.connectors.base import Connector
 from dsa.errors import SourceError
 
 
 class SqliteOptions(SourceOptions):
-    path: str
+    path: FilePath
 
 
 class SqliteConnector(Connector):

@@ -30,8 +30,8 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
-from dsa.mirror import SCHEMA, ensure_schema, mirror, pg_type, tables
-from dsa.model import CATALOG_TABLES, register_table
+from dsa.mirror import SCHEMA, ensure_schema, mirror, pg_type
+from dsa.model import CATALOG_TABLES
 from dsa.store import Store
 
 PG = os.environ.get("DSA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -50,7 +50,7 @@ QUALITY_TABLES = {
 def declare_quality_tables() -> None:
     for name, schema in QUALITY_TABLES.items():
         if name not in CATALOG_TABLES:
-            register_table(name, schema)
+            CATALOG_TABLES[name] = schema
 
 
 def columns_frame(run_id: str, n: int, per_table: int = 50) -> pl.DataFrame:

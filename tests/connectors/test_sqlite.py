@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 
 from dsa.quality import Sample
-from quality_data import COLUMNS, TABLE, profile, rows
+from quality_data import COLUMNS, profile
 from tests.connectors.contract import ConnectorContract
 from tests.connectors.quality_contract import DiffContract, EngineDb, QualityContract
 
