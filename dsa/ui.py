@@ -232,7 +232,7 @@ def download_report(source: str, run: str | None = None, against: str | None = N
                     tables: str | None = None) -> None:
     """A Download report button giving the file `dsa report` writes for what the page shows
     (same function, same arguments, same bytes); its help names the command."""
-    catalog = store()
+    shown = catalog()
     try:
         config = load_config()
     except DsaError:
@@ -241,7 +241,7 @@ def download_report(source: str, run: str | None = None, against: str | None = N
                        for a in (flag, v)]
     # the callable runs when the button is pressed, outside the script: it uses only what it is given
     st.download_button("Download report", icon=":material/download:", on_click="ignore", mime="text/html",
-                       data=lambda: report_bytes(catalog, config, source, run, against, "html", tables),
+                       data=lambda: report_bytes(shown, config, source, run, against, "html", tables),
                        file_name=default_file_name(source), key=f"report:{source}:{run}:{against}:{tables}",
                        help="One HTML file that opens offline in any browser, as written by "
                             + md(shlex.join(["dsa", "report", *args])))
