@@ -8,7 +8,9 @@ Fields: recorded_at (UTC), actor (`DSA_USER` or the OS user), os_user, host, pid
 outcome, details (JSON object), error. Actions: run.start / run.finish (target: run id),
 connection.add / connection.update / connection.remove / connection.test / connection.secret
 (target: connection name), key.create / key.rotate (target: credentials).
-Text passes through `scrub`, so no secret reaches the log.
+Text passes through `scrub`, so no secret reaches the log. For the cache of a Postgres catalog the
+records go to `dsa_production.audit_log` (`dsa.shared`), one log for every instance; `dsa query`
+on the Postgres catalog reads it there.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from dsa.errors import one_line, scrub_obj
+import psycopg
+
+from dsa import shared
+from dsa.errors import DsaError, one_line, scrub_obj
 from dsa.system import actor, now, os_user
 
 COLUMNS = {
@@ -56,6 +61,13 @@ def record(store_path: str | os.PathLike, action: str, target: str | None, outco
         "details": details or {},
         "error": one_line(error) if error else None,
     }
+    dsn = shared.catalog_dsn(store_path)
+    if dsn:
+        try:
+            shared.append_audit(dsn, {**scrub_obj({**line, "recorded_at": None}), "recorded_at": at})
+            return
+        except (DsaError, OSError, psycopg.Error):
+            pass  # Postgres unreachable: the record is kept in the cache folder's log instead
     text = json.dumps(scrub_obj(line), default=str, ensure_ascii=False) + "\n"
     folder = audit_dir(store_path)
     try:

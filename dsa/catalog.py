@@ -11,6 +11,7 @@ import polars as pl
 
 from dsa.config import DEFAULT_STORE, is_postgres
 from dsa.errors import ConfigError, DsaError, NotFound, one_line
+from dsa.shared import CACHE_MARKER, catalog_dsn
 from dsa.model import CATALOG_TABLES
 from dsa.store import Store
 
@@ -70,7 +71,7 @@ def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None)
         cache = Store(default_cache(str(spec)))
         _remember_catalog(cache, str(spec))
         catalog = PostgresCatalog(str(spec), cache)
-    elif (dsn := _cached_catalog(Path(spec))) is not None:
+    elif (dsn := catalog_dsn(Path(spec))) is not None:
         # A cache folder of a Postgres catalog (e.g. handed to a `dsa scan` subprocess by the app):
         # its runs must reach Postgres too.
         from dsa.pg_catalog import PostgresCatalog
@@ -90,9 +91,6 @@ def open_catalog(spec: str | os.PathLike | None, config: "Config | None" = None)
     return store
 
 
-CACHE_MARKER = "postgres-catalog.json"
-
-
 def _remember_catalog(cache: Store, dsn: str) -> None:
     """Mark a cache folder with its catalog's DSN (owner-only, like ~/.pgpass)."""
     path = cache.path / CACHE_MARKER
@@ -107,13 +105,6 @@ def _remember_catalog(cache: Store, dsn: str) -> None:
         os.replace(path.with_suffix(".tmp"), path)
     except OSError as exc:
         raise DsaError(f"cannot write the catalog cache at {cache.path}: {exc.strerror}") from None
-
-
-def _cached_catalog(path: Path) -> str | None:
-    try:
-        return json.loads((path / CACHE_MARKER).read_text())["dsn"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def _add_mirror(store: Store, dsn: str) -> None:

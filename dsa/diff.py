@@ -51,6 +51,7 @@ INCOMPLETE = ("failed", "running")
 INPUT_TABLES = ("normalized_schemas", "normalized_tables", "normalized_columns", "run_errors")
 QUALITY_TABLES = ("table_quality_metrics", "column_quality_metrics")
 EXIT_CHANGED = 4
+ARROW = "->"
 
 
 @dataclass
@@ -136,6 +137,39 @@ class DiffResult:
             "breaking_count": self.breaking_count,
             "notes": self.notes,
         }
+
+
+# -- describing changes ------------------------------------------------------------------------
+
+
+def _value(v) -> str:
+    return "null" if v is None else json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
+
+
+def short_value(value: str | None) -> str:
+    """Metric values as people read them: 20.304347826086957 -> 20.3043."""
+    if value is None:
+        return "null"
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return value if number.is_integer() or len(value) <= 8 else f"{number:.6g}"
+
+
+def describe_changes(changes: list[dict]) -> str:
+    """A changed object's `changes` as one line: `data_type: integer -> bigint; ...`."""
+    out = []
+    for c in changes:
+        if c["attribute"] in ("qualified_name",):
+            continue
+        if c["attribute"] == "view_definition":
+            out.append("view SQL changed")
+        elif c["from"] is None and isinstance(c["to"], list):  # a table's changed columns, constraints, indexes
+            out.append(f"{c['attribute']}: {', '.join(map(str, c['to']))}")
+        else:
+            out.append(f"{c['attribute']}: {_value(c['from'])} {ARROW} {_value(c['to'])}")
+    return "; ".join(out)
 
 
 # -- choosing the runs ------------------------------------------------------------------------
@@ -273,18 +307,35 @@ def _unobserved(con, sides: dict[str, dict[str, Any]]) -> pl.DataFrame:
 # -- the diff ----------------------------------------------------------------------------------
 
 
-def diff(store: Store, config: Config | None, source: str, from_run: str | None = None, to_run: str | None = None,
-         against: str | None = None, renames: bool | None = None) -> DiffResult:
-    """Compare two scan runs and store the result as a `diff` run of connection `source`."""
+@dataclass
+class _Plan:
+    """What a diff compares: the two scans, their quality runs, the options."""
+
+    source: str
+    options: DiffOptions
+    renames: bool
+    from_m: dict[str, Any]
+    to_m: dict[str, Any]
+    from_q: str | None
+    to_q: str | None
+    has_quality: bool
+    notes: list[str]
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return {
+            "from_run": self.from_m["run_id"], "to_run": self.to_m["run_id"],
+            "from_connection": self.from_m["connection"], "to_connection": self.to_m["connection"],
+            "from_quality_run": self.from_q, "to_quality_run": self.to_q, "renames": self.renames,
+        }
+
+
+def _plan(store: Store, config: Config | None, source: str, from_run: str | None, to_run: str | None,
+          against: str | None, renames: bool | None) -> _Plan:
     options: DiffOptions = config.diff if config is not None else DiffOptions()
     renames = options.renames if renames is None else renames
     from_m, to_m = resolve_runs(store, source, from_run, to_run, against)
     from_q, to_q = quality_run_for(store, from_m["run_id"]), quality_run_for(store, to_m["run_id"])
-    details = {
-        "from_run": from_m["run_id"], "to_run": to_m["run_id"],
-        "from_connection": from_m["connection"], "to_connection": to_m["connection"],
-        "from_quality_run": from_q, "to_quality_run": to_q, "renames": renames,
-    }
     notes = []
     for side, m in (("older", from_m), ("newer", to_m)):
         if m["status"] != "success":
@@ -294,89 +345,112 @@ def diff(store: Store, config: Config | None, source: str, from_run: str | None 
         missing = [m["run_id"] for m, q in ((from_m, from_q), (to_m, to_q)) if not q]
         notes.append(f"data drift not compared: no quality run of scan {', '.join(missing)}" if missing
                      else "data drift not compared: quality metrics are not in this catalog")
+    return _Plan(source, options, renames, from_m, to_m, from_q, to_q, has_quality, notes)
 
-    with store.begin_run(source, "diff", details) as run:
-        con = _connect(store)
-        try:
-            variables = {
-                "diff_run_id": run.run_id, "diff_connection": source,
-                "diff_from_run": from_m["run_id"], "diff_to_run": to_m["run_id"],
-                "diff_from_prefix": qualified_name(from_m["connection"]) + ".",
-                "diff_to_prefix": qualified_name(to_m["connection"]) + ".",
-                "diff_renames": renames,
-                "diff_from_quality": from_q, "diff_to_quality": to_q,
-                **{f"diff_t_{k}": float(v) for k, v in options.thresholds.model_dump().items()},
-            }
-            # row order means nothing here; dropping it lets DuckDB stream and use less memory
-            con.execute("SET preserve_insertion_order = false")
-            # One thread: the diff is a chain of small joins over a few hundred thousand rows,
-            # where a second thread mostly adds scheduling work (measured on the 100,000-column
-            # benchmark: 30% less CPU and about half the wall time on a busy 2-core machine).
-            con.execute("SET threads = 1")
-            sources = {table: (from_m["run_id"], to_m["run_id"]) for table in INPUT_TABLES}
-            if from_q and to_q and has_quality:
-                sources.update({table: (from_q, to_q) for table in QUALITY_TABLES})
-            for table, run_ids in sources.items():
-                variables[f"diff_files_{table}"] = _run_files(store, table, run_ids)
-            for name, value in variables.items():
-                con.execute(f"SET VARIABLE {name} = ?", [value])  # names are our constants above
-            con.execute(queries.text("diff/sources"))
-            if from_q and to_q and has_quality:
-                con.execute(queries.text("diff/sources_quality"))
-            sides = {"from": from_m, "to": to_m}
-            _register(con, "diff_errors", _unobserved(con, sides))
-            for name in ("macros", "inputs"):
-                con.execute(queries.text(f"diff/{name}"))
-            _register(con, "diff_view_sql", _view_keys(con, sides))
-            con.execute(queries.text("diff/match"))
-            frames = {}
-            # Polars writes each result on a second thread while DuckDB (one thread, GIL
-            # released) runs the next query; Run.write is thread-safe.
-            with ThreadPoolExecutor(max_workers=1) as writer:
-                written = []
-                for kind in RESULT_ORDER:
-                    table = RESULT_TABLES[kind]
-                    # each entity query's result goes straight to Parquet; no temp table in between.
-                    # The run ids are constants: added here as Polars literals rather than carried
-                    # through DuckDB and Arrow on every one of 100,000s of rows.
-                    frames[kind] = con.sql(queries.text(f"diff/{RESULT_FILES[kind]}")).pl().with_columns(
-                        run_id=pl.lit(run.run_id), connection=pl.lit(source),
-                        from_run_id=pl.lit(from_m["run_id"]), to_run_id=pl.lit(to_m["run_id"]),
-                    ).select(list(CATALOG_TABLES[table]))
-                    written.append(writer.submit(run.write, table, frames[kind]))
-                    # summary.sql counts change types and tables.sql names a table's changed parts:
-                    # hand DuckDB those few columns, not the rows
-                    keep = ["change_type"] if kind in ("schema", "table") else \
-                        ["change_type", "table_qualified_name", "qualified_name"]
-                    con.register(f"diff_result_{kind}", frames[kind].select(keep).to_arrow())
-                summary = con.sql(queries.text("diff/summary")).pl()
-                written.append(writer.submit(run.write, "diff_summary", summary))
-                drift = pl.DataFrame(schema=DIFF_DATA)
-                if from_q and to_q and has_quality:
-                    drift = con.sql(queries.text("diff/data_drift")).pl()
-                    if drift.height:
-                        written.append(writer.submit(run.write, "incremental_diff_data", drift))
-                for future in written:
-                    future.result()  # a failed write fails the diff run
-            changes = {
-                kind: frames[kind].filter(pl.col("change_type") != "unchanged").sort("qualified_name")
-                for kind in RESULT_TABLES
-            }
-        finally:
-            con.close()
-        events = monitors.schema_events(run.run_id, source, changes)
+
+def diff(store: Store, config: Config | None, source: str, from_run: str | None = None, to_run: str | None = None,
+         against: str | None = None, renames: bool | None = None) -> DiffResult:
+    """Compare two scan runs and store the result as a `diff` run of connection `source`."""
+    plan = _plan(store, config, source, from_run, to_run, against, renames)
+    with store.begin_run(source, "diff", plan.details) as run:
+        # Polars writes each result on a second thread while DuckDB (one thread, GIL
+        # released) runs the next query; Run.write is thread-safe.
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            written = []
+            result = _compare(store, plan, run.run_id, lambda table, rows: written.append(
+                writer.submit(run.write, table, rows)))
+            for future in written:
+                future.result()  # a failed write fails the diff run
+        events = monitors.schema_events(run.run_id, source, result.changes)
         if events:
             run.write("anomalies", model.frame(events, model.ANOMALIES))
-        impact = lineage_graph.impact(_lineage_of(store, from_m["run_id"]), changes["table"], changes["column"])
-        result = DiffResult(run.run_id, source, from_m, to_m, from_q, to_q, renames, summary, changes, drift, notes,
-                            impact)
         run.counts.update(change_count=result.change_count, unknown_count=result.unknown_count,
-                          drift_count=drift.height,
-                          **{f"{k}_{c}": int(v) for k, c, v in _flat(summary)})
+                          drift_count=result.drift.height,
+                          **{f"{k}_{c}": int(v) for k, c, v in _flat(result.summary)})
         run.finish()
     if config is not None:
         alerts.after_run(store, config.alerts, source, run.run_id)
     return result
+
+
+def compare(store: Store, config: Config | None, source: str, from_run: str | None = None,
+            to_run: str | None = None, against: str | None = None, renames: bool | None = None) -> DiffResult:
+    """The same comparison as `diff`, runs chosen the same way, but nothing stored (a report
+    reads the catalog; its `run_id` is empty)."""
+    return _compare(store, _plan(store, config, source, from_run, to_run, against, renames), "", None)
+
+
+def _compare(store: Store, plan: _Plan, run_id: str, sink) -> DiffResult:
+    """Run queries/diff/ over the two runs' files; `sink(table, rows)` receives each result."""
+    from_m, to_m, from_q, to_q, source = plan.from_m, plan.to_m, plan.from_q, plan.to_q, plan.source
+    drifts = bool(from_q and to_q and plan.has_quality)
+    con = _connect(store)
+    try:
+        variables = {
+            "diff_run_id": run_id, "diff_connection": source,
+            "diff_from_run": from_m["run_id"], "diff_to_run": to_m["run_id"],
+            "diff_from_prefix": qualified_name(from_m["connection"]) + ".",
+            "diff_to_prefix": qualified_name(to_m["connection"]) + ".",
+            "diff_renames": plan.renames,
+            "diff_from_quality": from_q, "diff_to_quality": to_q,
+            **{f"diff_t_{k}": float(v) for k, v in plan.options.thresholds.model_dump().items()},
+        }
+        # row order means nothing here; dropping it lets DuckDB stream and use less memory
+        con.execute("SET preserve_insertion_order = false")
+        # One thread: the diff is a chain of small joins over a few hundred thousand rows,
+        # where a second thread mostly adds scheduling work (measured on the 100,000-column
+        # benchmark: 30% less CPU and about half the wall time on a busy 2-core machine).
+        con.execute("SET threads = 1")
+        sources = {table: (from_m["run_id"], to_m["run_id"]) for table in INPUT_TABLES}
+        if drifts:
+            sources.update({table: (from_q, to_q) for table in QUALITY_TABLES})
+        for table, run_ids in sources.items():
+            variables[f"diff_files_{table}"] = _run_files(store, table, run_ids)
+        for name, value in variables.items():
+            con.execute(f"SET VARIABLE {name} = ?", [value])  # names are our constants above
+        con.execute(queries.text("diff/sources"))
+        if drifts:
+            con.execute(queries.text("diff/sources_quality"))
+        sides = {"from": from_m, "to": to_m}
+        _register(con, "diff_errors", _unobserved(con, sides))
+        for name in ("macros", "inputs"):
+            con.execute(queries.text(f"diff/{name}"))
+        _register(con, "diff_view_sql", _view_keys(con, sides))
+        con.execute(queries.text("diff/match"))
+        frames = {}
+        for kind in RESULT_ORDER:
+            table = RESULT_TABLES[kind]
+            # each entity query's result goes straight to Parquet; no temp table in between.
+            # The run ids are constants: added here as Polars literals rather than carried
+            # through DuckDB and Arrow on every one of 100,000s of rows.
+            frames[kind] = con.sql(queries.text(f"diff/{RESULT_FILES[kind]}")).pl().with_columns(
+                run_id=pl.lit(run_id), connection=pl.lit(source),
+                from_run_id=pl.lit(from_m["run_id"]), to_run_id=pl.lit(to_m["run_id"]),
+            ).select(list(CATALOG_TABLES[table]))
+            if sink:
+                sink(table, frames[kind])
+            # summary.sql counts change types and tables.sql names a table's changed parts:
+            # hand DuckDB those few columns, not the rows
+            keep = ["change_type"] if kind in ("schema", "table") else \
+                ["change_type", "table_qualified_name", "qualified_name"]
+            con.register(f"diff_result_{kind}", frames[kind].select(keep).to_arrow())
+        summary = con.sql(queries.text("diff/summary")).pl()
+        if sink:
+            sink("diff_summary", summary)
+        drift = pl.DataFrame(schema=DIFF_DATA)
+        if drifts:
+            drift = con.sql(queries.text("diff/data_drift")).pl()
+            if drift.height and sink:
+                sink("incremental_diff_data", drift)
+        changes = {
+            kind: frames[kind].filter(pl.col("change_type") != "unchanged").sort("qualified_name")
+            for kind in RESULT_TABLES
+        }
+    finally:
+        con.close()
+    impact = lineage_graph.impact(_lineage_of(store, from_m["run_id"]), changes["table"], changes["column"])
+    return DiffResult(run_id, source, from_m, to_m, from_q, to_q, plan.renames, summary, changes, drift, plan.notes,
+                      impact)
 
 
 def _connect(store: Store):

@@ -31,6 +31,7 @@ from dsa import queries
 from dsa.errors import DsaError, one_line, register_secret, scrub
 from dsa.model import CATALOG_TABLES
 from dsa.pg_sql import SCHEMA, to_postgres_statements
+from dsa.shared import catalog_dsn
 from dsa.store import FINISHED, SYNC_RUNS, Store
 from dsa.vault import CREDENTIALS, credentials_frame
 
@@ -389,7 +390,8 @@ def mirror(store: Store, dsn: str, progress: Callable[[int, int, str], None] | N
                 result.mirrored.append(run["run_id"])
                 for table, n in counts.items():
                     result.rows[table] = result.rows.get(table, 0) + n
-            result.credentials = mirror_credentials(conn, store)
+            if catalog_dsn(store.path) != dsn:  # a Postgres catalog's cache keeps its vault rows there already
+                result.credentials = mirror_credentials(conn, store)
             if progress:
                 progress(len(todo), len(todo), "")
         except psycopg.Error as exc:

@@ -10,18 +10,19 @@ through `md()` first.
 from __future__ import annotations
 
 import os
-import re
+import shlex
 import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
+from urllib.parse import urlencode
 
 import altair as alt
 import duckdb
 import polars as pl
 import streamlit as st
 
-from dsa import connections, jobs, lineage_graph, lint, queries, reports
+from dsa import charts, connections, jobs, lineage_graph, lint, queries, reports
 from dsa.catalog import Catalog, open_catalog, partial_note
 from dsa.checks.suggest import suggest_yaml
 from dsa.config import DEFAULT_STORE, Config, load_config, parse_source
@@ -29,7 +30,9 @@ from dsa.connectors import connector_types as registered_types, get_connector, o
 from dsa.demo import run_demo
 from dsa.diff import diff
 from dsa.errors import ConfigError, DsaError, SourceError, one_line, register_secret
+from dsa.escape import md
 from dsa.options import SourceOptions
+from dsa.report import default_file_name, report_bytes
 from dsa.score import SCORE_DEFINITION
 from dsa.sources import all_sources, stored_specs
 from dsa.store import Store
@@ -199,17 +202,39 @@ def keep(param: str, value: Any) -> None:
         st.query_params[param] = str(value)
 
 
+# -- sharing -------------------------------------------------------------------------------
+
+
+def copy_link(page_path: str) -> None:
+    """The view's link, the URL with its query parameters, in a box with a copy button."""
+    here = (st.context.url or "").rstrip("/")  # the page's address, or the app's (Streamlit versions differ)
+    if page_path and not here.endswith("/" + page_path):
+        here += "/" + page_path
+    query = urlencode(st.query_params.to_dict())
+    st.caption("Link to this view (the button at the box's right copies it)")
+    st.code(here + (f"?{query}" if query else ""), language=None, wrap_lines=True)
+
+
+def download_report(source: str, run: str | None = None, against: str | None = None,
+                    tables: str | None = None) -> None:
+    """A Download report button giving the file `dsa report` writes for what the page shows
+    (same function, same arguments, same bytes); its help names the command."""
+    shown = catalog()
+    try:
+        config = load_config()
+    except DsaError:
+        config = Config()
+    args = [source] + [a for flag, v in (("--run", run), ("--against", against), ("--tables", tables)) if v
+                       for a in (flag, v)]
+    # the callable runs when the button is pressed, outside the script: it uses only what it is given
+    st.download_button("Download report", icon=":material/download:", on_click="ignore", mime="text/html",
+                       data=lambda: report_bytes(shown, config, source, run, against, "html", tables),
+                       file_name=default_file_name(source), key=f"report:{source}:{run}:{against}:{tables}",
+                       help="One HTML file that opens offline in any browser, as written by "
+                            + md(shlex.join(["dsa", "report", *args])))
+
+
 # -- safety --------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md(value: Any) -> str:
-    """Escape a catalog value for Markdown: no formatting, links or HTML can come through."""
-    text = "NULL" if value is None else str(value)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return text.replace("\n", " ")
-
 
 def read_only() -> bool:
     """Hosting mode: no scans and no connection edits (`DSA_READ_ONLY=1`, `app: {read_only: true}` in
@@ -425,10 +450,7 @@ def value_charts(top: pl.DataFrame, histogram: pl.DataFrame, profile: dict | Non
     masked = bool(profile and profile.get("masked"))
     repeats = top.height > 0 and not masked and top["count"].max() > max(1, REPEATS * non_null)
     if repeats:
-        st.altair_chart(alt.Chart(top.to_pandas()).mark_bar().encode(
-            x=alt.X("count:Q", title="rows"), y=alt.Y("value:N", sort="-x", title="top values"),
-            tooltip=[alt.Tooltip("value:N"), alt.Tooltip("count:Q", title="rows", format=",")],
-        ).properties(height=max(160, 24 * top.height)), width="stretch")
+        st.altair_chart(charts.top_values(top), width="stretch")
     elif profile is None:
         st.caption("No top values recorded for this column.")
     else:
@@ -443,17 +465,8 @@ def value_charts(top: pl.DataFrame, histogram: pl.DataFrame, profile: dict | Non
         if profile.get("min_length") is not None:
             st.markdown(f"**Length** min {profile['min_length']:,} · mean {profile['avg_length'] or 0:,.1f} · "
                         f"max {profile['max_length']:,} characters")
-    if histogram.height and histogram["kind"][0] == "numeric":
-        st.altair_chart(alt.Chart(histogram.to_pandas()).mark_bar().encode(
-            x=alt.X("lower:Q", bin="binned", title="value"), x2="upper:Q", y=alt.Y("count:Q", title="rows"),
-            tooltip=[alt.Tooltip("lower:Q", title="from"), alt.Tooltip("upper:Q", title="to"),
-                     alt.Tooltip("count:Q", title="rows", format=",")],
-        ).properties(height=220, title="histogram"), width="stretch")
-    elif histogram.height:
-        st.altair_chart(alt.Chart(histogram.to_pandas()).mark_bar().encode(
-            x=alt.X("period:O", title=histogram["kind"][0]), y=alt.Y("count:Q", title="rows"),
-            tooltip=[alt.Tooltip("period:O"), alt.Tooltip("count:Q", title="rows", format=",")],
-        ).properties(height=220, title="histogram"), width="stretch")
+    if histogram.height:
+        st.altair_chart(charts.histogram(histogram), width="stretch")
 
 
 def text_shapes(profile: dict) -> pl.DataFrame | None:

@@ -2,7 +2,9 @@
 
 A secret is a password or a whole DSN that holds one. It is kept in `<store>/credentials.json`
 (the `credentials` catalog table: ciphertext only), rewritten atomically under a file lock, and
-decrypted only in memory when a source is opened (`dsa.sources.all_sources`).
+decrypted only in memory when a source is opened (`dsa.sources.all_sources`). The cache of a
+Postgres catalog keeps the rows in `dsa_production.credentials` instead (`dsa.shared`), so every
+instance over that catalog reads them; each instance needs the key (`DSA_SECRET_KEY`).
 
 The key: `DSA_SECRET_KEY` (one or more Fernet keys separated by commas; the first encrypts, all
 decrypt), else the key file `DSA_SECRET_KEY_FILE`, default `<store>/secret.key`, created with
@@ -34,7 +36,7 @@ from typing import Any, Iterator
 import polars as pl
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from dsa import audit
+from dsa import audit, shared
 from dsa.config import describe_validation
 from dsa.errors import ConfigError, DsaError, register_secret, secret_parts
 from dsa.model import frame
@@ -101,6 +103,9 @@ class Vault:
         self.store_path = Path(store_path)
         self.path = self.store_path / "credentials.json"
         self.key_path = Path(os.environ.get(KEY_FILE_ENV) or self.store_path / "secret.key")
+        # the cache of a Postgres catalog keeps its rows in dsa_production.credentials (dsa.shared)
+        self.dsn = shared.catalog_dsn(self.store_path)
+        self._loaded: set[str] = set()
 
     # -- files ---------------------------------------------------------------------------
 
@@ -124,6 +129,10 @@ class Vault:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _read(self) -> dict[str, dict[str, Any]]:
+        if self.dsn:
+            records = shared.read_credentials(self.dsn)
+            self._loaded = set(records)
+            return records
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -133,6 +142,10 @@ class Vault:
         return {r["connection"]: r for r in data.get("credentials", [])}
 
     def _write(self, records: dict[str, dict[str, Any]]) -> None:
+        if self.dsn:  # what this operation changed or removed; other instances' rows stay
+            shared.write_credentials(self.dsn, records, self._loaded - set(records))
+            self._loaded = set(records)
+            return
         data = {"format": 1, "credentials": [records[k] for k in sorted(records)]}
         write_atomic(self.path, json.dumps(data, indent=1, ensure_ascii=False).encode())
         os.chmod(self.path, 0o600)
@@ -177,7 +190,7 @@ class Vault:
 
     def records(self) -> dict[str, dict[str, Any]]:
         """Every stored credential's row (ciphertext, never the secret)."""
-        if not self.path.exists():
+        if not self.path.exists() and not self.dsn:
             return {}  # nothing stored: do not create lock files in a store we only read
         with self._locked(exclusive=False):
             return self._read()
@@ -218,7 +231,7 @@ class Vault:
     def get_many(self, connections) -> dict[str, tuple[str, str] | VaultError]:
         """(kind, secret) of each named connection that has one, or the `VaultError` that stops
         it from decrypting; one read of the files for all of them."""
-        if not self.path.exists():
+        if not self.path.exists() and not self.dsn:
             return {}
         with self._locked(exclusive=False):
             records = self._read()

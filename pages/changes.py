@@ -1,10 +1,9 @@
 """Changes: what `dsa diff` found between two scan runs (default: the last two), and how the data drifted."""
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
-from dsa import reports, ui
+from dsa import charts, reports, ui
 
 ui.ensure_navigation()
 
@@ -26,6 +25,12 @@ new = ui.choose("To (newer)", ids, "to", default=ids[0], format_func=lambda r: l
 if old == new:
     ui.empty("Choose two different runs.")
     st.stop()
+
+share_link, share_file = st.columns([4, 1], vertical_alignment="bottom")
+with share_link:
+    ui.copy_link("changes")
+with share_file:
+    ui.download_report(conn, run=new, against=old)
 
 diff_run = ui.report(reports.stored_diff, old, new)
 if diff_run is None:
@@ -91,15 +96,9 @@ with tabs[-1]:
         st.caption("No data drift: either nothing moved beyond the thresholds, or a scan has no quality run "
                    f"(`dsa quality {ui.md(conn)}` after each scan).")
     else:
-        nulls = drift.filter(pl.col("metric") == "null_percentage").head(30)
-        if nulls.height:
-            st.altair_chart(alt.Chart(nulls.to_pandas()).mark_bar().encode(
-                x=alt.X("change:Q", title="change in null % (points)"),
-                y=alt.Y("qualified_name:N", sort="-x", title=None),
-                color=alt.condition("datum.change > 0", alt.value("#c0392b"), alt.value("#27ae60")),
-                tooltip=[alt.Tooltip("qualified_name:N", title="column"), alt.Tooltip("from_value:N", title="from"),
-                         alt.Tooltip("to_value:N", title="to")]).properties(title="Largest null % moves"),
-                width="stretch")
+        for chart in (charts.drift_null_moves(drift), charts.drift_row_changes(drift)):
+            if chart is not None:
+                st.altair_chart(chart, width="stretch")
         ui.table(drift, {
             "entity_type": st.column_config.TextColumn("object type", width="small"),
             "qualified_name": st.column_config.TextColumn("name", width="medium"),

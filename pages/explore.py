@@ -5,7 +5,7 @@ import json
 import polars as pl
 import streamlit as st
 
-from dsa import lineage_chart, reports, ui
+from dsa import lineage_chart, report, reports, ui
 
 ui.ensure_navigation()
 
@@ -68,6 +68,12 @@ m[2].metric("Rows", f"{rows:,}" if rows is not None else "-",
 size = info["size_bytes"] if info["size_bytes"] is not None else (table_metrics or {}).get("size_bytes")
 m[3].metric("Size", f"{size / 1e6:,.2f} MB" if size is not None else "-")
 ui.score_metric(m[4], table_metrics["quality_score"] if table_metrics else None, label="Table score")
+
+share_link, share_file = st.columns([4, 1], vertical_alignment="bottom")
+with share_link:
+    ui.copy_link("explore")
+with share_file:
+    ui.download_report(conn, run=run, tables=report.exact_glob(f"{schema}.{table}" if schema is not None else table))
 
 column = ui.choose("Column", ["(whole table)", *columns["column_name"].to_list()], "column")
 

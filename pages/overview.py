@@ -1,10 +1,9 @@
 """Overview: every connection's newest scan and quality run, counts, score trend, latest changes."""
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
-from dsa import reports, ui
+from dsa import charts, reports, ui
 
 ui.ensure_navigation()
 
@@ -18,6 +17,7 @@ if ui.runs().height == 0:
         "quality problems), or scan your own source.")
     ui.start_here("Nothing scanned yet.")
 
+ui.copy_link("")
 overview = ui.report(reports.overview)
 trend = ui.report(reports.score_trend)
 scans = ui.report(reports.scan_runs)
@@ -31,7 +31,11 @@ def when(value) -> str:
 for row in overview.iter_rows(named=True):
     name = row["connection"]
     with st.container(border=True):
-        st.subheader(ui.md(name))
+        head, button = st.columns([4, 1], vertical_alignment="bottom")
+        head.subheader(ui.md(name))
+        if row["scan_run"]:
+            with button:
+                ui.download_report(name)
         cols = st.columns(6)
         for col, label, key in ((cols[0], "Schemas", "schemas"), (cols[1], "Tables", "tables"),
                                 (cols[2], "Columns", "columns")):
@@ -49,14 +53,7 @@ for row in overview.iter_rows(named=True):
         left, right = st.columns(2)
         with left:
             if scores.height > 1:
-                chart = alt.Chart(scores.to_pandas()).mark_line(point=True).encode(
-                    x=alt.X("started_at:T", title="quality run (UTC)"),
-                    y=alt.Y("quality_score:Q", title="quality score", scale=alt.Scale(zero=False, nice=True)),
-                    tooltip=[alt.Tooltip("started_at:T", title="run", format="%Y-%m-%d %H:%M:%S"),
-                             alt.Tooltip("quality_score:Q", title="score", format=".1f"),
-                             alt.Tooltip("tables:Q", title="tables", format=",")],
-                ).properties(height=160)
-                st.altair_chart(chart, width="stretch")
+                st.altair_chart(charts.score_trend(scores), width="stretch")
             elif scores.height == 1:
                 st.caption("One quality run so far: the trend appears after the next one.")
             else:

@@ -5,7 +5,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dsa import reports, ui
+from dsa import charts, reports, ui
 
 ui.ensure_navigation()
 
@@ -25,6 +25,10 @@ if qruns.height == 0:
     st.stop()
 labels = {r["run_id"]: ui.run_label(r) for r in qruns.iter_rows(named=True)}
 run = ui.choose("Quality run", list(labels), "run", format_func=lambda r: labels[r], container=right)
+
+share_link, share_file = st.columns([4, 1], vertical_alignment="bottom")
+with share_file:
+    ui.download_report(conn, run=run)
 
 # filters
 names = ui.report(reports.quality_filters, conn)
@@ -49,6 +53,8 @@ def score_range(raw):
 
 low, high = f4.slider("Score range", 0, 100, key=ui.url_key("score", score_range))
 ui.url_store("score", None if (low, high) == (0, 100) else f"{low}-{high}")
+with share_link:
+    ui.copy_link("quality")  # after the filters: they are in the URL too
 where = reports.ColumnFilter(run, None if schema == ALL else schema, None if table == ALL else table,
                              tuple(families), low, high)
 
@@ -67,11 +73,7 @@ c1, c2 = st.columns(2)
 with c1:
     st.markdown("**Column scores**")
     dist = ui.report(reports.score_distribution, where)
-    st.altair_chart(alt.Chart(dist.to_pandas()).mark_bar().encode(
-        x=alt.X("bin:Q", bin=alt.Bin(step=5), title="column score", **PCT),
-        y=alt.Y("columns:Q", title="columns"),
-        tooltip=[alt.Tooltip("bin:Q", title="score from"), alt.Tooltip("columns:Q", format=",")],
-    ).properties(height=260), width="stretch")
+    st.altair_chart(charts.score_distribution(dist), width="stretch")
 with c2:
     st.markdown("**Null % and distinct % per column**")
     color = alt.Color("quality_score:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 100]), title="score")

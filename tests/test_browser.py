@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,13 +42,21 @@ def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("browser")
     store = Store(base / "store")
     run_demo(store)
-    port = free_port()
     env = {**os.environ, "DSA_STORE": str(store.path), "DSA_CONFIG": str(base / "dsa.yaml"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     (base / "dsa.yaml").write_text("sources: {}\n")
     env.pop("DSA_READ_ONLY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "dsa", "app", "--port", str(port), "--server.address", "127.0.0.1"],
-                            env=env, cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with app_server(env, base) as url:
+        yield url, store
+
+
+@contextmanager
+def app_server(env: dict, cwd: Path):
+    """A real `dsa app` on a free port (its log in cwd/app-PORT.log); yields its URL."""
+    port = free_port()
+    with open(cwd / f"app-{port}.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "dsa", "app", "--port", str(port), "--server.address", "127.0.0.1"],
+                                env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -60,7 +69,7 @@ def server(tmp_path_factory):
                 time.sleep(0.1)
         else:
             raise AssertionError("the app did not start in 30 s")
-        yield url, store
+        yield url
     finally:
         proc.terminate()
         try:
@@ -204,3 +213,24 @@ def test_scan_button_adds_a_run(server, page):
         page.wait_for_timeout(1500)
         (ROOT / "docs").mkdir(exist_ok=True)
         page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+
+
+def test_download_report_is_the_cli_file(server, page, tmp_path):
+    """Changes page: the copy link holds the view's query parameters, and Download report gives
+    byte for byte what `dsa report` writes for the same runs."""
+    url, store = server
+    scans = [m["run_id"] for m in store.manifests() if m["run_type"] == "scan" and m["status"] == "success"]
+    old, new = scans[0], scans[1]
+    page.goto(f"{url}/changes?conn=demo_shop&from={old}&to={new}")
+    settle(page)
+    link = page.locator('[data-testid="stCode"]').first.inner_text()
+    assert link.startswith(f"{url}/changes?") and f"from={old}" in link and f"to={new}" in link
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Download report").click()
+    downloaded = Path(info.value.path()).read_bytes()
+    env = {**os.environ, "DSA_STORE": str(store.path), "DSA_CONFIG": str(store.path.parent / "dsa.yaml")}
+    cli = subprocess.run([sys.executable, "-m", "dsa", "report", "demo_shop", "--run", new, "--against", old,
+                          "--out", "-"], capture_output=True, env=env, timeout=120, cwd=tmp_path)
+    assert cli.returncode == 0, cli.stderr
+    assert info.value.suggested_filename == "report-demo_shop.html"
+    assert downloaded == cli.stdout

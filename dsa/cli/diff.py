@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from dsa.diff import DiffResult
 
 MAX_LINES = 200  # changes printed as text; the JSON output and the catalog hold them all
-ARROW = "->"
 
 
 @app.command()
@@ -35,40 +34,11 @@ def diff(
     raise typer.Exit(result.exit_code)
 
 
-def _value(v) -> str:
-    return "null" if v is None else json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
-
-
-def _short(value: str | None) -> str:
-    """Metric values as people read them: 20.304347826086957 -> 20.3043."""
-    if value is None:
-        return "null"
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    return value if number.is_integer() or len(value) <= 8 else f"{number:.6g}"
-
-
-def describe_changes(changes: list[dict]) -> str:
-    out = []
-    for c in changes:
-        if c["attribute"] in ("qualified_name",):
-            continue
-        if c["attribute"] == "view_definition":
-            out.append("view SQL changed")
-        elif c["from"] is None and isinstance(c["to"], list):  # a table's changed columns, constraints, indexes
-            out.append(f"{c['attribute']}: {', '.join(map(str, c['to']))}")
-        else:
-            out.append(f"{c['attribute']}: {_value(c['from'])} {ARROW} {_value(c['to'])}")
-    return "; ".join(out)
-
-
 def print_text(result: DiffResult) -> None:
     import polars as pl
     from rich.table import Table
 
-    from dsa.diff import CHANGE_TYPES
+    from dsa.diff import ARROW, CHANGE_TYPES, describe_changes, short_value
 
     f, t = result.from_run, result.to_run
     console.print(f"diff {result.run_id}", markup=False)
@@ -113,7 +83,7 @@ def print_text(result: DiffResult) -> None:
                 unit = "%" if row["unit"] == "pct" else " points"
                 how = f"{row['measured']:.1f}{unit} (threshold {row['threshold']:g}{unit})"
             console.print(f"  {row['drift_rank']:>3}. {row['qualified_name']}  {row['metric']}: "
-                          f"{_short(row['from_value'])} {ARROW} {_short(row['to_value'])}  {how}", markup=False)
+                          f"{short_value(row['from_value'])} {ARROW} {short_value(row['to_value'])}  {how}", markup=False)
         if result.drift.height > 50:
             console.print(f"  ... and {result.drift.height - 50} more", markup=False)
     breaking = [i for i in result.impact if i["breaking"]]

@@ -40,6 +40,7 @@ class EngineDb(ABC):
     mark = "?"  # the driver's parameter marker
     spec: dict
     schema: str
+    table = TABLE  # the contract's main table; an engine that refuses such a name sets its own
 
     @abstractmethod
     def connect(self):
@@ -128,7 +129,7 @@ def assert_text_like_engine(db: EngineDb, result, column: str, top_k: int) -> No
     """A text column's distinct count, min, max and top values are the engine's own: its SQL
     (count(DISTINCT), min, max, GROUP BY ... ORDER BY count DESC, value) under its collation; a
     value the collation merges with others may be shown by any of them."""
-    facts = db.text_facts(TABLE, column, top_k)
+    facts = db.text_facts(db.table, column, top_k)
     got = next(c for c in result.columns if c["column_name"] == column)
     assert got["distinct_count"] == facts["distinct_count"]
     assert got["min_value"] in facts["min_values"], (got["min_value"], facts["min_values"])
@@ -162,8 +163,8 @@ class QualityContract:
 
     def test_profile_matches_python(self, db):
         data = rows(300)
-        db.create(TABLE, COLUMNS, data)
-        result = profile(self.source(db), db.schema, top_k=5)
+        db.create(db.table, COLUMNS, data)
+        result = profile(self.source(db), db.schema, db.table, top_k=5)
         assert result.table["row_count"] == 300
         assert result.table["sample_method"] == "full" and result.table["approximate"] is False
         want = self.in_engine_words(db, expected(data, top_k=5))
@@ -179,40 +180,40 @@ class QualityContract:
         assert all(len(t["value"]) == 200 for t in long)
 
     def test_empty_table(self, db):
-        db.create(TABLE, COLUMNS)
-        result = profile(self.source(db), db.schema)
+        db.create(db.table, COLUMNS)
+        result = profile(self.source(db), db.schema, db.table)
         assert result.table["row_count"] == 0 and result.table["quality_score"] is None
         assert all(c["total_count"] == 0 and c["null_count"] == 0 and c["distinct_count"] == 0 for c in result.columns)
         assert result.top == []
 
     def test_one_row_table(self, db):
         data = [(1, "only", 2.5, date(2021, 5, 6), True, None, 9)]
-        db.create(TABLE, COLUMNS, data)
-        result = profile(self.source(db), db.schema)
+        db.create(db.table, COLUMNS, data)
+        result = profile(self.source(db), db.schema, db.table)
         assert_matches(result, self.in_engine_words(db, expected(data)))
         by = {c["column_name"]: c for c in result.columns}
         assert by["amount"].get("stddev") is None and by["amount"]["median"] == 2.5
 
     def test_ties_in_the_engines_order(self, db):
         words = ["b", "a", "é", "B", "ab", "Ω", "a "]  # each once: every count ties (unless the collation merges)
-        db.create(TABLE, COLUMNS, [(i, w, None, None, None, None, None) for i, w in enumerate(words, 1)])
-        result = profile(self.source(db), db.schema, top_k=5)
+        db.create(db.table, COLUMNS, [(i, w, None, None, None, None, None) for i, w in enumerate(words, 1)])
+        result = profile(self.source(db), db.schema, db.table, top_k=5)
         assert_text_like_engine(db, result, "word", 5)
 
     def test_sample_keeps_exact_row_count(self, db):
-        db.create(TABLE, COLUMNS, rows(2000, seed=11))
-        first = profile(self.source(db), db.schema, sample=Sample(percent=50))
+        db.create(db.table, COLUMNS, rows(2000, seed=11))
+        first = profile(self.source(db), db.schema, db.table, sample=Sample(percent=50))
         t = first.table
         assert t["row_count"] == 2000
         assert t["approximate"] is True and t["sample_method"] != "full" and t["sample_percent"] == 50
         assert 0 < t["sample_rows"] < 2000
         assert all(c["approximate"] for c in first.columns)
-        again = profile(self.source(db), db.schema, sample=Sample(percent=50))
+        again = profile(self.source(db), db.schema, db.table, sample=Sample(percent=50))
         assert again.table["sample_rows"] == t["sample_rows"]  # a repeatable sample
 
     def test_sample_rows_larger_than_table_is_full(self, db):
-        db.create(TABLE, COLUMNS, rows(50))
-        result = profile(self.source(db), db.schema, sample=Sample(rows=1000))
+        db.create(db.table, COLUMNS, rows(50))
+        result = profile(self.source(db), db.schema, db.table, sample=Sample(rows=1000))
         assert result.table["sample_method"] == "full" and result.table["row_count"] == 50
 
     def test_nan_and_infinity(self, db):
@@ -271,12 +272,12 @@ class QualityContract:
 
     def test_masked_columns_never_return_values(self, db):
         cols = [COLUMNS[0], ("email", COLUMNS[1][1], "string")]
-        db.create(TABLE, cols, [(i, f"user{i % 3}@example.com") for i in range(10)])
+        db.create(db.table, cols, [(i, f"user{i % 3}@example.com") for i in range(10)])
         from datetime import datetime, timezone
 
         from dsa.quality import profile_table
 
-        result = profile_table(self.source(db), task(db.schema, columns=cols), QualityOptions(), Sample(), 5, "run",
+        result = profile_table(self.source(db), task(db.schema, db.table, columns=cols), QualityOptions(), Sample(), 5, "run",
                                datetime.now(timezone.utc))
         email = next(c for c in result.columns if c["column_name"] == "email")
         assert email["masked"] and email["min_value"] is None and email["max_value"] is None
@@ -287,8 +288,8 @@ class QualityContract:
     @pytest.mark.parametrize("name", sorted(DISTRIBUTIONS))
     def test_quartiles_and_histogram(self, db, name):
         values = DISTRIBUTIONS[name]
-        db.create(TABLE, DISTRIBUTION_COLUMNS, [(v,) for v in values])
-        check_distribution(profile(self.source(db), db.schema, columns=DISTRIBUTION_COLUMNS, pk=None), values)
+        db.create(db.table, DISTRIBUTION_COLUMNS, [(v,) for v in values])
+        check_distribution(profile(self.source(db), db.schema, db.table, columns=DISTRIBUTION_COLUMNS, pk=None), values)
 
     def test_orphaned_foreign_keys(self, db, tmp_path):
         """The scan's foreign keys, checked by an anti-join: values with no referenced row."""
@@ -318,7 +319,7 @@ class QualityContract:
     def test_command_end_to_end(self, db, tmp_path, dsa_cli):
         """`dsa scan` then `dsa quality` as a user runs them: the catalog holds the Python-computed profile."""
         data = rows(150, seed=9)
-        db.create(TABLE, COLUMNS, data)
+        db.create(db.table, COLUMNS, data)
         (tmp_path / "dsa.yaml").write_text(f"sources:\n  src: {json.dumps(db.spec)}\nquality: {{top_k: 3, mask: {{auto: false}}}}\n")
         assert dsa_cli("scan", "src").returncode == 0
         out = dsa_cli("quality", "src")
@@ -327,7 +328,7 @@ class QualityContract:
                                           "FROM latest_column_quality_metrics", "--format", "json").stdout)
         want = self.in_engine_words(db, expected(data, top_k=3))
         by = {r["column_name"]: r for r in got}
-        facts = db.text_facts(TABLE, "word", 3)
+        facts = db.text_facts(db.table, "word", 3)
         assert by["word"]["distinct_count"] == facts["distinct_count"] and by["word"]["min_value"] in facts["min_values"]
         for name in ("id", "amount", "day", "big"):
             e = want[name]

@@ -1,0 +1,87 @@
+"""The Altair charts the app draws and the report embeds: one function per chart, a frame in,
+a chart out, so a chart in an exported report is the same specification as on the page.
+
+Every function takes a Polars frame with the columns it names and returns an `alt.Chart`
+(the pages draw it with `st.altair_chart`, the report with vega-embed from `to_dict()`).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+def score_trend(scores: pl.DataFrame) -> alt.Chart:
+    """A connection's score per quality run: started_at, quality_score, run_id, tables."""
+    return alt.Chart(scores).mark_line(point=True).encode(
+        x=alt.X("started_at:T", title="quality run (UTC)"),
+        y=alt.Y("quality_score:Q", title="quality score", scale=alt.Scale(zero=False, nice=True)),
+        tooltip=[alt.Tooltip("started_at:T", title="run", format="%Y-%m-%d %H:%M:%S"),
+                 alt.Tooltip("quality_score:Q", title="score", format=".1f"),
+                 alt.Tooltip("tables:Q", title="tables", format=",")],
+    ).properties(height=160)
+
+
+def score_distribution(bins: pl.DataFrame) -> alt.Chart:
+    """Columns per score bin of 5 points: bin, columns."""
+    return alt.Chart(bins).mark_bar().encode(
+        x=alt.X("bin:Q", bin=alt.Bin(step=5), title="column score", scale=alt.Scale(domain=[0, 100])),
+        y=alt.Y("columns:Q", title="columns"),
+        tooltip=[alt.Tooltip("bin:Q", title="score from"), alt.Tooltip("columns:Q", format=",")],
+    ).properties(height=260)
+
+
+def top_values(top: pl.DataFrame, title: str | None = "top values") -> alt.Chart:
+    """A column's most frequent values: value (masked ones already replaced), count."""
+    return alt.Chart(top.with_columns(pl.col("value").fill_null("NULL"))).mark_bar().encode(
+        x=alt.X("count:Q", title="rows"), y=alt.Y("value:N", sort="-x", title=title),
+        tooltip=[alt.Tooltip("value:N"), alt.Tooltip("count:Q", title="rows", format=",")],
+    ).properties(height=max(160, 24 * top.height))
+
+
+def histogram(bins: pl.DataFrame) -> alt.Chart:
+    """A column's histogram: kind (numeric | month | year), lower, upper, period, count."""
+    kind = bins["kind"][0] if bins.height else "numeric"
+    if kind == "numeric":
+        encoding = dict(x=alt.X("lower:Q", bin="binned", title="value"), x2="upper:Q",
+                        y=alt.Y("count:Q", title="rows"),
+                        tooltip=[alt.Tooltip("lower:Q", title="from"), alt.Tooltip("upper:Q", title="to"),
+                                 alt.Tooltip("count:Q", title="rows", format=",")])
+    else:
+        encoding = dict(x=alt.X("period:O", title=kind), y=alt.Y("count:Q", title="rows"),
+                        tooltip=[alt.Tooltip("period:O"), alt.Tooltip("count:Q", title="rows", format=",")])
+    return alt.Chart(bins).mark_bar().encode(**encoding).properties(height=220, title="histogram")
+
+
+def null_moves(moved: pl.DataFrame) -> alt.Chart:
+    """Columns whose null % moved: column, null_pct_change (points), old_null_pct, new_null_pct."""
+    return alt.Chart(moved).mark_bar().encode(
+        x=alt.X("null_pct_change:Q", title="change in null % (points)"), y=alt.Y("column:N", sort="-x"),
+        color=alt.condition("datum.null_pct_change > 0", alt.value("#c0392b"), alt.value("#27ae60")),
+        tooltip=["column", "old_null_pct", "new_null_pct"]).properties(title="Largest null % moves")
+
+
+def row_changes(rows: pl.DataFrame) -> alt.Chart:
+    """Tables whose row count changed: table_name, row_change, old_rows, new_rows."""
+    return alt.Chart(rows).mark_bar().encode(
+        x=alt.X("row_change:Q", title="row count change"), y=alt.Y("table_name:N", sort="-x"),
+        tooltip=["table_name", "old_rows", "new_rows"]).properties(title="Row count changes")
+
+
+def drift_null_moves(drift: pl.DataFrame) -> alt.Chart | None:
+    """`null_moves` of a diff's data drift (dsa.diff.DiffResult.drift): its 30 largest null % moves."""
+    nulls = drift.filter(pl.col("metric") == "null_percentage").head(30)
+    if nulls.height == 0:
+        return None
+    return null_moves(nulls.select(
+        pl.col("qualified_name").alias("column"), pl.col("change").alias("null_pct_change"),
+        pl.col("from_value").alias("old_null_pct"), pl.col("to_value").alias("new_null_pct")))
+
+
+def drift_row_changes(drift: pl.DataFrame) -> alt.Chart | None:
+    """`row_changes` of a diff's data drift: its 50 largest row count changes."""
+    rows = drift.filter(pl.col("metric") == "row_count").head(50)
+    if rows.height == 0:
+        return None
+    return row_changes(rows.select(
+        pl.col("qualified_name").alias("table_name"), pl.col("change").alias("row_change"),
+        pl.col("from_value").alias("old_rows"), pl.col("to_value").alias("new_rows")))
