@@ -1,2 +1,0 @@
--- The databases (namespaces) of the session's current catalog.
-SHOW DATABASES
