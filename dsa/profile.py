@@ -195,7 +195,7 @@ def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, engine: Connec
 
 def _first(i: int, g: str, engine: Connector, last: bool) -> exp.Expression:
     """The smallest (largest) value of column i's grouped rows by ORDER BY ... LIMIT 1: for types
-    the engine orders but has no min()/max() for (Postgres uuid, bytea, ranges, arrays)."""
+    the engine orders but has no min()/max() for (such as uuid, byte strings, ranges, arrays)."""
     v = _col(f"v{i}")
     return exp.select(v.copy()).from_(g).where(_not_null(v.copy())).order_by(
         _ordered(v.copy(), engine, desc=last)).limit(1).subquery()

@@ -202,8 +202,8 @@ def _grouped(conn, connector: Connector, specs: list[profile.ColumnSpec], src: e
 
 
 def _demote(spec: profile.ColumnSpec, error: str) -> None:
-    """What the engine refuses for a column, step by step: its type's own measures (a Postgres
-    money or tsvector is no double or plain text), then its min/max (it may group what it cannot
+    """What the engine refuses for a column, step by step: its type's own measures (a
+    money or text-search type is no double or plain text), then its min/max (it may group what it cannot
     order), then its grouping (measured by the plain aggregate)."""
     if spec.family in profile.MEASURED:  # its type's own measures (TRIM, casts to double, ...)
         spec.skipped[f"{spec.family}_measures"] = error
