@@ -88,9 +88,21 @@ def anomalies(store, connection: str, run_id: str, options) -> list[dict]:
     return rows
 
 
+def speaks(store, run, options) -> bool:
+    """Can any metric of this run have `min_history` earlier values? Not before the connection
+    has that many earlier successful quality runs: then the history is not read at all (reading it
+    defines every catalog view, a noticeable part of a short `dsa quality`)."""
+    if options.min_history <= 0:
+        return True
+    earlier = sum(1 for m in store.manifests()
+                  if m.get("connection") == run.connection and m.get("run_type") == "quality"
+                  and m.get("status") == "success" and m.get("run_id") != run.run_id)
+    return earlier >= options.min_history
+
+
 def record(run, store, options) -> int:
     """Write the run's flags into it (a quality run, before it finishes); how many."""
-    rows = anomalies(store, run.connection, run.run_id, options)
+    rows = anomalies(store, run.connection, run.run_id, options) if speaks(store, run, options) else []
     if rows:
         run.write("anomalies", model.frame(rows, model.ANOMALIES))
     run.counts["anomaly_count"] = len(rows)
