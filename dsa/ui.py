@@ -41,19 +41,43 @@ from dsa.vault import Vault
 
 
 
+# The app's pages: file, title, icon, URL path ("" for the default page). `streamlit_app.py`
+# registers them with `st.navigation`; `sidebar_nav` draws their links.
+PAGES = [
+    ("pages/overview.py", "Overview", ":material/dashboard:", ""),
+    ("pages/explore.py", "Explore", ":material/account_tree:", "explore"),
+    ("pages/quality.py", "Quality", ":material/monitoring:", "quality"),
+    ("pages/checks.py", "Checks", ":material/rule:", "checks"),
+    ("pages/changes.py", "Changes", ":material/difference:", "changes"),
+    ("pages/runs.py", "Runs", ":material/history:", "runs"),
+    ("pages/connections.py", "Connections", ":material/cable:", "connections"),
+]
+
+
 def ensure_navigation() -> None:
     """Every page calls this first. Streamlit starts in its old `pages/`-folder mode because the
     folder exists, and stays there until `st.navigation` has run once in the server: a deep link
-    opened before that runs the page file alone, without `streamlit_app.py`. The login gate must
-    hold all the same, so a page run alone asks for login itself. Then the sidebar search."""
+    opened before that runs the page file alone, without `streamlit_app.py`. The login gate and
+    the page links must be there all the same, so a page run alone draws them itself. Then the
+    sidebar search."""
     frame = sys._getframe(1)
     while frame is not None:
         if Path(frame.f_code.co_filename).name == "streamlit_app.py":
-            break  # run through the entry script, which asked already
+            break  # run through the entry script, which did both already
         frame = frame.f_back
     else:
         require_login()
+        sidebar_nav()
     sidebar_search()
+
+
+def sidebar_nav() -> None:
+    """The page links, by title. Streamlit's own menu is off (`client.showSidebarNavigation`):
+    in the `pages/`-folder mode of a fresh server's first run it listed the files' names."""
+    with st.sidebar:
+        for path, title, icon, _ in PAGES:
+            st.page_link(path, label=title, icon=icon)
+        st.divider()
 
 
 def catalog() -> Catalog:

@@ -433,13 +433,18 @@ def test_scan_button_runs_in_the_background(demo):
     no_exception(at)
     job_id = at.session_state["job"]
     job = wait_for_job(demo, job_id)
-    assert job["status"] == "finished" and [r["exit_code"] for r in job["results"]] == [0]
+    # the scan, then (as `dsa demo` does) its diff against the scan before it: the same shop, unchanged
+    assert job["status"] == "finished" and [(r["step"], r["exit_code"]) for r in job["results"]] == [("scan", 0), ("diff", 0)]
     at.run()
     no_exception(at)
     history = pl.from_pandas(at.dataframe[0].value)
-    assert history.height == before + 1
-    assert history.row(0, named=True)["run_type"] == "scan" and history["status"][0] == "success"
-    assert [r["run_id"] for r in jobs.job_runs(demo, job)] == [history["run_id"][0]]
+    assert history.height == before + 2
+    assert history.select("run_type", "status").rows()[:2] == [("diff", "success"), ("scan", "success")]
+    scan, diff_run = history["run_id"][1], history["run_id"][0]
+    assert [r["run_id"] for r in jobs.job_runs(demo, job)] == [scan, diff_run]
+    previous = demo.sync_runs().filter((pl.col("run_type") == "scan") & (pl.col("run_id") != scan))["run_id"].max()
+    compared = demo.sql("SELECT from_run_id, to_run_id FROM diff_sync_runs WHERE run_id = ?", [diff_run]).row(0)
+    assert compared == (previous, scan)
 
 
 def test_a_failed_scan_looks_failed_with_its_error(demo, tmp_path):
