@@ -151,8 +151,7 @@ def _catalog(version: str) -> duckdb.DuckDBPyConnection:
     return catalog().connect()
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def _report(name: str, args: tuple, version: str) -> Any:
+def _ask(name: str, args: tuple, version: str) -> Any:
     cursor = _catalog(version).cursor()
     try:
         return getattr(reports, name)(cursor, *args)
@@ -162,9 +161,26 @@ def _report(name: str, args: tuple, version: str) -> Any:
         cursor.close()
 
 
+@st.cache_data(show_spinner=False, max_entries=512)
+def _report(name: str, args: tuple, version: str) -> Any:
+    return _ask(name, args, version)
+
+
 def report(function: Callable[..., Any], *args: Any) -> Any:
     """A report of `dsa.reports` (`function(connection, *args)`), cached per run list."""
     return _report(function.__name__, args, runs_version())
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _frame(name: str, args: tuple, version: str) -> pl.DataFrame:
+    return _ask(name, args, version)
+
+
+def frame(function: Callable[..., pl.DataFrame], *args: Any) -> pl.DataFrame:
+    """A run's whole frame of `dsa.reports` (a quality run's column profiles, a scan's tables),
+    read once and shared by every session without a copy: pages pick from it in Polars, never
+    change it. At most 6 are kept (the runs pages looked at last)."""
+    return _frame(function.__name__, args, runs_version())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -462,9 +478,10 @@ def table(frame: pl.DataFrame, column_config: dict[str, Any] | None = None, down
 
 
 def download(frame: pl.DataFrame, name: str) -> None:
-    """A button that downloads the table just shown, as CSV."""
-    st.download_button("Download CSV", frame.write_csv(), file_name=f"{name}.csv", mime="text/csv",
-                       icon=":material/download:", key=f"download:{name}")
+    """A button that downloads the table just shown, as CSV. The file is written when the
+    button is pressed, not at every rerun of the page."""
+    st.download_button("Download CSV", lambda: frame.write_csv(), file_name=f"{name}.csv", mime="text/csv",
+                       icon=":material/download:", key=f"download:{name}", on_click="ignore")
 
 
 def value_charts(top: pl.DataFrame, histogram: pl.DataFrame, profile: dict | None) -> None:

@@ -154,7 +154,7 @@ def test_explore_deep_link_to_a_table_shows_keys_and_links(demo):
     assert at.subheader[0].value == "main.orders"
     assert metrics(at)["Columns"] == "6"
     assert "**Primary key:** order\\_id" in texts(at)
-    links = {link.proto.label: link.proto for link in at.get("page_link")}
+    links = {link.proto.label: link.proto for link in at.main.get("page_link")}
     # orders.customer_id -> customers; order_items, returns and shipments point at orders
     keys = [label for label in links if not label.startswith(("→", "←"))]  # not the lineage's links
     assert keys == ["\\(customer\\_id\\) → main\\.customers \\(customer\\_id\\)",
