@@ -30,7 +30,7 @@ from dsa.connectors import connector_types as registered_types, get_connector, o
 from dsa.demo import run_demo
 from dsa.diff import diff
 from dsa.errors import ConfigError, DsaError, SourceError, one_line, register_secret
-from dsa.escape import md
+from dsa.escape import md, md_code
 from dsa.options import SourceOptions
 from dsa.report import default_file_name, report_bytes
 from dsa.score import SCORE_DEFINITION
@@ -362,6 +362,11 @@ def fmt_duration(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     minutes, s = divmod(int(seconds), 60)
     return f"{minutes} min {s} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def command(*args: str) -> str:
+    """A `dsa` command line for Markdown: shell-quoted, in a code span, shown exactly."""
+    return md_code(shlex.join(["dsa", *args]))
 
 
 def empty(message: str) -> None:

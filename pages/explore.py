@@ -153,7 +153,7 @@ else:
     if col["comment"]:
         st.caption(ui.md(col["comment"]))
     if not quality_run:
-        ui.empty(f"No quality run of {ui.md(conn)} yet: profile it on the Runs page, or run `dsa quality {ui.md(conn)}`.")
+        ui.empty(f"No quality run of {ui.md(conn)} yet: profile it on the Runs page, or run {ui.command('quality', conn)}.")
         st.page_link("pages/runs.py", label="Profile it", icon=":material/monitoring:", query_params={"conn": conn})
     else:
         prof = ui.report(reports.column_profile, quality_run, info["qualified_name"], column)

@@ -20,7 +20,7 @@ left, right = st.columns(2)
 conn = ui.choose("Connection", conns, "conn", container=left)
 qruns = ui.report(reports.quality_runs, conn)
 if qruns.height == 0:
-    ui.empty(f"No quality run of {ui.md(conn)} yet: profile it on the Runs page, or run `dsa quality {ui.md(conn)}`.")
+    ui.empty(f"No quality run of {ui.md(conn)} yet: profile it on the Runs page, or run {ui.command('quality', conn)}.")
     st.page_link("pages/runs.py", label="Profile it", icon=":material/monitoring:", query_params={"conn": conn})
     st.stop()
 labels = {r["run_id"]: ui.run_label(r) for r in qruns.iter_rows(named=True)}
@@ -133,9 +133,9 @@ with t2:
     history = ui.report(reports.column_history, qn)
     if history.height > 1:
         st.altair_chart(alt.Chart(history.to_pandas()).mark_line(point=True).encode(
-            x=alt.X("started_at:T", title="quality run (UTC)"),
+            x=charts.time_x(history["started_at"], "quality run (UTC)"),
             y=alt.Y("quality_score:Q", title="column score", scale=alt.Scale(zero=False, nice=True)),
-            tooltip=[alt.Tooltip("started_at:T", title="run", format="%Y-%m-%d %H:%M:%S"),
+            tooltip=[charts.time_tooltip(),
                      alt.Tooltip("quality_score:Q", title="score", format=".1f"),
                      alt.Tooltip("null_percentage:Q", title="null %", format=".1f")],
         ).properties(height=260, title="score over time"), width="stretch")

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dsa import jobs
+from dsa import charts, jobs, ui
 from dsa.demo import run_demo
 from dsa.model import CATALOG_TABLES
 from dsa.store import Store
@@ -218,6 +218,41 @@ def test_changes_between_the_demo_scans(demo):
     removed = frames[1].filter(pl.col("entity_type").is_in(["table", "column"])).select("entity_type", "object").rows()
     assert removed == [("column", "main.products.legacy_code")]
     assert m["Removed"] != "0" and m["Unknown"] == "0"
+
+
+def test_changes_names_the_command_exactly(demo):
+    """The command in the caption is a code span: the connection's name as typed (no Markdown
+    escape shows in code), shell-quoted."""
+    at = app("changes")
+    no_exception(at)
+    old, new = dict(at.query_params)["from"], dict(at.query_params)["to"]
+    assert f"`dsa diff demo_shop --from {old} --to {new}`" in texts(at)
+    assert "demo\\_shop`" not in texts(at)
+
+
+def test_command_spans_hold_any_name():
+    assert ui.command("diff", "demo_shop") == "`dsa diff demo_shop`"
+    assert ui.command("quality", "my `odd` src") == "``dsa quality 'my `odd` src'``"
+
+
+def test_sidebar_links_are_the_page_titles(demo):
+    at = app("quality")
+    no_exception(at)
+    assert [link.proto.label for link in at.sidebar.get("page_link")] == [
+        "Overview", "Explore", "Quality", "Checks", "Changes", "Runs", "Connections"]
+
+
+@pytest.mark.parametrize("seconds,label,interval", [(0.8, "%H:%M:%S", "second"), (600, "%H:%M", "minute"),
+                                                    (3 * 86400, "%b %d", "day")])
+def test_time_axis_labels_fit_the_runs_span(seconds, label, interval):
+    """Runs seconds apart are labelled 12:00:01, never ".800"; days apart, Dec 08."""
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2026, 12, 7, 12, tzinfo=timezone.utc)
+    times = pl.Series([start + timedelta(seconds=seconds * i) for i in range(5)])
+    axis = charts.time_x(times, "run").to_dict()
+    assert axis["axis"]["format"] == label and axis["axis"]["tickCount"]["interval"] == interval
+    assert axis["scale"] == {"type": "utc"} and axis["axis"]["formatType"] == "utc"
 
 
 def test_changes_same_run_twice_asks_for_two(demo):
