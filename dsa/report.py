@@ -1,7 +1,8 @@
 """Shareable reports: one self-contained file of a scan run and the quality run that profiled it.
 
 `build_report` gathers what a report shows (DuckDB SQL in `queries/report_*.sql`, the changes
-through `dsa.diff.compare`, the same comparison `dsa diff` stores); `render_html` writes one HTML
+through `dsa.diff.compare`, the same comparison `dsa diff` stores; the schema findings through
+`dsa.lint.lint`, what `dsa lint --no-measure` finds); `render_html` writes one HTML
 file that needs no network (styles, script, data and the vega/vega-lite/vega-embed bundle shipped
 by `vl-convert-python` are inlined; the charts are `dsa.charts` specs, the app's own) and
 `render_markdown` the same content as Markdown, charts left out. `report_bytes` is what the CLI
@@ -29,7 +30,7 @@ import platformdirs
 import polars as pl
 from sqlglot import exp
 
-from dsa import charts, diff, queries
+from dsa import charts, diff, lint, queries
 from dsa.catalog import Catalog
 from dsa.config import Config
 from dsa.errors import ConfigError, NotFound, scrub
@@ -80,6 +81,7 @@ class ReportData:
     changes: diff.DiffResult | None
     changes_note: str
     extras: list[Section] = field(default_factory=list)
+    findings: list[lint.Finding] = field(default_factory=list)
 
 
 # -- gathering --------------------------------------------------------------------------------
@@ -171,6 +173,7 @@ def build_report(catalog: Catalog, config: Config | None, source: str, run: str 
     with ThreadPoolExecutor(max_workers=1) as pool:
         compared = pool.submit(diff.compare, catalog, config, source, from_run=against, to_run=scan["run_id"])
         data = _gather(catalog, source, scan, quality_id, tables)
+        data.findings = _findings(catalog, config, source, scan["run_id"], quality_id, tables)
         try:
             data.changes = compared.result()
         except (NotFound, ConfigError) as exc:
@@ -202,6 +205,21 @@ def _gather(catalog: Catalog, source: str, scan: dict[str, Any], quality_id: str
                       errors, None, "", extras)
 
 
+def _findings(catalog: Catalog, config: Config | None, source: str, scan_run: str, quality_id: str | None,
+              tables: str | None) -> list[lint.Finding]:
+    """`dsa lint`'s findings for the scan and its quality run, of the tables `--tables` keeps.
+    Orphan rates of implied foreign keys are not measured: a report reads the catalog only."""
+    found = lint.lint(catalog, config or Config(), source, scan_run, measure=False, quality_run=quality_id)
+    if tables:
+        con = catalog.connect()
+        try:
+            kept = set(_wanted(con, scan_run, tables) or [])
+        finally:
+            con.close()
+        found = [f for f in found if lint.table_of(f) in kept]
+    return found
+
+
 def _attention(data: ReportData) -> list[str]:
     """One line per thing a reader should look at first."""
     out = []
@@ -218,12 +236,14 @@ def _attention(data: ReportData) -> list[str]:
         out.append(f"{s['unprofiled_tables']} tables were not profiled (failed or timed out).")
     if data.changes is not None and data.changes.change_count:
         out.append(f"Changes since scan {data.changes.from_run['run_id']}: {data.changes.summary_line()}.")
+    if data.findings:
+        out.append(f"{len(data.findings)} schema findings: {lint.summary(data.findings)} (see Schema insights).")
     for section in data.extras:
         if section.rows is not None and "outcome" in section.rows.columns:
             bad = section.rows.filter(pl.col("outcome").is_in(["fail", "error"])).height
             if bad:
                 out.append(f"{bad} checks failed or could not run.")
-        elif section.rows is not None and section.rows.height:
+        elif section.rows is not None and section.rows.height and section.key != "lineage":
             out.append(f"{section.rows.height} {section.title.lower()}.")
     return out
 
@@ -297,7 +317,25 @@ def _context(data: ReportData) -> dict[str, Any]:
         "change_types": [c for c in diff.CHANGE_TYPES if c != "unchanged"],
         "worst_rows": data.worst.to_dicts(), "error_rows": data.errors.to_dicts(),
         "trend_rows": data.trend.to_dicts(),
+        "findings": data.findings[:MAX_ROWS], "findings_total": len(data.findings),
+        "finding_counts": _finding_counts(data.findings),
     }
+
+
+def _finding_counts(findings: list[lint.Finding]) -> list[dict[str, Any]]:
+    """Findings per rule, in the rules' order, with why the rule matters."""
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.rule] = counts.get(f.rule, 0) + 1
+    return [{"rule": r.id, "findings": counts[r.id], "why": r.why} for r in lint.RULES if r.id in counts]
+
+
+def findings_by_table(findings: list[lint.Finding]) -> dict[str, list[list[str]]]:
+    """Each table's findings as [rule, object, message] (its columns', keys' and indexes' too)."""
+    out: dict[str, list[list[str]]] = {}
+    for f in findings:
+        out.setdefault(lint.table_of(f), []).append([f.rule, f.qualified_name, f.message])
+    return out
 
 
 def _script_json(value: Any) -> str:
@@ -308,15 +346,19 @@ def _script_json(value: Any) -> str:
 
 def render_html(data: ReportData) -> str:
     payload = ('{"table_fields":' + _script_json(TABLE_FIELDS) + ',"column_fields":' + _script_json(COLUMN_FIELDS)
-               + ',"specs":' + _script_json(_chart_specs(data)) + ',"tables":' + _script_json(data.tables_json) + "}")
+               + ',"specs":' + _script_json(_chart_specs(data))
+               + ',"findings":' + _script_json(findings_by_table(data.findings))
+               + ',"tables":' + _script_json(data.tables_json) + "}")
     return _TEMPLATES.get_template("report.html.j2").render(
         **_context(data), payload=payload, vega=_SCRIPT_END.sub(r"<\\/\1", vega_bundle()))
 
 
 def render_markdown(data: ReportData) -> str:
     tables = [dict(zip(TABLE_FIELDS, t)) for t in json.loads(data.tables_json)]
+    by_table = findings_by_table(data.findings)
     for t in tables:
         t["columns"] = [dict(zip(COLUMN_FIELDS, c)) for c in t["columns"]]
+        t["findings"] = by_table.get(t["qualified_name"], [])
     env = _TEMPLATES.overlay(autoescape=False)
     env.filters["md"] = md
     return env.get_template("report.md.j2").render(**_context(data), tables=tables)
