@@ -81,6 +81,25 @@ def score_trend(con) -> pl.DataFrame:
     return _read(con, "app_score_trend")
 
 
+def attention(con) -> pl.DataFrame:
+    """What needs attention on each connection, most pressing first: failed and erroring checks,
+    anomalies, tables whose score dropped, schema changes (connection, kind, severity, what,
+    detail, run_id)."""
+    return _read(con, "app_attention")
+
+
+def anomalies(con, connection: str) -> pl.DataFrame:
+    """A connection's anomalies with the run that flagged them, newest first."""
+    return _read(con, "app_anomalies", connection)
+
+
+def marks(flagged: pl.DataFrame) -> pl.DataFrame:
+    """Anomalies as marks on a time chart: one row per run that flagged any (run_id, anomalies,
+    explanation: the strongest one's)."""
+    return flagged.group_by("run_id", maintain_order=True).agg(
+        pl.len().alias("anomalies"), pl.col("explanation").first().alias("explanation"))
+
+
 # -- explore -------------------------------------------------------------------------------
 
 
