@@ -37,15 +37,48 @@ def time_tooltip(title: str = "run", field: str = "started_at") -> alt.Tooltip:
     return alt.Tooltip(f"{field}:T", title=title, format="%Y-%m-%d %H:%M:%S UTC", formatType="utc")
 
 
-def score_trend(scores: pl.DataFrame) -> alt.Chart:
-    """A connection's score per quality run: started_at, quality_score, run_id, tables."""
-    return alt.Chart(scores).mark_line(point=True).encode(
+ANOMALY_COLOR = "#c62828"
+
+
+def score_trend(scores: pl.DataFrame, marks: pl.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
+    """A connection's score per quality run: started_at, quality_score, run_id, tables; with
+    `marks` (run_id, anomalies, explanation: `dsa.reports.marks`) the runs that flagged anomalies
+    carry a red diamond."""
+    line = alt.Chart(scores).mark_line(point=True).encode(
         x=time_x(scores["started_at"], "quality run (UTC)"),
         y=alt.Y("quality_score:Q", title="quality score", scale=alt.Scale(zero=False, nice=True)),
         tooltip=[time_tooltip(),
                  alt.Tooltip("quality_score:Q", title="score", format=".1f"),
                  alt.Tooltip("tables:Q", title="tables", format=",")],
     ).properties(height=160)
+    return _marked(line, scores, marks, "quality_score")
+
+
+def column_history(history: pl.DataFrame, marks: pl.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
+    """A column's score per quality run: started_at, run_id, quality_score, null_percentage; with
+    `marks` as in `score_trend`."""
+    line = alt.Chart(history).mark_line(point=True).encode(
+        x=time_x(history["started_at"], "quality run (UTC)"),
+        y=alt.Y("quality_score:Q", title="column score", scale=alt.Scale(zero=False, nice=True)),
+        tooltip=[time_tooltip(),
+                 alt.Tooltip("quality_score:Q", title="score", format=".1f"),
+                 alt.Tooltip("null_percentage:Q", title="null %", format=".1f")],
+    ).properties(height=260, title="score over time")
+    return _marked(line, history, marks, "quality_score")
+
+
+def _marked(line: alt.Chart, points: pl.DataFrame, marks: pl.DataFrame | None, y: str) -> alt.Chart | alt.LayerChart:
+    """`line` with a red diamond on each of its points whose run flagged anomalies."""
+    if marks is None or marks.height == 0:
+        return line
+    flagged = points.join(marks, on="run_id", how="inner")
+    if flagged.height == 0:
+        return line
+    diamonds = alt.Chart(flagged).mark_point(shape="diamond", size=160, filled=True, color=ANOMALY_COLOR).encode(
+        x=time_x(points["started_at"], "quality run (UTC)"), y=f"{y}:Q",
+        tooltip=[time_tooltip(),
+                 alt.Tooltip("anomalies:Q", title="anomalies"), alt.Tooltip("explanation:N", title="strongest")])
+    return alt.layer(line, diamonds)
 
 
 def score_distribution(bins: pl.DataFrame) -> alt.Chart:

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 import polars as pl
 
 from dsa import model, queries
+from dsa.catalog import USABLE
 
 MAD_SCALE = 1.4826
 RELATIVE_FLOOR = 0.001
@@ -61,7 +62,7 @@ def explain(name: str, metric: str, flag: Flag) -> str:
 
 
 def history(store, connection: str, run_id: str, window: int) -> pl.DataFrame:
-    """Each metric's values in this run and the `window` successful quality runs before it.
+    """Each metric's values in this run and the `window` usable quality runs before it.
 
     Only those runs' two metric tables are read (not every view of the catalog, whose definition
     alone cost more than the rest of a small table's `dsa quality`)."""
@@ -73,7 +74,7 @@ def history(store, connection: str, run_id: str, window: int) -> pl.DataFrame:
         return pl.DataFrame(schema={"run_id": pl.Utf8, "started_at": pl.Datetime("us", "UTC"), "qualified_name": pl.Utf8,
                                     "table_qualified_name": pl.Utf8, "column_name": pl.Utf8, "label": pl.Utf8,
                                     "metric": pl.Utf8, "value": pl.Float64})
-    earlier = [m for m in manifests if m.get("status") == "success" and m["started_at"] < current[0]["started_at"]]
+    earlier = [m for m in manifests if m.get("status") in USABLE and m["started_at"] < current[0]["started_at"]]
     runs = current + sorted(earlier, key=lambda m: m["started_at"], reverse=True)[:window]
     con = duck.connect()
     try:
@@ -114,13 +115,13 @@ def anomalies(store, connection: str, run_id: str, options) -> list[dict]:
 
 def speaks(store, run, options) -> bool:
     """Can any metric of this run have `min_history` earlier values? Not before the connection
-    has that many earlier successful quality runs: then the history is not read at all (reading it
+    has that many earlier usable quality runs: then the history is not read at all (reading it
     defines every catalog view, a noticeable part of a short `dsa quality`)."""
     if options.min_history <= 0:
         return True
     earlier = sum(1 for m in store.manifests()
                   if m.get("connection") == run.connection and m.get("run_type") == "quality"
-                  and m.get("status") == "success" and m.get("run_id") != run.run_id)
+                  and m.get("status") in USABLE and m.get("run_id") != run.run_id)
     return earlier >= options.min_history
 
 

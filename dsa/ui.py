@@ -623,7 +623,7 @@ def lineage(run_id: str, name: str, direction: str = "both", depth: int = 3) -> 
 
 
 @st.cache_data(show_spinner="Checking the schema...", max_entries=64)
-def _findings(connection: str, run_id: str, measure: bool, version: str) -> pl.DataFrame:
+def _findings(connection: str, run_id: str | None, measure: bool, version: str) -> pl.DataFrame:
     try:
         config = sources()
     except DsaError:
@@ -632,10 +632,51 @@ def _findings(connection: str, run_id: str, measure: bool, version: str) -> pl.D
     return lint.findings_frame(found)
 
 
-def findings(connection: str, run_id: str, measure: bool = True) -> pl.DataFrame:
-    """Schema insights of a scan run (`dsa.lint.lint`); `measure`: implied foreign keys' orphan
-    rates asked of the source (once per run and quality run)."""
+def findings(connection: str, run_id: str | None, measure: bool = True) -> pl.DataFrame:
+    """Schema insights of a scan run (`dsa.lint.lint`; None: the newest usable scan); `measure`:
+    implied foreign keys' orphan rates asked of the source (once per run and quality run)."""
     return _findings(connection, run_id, measure, runs_version())
+
+
+ATTENTION_KINDS = {"failed check": "Failed checks", "anomaly": "Anomalies", "score drop": "Score drops",
+                   "schema change": "Schema changes", "schema finding": "Schema findings"}
+
+
+def attention() -> pl.DataFrame:
+    """What needs attention on every connection (`dsa.reports.attention`), and after each
+    connection's rows one more with its schema findings' count (`dsa lint` of its newest usable
+    scan, orphan rates not measured: the count is the same). `n`: how many each row stands for."""
+    found = report(reports.attention).with_columns(n=pl.lit(1, pl.Int64))
+    extra = []
+    for name in report(reports.overview)["connection"].to_list():
+        try:
+            rules = findings(name, None, measure=False)["rule"]
+        except DsaError:  # no usable scan yet
+            continue
+        if rules.len():
+            counts = rules.value_counts().sort(["count", "rule"], descending=[True, False])
+            detail = ", ".join(f"{n} {rule}" for rule, n in counts.iter_rows())
+            extra.append({"connection": name, "kind": "schema finding", "severity": "finding", "what": name,
+                          "detail": f"{rules.len()} findings: {detail}", "n": rules.len()})
+    if not extra:
+        return found
+    rows = pl.concat([found, pl.DataFrame(extra, schema={k: found.schema[k] for k in extra[0]})], how="diagonal")
+    return rows.sort("connection", maintain_order=True)
+
+
+def attention_counts(rows: pl.DataFrame) -> dict[str, int]:
+    """How many of each kind `attention()` lists, by its label, every kind present (zeros too)."""
+    per = dict(rows.group_by("kind").agg(pl.col("n").sum()).iter_rows()) if rows.height else {}
+    return {label: int(per.get(kind, 0)) for kind, label in ATTENTION_KINDS.items()}
+
+
+def anomaly_marks(connection: str, qualified_name: str | None = None) -> pl.DataFrame:
+    """The quality runs of `connection` that flagged anomalies (of `qualified_name` only, if
+    given), as marks for a time chart (`dsa.reports.marks`)."""
+    flagged = report(reports.anomalies, connection).filter(pl.col("run_type") == "quality")
+    if qualified_name is not None:
+        flagged = flagged.filter(pl.col("qualified_name") == qualified_name)
+    return reports.marks(flagged)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -132,12 +132,6 @@ with t1:
 with t2:
     history = ui.report(reports.column_history, qn)
     if history.height > 1:
-        st.altair_chart(alt.Chart(history.to_pandas()).mark_line(point=True).encode(
-            x=charts.time_x(history["started_at"], "quality run (UTC)"),
-            y=alt.Y("quality_score:Q", title="column score", scale=alt.Scale(zero=False, nice=True)),
-            tooltip=[charts.time_tooltip(),
-                     alt.Tooltip("quality_score:Q", title="score", format=".1f"),
-                     alt.Tooltip("null_percentage:Q", title="null %", format=".1f")],
-        ).properties(height=260, title="score over time"), width="stretch")
+        st.altair_chart(charts.column_history(history, ui.anomaly_marks(conn, qn)), width="stretch")
     else:
         st.caption("The score over time appears after the next quality run.")

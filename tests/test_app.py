@@ -122,10 +122,10 @@ def test_overview_shows_counts_and_latest_changes(demo):
     m = metrics(at)
     # demo v2: customers, products, orders, order_items, product_reviews, returns, shipments, one view
     assert (m["Schemas"], m["Tables"], m["Columns"]) == ("1", "8", "44")
-    assert at.subheader[0].value == "demo\\_shop"
+    assert [s.value for s in at.subheader][:2] == ["Needs attention", "demo\\_shop"]
     if not jobs.quality_available():
         assert "No quality run yet" in texts(at)
-    latest = {r["entity_type"]: r for r in pl.from_pandas(at.dataframe[0].value).to_dicts()}
+    latest = {r["entity_type"]: r for r in pl.from_pandas(at.dataframe[-1].value).to_dicts()}
     pick = lambda kind, *keys: tuple(latest[kind].get(k, 0) for k in keys)  # noqa: E731
     # the demo's stored diff (`dsa diff` prints the same): shipments added, reviews renamed, the
     # view and four tables a migration touched modified; the renamed table's 6 columns renamed with it
@@ -133,6 +133,28 @@ def test_overview_shows_counts_and_latest_changes(demo):
     assert pick("column", "added", "removed", "renamed", "modified") == (6, 1, 6, 6)
     assert pick("constraint", "added", "removed", "renamed") == (4, 2, 3)
     assert pick("index", "added") == (2,)
+
+
+def test_overview_leads_with_what_needs_attention(demo):
+    at = app("overview")
+    no_exception(at)
+    assert at.subheader[0].value == "Needs attention"
+    m = metrics(at)
+    # the demo's newest check run fails 4 checks (dsa.demo.DEMO_CHECKS); its diff records 26 schema
+    # changes (`dsa diff`: 5 + 1 tables, 6 + 1 + 6 + 6 columns, a renamed table's 7 with it); `dsa
+    # lint demo_shop` finds 21 things (15 never_null, 4 fk_without_index, redundant_index, needs_quoting)
+    assert (m["Failed checks"], m["Anomalies"], m["Score drops"], m["Schema changes"], m["Schema findings"]) == \
+        ("4", "0", "0", "26", "21")
+    shown = pl.from_pandas(at.dataframe[0].value)
+    assert shown.columns == ["connection", "kind", "what", "detail"]
+    # most pressing first: the failed checks, then the schema changes, then the findings' count
+    assert shown["kind"].to_list() == ["failed check"] * 4 + ["schema change"] * 26 + ["schema finding"]
+    assert set(shown["detail"][:4]) == {
+        "duplicate_count(email) = 0: 46 (fail unless = 0)", "few missing emails: 20.3043 (fail unless < 20)",
+        "reference(product_id) -> products.product_id: 231 (fail unless = 0)",
+        "schema: no removed columns: 1 (fail unless = 0)"}
+    assert shown["detail"][-1] == "21 findings: 15 never_null, 4 fk_without_index, 1 needs_quoting, 1 redundant_index"
+    assert {"checks", "quality", "changes", "explore"} <= {link.proto.page for link in at.get("page_link")}
 
 
 def test_empty_catalog_button_loads_the_demo(use_store, tmp_path):
@@ -398,11 +420,84 @@ def test_quality_filters_and_deep_link(quality_demo):
     assert metrics(at)["Columns"] == "1" and at.multiselect[0].value == ["integer"]
 
 
+@pytest.fixture
+def flagged_demo(quality_demo):
+    """`quality_demo` plus a third quality run whose score dropped 20 points and whose monitors
+    flagged the table's score and the email column's null %."""
+    t = "demo_shop.main.customers"
+    with quality_demo.begin_run("demo_shop", "quality") as run:
+        run.write("table_quality_metrics", pl.DataFrame({
+            "run_id": [run.run_id], "connection": ["demo_shop"], "qualified_name": [t], "table_qualified_name": [t],
+            "row_count": [40], "column_count": [8], "quality_score": [70.0]}))
+        run.write("column_quality_metrics", pl.DataFrame({
+            "run_id": [run.run_id] * 2, "connection": ["demo_shop"] * 2,
+            "qualified_name": [f"{t}.email", f"{t}.customer_id"], "table_qualified_name": [t, t],
+            "column_name": ["email", "customer_id"], "total_count": [40, 40], "null_count": [30, 0],
+            "null_percentage": [75.0, 0.0], "distinct_count": [8, 40], "distinct_percentage": [20.0, 100.0],
+            "quality_score": [5.0, 100.0]}))
+        run.write("anomalies", pl.DataFrame({
+            "run_id": [run.run_id] * 2, "connection": ["demo_shop"] * 2, "qualified_name": [t, f"{t}.email"],
+            "table_qualified_name": [t, t], "column_name": [None, "email"],
+            "metric": ["quality_score", "null_percentage"], "value": [70.0, 75.0], "expected": [85.0, 22.5],
+            "score": [-6.2, 9.1], "history": [7, 7],
+            "explanation": ["customers.quality_score 70 is 6.2 MADs below its 7-run median 85",
+                            "customers.email.null_percentage 75 is 9.1 MADs above its 7-run median 22.5"]}))
+    return quality_demo
+
+
+def vega_specs(at: AppTest) -> list[dict]:
+    out = []
+
+    def walk(node):
+        if getattr(node, "type", None) == "vega_lite_chart":
+            out.append(json.loads(node.proto.spec))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return out
+
+
+def diamonds(spec: dict) -> list[dict]:
+    """The anomaly marks of a chart: its layer drawn as diamonds, with their data rows."""
+    found = []
+    for layer in spec.get("layer", []):
+        mark = layer.get("mark", {})
+        if isinstance(mark, dict) and mark.get("shape") == "diamond":
+            found.append(layer)
+    return found
+
+
+def test_anomalies_attention_and_marks(flagged_demo):
+    at = app("overview")
+    no_exception(at)
+    m = metrics(at)
+    assert (m["Anomalies"], m["Score drops"]) == ("2", "1")
+    shown = pl.from_pandas(at.dataframe[0].value)
+    rows = set(shown.select("kind", "detail").iter_rows())
+    assert ("score drop", "quality score 70.0, was 90.0") in rows
+    assert ("anomaly", "customers.email.null_percentage 75 is 9.1 MADs above its 7-run median 22.5") in rows
+    # the score trend marks the run that flagged them: one diamond, on its score
+    trend = [s for s in vega_specs(at) if diamonds(s)]
+    assert len(trend) == 1
+    assert "vega_lite_chart" in kinds(at)
+    # the Quality page's history of the email column marks the same run
+    at = app("quality", conn="demo_shop", column="main.customers.email")
+    no_exception(at)
+    history = [s for s in vega_specs(at) if diamonds(s)]
+    assert len(history) == 1
+    # no mark on a column the monitors did not flag
+    at = app("quality", conn="demo_shop", column="main.customers.customer_id")
+    no_exception(at)
+    assert not [s for s in vega_specs(at) if diamonds(s)]
+
+
 def test_overview_score_trend(quality_demo):
     at = app("overview")
     m = metrics(at)
     assert m["Quality score"] == "90.0"
-    assert at.metric[3].proto.body == "90.0" and "+10.0" in at.metric[3].proto.delta
+    score = next(x for x in at.metric if x.label == "Quality score")
+    assert score.proto.body == "90.0" and "+10.0" in score.proto.delta
 
 
 def test_column_profile_shows_no_internal_field_or_none(quality_demo):

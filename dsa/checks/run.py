@@ -38,8 +38,9 @@ class CheckRun:
 
 def schema_changes(store: Store, source: str) -> Callable[[Target], dict[str, list[str]]]:
     """Columns removed, added and modified (type) between the source's two newest scans."""
-    runs = store.sql("SELECT run_id FROM sync_runs WHERE run_type = 'scan' AND status = 'success' AND connection = ? "
-                     "ORDER BY started_at DESC LIMIT 2", [source])["run_id"].to_list()
+    # the usable scans (dsa.catalog.USABLE): a partial scan's tables are as good as a whole one's
+    runs = store.sql("SELECT run_id FROM sync_runs WHERE run_type = 'scan' AND status IN ('success', 'partial') "
+                     "AND connection = ? ORDER BY started_at DESC LIMIT 2", [source])["run_id"].to_list()
     changes: dict[str, dict[str, list[str]]] = {}
     if len(runs) == 2:
         rows = store.sql(
