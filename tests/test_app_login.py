@@ -113,6 +113,8 @@ def test_every_page_asks_for_login_and_log_in_goes_to_the_provider(demo_folder, 
                 page.goto(f"{url}/{path}")
                 settle(page)
                 page.get_by_text("This catalog is private. Log in to continue.").wait_for()
+                page.get_by_role("button", name="Log in").wait_for()
+                settle(page)  # the script ran to its end: nothing more will come
                 text = page.locator('[data-testid="stMain"]').inner_text()
                 assert "demo_shop" not in text and "orders" not in text, (path, text)
                 assert page.locator('[data-testid="stMetric"], [data-testid="stDataFrame"]').count() == 0
