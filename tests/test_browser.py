@@ -51,9 +51,9 @@ def server(tmp_path_factory):
 
 
 @contextmanager
-def app_server(env: dict, cwd: Path):
-    """A real `dsa app` on a free port (its log in cwd/app-PORT.log); yields its URL."""
-    port = free_port()
+def app_server(env: dict, cwd: Path, port: int | None = None):
+    """A real `dsa app` on `port` or a free one (its log in cwd/app-PORT.log); yields its URL."""
+    port = port or free_port()
     with open(cwd / f"app-{port}.log", "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "dsa", "app", "--port", str(port), "--server.address", "127.0.0.1"],
                                 env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
