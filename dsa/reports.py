@@ -216,8 +216,8 @@ def quality_filters(con, connection: str) -> pl.DataFrame:
 
 def quality_columns(con, quality_run: str) -> pl.DataFrame:
     """Every column profile of a quality run, as far as the Quality page shows it, with its schema,
-    table, type and type family from the connection's newest scan (a per-run frame:
-    `ColumnFilter.apply` and the functions below pick from it)."""
+    table, type and type family from the connection's newest scan, worst first (a per-run frame:
+    `ColumnFilter.apply` keeps the order, and the functions below pick from it)."""
     return _read(con, "app_quality_columns", quality_run)
 
 
@@ -258,9 +258,8 @@ def null_distinct_cells(columns: pl.DataFrame) -> pl.DataFrame:
 
 def worst_columns(columns: pl.DataFrame, limit: int = 25) -> pl.DataFrame:
     """The lowest-scoring filtered columns and why: the profiler's own explanation when it gave
-    one, else what the metrics show."""
-    worst = columns.sort(["quality_score", "null_percentage", "qualified_name"], descending=[False, True, False],
-                         nulls_last=True).head(limit)
+    one, else what the metrics show. `quality_columns` comes worst first: no sort here."""
+    worst = columns.head(limit)
     shown = pl.concat_str([
         pl.when(pl.col("null_count") > 0).then(pl.format("{}% null", pl.col("null_percentage").round(1))),
         pl.when((pl.col("total_count") > 0) & (pl.col("distinct_count") == 1)).then(pl.lit("a single value")),
@@ -273,11 +272,10 @@ def worst_columns(columns: pl.DataFrame, limit: int = 25) -> pl.DataFrame:
 
 
 def column_choices(columns: pl.DataFrame, limit: int = 1000) -> pl.DataFrame:
-    """The filtered columns offered for a closer look, worst first: label, qualified_name,
-    table_qualified_name, column_name."""
+    """The filtered columns offered for a closer look, worst first (as `quality_columns` comes):
+    label, qualified_name, table_qualified_name, column_name."""
     label = pl.concat_str(["schema_name", "table_name", "column_name"], separator=".", ignore_nulls=True)
-    return (columns.select(label.alias("label"), "qualified_name", "table_qualified_name", "column_name", "quality_score")
-            .sort(["quality_score", "label"], nulls_last=True).head(limit).drop("quality_score"))
+    return columns.head(limit).select(label.alias("label"), "qualified_name", "table_qualified_name", "column_name")
 
 
 def top_values(con, quality_run: str, column_qualified_name: str) -> pl.DataFrame:

@@ -25,7 +25,7 @@ import streamlit as st
 from dsa import charts, connections, jobs, lineage_graph, lint, queries, reports
 from dsa.catalog import Catalog, open_catalog, partial_note
 from dsa.checks.suggest import suggest_yaml
-from dsa.config import DEFAULT_STORE, Config, load_config, parse_source
+from dsa.config import DEFAULT_CONFIG, DEFAULT_STORE, Config, load_config, parse_source
 from dsa.connectors import connector_types as registered_types, get_connector, open_source
 from dsa.demo import run_demo
 from dsa.diff import diff
@@ -85,12 +85,28 @@ def catalog() -> Catalog:
     else `./.dsa`; a folder or a postgresql:// URL (`dsa.catalog.open_catalog`). Runs started
     from the app are mirrored when `mirror:` is configured or the catalog is in Postgres."""
     try:
-        config = load_config()
+        config = app_config()
     except DsaError:
         config = Config()
     spec = os.environ.get("DSA_STORE") or config.store or DEFAULT_STORE
     # the config without its sources (and their secrets) is the cache key of the open catalog
     return _open(str(spec), config.model_dump_json(exclude={"sources"}))
+
+
+def app_config() -> Config:
+    """The config file as `load_config` reads it (raises `ConfigError`), parsed again only when
+    the file changed: a page asks for it a dozen times a run."""
+    path = Path(os.environ.get("DSA_CONFIG") or DEFAULT_CONFIG)
+    try:
+        stat = path.stat()
+        return _config(str(path), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return load_config()  # no file: the empty config, or the error naming it
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _config(path: str, mtime_ns: int, size: int) -> Config:
+    return load_config()
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -106,7 +122,7 @@ def local_store() -> Store:
 
 def sources() -> Config:
     """The config file's sources plus the connections kept in the store (raises `ConfigError`)."""
-    return all_sources(load_config(), local_store().path)
+    return all_sources(app_config(), local_store().path)
 
 
 def _fingerprint(runs_dir: Path) -> tuple:
@@ -261,7 +277,7 @@ def download_report(source: str, run: str | None = None, against: str | None = N
     (same function, same arguments, same bytes); its help names the command."""
     shown = catalog()
     try:
-        config = load_config()
+        config = app_config()
     except DsaError:
         config = Config()
     args = [source] + [a for flag, v in (("--run", run), ("--against", against), ("--tables", tables)) if v
@@ -282,7 +298,7 @@ def read_only() -> bool:
     if os.environ.get("DSA_READ_ONLY", "").lower() in ("1", "true", "yes"):
         return True
     try:
-        if load_config().app.read_only:
+        if app_config().app.read_only:
             return True
     except DsaError:
         return True  # a broken config must not open the app up for writing
@@ -541,13 +557,13 @@ def connection_list() -> pl.DataFrame:
     """The connections dsa knows (config file and store): name, type, where it points, where it
     is defined and where its secret lives (never the secret itself). Raises `ConfigError`."""
     rows = [{"connection": c.name, "type": c.type, "source": c.target, "defined in": c.defined_in, "secret": c.secret}
-            for c in connections.list_connections(local_store().path, load_config())]
+            for c in connections.list_connections(local_store().path, app_config())]
     return pl.DataFrame(rows) if rows else pl.DataFrame(schema=["connection", "type", "source", "defined in", "secret"])
 
 
 def editable_connections() -> dict[str, dict[str, Any]]:
     """The connections kept in the store (not those of the config file), by name: their settings."""
-    defined = load_config().sources
+    defined = app_config().sources
     return {name: spec for name, spec in sorted(stored_specs(local_store().path).items()) if name not in defined}
 
 
@@ -612,7 +628,8 @@ def run_label(row: dict) -> str:
 # -- lineage and schema insights (dsa.lineage_graph, dsa.lint) ------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+# the lineage edges and schema findings of a run are whole-run frames: kept once, not copied
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _lineage_edges(run_id: str, version: str) -> pl.DataFrame:
     return lineage_graph.edges(catalog(), run_id)
 
@@ -622,7 +639,7 @@ def lineage(run_id: str, name: str, direction: str = "both", depth: int = 3) -> 
     return lineage_graph.walk(_lineage_edges(run_id, runs_version()), name, direction, depth)
 
 
-@st.cache_data(show_spinner="Checking the schema...", max_entries=64)
+@st.cache_resource(show_spinner="Checking the schema...", max_entries=16)
 def _findings(connection: str, run_id: str | None, measure: bool, version: str) -> pl.DataFrame:
     try:
         config = sources()

@@ -1,7 +1,7 @@
 -- The column profiles of one quality run ($1) as the Quality page filters and draws them, with each
 -- column's schema, table, type and type family from the connection's newest scan: a per-run frame,
 -- read once and filtered in Polars (dsa.reports.ColumnFilter). Only what the page shows is read
--- (a column's whole profile is app_column_profile.sql).
+-- (a column's whole profile is app_column_profile.sql). Worst first: the lowest score, then the most nulls.
 WITH cols AS (
     SELECT table_qualified_name, column_name, schema_name, table_name, data_type, type_family
     FROM latest_column_metadata
@@ -17,3 +17,4 @@ SELECT m.qualified_name, m.table_qualified_name, m.column_name,
 FROM column_quality_metrics m
 LEFT JOIN cols c USING (table_qualified_name, column_name)
 WHERE m.run_id = $1
+ORDER BY m.quality_score NULLS LAST, m.null_percentage DESC NULLS LAST, m.qualified_name

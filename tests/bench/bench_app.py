@@ -12,6 +12,10 @@ drawn. Then selection changes on a rendered page: a table picked among 10,001 op
 Quality page's select box, and in Explore. Median of --repeats (default 3). Afterwards the app
 process's resident memory. Targets: page 2 s, selection 0.5 s, memory 500 MB.
 
+For scale, the same clock on a bare Streamlit page (a title, nothing else) served by its own
+server on this machine at the same time: what loading Streamlit's page costs here and now, which
+no page of the app can go below (on a busy machine it alone can exceed the target).
+
     PYTHONPATH=. python tests/bench/bench_app.py [--repeats N]
 """
 
@@ -113,11 +117,15 @@ RENDERED = """() => {
 }"""
 
 
-def start_app(port: int) -> subprocess.Popen:
+def start_app(port: int, bare: Path | None = None) -> subprocess.Popen:
+    """`dsa app` on the catalog, or (`bare`) `streamlit run` of that one-title script."""
     env = {**os.environ, "DSA_STORE": str(DATA), "DSA_CONFIG": str(DATA / "none.yaml"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-m", "dsa", "app", "--port", str(port), "--server.address", "127.0.0.1"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd = ([sys.executable, "-m", "streamlit", "run", str(bare), "--server.port", str(port),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false"] if bare else
+           [sys.executable, "-m", "dsa", "app", "--port", str(port)])
+    proc = subprocess.Popen([*cmd, "--server.address", "127.0.0.1"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     for _ in range(600):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
@@ -175,6 +183,27 @@ def pick(browser, url: str, label: str, options: list[str]) -> list[float]:
     return out
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bare_page(browser, repeats: int) -> float:
+    """Median seconds to a rendered bare Streamlit page (a title only), on its own server."""
+    script = DATA / "bare_page.py"
+    script.write_text('import streamlit as st\n\nst.title("A bare page")\n')
+    port = free_port()
+    proc = start_app(port, bare=script)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        open_page(browser, url)
+        return statistics.median(open_page(browser, url) for _ in range(repeats))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def main() -> None:
     repeats = int(sys.argv[sys.argv.index("--repeats") + 1]) if "--repeats" in sys.argv else 3
     store = Store(DATA)
@@ -190,9 +219,7 @@ def main() -> None:
     print(f"catalog: {store.sync_runs().height} runs, {cols:,} columns in the newest scan")
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = start_app(port)
     try:
@@ -200,6 +227,7 @@ def main() -> None:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                         args=["--headless", "--no-sandbox", "--disable-gpu",
                                               "--disable-background-networking"])
+            print(f"{'a bare Streamlit page, for scale':<34}{'':>12}{bare_page(browser, repeats):>8.2f} s")
             open_page(browser, url)  # the server's first script run registers the pages
             print(f"{'page':<34}{'first visit':>12}{'median':>10}   median/{PAGE_TARGET:.0f}s")
             worst = 0.0
