@@ -262,13 +262,15 @@ def keep(param: str, value: Any) -> None:
 
 
 def copy_link(page_path: str) -> None:
-    """The view's link, the URL with its query parameters, in a box with a copy button."""
+    """The view's link, the URL with its query parameters, in a text box to copy it from. (A code
+    box had a copy button, but its highlighter is 1.5 MB of JavaScript the browser loaded and
+    compiled on every page: twice the time a page took to appear.)"""
     here = (st.context.url or "").rstrip("/")  # the page's address, or the app's (Streamlit versions differ)
     if page_path and not here.endswith("/" + page_path):
         here += "/" + page_path
     query = urlencode(st.query_params.to_dict())
-    st.caption("Link to this view (the button at the box's right copies it)")
-    st.code(here + (f"?{query}" if query else ""), language=None, wrap_lines=True)
+    st.text_input("Link to this view", here + (f"?{query}" if query else ""),
+                  help="The address of exactly this view: select it and copy it (Ctrl+C) to share it.")
 
 
 def download_report(source: str, run: str | None = None, against: str | None = None,

@@ -184,7 +184,7 @@ def test_explore_deep_link_to_a_table_shows_keys_and_links(demo):
     first = links[list(links)[0]]
     assert first.page == "explore" and first.query_string.endswith("&schema=main&table=customers")
     assert dict(at.query_params)["table"] == "orders"
-    assert at.code[-1].value.startswith("CREATE TABLE orders")  # the first code box is the link to the view
+    assert at.code[-1].value.startswith("CREATE TABLE orders")
 
 
 def test_explore_deep_link_to_a_column(demo):
