@@ -225,7 +225,9 @@ def test_download_report_is_the_cli_file(server, page, tmp_path):
     old, new = scans[0], scans[1]
     page.goto(f"{url}/changes?conn=demo_shop&from={old}&to={new}")
     settle(page)
-    link = page.get_by_label("Link to this view").input_value()
+    box = page.get_by_label("Link to this view", exact=True)
+    page.wait_for_function("([el, run]) => el.value.includes('from=' + run)", arg=[box.element_handle(), old])
+    link = box.input_value()
     assert link.startswith(f"{url}/changes?") and f"from={old}" in link and f"to={new}" in link
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="Download report").click()
