@@ -47,7 +47,8 @@ def _marked(line: alt.Chart, points: pl.DataFrame, marks: pl.DataFrame | None, y
     flagged = points.join(marks, on="run_id", how="inner")
     if flagged.height == 0:
         return line
-    diamonds = alt.Chart(flagged).mark_point(shape="diamond", size=160, filled=True, color=ANOMALY_COLOR).encode(
+    diamond = dict(shape="diamond", size=180, filled=True, opacity=1, color=ANOMALY_COLOR)
+    diamonds = alt.Chart(flagged).mark_point(**diamond).encode(
         x="started_at:T", y=f"{y}:Q",
         tooltip=[alt.Tooltip("started_at:T", title="run", format="%Y-%m-%d %H:%M:%S"),
                  alt.Tooltip("anomalies:Q", title="anomalies"), alt.Tooltip("explanation:N", title="strongest")])
