@@ -134,8 +134,8 @@ PROFILE_METRICS = {
     "total_count": ("rows profiled", "{:,}"), "null_count": ("nulls", "{:,}"), "null_percentage": ("null %", "{:.1f}"),
     "distinct_count": ("distinct values", "{:,}"), "distinct_percentage": ("distinct %", "{:.1f}"),
     "approximate": ("distinct count approximate", "{}"), "min_value": ("minimum", "{}"), "max_value": ("maximum", "{}"),
-    "mean": ("mean", "{:,.4g}"), "stddev": ("standard deviation", "{:,.4g}"), "q1": ("first quartile", "{:,.4g}"),
-    "median": ("median", "{:,.4g}"), "q3": ("third quartile", "{:,.4g}"), "zero_count": ("zeros", "{:,}"),
+    "mean": ("mean", "{:,.4g}"), "stddev": ("standard deviation", "{:,.4g}"), "q1_value": ("first quartile", "{}"),
+    "median_value": ("median", "{}"), "q3_value": ("third quartile", "{}"), "zero_count": ("zeros", "{:,}"),
     "negative_count": ("negative values", "{:,}"), "nan_count": ("NaN values", "{:,}"),
     "infinite_count": ("infinite values", "{:,}"), "min_length": ("shortest (characters)", "{:,}"),
     "avg_length": ("mean length (characters)", "{:,.1f}"), "max_length": ("longest (characters)", "{:,}"),
@@ -154,6 +154,9 @@ def profile_rows(profile: dict) -> pl.DataFrame:
     """A column profile as (metric, value) rows with readable labels and formatted numbers;
     metrics the profiler did not measure for this column are left out."""
     rows = []
+    for name in ("q1", "median", "q3"):  # runs from before the exact quartiles: the doubles
+        if profile.get(f"{name}_value") is None and profile.get(name) is not None:
+            profile = {**profile, f"{name}_value": f"{profile[name]:,.4g}"}
     for key, (label, form) in PROFILE_METRICS.items():
         value = profile.get(key)
         if value is None or value == "":

@@ -123,7 +123,7 @@ def test_demo_report_opens_offline_with_every_section(reports, browser):
     assert page.locator("#table-list details").count() == 8
     page.locator('#table-list details[data-name="demo_shop.main.orders"] summary').click()
     page.wait_for_selector('details[data-name="demo_shop.main.orders"] .profile svg')
-    assert "renamed" in page.locator("#change-summary").inner_text()
+    assert "renamed" in page.locator("#change-summary").text_content()  # laid out when scrolled to: its DOM text
     assert attempted == [] and errors == []
     page.close()
 
@@ -188,10 +188,10 @@ def test_schema_findings_in_the_report_as_dsa_lint_finds_them(reports, browser, 
     assert any("idx_orders_customer (customer_id) on demo_shop.main.orders is a prefix of" in m for m in orders)
 
     page, attempted, errors = open_offline(browser, reports / "demo_shop.html")
-    listed = page.locator("#finding-list tr").evaluate_all("rows => rows.slice(1).map(r => r.cells[2].innerText)")
+    listed = page.locator("#finding-list tr").evaluate_all("rows => rows.slice(1).map(r => r.cells[2].textContent)")
     assert sorted(listed) == sorted(f["message"] for f in found)
     counts = dict(page.locator("#finding-counts tr").evaluate_all(
-        "rows => rows.slice(1).map(r => [r.cells[0].innerText, Number(r.cells[1].innerText)])"))
+        "rows => rows.slice(1).map(r => [r.cells[0].textContent, Number(r.cells[1].textContent.replace(',', ''))])"))
     assert counts == {rule: sum(f["rule"] == rule for f in found) for rule in {f["rule"] for f in found}}
     summary = page.locator('#table-list details[data-name="demo_shop.main.orders"] summary')
     assert f"{len(orders)} findings" in summary.inner_text()
@@ -209,7 +209,7 @@ def test_hostile_names_in_findings_render_as_text(reports, browser, catalog):
     quoted = {f["evidence"]["name"] for f in lint_json(env, "evil") if f["rule"] == "needs_quoting"}
     assert {EVIL_TABLE, EVIL_COLUMN} <= quoted
     page, attempted, errors = open_offline(browser, reports / "evil.html")
-    listed = page.locator("#finding-list").inner_text()
+    listed = page.locator("#finding-list").text_content()
     assert f"column name {EVIL_COLUMN!r} must be quoted" in listed
     mine = page.locator("#table-list .body").inner_text()  # the lone table is open: its own findings
     assert f"table name {EVIL_TABLE!r} must be quoted" in mine
@@ -259,3 +259,29 @@ def test_bad_input_is_one_line(catalog):
                               (["report", "demo_shop", "--run", "nope"], 2, "no run 'nope'")]:
         out = subprocess.run([sys.executable, "-m", "dsa", *args], capture_output=True, text=True, env=env, timeout=120)
         assert out.returncode == code and words in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_more_tables_than_a_page(tmp_path, browser):
+    """The first page comes with the page's script, the other tables at the end of the file."""
+    import duckdb
+
+    db = duckdb.connect(str(tmp_path / "many.duckdb"))
+    for i in range(60):
+        db.execute(f"CREATE TABLE t{i:02d} AS SELECT range AS id, 'v' || range AS label FROM range({i + 1})")
+    db.close()
+    (tmp_path / "dsa.yaml").write_text(f"sources:\n  many: {{type: duckdb, path: '{tmp_path / 'many.duckdb'}'}}\n")
+    env = {**os.environ, "DSA_STORE": str(tmp_path / "store"), "DSA_CONFIG": str(tmp_path / "dsa.yaml"),
+           "DSA_CACHE": str(tmp_path / "cache")}
+    dsa(env, "scan", "many")
+    dsa(env, "report", "many", "--out", str(tmp_path / "many.html"))
+    html = (tmp_path / "many.html").read_text()
+    assert len(payload(html)["tables"]) == 50 and payload(html)["total"] == 60
+    page, attempted, errors = open_offline(browser, tmp_path / "many.html")
+    names = "els => els.map(e => e.dataset.name)"
+    assert page.locator("#filter-count").inner_text() == "60 of 60 tables"
+    page.locator("#pager-top button").nth(1).click()
+    assert page.locator("#table-list details").evaluate_all(names) == [f"many.main.t{i}" for i in range(50, 60)]
+    page.fill("#filter", "t59")
+    assert page.locator("#table-list details").evaluate_all(names) == ["many.main.t59"]
+    assert attempted == [] and errors == []
+    page.close()
