@@ -333,11 +333,12 @@ def test_overview_leads_with_attention_and_marks_anomalies(browser, tmp_path_fac
             # the score trend carries a red diamond on the run that flagged it; before it, none
             charts = pg.locator('[data-testid="stVegaLiteChart"]')
             assert charts.count() >= 1
-            chart = charts.first
-            chart.scroll_into_view_if_needed()
-            pg.wait_for_function("e => e.querySelector('canvas, svg')", arg=chart.element_handle())
-            pg.wait_for_timeout(1000)  # vega draws after the element appears
-            shot = chart.screenshot()
+            for _ in range(20):  # vega draws after the element appears (and again if the script reruns)
+                pg.wait_for_timeout(750)
+                settle(pg)
+                shot = charts.first.screenshot()
+                if red_pixels(shot) > 20:
+                    break
             (SHOTS / "overview_trend.png").write_bytes(shot)
             assert red_pixels(shot) > 20
         finally:
