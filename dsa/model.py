@@ -134,7 +134,7 @@ TABLE_QUALITY_METRICS = {
     "row_count_estimated": B,
     "column_count": I,
     "size_bytes": I,  # from the scan, when the engine reports it
-    "sample_method": S,  # full | system | bernoulli | reservoir | rowid_hash | random
+    "sample_method": S,  # full | system | bernoulli | reservoir | key_ranges | rowid_hash | random
     "sample_percent": F,
     "sample_rows": I,  # rows actually profiled
     "sample_seed": I,

@@ -349,6 +349,12 @@ class Connector(ABC):
             method = "bernoulli" if "bernoulli" in methods else methods[0]
         return sampling.tablesample(rel, method, percent, rows, self.SAMPLE_IS_SEEDED), method
 
+    def key_sample(self, conn, schema: str, table: str, rel: exp.Expression, percent: float,
+                   columns: list[dict[str, Any]]) -> tuple[exp.Expression, str] | None:
+        """A sample that reads only part of the table through its key (ranges of the primary key,
+        chosen by dsa's seed), or None: `sample_source` draws the sample."""
+        return None
+
     def resample(self, rel: exp.Expression, percent: float, method: str,
                  error: Exception) -> tuple[exp.Expression, str] | None:
         """When the engine rejected the sampled statement (`error`): another way to sample the
@@ -360,6 +366,13 @@ class Connector(ABC):
         from dsa import sampling
 
         return sampling.SEED if self.SAMPLE_IS_SEEDED and method != "full" else None
+
+    def profile_statements(self, columns: list, source: exp.Expression, top_k: int, now=None) -> list[str]:
+        """The statements profiling every groupable column of `source` (`dsa.profile.statements`,
+        shaped by the facts above); an engine with a shape of its own overrides this."""
+        from dsa import profile
+
+        return profile.statements(columns, source, self, top_k, now)
 
     def shown_value(self, value: exp.Expression, family: str) -> exp.Expression:
         """A value as an expression the engine casts to its text form (min, max, top values)."""
