@@ -10,6 +10,33 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+# (seconds in a unit, Vega's interval name, label format when the runs span a few of that unit)
+_TIME_UNITS = [(1, "second", "%H:%M:%S"), (60, "minute", "%H:%M"), (3600, "hour", "%b %d %H:%M"),
+               (86400, "day", "%b %d"), (30 * 86400, "month", "%b %Y")]
+_STEPS = (1, 2, 5, 10, 15, 30)
+MAX_TICKS = 6
+
+
+def time_x(times: pl.Series, title: str, field: str = "started_at") -> alt.X:
+    """A UTC time axis labelled in the unit the runs' span calls for (seconds apart: 12:04:05,
+    days apart: Dec 07), with at most six ticks on whole units: never ".800" for runs seconds
+    apart, nor one minute repeated."""
+    times = times.drop_nulls()
+    span = (times.max() - times.min()).total_seconds() if times.len() > 1 else 0
+    seconds, interval, label = _TIME_UNITS[0]
+    for unit in _TIME_UNITS:
+        if span >= 2 * unit[0]:
+            seconds, interval, label = unit
+    step = next((s for s in _STEPS if span / (seconds * s) <= MAX_TICKS), _STEPS[-1])
+    return alt.X(f"{field}:T", title=title, scale=alt.Scale(type="utc"),
+                 axis=alt.Axis(format=label, formatType="utc", tickCount={"interval": interval, "step": step},
+                               labelOverlap=True))
+
+
+def time_tooltip(title: str = "run", field: str = "started_at") -> alt.Tooltip:
+    return alt.Tooltip(f"{field}:T", title=title, format="%Y-%m-%d %H:%M:%S UTC", formatType="utc")
+
+
 ANOMALY_COLOR = "#c62828"
 
 
@@ -18,9 +45,9 @@ def score_trend(scores: pl.DataFrame, marks: pl.DataFrame | None = None) -> alt.
     `marks` (run_id, anomalies, explanation: `dsa.reports.marks`) the runs that flagged anomalies
     carry a red diamond."""
     line = alt.Chart(scores).mark_line(point=True).encode(
-        x=alt.X("started_at:T", title="quality run (UTC)"),
+        x=time_x(scores["started_at"], "quality run (UTC)"),
         y=alt.Y("quality_score:Q", title="quality score", scale=alt.Scale(zero=False, nice=True)),
-        tooltip=[alt.Tooltip("started_at:T", title="run", format="%Y-%m-%d %H:%M:%S"),
+        tooltip=[time_tooltip(),
                  alt.Tooltip("quality_score:Q", title="score", format=".1f"),
                  alt.Tooltip("tables:Q", title="tables", format=",")],
     ).properties(height=160)
@@ -31,9 +58,9 @@ def column_history(history: pl.DataFrame, marks: pl.DataFrame | None = None) -> 
     """A column's score per quality run: started_at, run_id, quality_score, null_percentage; with
     `marks` as in `score_trend`."""
     line = alt.Chart(history).mark_line(point=True).encode(
-        x=alt.X("started_at:T", title="quality run (UTC)"),
+        x=time_x(history["started_at"], "quality run (UTC)"),
         y=alt.Y("quality_score:Q", title="column score", scale=alt.Scale(zero=False, nice=True)),
-        tooltip=[alt.Tooltip("started_at:T", title="run", format="%Y-%m-%d %H:%M:%S"),
+        tooltip=[time_tooltip(),
                  alt.Tooltip("quality_score:Q", title="score", format=".1f"),
                  alt.Tooltip("null_percentage:Q", title="null %", format=".1f")],
     ).properties(height=260, title="score over time")
@@ -48,8 +75,8 @@ def _marked(line: alt.Chart, points: pl.DataFrame, marks: pl.DataFrame | None, y
     if flagged.height == 0:
         return line
     diamonds = alt.Chart(flagged).mark_point(shape="diamond", size=160, filled=True, color=ANOMALY_COLOR).encode(
-        x="started_at:T", y=f"{y}:Q",
-        tooltip=[alt.Tooltip("started_at:T", title="run", format="%Y-%m-%d %H:%M:%S"),
+        x=time_x(points["started_at"], "quality run (UTC)"), y=f"{y}:Q",
+        tooltip=[time_tooltip(),
                  alt.Tooltip("anomalies:Q", title="anomalies"), alt.Tooltip("explanation:N", title="strongest")])
     return alt.layer(line, diamonds)
 

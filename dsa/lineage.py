@@ -23,8 +23,7 @@ columns of every relation it reads are unchanged.
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
+import io
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +37,7 @@ from sqlglot.optimizer.scope import Scope, build_scope
 
 from dsa.model import LINEAGE_EDGES, RUN_ERRORS, S, frame
 from dsa.names import qualified_name
+from dsa.system import write_atomic
 
 if TYPE_CHECKING:
     from dsa.connectors.base import Connector
@@ -485,6 +485,6 @@ class LineageCache:
         frame = pl.DataFrame({"key": keys, "reads": [self._new[k][0] for k in keys],
                               "result": [self._new[k][1] for k in keys]},
                              schema={"key": pl.Utf8, "reads": pl.Binary, "result": pl.Binary})
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-        frame.write_parquet(tmp)
-        os.replace(tmp, self.path)
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer)
+        write_atomic(self.path, buffer.getvalue())

@@ -79,7 +79,7 @@ for row in overview.iter_rows(named=True):
             elif scores.height == 1:
                 st.caption("One quality run so far: the trend appears after the next one.")
             else:
-                st.caption(f"No quality run yet: press Profile on the Runs page or run `dsa quality {ui.md(name)}`.")
+                st.caption(f"No quality run yet: press Profile on the Runs page or run {ui.command('quality', name)}.")
                 st.page_link("pages/runs.py", label="Profile it", icon=":material/monitoring:",
                              query_params={"conn": name})
         with right:

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dsa import jobs
+from dsa import charts, jobs, ui
 from dsa.demo import run_demo
 from dsa.model import CATALOG_TABLES
 from dsa.store import Store
@@ -176,7 +176,7 @@ def test_explore_deep_link_to_a_table_shows_keys_and_links(demo):
     assert at.subheader[0].value == "main.orders"
     assert metrics(at)["Columns"] == "6"
     assert "**Primary key:** order\\_id" in texts(at)
-    links = {link.proto.label: link.proto for link in at.get("page_link")}
+    links = {link.proto.label: link.proto for link in at.main.get("page_link")}
     # orders.customer_id -> customers; order_items, returns and shipments point at orders
     keys = [label for label in links if not label.startswith(("→", "←"))]  # not the lineage's links
     assert keys == ["\\(customer\\_id\\) → main\\.customers \\(customer\\_id\\)",
@@ -240,6 +240,41 @@ def test_changes_between_the_demo_scans(demo):
     removed = frames[1].filter(pl.col("entity_type").is_in(["table", "column"])).select("entity_type", "object").rows()
     assert removed == [("column", "main.products.legacy_code")]
     assert m["Removed"] != "0" and m["Unknown"] == "0"
+
+
+def test_changes_names_the_command_exactly(demo):
+    """The command in the caption is a code span: the connection's name as typed (no Markdown
+    escape shows in code), shell-quoted."""
+    at = app("changes")
+    no_exception(at)
+    old, new = dict(at.query_params)["from"], dict(at.query_params)["to"]
+    assert f"`dsa diff demo_shop --from {old} --to {new}`" in texts(at)
+    assert "demo\\_shop`" not in texts(at)
+
+
+def test_command_spans_hold_any_name():
+    assert ui.command("diff", "demo_shop") == "`dsa diff demo_shop`"
+    assert ui.command("quality", "my `odd` src") == "``dsa quality 'my `odd` src'``"
+
+
+def test_sidebar_links_are_the_page_titles(demo):
+    at = app("quality")
+    no_exception(at)
+    assert [link.proto.label for link in at.sidebar.get("page_link")] == [
+        "Overview", "Explore", "Quality", "Checks", "Changes", "Runs", "Connections"]
+
+
+@pytest.mark.parametrize("seconds,label,interval", [(0.8, "%H:%M:%S", "second"), (600, "%H:%M", "minute"),
+                                                    (3 * 86400, "%b %d", "day")])
+def test_time_axis_labels_fit_the_runs_span(seconds, label, interval):
+    """Runs seconds apart are labelled 12:00:01, never ".800"; days apart, Dec 08."""
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2026, 12, 7, 12, tzinfo=timezone.utc)
+    times = pl.Series([start + timedelta(seconds=seconds * i) for i in range(5)])
+    axis = charts.time_x(times, "run").to_dict()
+    assert axis["axis"]["format"] == label and axis["axis"]["tickCount"]["interval"] == interval
+    assert axis["scale"] == {"type": "utc"} and axis["axis"]["formatType"] == "utc"
 
 
 def test_changes_same_run_twice_asks_for_two(demo):
@@ -528,13 +563,18 @@ def test_scan_button_runs_in_the_background(demo):
     no_exception(at)
     job_id = at.session_state["job"]
     job = wait_for_job(demo, job_id)
-    assert job["status"] == "finished" and [r["exit_code"] for r in job["results"]] == [0]
+    # the scan, then (as `dsa demo` does) its diff against the scan before it: the same shop, unchanged
+    assert job["status"] == "finished" and [(r["step"], r["exit_code"]) for r in job["results"]] == [("scan", 0), ("diff", 0)]
     at.run()
     no_exception(at)
     history = pl.from_pandas(at.dataframe[0].value)
-    assert history.height == before + 1
-    assert history.row(0, named=True)["run_type"] == "scan" and history["status"][0] == "success"
-    assert [r["run_id"] for r in jobs.job_runs(demo, job)] == [history["run_id"][0]]
+    assert history.height == before + 2
+    assert history.select("run_type", "status").rows()[:2] == [("diff", "success"), ("scan", "success")]
+    scan, diff_run = history["run_id"][1], history["run_id"][0]
+    assert [r["run_id"] for r in jobs.job_runs(demo, job)] == [scan, diff_run]
+    previous = demo.sync_runs().filter((pl.col("run_type") == "scan") & (pl.col("run_id") != scan))["run_id"].max()
+    compared = demo.sql("SELECT from_run_id, to_run_id FROM diff_sync_runs WHERE run_id = ?", [diff_run]).row(0)
+    assert compared == (previous, scan)
 
 
 def test_a_failed_scan_looks_failed_with_its_error(demo, tmp_path):
@@ -700,9 +740,12 @@ def test_scan_and_profile_with_a_sample(demo):
     next(b for b in at.button if b.label == "Scan").click().run()
     no_exception(at)
     job = wait_for_job(demo, at.session_state["job"])
-    assert [(r["step"], r["exit_code"]) for r in job["results"]] == [("scan", 0), ("quality", 0)]
+    # then the new scan is compared with the one before it, after profiling (so the diff has drift)
+    # (a 50% sample moves the data: the diff may report drift, exit 4, which is no failure)
+    assert [r["step"] for r in job["results"]] == ["scan", "quality", "diff"]
+    assert job["status"] == "finished" and not any(jobs.step_failed(r) for r in job["results"])
     runs = jobs.job_runs(demo, job)
-    assert [r["run_type"] for r in runs] == ["scan", "quality"]
+    assert [r["run_type"] for r in runs] == ["scan", "quality", "diff"]
     assert runs[1]["details"]["sample"] == "50%"
     assert runs[1]["details"]["scan_run_id"] == runs[0]["run_id"]
 
