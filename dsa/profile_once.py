@@ -28,11 +28,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 
-from dsa.profile import (DATES, HIST_BINS, MEASURES, NUMERIC, TEXT, ColumnSpec, _as, _case,
-                         _col, _column_groups, _dbl, _display, _finite, _n, _not_null, _number_like, _ordered, _row, _s,
-                         _stat_measures, _sum, _txt, byte_order)
+from dsa.profile import (DATES, HIST_BINS, MEASURES, NUMERIC, TEXT, ColumnSpec, _as, _case, _col, _column_groups,
+                         _dbl, _display, _finite, _n, _not_null, _ordered, _row, _s, _stat_measures, _txt)
 
 if TYPE_CHECKING:
     from dsa.connectors.base import Connector
