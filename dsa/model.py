@@ -139,6 +139,8 @@ TABLE_QUALITY_METRICS = {
     "sample_rows": I,  # rows actually profiled
     "sample_seed": I,
     "approximate": B,  # true when column metrics come from a sample
+    "malformed_rows": I,  # rows that do not fit the table's columns (CSV rows of another width)
+    "findings": S,  # JSON list: {finding, count, message, csv (the dialect read with)}
     "quality_score": F,
     "score_components": S,  # JSON: component -> score
     "score_explanation": S,

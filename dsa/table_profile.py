@@ -132,6 +132,7 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
     if row_count is None:
         row_count = profiled
     orphans, fk_skipped = _orphans(conn, connector, task, src, deadline)
+    findings = connector.table_findings(conn, task.schema, task.table)
 
     approximate = method != "full"
     result = TableResult(table={})
@@ -182,6 +183,8 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
         "sample_rows": profiled,
         "sample_seed": connector.sample_seed(method),
         "approximate": approximate,
+        "malformed_rows": sum(f["count"] for f in findings if f["finding"] == "malformed_rows") if findings else None,
+        "findings": model.to_json(findings) if findings else None,
         "quality_score": table_score,
         "score_components": model.to_json({c["column_name"]: c["quality_score"] for c in result.columns}),
         "score_explanation": "empty table" if row_count == 0 else score.table_explanation(result.columns),

@@ -355,6 +355,12 @@ class Connector(ABC):
         chosen by dsa's seed), or None: `sample_source` draws the sample."""
         return None
 
+    def table_findings(self, conn, schema: str, table: str) -> list[dict[str, Any]]:
+        """What reading the table found wrong with its data, as findings of the table: dicts with
+        `finding` (e.g. `malformed_rows`), `count` and `message` (files: CSV rows of another
+        width than the header's). Engines that store typed rows find none."""
+        return []
+
     def resample(self, rel: exp.Expression, percent: float, method: str,
                  error: Exception) -> tuple[exp.Expression, str] | None:
         """When the engine rejected the sampled statement (`error`): another way to sample the
