@@ -355,6 +355,18 @@ class Connector(ABC):
         relation, or None to find the columns it rejects instead."""
         return None
 
+    def profile_statements(self, specs: list, source: exp.Expression, top_k: int, now) -> list[str]:
+        """The statements profiling the groupable columns of `specs` (`dsa.profile.ColumnSpec`) over
+        `source`: by default the shared SQL (`dsa.profile.statements`), shaped by the facts above."""
+        from dsa import profile
+
+        return profile.statements(specs, source, self, top_k, now)
+
+    def profile_rows(self, rows: list[tuple], specs: list) -> list[tuple]:
+        """The rows of `profile_statements` as `dsa.profile.parse_result` reads them (an engine
+        whose statements answer in a shape of their own turns them into those rows here)."""
+        return rows
+
     def sample_seed(self, method: str) -> int | None:
         """The seed recorded for a sample drawn by `method`."""
         from dsa import sampling

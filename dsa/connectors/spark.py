@@ -27,6 +27,7 @@ import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +37,7 @@ from pydantic import Field, model_validator
 from sqlglot import exp
 from sqlglot.dialects.spark import Spark
 
-from dsa import queries
+from dsa import profile, queries
 from dsa.options import SourceOptions, Strict
 from dsa.connectors.base import FEATURES, Connector
 from dsa.errors import ConfigError, SourceError, one_line, register_secret, scrub
@@ -218,6 +219,25 @@ class SparkConnector(Connector):
     def unreadable(self, raw) -> list[dict[str, str]]:
         return self._read_errors
 
+    def profile_statements(self, specs: list, source: exp.Expression, top_k: int, now: datetime) -> list[str]:
+        """One statement for the table (`profile_sql`); a table of very many columns in a few."""
+        batches: list[list[int]] = [[]]
+        sets = 0
+        for j, spec in enumerate(specs):
+            if not spec.groupable:
+                continue
+            need = 2 if spec.family in profile.DATES else 1
+            if batches[-1] and sets + need > MOST_SETS:
+                batches.append([])
+                sets = 0
+            batches[-1].append(j)
+            sets += need
+        return [profile_sql(specs, source, top_k, now, b, lambda text: self.regex_match(text, exp.Literal.string(
+            profile.NUMBER_LIKE))) for b in batches if b]
+
+    def profile_rows(self, rows: list[tuple], specs: list) -> list[tuple]:
+        return profile_rows(rows, specs)
+
     def profile_relation(self, schema: str, table: str) -> exp.Table:
         """The table as Spark SQL names it: `db`.`table`, or a bare `view` for `paths`."""
         if schema == PATHS_SCHEMA and any(v == table for v, _, _ in getattr(self, "_path_views", [])):
@@ -345,6 +365,195 @@ def check_read_only(sql: str) -> None:
         raise PermissionError("read-only source: only SELECT, SHOW, DESCRIBE and EXPLAIN statements may run")
 
 
+
+# -- profiling: one statement per table -------------------------------------------------------
+# The shared profile SQL (a `GROUP BY` per column, each read again by its statistics, top values
+# and quartiles) becomes dozens of Spark stages and a plan Spark is slow to optimise: a small
+# table took a minute. Here one `GROUPING SETS` aggregate groups every column (and each date
+# column's months) in one pass over the table; one window pass over those grouped rows ranks the
+# top values and accumulates the counts for quartiles; one aggregate per column reads every
+# measure from them. Three stages whatever the number of columns; only aggregates and the top
+# values reach the driver.
+MOST_SETS = 48  # grouping sets per statement (Spark's grouping id has 64 bits); more: another statement
+_FINITE = "x IS NOT NULL AND NOT ISNAN(x) AND x NOT IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE))"
+# the measures of one column from its grouped rows (v, n) and their derived columns (x: number,
+# s: text, fut/old: date checks, bl: boolean), in `dsa.profile.MEASURES` order; None: built below
+_MEASURES = (
+    "SUM(n)", "SUM(CASE WHEN NOT has THEN n END)", "COUNT(CASE WHEN has THEN 1 END)",
+    "SUM(CASE WHEN fin THEN n END)", "SUM(CASE WHEN fin THEN x * n END)", "SUM(CASE WHEN fin THEN x * x * n END)",
+    "SUM(CASE WHEN x = 0 THEN n END)", "SUM(CASE WHEN x < 0 THEN n END)", "SUM(CASE WHEN ISNAN(x) THEN n END)",
+    "SUM(CASE WHEN x IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE)) THEN n END)",
+    "MIN(LENGTH(s))", "MAX(LENGTH(s))", "SUM(LENGTH(s) * n)", "SUM(CASE WHEN LENGTH(s) = 0 THEN n END)",
+    "SUM(CASE WHEN LENGTH(s) > 0 AND LENGTH(TRIM(s)) = 0 THEN n END)", None,
+    "SUM(CASE WHEN fut THEN n END)", "SUM(CASE WHEN old THEN n END)",
+    "SUM(CASE WHEN bl THEN n END)", "SUM(CASE WHEN NOT bl THEN n END)",
+)
+_QUARTILES = (("q1", 0.25), ("median", 0.5), ("q3", 0.75))
+
+
+# the measures only some families have (the others are always there)
+_FAMILIES_OF = {"finite": profile.NUMERIC, "sum": profile.NUMERIC, "sumsq": profile.NUMERIC, "zeros": profile.NUMERIC,
+                "negatives": profile.NUMERIC, "nans": {"float"}, "infinities": {"float"}, "future": profile.DATES,
+                "invalid": profile.DATES, "trues": {"boolean"}, "falses": {"boolean"}}
+
+
+def _needed(measure: str, families: set[str]) -> bool:
+    wanted = _FAMILIES_OF.get(measure, profile.TEXT if measure.endswith("length") or measure in (
+        "empty", "whitespace", "numeric_text") else None)
+    return wanted is None or bool(wanted & families)
+
+
+def _fixed(sql: str) -> exp.Expression:
+    """A fixed fragment of the profile statement: only dsa's own names, never a user's."""
+    return sqlglot.parse_one(sql, read="spark")
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name)
+
+
+def _cast(e: exp.Expression, to: str) -> exp.Expression:
+    return exp.Cast(this=e, to=exp.DataType.build(to, dialect="spark"))
+
+
+def _first(parts: list[exp.Expression], empty: str = "STRING") -> exp.Expression:
+    """The one non-NULL of `parts` (each grouped row holds one column's value, the others NULL);
+    a NULL of type `empty` when there are none."""
+    if not parts:
+        return _cast(exp.Null(), empty)
+    return parts[0] if len(parts) == 1 else exp.Coalesce(this=parts[0], expressions=parts[1:])
+
+
+def _not_null(e: exp.Expression) -> exp.Expression:
+    return exp.not_(exp.Is(this=e, expression=exp.Null()))
+
+
+def shown(value: exp.Expression, family: str) -> exp.Expression:
+    """A value as dsa shows it: Spark's text of it, binary as hex (`hex`: a stable form, where its
+    own text would be the raw bytes), up to 201 characters."""
+    text = exp.Hex(this=value) if family == "binary" else _cast(value, "STRING")
+    return exp.Substring(this=text, start=exp.Literal.number(1), length=exp.Literal.number(profile.DISPLAY_CHARS + 1))
+
+
+def profile_sql(specs: list, source: exp.Expression, top_k: int, now: datetime, only: list[int],
+                number_like) -> str:
+    """The statement profiling the columns `only` (indexes into `specs`) of `source`: one row per
+    column `i` (its measures a0.., shown min and max, top values, quartiles and histogram bins) and,
+    for each date column j, one row `i = -1 - j` with its months. `number_like(text)` is the
+    engine's test for numbers written as text."""
+    family = {j: specs[j].family for j in only}
+    months = [j for j in only if family[j] in profile.DATES and not specs[j].masked]
+    keys = [exp.column(specs[j].name, table=profile.SRC, quoted=True) for j in only]
+    keys += [exp.Substring(this=_cast(exp.column(specs[j].name, table=profile.SRC, quoted=True), "STRING"),
+                           start=exp.Literal.number(1), length=exp.Literal.number(7)) for j in months]
+    names = [f"v{j}" for j in only] + [f"m{j}" for j in months]
+    ids = list(only) + [-1 - j for j in months]
+    which = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.Grouping(expressions=[k.copy()]), expression=exp.Literal.number(0)),
+                                 true=exp.Literal.number(i)) for k, i in zip(keys, ids)])
+    grouped = (exp.select(which.as_("i"), *[k.copy().as_(n) for k, n in zip(keys, names)], _fixed("COUNT(*)").as_("n"))
+               .from_(source.copy())
+               .group_by(exp.GroupingSets(expressions=[exp.Paren(this=k.copy()) for k in keys])))
+
+    v = {j: _col(f"v{j}") for j in only}
+    numeric = [j for j in only if family[j] in profile.NUMERIC]
+    dates = [j for j in only if family[j] in profile.DATES]
+
+    def cutoff(j):
+        return now.strftime("%Y-%m-%d") if family[j] == "date" else now.strftime("%Y-%m-%d %H:%M:%S")
+
+    derived = exp.select(
+        "*",
+        exp.paren(exp.or_(*[_not_null(_col(n)) for n in names])).as_("has"),
+        _first([_cast(v[j].copy(), "DOUBLE") for j in numeric], "DOUBLE").as_("x"),
+        _first([_cast(v[j].copy(), "STRING") for j in only if family[j] in profile.TEXT]).as_("s"),
+        _first([exp.GT(this=v[j].copy(), expression=exp.Literal.string(cutoff(j))) for j in dates], "BOOLEAN").as_("fut"),
+        _first([exp.LT(this=v[j].copy(), expression=exp.Literal.string(profile.OLDEST_VALID)) for j in dates],
+               "BOOLEAN").as_("old"),
+        _first([v[j].copy() for j in only if family[j] == "boolean"], "BOOLEAN").as_("bl"),
+        _first([_col(f"m{j}") for j in months]).as_("month"),
+    ).from_(grouped.subquery("p"))
+    derived = exp.select("*", _fixed(_FINITE).as_("fin")).from_(derived.subquery("d"))
+
+    # the top values: count descending, then the value ascending (Spark's order of the type)
+    by_count = [exp.Ordered(this=_col("has"), desc=True), exp.Ordered(this=_col("n"), desc=True)]
+    by_count += [exp.Ordered(this=v[j].copy(), nulls_first=True) for j in only if specs[j].ordered]
+    windows = [exp.Window(this=exp.RowNumber(), partition_by=[_col("i")], order=exp.Order(expressions=by_count)).as_("r")]
+    if numeric:  # the running count of the finite values in their order (exact quartiles), and their range
+        by_value = [exp.Ordered(this=_col("fin"), desc=True)]
+        by_value += [exp.Ordered(this=v[j].copy(), nulls_first=True) for j in numeric if specs[j].ordered]
+        windows.append(exp.Window(this=exp.Sum(this=_col("n")), partition_by=[_col("i")], order=exp.Order(expressions=by_value),
+                                  spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
+                                                      end="CURRENT ROW")).as_("cum"))
+        for name, agg in (("tot", "SUM(CASE WHEN fin THEN n END)"), ("lo", "MIN(CASE WHEN fin THEN x END)"),
+                          ("hi", "MAX(CASE WHEN fin THEN x END)")):
+            windows.append(exp.Window(this=_fixed(agg), partition_by=[_col("i")]).as_(name))
+    ranked = exp.select("*", *windows).from_(derived.subquery("f"))
+    if numeric:  # each finite value's histogram bin
+        bins = profile.HIST_BINS
+        ranked = exp.select("*", _fixed(f"CASE WHEN fin THEN CASE WHEN hi = lo THEN 0 ELSE LEAST(FLOOR((x - lo) * {bins} "
+                                        f"/ (hi - lo)), {bins - 1}) END END").as_("b")).from_(ranked.subquery("r"))
+
+    out: list[exp.Expression] = [_col("i")]
+    families = set(family.values())
+    for k, m in enumerate(_MEASURES):
+        if not _needed(profile.MEASURES[k], families):
+            m = _cast(exp.Null(), "BIGINT")
+        elif m is None:
+            m = exp.Sum(this=exp.Case(ifs=[exp.If(this=number_like(exp.Trim(this=_col("s"))), true=_col("n"))]))
+        else:
+            m = _fixed(m)
+        out.append(m.as_(f"a{k}"))
+    ends = []  # min and max of each column that shows them (a float's NaN is no minimum or maximum)
+    for j in only:
+        spec = specs[j]
+        if spec.masked or not spec.ordered or spec.family == "boolean":
+            continue
+        value = v[j].copy()
+        if spec.family == "float":
+            value = exp.Case(ifs=[exp.If(this=exp.not_(exp.Anonymous(this="ISNAN", expressions=[v[j].copy()])),
+                                         true=value)])
+        ends.append((exp.Min(this=value), exp.Max(this=value.copy()), spec.family))
+    out.append(_first([shown(lo, f) for lo, _, f in ends]).as_("lo_text"))
+    out.append(_first([shown(hi, f) for _, hi, f in ends]).as_("hi_text"))
+    value_text = _first([shown(v[j].copy(), family[j]) for j in only if not specs[j].masked])
+    top = exp.Case(ifs=[exp.If(this=exp.and_(_col("has"), exp.LTE(this=_col("r"), expression=exp.Literal.number(top_k))),
+                               true=exp.Struct(expressions=[_col("r"), value_text, _col("n")]))])
+    out.append(exp.Anonymous(this="COLLECT_LIST", expressions=[top]).as_("top"))
+    out.append(_fixed("COLLECT_LIST(CASE WHEN month IS NOT NULL THEN STRUCT(month, n) END)").as_("months"))
+    if numeric:
+        out += [_fixed(f"MIN(CASE WHEN fin AND cum >= {p} * tot THEN x END)").as_(name) for name, p in _QUARTILES]
+        out += [_fixed("MIN(lo)").as_("lo"), _fixed("MAX(hi)").as_("hi")]
+        out += [_fixed(f"SUM(CASE WHEN b = {b} THEN n END)").as_(f"h{b}") for b in range(profile.HIST_BINS)]
+    return exp.select(*out).from_(ranked.subquery("w")).group_by(_col("i")).sql(SparkConnector.dialect)
+
+
+_NAMES = ("i", *[f"a{k}" for k in range(len(profile.MEASURES))], "lo_text", "hi_text", "top", "months",
+          *[name for name, _ in _QUARTILES], "lo", "hi", *[f"h{b}" for b in range(profile.HIST_BINS)])
+
+
+def profile_rows(rows: list[tuple], specs: list) -> list[tuple]:
+    """The rows of `profile_sql` as `dsa.profile.parse_result` reads them."""
+    out: list[tuple] = []
+    blank = [None] * len(profile.MEASURES)
+    for values in rows:
+        row = dict(zip(_NAMES, values))  # a statement without number columns ends at `months`
+        i = int(row["i"])
+        if i < 0:
+            out += [("period", -1 - i, None, m["month"], None, m["n"], *blank[1:]) for m in row["months"]]
+            continue
+        out.append(("stats", i, None, row["lo_text"], row["hi_text"],
+                    *[row[f"a{k}"] for k in range(len(profile.MEASURES))]))
+        out += [("top", i, t[0], t[1], None, t[2], *blank[1:]) for t in row["top"]]
+        if specs[i].family in profile.NUMERIC and row.get("q1") is not None:
+            for k, (name, _) in enumerate(_QUARTILES):
+                flags = [int(k == f) for f in range(3)]
+                out.append(("quartile", i, None, None, None, row[name], *flags, *blank[4:]))
+            for b in range(profile.HIST_BINS):
+                if row[f"h{b}"]:
+                    out.append(("hist", i, b, None, None, row[f"h{b}"], row["lo"], row["hi"], *blank[3:]))
+    return out
+
+
 # -- sessions ------------------------------------------------------------------------------
 
 _EMBEDDED: dict[tuple, Any] = {}  # the process's embedded session per settings (one JVM per process)
@@ -411,7 +620,12 @@ def java_found() -> bool:
 
 
 def _stop(session) -> None:
+    """Release a Spark Connect session at exit: one try (a server already gone would otherwise be
+    retried for minutes, holding the process)."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
     try:
+        session.client.set_retry_policies([DefaultPolicy(max_retries=0)])
         session.stop()
     except Exception:  # the server may be gone already; nothing to release then
         pass

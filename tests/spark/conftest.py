@@ -70,8 +70,31 @@ def spark(tmp_path_factory):
         "spark.ui.showConsoleProgress": "false",
         "spark.log.level": "ERROR",
     }).getOrCreate()
+    _warm_up(session)
     yield SparkServer(session, f"sc://localhost:{port}", token, warehouse)
     session.stop()
+
+
+def _warm_up(session) -> None:
+    """A fresh JVM compiles Spark's own code on its first statements (a first profile took 20-50 s
+    on a loaded machine, the same one a few seconds after): done once here, outside any test's
+    time limit, with a profile statement of every kind of column over a few rows."""
+    from datetime import datetime, timezone
+
+    from sqlglot import exp
+
+    from dsa import profile, sampling
+    from dsa.connectors.spark import SparkConnector, SparkOptions
+
+    session.sql("SELECT id AS i, CAST(id AS STRING) AS s, id / 3 AS d, DATE'2024-01-01' + CAST(id AS INT) AS t, "
+                "id % 2 = 0 AS b FROM range(5)").createOrReplaceTempView("warm_up")
+    specs = [profile.column_spec(n, f) for n, f in (("i", "integer"), ("s", "string"), ("d", "float"),
+                                                     ("t", "date"), ("b", "boolean"))]
+    source = sampling.whole(exp.table_("warm_up", quoted=True))
+    connector = SparkConnector("warm_up", SparkOptions(type="spark", master="local[2]"))
+    for sql in connector.profile_statements(specs, source, 5, datetime.now(timezone.utc)):
+        session.sql(sql).collect()
+    session.catalog.dropTempView("warm_up")
 
 
 @pytest.fixture(scope="session")
