@@ -11,16 +11,11 @@ from dsa import ui
 st.set_page_config(page_title="dsa", page_icon=str(Path(__file__).parent / "static" / "favicon.png"), layout="wide")
 ui.require_login()
 
-pages = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/explore.py", title="Explore", icon=":material/account_tree:", url_path="explore"),
-    st.Page("pages/quality.py", title="Quality", icon=":material/monitoring:", url_path="quality"),
-    st.Page("pages/checks.py", title="Checks", icon=":material/rule:", url_path="checks"),
-    st.Page("pages/changes.py", title="Changes", icon=":material/difference:", url_path="changes"),
-    st.Page("pages/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
-    st.Page("pages/connections.py", title="Connections", icon=":material/cable:", url_path="connections"),
-]
-page = st.navigation(pages)
+# The sidebar's page links are drawn by `ui.sidebar_nav` (titles, never file names: Streamlit's own
+# menu showed the files' names on a fresh server's first page, before this script had run once).
+page = st.navigation([st.Page(path, title=title, icon=icon, url_path=url_path or None, default=not url_path)
+                      for path, title, icon, url_path in ui.PAGES], position="hidden")
+ui.sidebar_nav()
 if warning := ui.exposure_warning():
     st.warning(warning, icon=":material/public:")
 if ui.read_only():

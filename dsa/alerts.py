@@ -27,7 +27,8 @@ WHERE run_id = (SELECT run_id FROM check_runs WHERE connection = ? AND started_a
 """
 PREVIOUS_ANOMALIES = """
 SELECT qualified_name, metric FROM anomalies
-WHERE run_id = (SELECT run_id FROM sync_runs WHERE connection = ? AND run_type = 'quality' AND status = 'success'
+WHERE run_id = (SELECT run_id FROM sync_runs WHERE connection = ? AND run_type = 'quality'
+                AND status IN ('success', 'partial')
                 AND started_at < (SELECT started_at FROM sync_runs WHERE run_id = ?) ORDER BY started_at DESC LIMIT 1)
 """
 

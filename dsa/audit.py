@@ -21,7 +21,6 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import psycopg
 
 from dsa import shared
 from dsa.errors import DsaError, one_line, scrub_obj
@@ -63,6 +62,8 @@ def record(store_path: str | os.PathLike, action: str, target: str | None, outco
     }
     dsn = shared.catalog_dsn(store_path)
     if dsn:
+        import psycopg  # a Postgres catalog's log; local stores never load the driver
+
         try:
             shared.append_audit(dsn, {**scrub_obj({**line, "recorded_at": None}), "recorded_at": at})
             return

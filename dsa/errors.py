@@ -74,8 +74,12 @@ _KV_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)\s*=\s*('[^']*'|\"[^\"]*\
 
 def scrub(text: str) -> str:
     """Remove passwords from URLs, `password=` pairs and every registered secret."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    text = _KV_PASSWORD.sub(lambda m: f"{m.group(1)}=***", text)
+    # the patterns are slow over megabytes (a report): run each only where it can match
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    lowered = text.lower()
+    if "passw" in lowered or "pwd" in lowered:
+        text = _KV_PASSWORD.sub(lambda m: f"{m.group(1)}=***", text)
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text

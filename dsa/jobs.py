@@ -27,6 +27,13 @@ from dsa.store import Store
 from dsa.system import now, write_atomic
 
 STEPS = ("scan", "quality")
+# the exit codes a step ends well with: scans and quality runs 0 or 3 (partial), a diff 0 or 4 (changed)
+OK_EXIT = {"scan": (0, 3), "quality": (0, 3), "diff": (0, 4)}
+
+
+def step_failed(result: dict[str, Any]) -> bool:
+    """Whether a job's step (`{"step", "exit_code", "output"}`) ended badly."""
+    return result["exit_code"] not in OK_EXIT.get(result["step"], (0,))
 
 
 _children: list[subprocess.Popen] = []  # reaped on the next start, so no zombies pile up
@@ -119,22 +126,40 @@ def _run(path: Path) -> int:
         state.update(changes)
         write_atomic(path, json.dumps(state).encode())
 
-    worst = 0
-    for step in state["steps"]:
+    failed = False
+    # a new scan is then compared with the one before it, as `dsa demo` does
+    for step in [*state["steps"], *(["diff"] if "scan" in state["steps"] else [])]:
         cmd = [sys.executable, "-m", "dsa", step, state["connection"]]
         if step == "quality" and state.get("sample"):
             cmd += ["--sample", state["sample"]]
+        if step == "diff":
+            scan = _new_scan(Store(Path(os.environ["DSA_STORE"])), state)
+            if scan is None:
+                continue  # the connection's first scan: nothing to compare it with yet
+            cmd += ["--to", scan]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         save(status="running", step=step, pids=[*state["pids"], proc.pid])
         out, err = proc.communicate()
         message = scrub(" ".join((err or out or "").split()))[-500:]
-        save(results=[*state["results"], {"step": step, "exit_code": proc.returncode, "output": message}])
-        worst = max(worst, proc.returncode)
-        if proc.returncode not in (0, 3):  # a failed scan leaves nothing to profile
+        result = {"step": step, "exit_code": proc.returncode, "output": message}
+        save(results=[*state["results"], result])
+        if step_failed(result):  # a failed scan leaves nothing to profile or compare
+            failed = True
             break
-    save(status="failed" if worst not in (0, 3) else "finished", step=None, finished_at=now().isoformat(),
-         error=state["results"][-1]["output"] if worst not in (0, 3) else None)
+    save(status="failed" if failed else "finished", step=None, finished_at=now().isoformat(),
+         error=state["results"][-1]["output"] if failed else None)
     return 0
+
+
+def _new_scan(store: Store, state: dict[str, Any]) -> str | None:
+    """The scan run this job made, when the connection has a usable scan before it to compare with."""
+    mine = [m for m in job_runs(store, state) if m["run_type"] == "scan" and m["status"] in ("success", "partial")]
+    if not mine:
+        return None
+    scans = [m for m in store.manifests() if m["run_type"] == "scan" and m["status"] in ("success", "partial")
+             and m["connection"] == state["connection"]]
+    earlier = [m for m in scans if (m["started_at"], m["run_id"]) < (mine[-1]["started_at"], mine[-1]["run_id"])]
+    return mine[-1]["run_id"] if earlier else None
 
 
 if __name__ == "__main__":

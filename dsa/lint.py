@@ -297,13 +297,18 @@ def rules(disabled: Iterable[str] = ()) -> list[Rule]:
 
 
 def facts(catalog: Catalog, connection: str, run_id: str, connector: type[Connector] | None,
-          measure=None) -> Facts:
-    con = catalog.connect()  # one catalog connection for the three reads
+          measure=None, quality_run: str | None = None, con=None) -> Facts:
+    """The scan's facts; the profile is `quality_run`'s, or the connection's newest. `con`: a
+    DuckDB connection that has the catalog tables the queries read (default: the catalog's)."""
+    profile_query = ("profile_run", quality_run) if quality_run else ("profile", connection)
+    own = con is None
+    con = catalog.connect() if own else con  # one catalog connection for the three reads
     try:
         tables, columns, profile = (con.sql(queries.text(f"lint/{name}"), params=[param]).pl() for name, param in (
-            ("tables", run_id), ("columns", run_id), ("profile", connection)))
+            ("tables", run_id), ("columns", run_id), profile_query))
     finally:
-        con.close()
+        if own:
+            con.close()
     dialect = connector.dialect if connector else "duckdb"
     indexed = connector.FOREIGN_KEYS_INDEXED if connector else False
     return Facts(connection, dialect, tables, columns, profile, indexed, measure)
@@ -358,13 +363,15 @@ def orphan_counter(config: Config, source: str):
 
 
 def lint(catalog: Catalog, config: Config, source: str, run_id: str | None = None,
-         measure: bool = True) -> list[Finding]:
-    """Findings for a source's newest successful scan (or `run_id`), sorted by rule then name."""
+         measure: bool = True, quality_run: str | None = None, con=None) -> list[Finding]:
+    """Findings for a source's newest successful scan (or `run_id`), sorted by rule then name;
+    the profile rules read `quality_run` (default: the connection's newest quality run); `con`
+    as for `facts`."""
     run_id = run_id or latest_run(catalog, "scan", source)
     manifest = catalog.run(run_id)
     connector = find_connector((manifest.get("details") or {}).get("source_type") or "")
     counter = orphan_counter(config, source) if measure and source in config.sources else None
-    found = facts(catalog, manifest["connection"], run_id, connector, counter)
+    found = facts(catalog, manifest["connection"], run_id, connector, counter, quality_run, con)
     out: list[Finding] = []
     for rule in rules(config.lint.disable):
         for finding in rule.check(found):

@@ -165,9 +165,12 @@ COLUMN_QUALITY_METRICS = {
     "max_value": S,
     "mean": F,
     "stddev": F,  # sample standard deviation
-    "q1": F,
+    "q1": F,  # the quartiles as doubles (charts, comparisons) ...
     "median": F,
     "q3": F,
+    "q1_value": S,  # ... and as the engine writes them, every digit kept (like min_value)
+    "median_value": S,
+    "q3_value": S,
     "quartiles_method": S,  # percentile_disc (exact over the rows profiled)
     "zero_count": I,
     "negative_count": I,

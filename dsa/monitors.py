@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 import polars as pl
 
 from dsa import model, queries
+from dsa.catalog import USABLE
 
 MAD_SCALE = 1.4826
 RELATIVE_FLOOR = 0.001
@@ -61,8 +62,32 @@ def explain(name: str, metric: str, flag: Flag) -> str:
 
 
 def history(store, connection: str, run_id: str, window: int) -> pl.DataFrame:
-    """Each metric's values in this run and the `window` successful quality runs before it."""
-    return store.sql(queries.text("monitor_history"), [connection, run_id, window])
+    """Each metric's values in this run and the `window` usable quality runs before it.
+
+    Only those runs' two metric tables are read (not every view of the catalog, whose definition
+    alone cost more than the rest of a small table's `dsa quality`)."""
+    from dsa import duck
+
+    manifests = [m for m in store.manifests() if m.get("connection") == connection and m.get("run_type") == "quality"]
+    current = [m for m in manifests if m["run_id"] == run_id]
+    if not current:
+        return pl.DataFrame(schema={"run_id": pl.Utf8, "started_at": pl.Datetime("us", "UTC"), "qualified_name": pl.Utf8,
+                                    "table_qualified_name": pl.Utf8, "column_name": pl.Utf8, "label": pl.Utf8,
+                                    "metric": pl.Utf8, "value": pl.Float64})
+    earlier = [m for m in manifests if m.get("status") in USABLE and m["started_at"] < current[0]["started_at"]]
+    runs = current + sorted(earlier, key=lambda m: m["started_at"], reverse=True)[:window]
+    con = duck.connect()
+    try:
+        con.register("sync_runs", pl.DataFrame({
+            "run_id": [m["run_id"] for m in runs], "connection": [connection] * len(runs),
+            "run_type": ["quality"] * len(runs), "status": [m.get("status") for m in runs],
+            "started_at": [datetime.fromisoformat(m["started_at"]) for m in runs]}).to_arrow())
+        for table in ("table_quality_metrics", "column_quality_metrics"):
+            parts = [store.run_table(m["run_id"], table) for m in runs]
+            con.register(table, pl.concat(parts, how="diagonal_relaxed").to_arrow())
+        return con.sql(queries.text("monitor_history"), params=[connection, run_id, window]).pl()
+    finally:
+        con.close()
 
 
 def anomalies(store, connection: str, run_id: str, options) -> list[dict]:
@@ -88,9 +113,21 @@ def anomalies(store, connection: str, run_id: str, options) -> list[dict]:
     return rows
 
 
+def speaks(store, run, options) -> bool:
+    """Can any metric of this run have `min_history` earlier values? Not before the connection
+    has that many earlier usable quality runs: then the history is not read at all (reading it
+    defines every catalog view, a noticeable part of a short `dsa quality`)."""
+    if options.min_history <= 0:
+        return True
+    earlier = sum(1 for m in store.manifests()
+                  if m.get("connection") == run.connection and m.get("run_type") == "quality"
+                  and m.get("status") in USABLE and m.get("run_id") != run.run_id)
+    return earlier >= options.min_history
+
+
 def record(run, store, options) -> int:
     """Write the run's flags into it (a quality run, before it finishes); how many."""
-    rows = anomalies(store, run.connection, run.run_id, options)
+    rows = anomalies(store, run.connection, run.run_id, options) if speaks(store, run, options) else []
     if rows:
         run.write("anomalies", model.frame(rows, model.ANOMALIES))
     run.counts["anomaly_count"] = len(rows)

@@ -341,7 +341,7 @@ def _distribution(i: int, c: ColumnSpec, g: str, engine: Connector) -> tuple[lis
     """
     v, n, x, tot = _col(f"v{i}"), _col("n"), _col("x"), _col("tot")
     w, b, h = f"w{i}", f"b{i}", f"h{i}"
-    finite = exp.select(_as(_dbl(v.copy()), "x"), n.copy()).from_(g, copy=False).where(
+    finite = exp.select(_as(_dbl(v.copy()), "x"), n.copy(), v.copy()).from_(g, copy=False).where(
         _finite(v.copy(), c.family, engine), copy=False).subquery("f", copy=False)
     totals = exp.select(_as(_sum(_dbl(n.copy())), "tot"), _as(exp.Min(this=x.copy()), "lo"),
                         _as(exp.Max(this=x.copy()), "hi")).from_(finite.copy(), copy=False)
@@ -352,7 +352,7 @@ def _distribution(i: int, c: ColumnSpec, g: str, engine: Connector) -> tuple[lis
     bin_ = exp.Case(ifs=[exp.If(this=exp.EQ(this=hi.copy(), expression=lo.copy()), true=_n(0)),
                          exp.If(this=exp.GTE(this=scaled, expression=_n(HIST_BINS)), true=_n(HIST_BINS - 1))],
                     default=scaled.copy())
-    binned = (exp.select(_col("x", "f"), _col("n", "f"), _as(bin_, "b")).from_(finite, copy=False)
+    binned = (exp.select(_col("x", "f"), _col("n", "f"), _col(f"v{i}", "f"), _as(bin_, "b")).from_(finite, copy=False)
               .join(exp.to_table(w), join_type="cross", copy=False))
     running_bins = exp.Window(this=_sum(_sum(n.copy())), order=exp.Order(expressions=[_ordered(_col("b"), engine)]))
     bins = (exp.select(_col("b"), _as(_sum(n.copy()), "c"), _as(exp.Sub(this=running_bins, expression=_sum(n.copy())), "below"))
@@ -372,13 +372,15 @@ def _distribution(i: int, c: ColumnSpec, g: str, engine: Connector) -> tuple[lis
               .where(exp.or_(holds(0.25), holds(0.5), holds(0.75)), copy=False))
     cum = exp.Add(this=_col("below", "k"), expression=exp.Window(
         this=_sum(_col("n", b) if engine.LEAN_WINDOWS else _dbl(_col("n", b))), partition_by=[_col("b", b)],
-        order=exp.Order(expressions=[_ordered(_col("x", b), engine)]),
+        order=exp.Order(expressions=[_ordered(_col(f"v{i}", b), engine)]),
         spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")))
-    ranked = (exp.select(_col("x", b), _col("n", b), _as(cum, "cum"), _col("tot", w)).from_(b, copy=False)
+    ranked = (exp.select(_col("x", b), _col("n", b), _col(f"v{i}", b), _as(cum, "cum"), _col("tot", w)).from_(b, copy=False)
               .join(chosen.subquery("k", copy=False), on=exp.EQ(this=_col("b", b), expression=_col("b", "k")), copy=False)
               .join(exp.to_table(w), join_type="cross", copy=False))
     flags = [_case(hit(p), _n(1), _n(0)) for p in (0.25, 0.5, 0.75)]
-    quartiles = _row("quartile", _n(i), exp.Null(), exp.Null(), exp.Null(), [x.copy(), *flags],
+    # the quartile as the engine writes it (every digit of a decimal); the double only for charts
+    exact = exp.Null() if c.masked else _display(engine.shown_value(v.copy(), c.family))
+    quartiles = _row("quartile", _n(i), exp.Null(), exact, exp.Null(), [x.copy(), *flags],
                      ranked.subquery(f"q{i}", copy=False), exp.or_(hit(0.25), hit(0.5), hit(0.75)))
     histogram = (exp.select(_col("b", h), _col("c", h), _col("lo", w), _col("hi", w)).from_(h, copy=False)
                  .join(exp.to_table(w), join_type="cross", copy=False))
@@ -588,6 +590,7 @@ def parse_result(rows: list[tuple], columns: list[ColumnSpec]) -> dict[int, dict
             for name, flag in zip(("q1", "median", "q3"), ms[1:4]):
                 if flag:
                     prof["quartiles"][name] = ms[0]
+                    prof["quartiles"][f"{name}_value"] = text_value(t1, c.family)
         elif kind == "hist":
             prof["hist"].append((int(pos), int(ms[0]), ms[1], ms[2]))
         elif kind == "period":

@@ -1,7 +1,8 @@
 """Shareable reports: one self-contained file of a scan run and the quality run that profiled it.
 
 `build_report` gathers what a report shows (DuckDB SQL in `queries/report_*.sql`, the changes
-through `dsa.diff.compare`, the same comparison `dsa diff` stores); `render_html` writes one HTML
+through `dsa.diff.compare`, the same comparison `dsa diff` stores; the schema findings through
+`dsa.lint.lint`, what `dsa lint --no-measure` finds); `render_html` writes one HTML
 file that needs no network (styles, script, data and the vega/vega-lite/vega-embed bundle shipped
 by `vl-convert-python` are inlined; the charts are `dsa.charts` specs, the app's own) and
 `render_markdown` the same content as Markdown, charts left out. `report_bytes` is what the CLI
@@ -25,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import orjson
 import platformdirs
 import polars as pl
 from sqlglot import exp
 
-from dsa import charts, diff, queries
+from dsa import charts, diff, lint, queries
 from dsa.catalog import Catalog
 from dsa.config import Config
 from dsa.errors import ConfigError, NotFound, scrub
@@ -49,6 +51,7 @@ COLUMN_FIELDS = ["column_name", "data_type", "type_family", "is_nullable", "colu
 # Sections other features fill: shown when the catalog has the table (newest run of the source).
 EXTRA_SECTIONS = [("checks", "Check results", "check_results"), ("anomalies", "Anomalies", "anomalies"),
                   ("lineage", "Lineage", "lineage_edges")]
+PAGE = 50  # tables a page of the HTML report shows
 MAX_ROWS = 5000  # changes, drift and extra rows listed in one file; the catalog holds them all
 ATTENTION_SCORE = 80  # columns and tables under this score are listed under "needs attention"
 _SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)  # the only text that could end an inline script
@@ -80,6 +83,7 @@ class ReportData:
     changes: diff.DiffResult | None
     changes_note: str
     extras: list[Section] = field(default_factory=list)
+    findings: list[lint.Finding] = field(default_factory=list)
 
 
 # -- gathering --------------------------------------------------------------------------------
@@ -161,16 +165,26 @@ def _extras(con, source: str, names: set[str]) -> list[Section]:
     return out
 
 
+# the catalog tables of the reported scan and quality run the report's own queries read
+SCAN_TABLES = ("normalized_tables", "normalized_columns", "run_errors")
+QUALITY_TABLES = ("table_quality_metrics", "column_quality_metrics", "column_top_values", "column_histograms",
+                  "run_errors")
+
+
 def build_report(catalog: Catalog, config: Config | None, source: str, run: str | None = None,
                  against: str | None = None, tables: str | None = None) -> ReportData:
     """Everything a report of `source` shows (see the module docstring)."""
     scan, quality_id = _runs(catalog, source, run)
     if not isinstance(catalog, Store):
-        catalog.replicate()  # a Postgres catalog: its runs' files in the cache before both readers start
-    # the comparison reads the runs' own files on its own DuckDB connection: it runs meanwhile
-    with ThreadPoolExecutor(max_workers=1) as pool:
+        catalog.replicate()  # a Postgres catalog: its runs' files in the cache before the readers start
+    quality = catalog.run(quality_id) if quality_id else None
+    # the comparison and the whole-catalog reads (trend, checks, anomalies, lineage) each open the
+    # catalog on their own DuckDB connection: they run meanwhile
+    with ThreadPoolExecutor(max_workers=2) as pool:
         compared = pool.submit(diff.compare, catalog, config, source, from_run=against, to_run=scan["run_id"])
-        data = _gather(catalog, source, scan, quality_id, tables)
+        history = pool.submit(_history, catalog, source, (quality or scan)["started_at"])
+        data = _gather(catalog, config, source, scan, quality, tables)
+        data.trend, data.extras = history.result()
         try:
             data.changes = compared.result()
         except (NotFound, ConfigError) as exc:
@@ -179,27 +193,66 @@ def build_report(catalog: Catalog, config: Config | None, source: str, run: str 
     return data
 
 
-def _gather(catalog: Catalog, source: str, scan: dict[str, Any], quality_id: str | None,
-            tables: str | None) -> ReportData:
-    con = catalog.connect()
+def _run_tables(catalog: Catalog, scan_run: str, quality_run: str | None):
+    """A DuckDB connection holding only the two runs' rows of the tables the report queries read
+    (each run's own files, `Catalog.run_table`): no scan of every run's files for each query."""
+    from dsa import duck
+    from dsa.model import CATALOG_TABLES
+
+    parts: dict[str, list[pl.DataFrame]] = {}
+    for run_id, names in ((scan_run, SCAN_TABLES), (quality_run, QUALITY_TABLES)):
+        for name in names:
+            rows = catalog.run_table(run_id, name) if run_id else pl.DataFrame()
+            missing = [pl.lit(None, dtype).alias(c) for c, dtype in CATALOG_TABLES[name].items() if c not in rows.columns]
+            parts.setdefault(name, []).append(rows.with_columns(missing) if missing else rows)
+    con = duck.connect()
+    for name, frames in parts.items():
+        con.register(name, pl.concat(frames, how="diagonal_relaxed"))
+    con.register("sync_runs", catalog.sync_runs())  # no quality run: the lint's profile rules find none
+    return con
+
+
+def _gather(catalog: Catalog, config: Config | None, source: str, scan: dict[str, Any],
+            quality: dict[str, Any] | None, tables: str | None) -> ReportData:
+    quality_id = quality["run_id"] if quality else None
+    con = _run_tables(catalog, scan["run_id"], quality_id)
     try:
-        quality = catalog.run(quality_id) if quality_id else None
         wanted = _wanted(con, scan["run_id"], tables)
         params = (scan["run_id"], quality_id, wanted)
         tables_json = con.sql(queries.text("report_tables"), params=list(params)).fetchall()[0][0]
         summary = _frame(con, "report_summary", *params).row(0, named=True)
-        until = datetime.fromisoformat((quality or scan)["started_at"])
-        trend = _frame(con, "app_score_trend").filter(
-            (pl.col("connection") == source) & (pl.col("started_at").dt.convert_time_zone("UTC") <= until))
         score_bins = _frame(con, "report_score_bins", quality_id, wanted)
         worst = _frame(con, "report_attention", quality_id, wanted, ATTENTION_SCORE)
         errors = _frame(con, "report_errors", scan["run_id"], quality_id)
-        names = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
-        extras = _extras(con, source, names)
+        findings = _findings(con, catalog, config, source, scan["run_id"], quality_id, wanted)
     finally:
         con.close()
-    return ReportData(source, scan, quality, tables, tables_json, summary, trend, score_bins, [], worst,
-                      errors, None, "", extras)
+    return ReportData(source, scan, quality, tables, tables_json, summary, pl.DataFrame(), score_bins, [], worst,
+                      errors, None, "", [], findings)
+
+
+def _history(catalog: Catalog, source: str, until: str) -> tuple[pl.DataFrame, list[Section]]:
+    """The source's score per quality run up to the reported one, and the extra sections."""
+    con = catalog.connect()
+    try:
+        trend = _frame(con, "app_score_trend").filter(
+            (pl.col("connection") == source)
+            & (pl.col("started_at").dt.convert_time_zone("UTC") <= datetime.fromisoformat(until)))
+        names = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
+        return trend, _extras(con, source, names)
+    finally:
+        con.close()
+
+
+def _findings(con, catalog: Catalog, config: Config | None, source: str, scan_run: str, quality_id: str | None,
+              wanted: list[str] | None) -> list[lint.Finding]:
+    """`dsa lint`'s findings for the scan and its quality run, of the tables `--tables` keeps.
+    Orphan rates of implied foreign keys are not measured: a report reads the catalog only."""
+    found = lint.lint(catalog, config or Config(), source, scan_run, measure=False, quality_run=quality_id, con=con)
+    if wanted is not None:
+        kept = set(wanted)
+        found = [f for f in found if lint.table_of(f) in kept]
+    return found
 
 
 def _attention(data: ReportData) -> list[str]:
@@ -218,12 +271,14 @@ def _attention(data: ReportData) -> list[str]:
         out.append(f"{s['unprofiled_tables']} tables were not profiled (failed or timed out).")
     if data.changes is not None and data.changes.change_count:
         out.append(f"Changes since scan {data.changes.from_run['run_id']}: {data.changes.summary_line()}.")
+    if data.findings:
+        out.append(f"{len(data.findings)} schema findings: {lint.summary(data.findings)} (see Schema insights).")
     for section in data.extras:
         if section.rows is not None and "outcome" in section.rows.columns:
             bad = section.rows.filter(pl.col("outcome").is_in(["fail", "error"])).height
             if bad:
                 out.append(f"{bad} checks failed or could not run.")
-        elif section.rows is not None and section.rows.height:
+        elif section.rows is not None and section.rows.height and section.key != "lineage":
             out.append(f"{section.rows.height} {section.title.lower()}.")
     return out
 
@@ -297,26 +352,77 @@ def _context(data: ReportData) -> dict[str, Any]:
         "change_types": [c for c in diff.CHANGE_TYPES if c != "unchanged"],
         "worst_rows": data.worst.to_dicts(), "error_rows": data.errors.to_dicts(),
         "trend_rows": data.trend.to_dicts(),
+        "findings": data.findings[:MAX_ROWS], "findings_total": len(data.findings),
+        "finding_counts": _finding_counts(data.findings),
     }
+
+
+def _finding_counts(findings: list[lint.Finding]) -> list[dict[str, Any]]:
+    """Findings per rule, in the rules' order, with why the rule matters."""
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.rule] = counts.get(f.rule, 0) + 1
+    return [{"rule": r.id, "findings": counts[r.id], "why": r.why} for r in lint.RULES if r.id in counts]
+
+
+def findings_by_table(findings: list[lint.Finding]) -> dict[str, list[list[str]]]:
+    """Each table's findings as [rule, object, message] (its columns', keys' and indexes' too)."""
+    out: dict[str, list[list[str]]] = {}
+    for f in findings:
+        out.setdefault(lint.table_of(f), []).append([f.rule, f.qualified_name, f.message])
+    return out
 
 
 def _script_json(value: Any) -> str:
     """JSON that is safe inside `<script>`: no `<`, `>` or `&` (as \\u escapes, inside strings)."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_html(data: ReportData) -> str:
+# where the chart library goes: `report_bytes` scrubs the rendered file for secrets first (the
+# library is a package's own text, megabytes the secret patterns need not read). No catalog text
+# can spell it: every `<` of a value is escaped.
+_VEGA_SLOT = "<script>/* dsa: vega bundle */</script>"
+
+
+def render_html(data: ReportData, vega: str | None = None) -> str:
+    """The HTML file; `vega`: what stands for the chart library's script (default: the library).
+    The first page of tables comes with the page's script, every table at the end of the file:
+    the page draws its first tables before the browser has read the rest."""
+    tables = compact_tables(data.tables_json)
     payload = ('{"table_fields":' + _script_json(TABLE_FIELDS) + ',"column_fields":' + _script_json(COLUMN_FIELDS)
-               + ',"specs":' + _script_json(_chart_specs(data)) + ',"tables":' + _script_json(data.tables_json) + "}")
+               + ',"specs":' + _script_json(_chart_specs(data))
+               + ',"findings":' + _script_json(findings_by_table(data.findings))
+               + ',"page":' + str(PAGE) + ',"total":' + str(len(tables))
+               + ',"tables":' + _script_json(tables[:PAGE]) + "}")
     return _TEMPLATES.get_template("report.html.j2").render(
-        **_context(data), payload=payload, vega=_SCRIPT_END.sub(r"<\\/\1", vega_bundle()))
+        **_context(data), payload=payload, tables_payload=_script_json(tables), vega=vega or _vega_script())
+
+
+def compact_tables(tables_json: str) -> list[list[Any]]:
+    """queries/report_tables.sql's tables, each column's trailing nulls left out (most columns
+    have no histogram, comment or explanation: a tenth of a large report's size)."""
+    try:
+        tables = orjson.loads(tables_json)
+    except orjson.JSONDecodeError:  # a NaN or an infinity among the metrics: JSON has no word for them
+        tables = json.loads(tables_json)  # (orjson writes them back as null)
+    for t in tables:
+        for c in t[-1]:
+            while c and c[-1] is None:
+                c.pop()
+    return tables
+
+
+def _vega_script() -> str:
+    return "<script>" + _SCRIPT_END.sub(r"<\\/\1", vega_bundle()) + "</script>"
 
 
 def render_markdown(data: ReportData) -> str:
     tables = [dict(zip(TABLE_FIELDS, t)) for t in json.loads(data.tables_json)]
+    by_table = findings_by_table(data.findings)
     for t in tables:
         t["columns"] = [dict(zip(COLUMN_FIELDS, c)) for c in t["columns"]]
+        t["findings"] = by_table.get(t["qualified_name"], [])
     env = _TEMPLATES.overlay(autoescape=False)
     env.filters["md"] = md
     return env.get_template("report.md.j2").render(**_context(data), tables=tables)
@@ -328,8 +434,12 @@ def report_bytes(catalog: Catalog, config: Config | None, source: str, run: str 
     if fmt not in FORMATS:
         raise ConfigError(f"--format: must be html or md (got {fmt!r})")
     data = build_report(catalog, config, source, run, against, tables)
-    text = render_html(data) if fmt == "html" else render_markdown(data)
-    return scrub(text).encode("utf-8")
+    if fmt == "md":
+        return scrub(render_markdown(data)).encode("utf-8")
+    text = scrub(render_html(data, _VEGA_SLOT))
+    if _VEGA_SLOT not in text:  # a registered secret spelled inside it: scrub the whole file
+        return scrub(render_html(data)).encode("utf-8")
+    return text.replace(_VEGA_SLOT, _vega_script(), 1).encode("utf-8")
 
 
 def default_file_name(source: str, fmt: str = "html") -> str:

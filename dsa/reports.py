@@ -5,8 +5,10 @@ Pages call these through `dsa.ui.report(function, *args)`, which caches the fram
 list (a new or finished run refreshes it). Nothing here imports Streamlit, so the CLI, tests and
 scripts can ask the same questions.
 
-The Quality page's filtered column profiles (`app_quality_columns.sql`) are the common input of
-several of its reports: their queries, in `queries/app_quality/`, read them as `quality_columns`.
+A run's frames that a page picks from again and again (a quality run's column profiles, a scan's
+tables and columns) are read once per run (`dsa.ui.frame`) and picked from in Polars by the
+functions below them, which take the frame: a filter or a table picked costs milliseconds, not a
+query over every run's files.
 """
 
 from __future__ import annotations
@@ -22,26 +24,30 @@ from dsa import queries
 
 @dataclass(frozen=True)
 class ColumnFilter:
-    """Which profiled columns of a quality run the Quality page shows."""
+    """Which profiled columns of a quality run the Quality page shows: a schema and a table
+    (None: all), type families (empty: all) and a score range (a column without a score counts
+    as 100)."""
 
-    run_id: str
     schema: str | None = None
     table: str | None = None
     families: tuple[str, ...] = ()
     low: int = 0
     high: int = 100
 
-    def params(self) -> list:
-        return [self.run_id, self.schema, self.table, list(self.families), self.low, self.high]
+    def apply(self, columns: pl.DataFrame) -> pl.DataFrame:
+        """The rows of `quality_columns` that pass."""
+        keep = pl.col("quality_score").fill_null(100).is_between(self.low, self.high)
+        if self.schema is not None:
+            keep &= pl.col("schema_name") == self.schema
+        if self.table is not None:
+            keep &= pl.col("table_name") == self.table
+        if self.families:
+            keep &= pl.col("type_family").is_in(list(self.families))
+        return columns.filter(keep)
 
 
 def _read(con: duckdb.DuckDBPyConnection, name: str, *params) -> pl.DataFrame:
     return con.sql(queries.text(name), params=list(params)).pl()
-
-
-def _filtered(con: duckdb.DuckDBPyConnection, name: str, where: ColumnFilter) -> pl.DataFrame:
-    sql = f"WITH quality_columns AS ({queries.text('app_quality_columns')}) {queries.text('app_quality/' + name)}"
-    return con.sql(sql, params=where.params()).pl()
 
 
 # -- runs ----------------------------------------------------------------------------------
@@ -81,6 +87,25 @@ def score_trend(con) -> pl.DataFrame:
     return _read(con, "app_score_trend")
 
 
+def attention(con) -> pl.DataFrame:
+    """What needs attention on each connection, most pressing first: failed and erroring checks,
+    anomalies, tables whose score dropped, schema changes (connection, kind, severity, what,
+    detail, run_id)."""
+    return _read(con, "app_attention")
+
+
+def anomalies(con, connection: str) -> pl.DataFrame:
+    """A connection's anomalies with the run that flagged them, newest first."""
+    return _read(con, "app_anomalies", connection)
+
+
+def marks(flagged: pl.DataFrame) -> pl.DataFrame:
+    """Anomalies as marks on a time chart: one row per run that flagged any (run_id, anomalies,
+    explanation: the strongest one's)."""
+    return flagged.group_by("run_id", maintain_order=True).agg(
+        pl.len().alias("anomalies"), pl.col("explanation").first().alias("explanation"))
+
+
 # -- explore -------------------------------------------------------------------------------
 
 
@@ -89,24 +114,53 @@ def tables(con, scan_run: str, quality_run: str | None) -> pl.DataFrame:
     return _read(con, "app_tables", scan_run, quality_run)
 
 
-def table(con, scan_run: str, schema: str | None, name: str) -> pl.DataFrame:
-    return _read(con, "app_table", scan_run, schema, name)
+def scan_tables(con, scan_run: str) -> pl.DataFrame:
+    """Every table of a scan run, as stored (a per-run frame: `table` picks one)."""
+    return _read(con, "app_scan_tables", scan_run)
 
 
-def table_columns(con, scan_run: str, table_qualified_name: str) -> pl.DataFrame:
-    return _read(con, "app_table_columns", scan_run, table_qualified_name)
+def scan_columns(con, scan_run: str) -> pl.DataFrame:
+    """The columns of a scan run as Explore shows them, by table and position (a per-run frame:
+    `table_columns` and `referenced_by` pick from it)."""
+    return _read(con, "app_scan_columns", scan_run)
 
 
-def table_metrics(con, quality_run: str, table_qualified_name: str) -> pl.DataFrame:
-    return _read(con, "app_table_metrics", quality_run, table_qualified_name)
+def table(tables_: pl.DataFrame, schema: str | None, name: str) -> pl.DataFrame:
+    """One table of `scan_tables` by schema (None: a source without schemas) and name."""
+    return tables_.filter(pl.col("schema_name").eq_missing(schema) & (pl.col("table_name") == name))
 
 
-def referenced_by(con, scan_run: str, table_qualified_name: str) -> pl.DataFrame:
-    return _read(con, "app_referenced_by", scan_run, table_qualified_name)
+def table_columns(columns: pl.DataFrame, table_qualified_name: str) -> pl.DataFrame:
+    """The columns of one table of `scan_columns`, in their order."""
+    return columns.filter(pl.col("table_qualified_name") == table_qualified_name)
+
+
+def referenced_by(columns: pl.DataFrame, table_qualified_name: str) -> pl.DataFrame:
+    """The tables of `scan_columns` with a foreign key to the table: schema_name, table_name."""
+    return (columns.filter(pl.col("foreign_key").str.starts_with(table_qualified_name + "."))
+            .select("schema_name", "table_name").unique().sort(pl.all(), nulls_last=False))
+
+
+def quality_tables(con, quality_run: str) -> pl.DataFrame:
+    """Every table's metrics in a quality run, with the schema and table name of the connection's
+    newest scan (a per-run frame: `table_metrics` and `quality_score` pick from it)."""
+    return _read(con, "app_quality_tables", quality_run)
+
+
+def table_metrics(tables_: pl.DataFrame, table_qualified_name: str) -> pl.DataFrame:
+    """One table's row of `quality_tables`."""
+    return tables_.filter(pl.col("table_qualified_name") == table_qualified_name)
 
 
 def column_profile(con, quality_run: str, table_qualified_name: str, column: str) -> pl.DataFrame:
+    """One column's whole profile in a quality run."""
     return _read(con, "app_column_profile", quality_run, table_qualified_name, column)
+
+
+def quality_column(columns: pl.DataFrame, table_qualified_name: str, column: str) -> dict | None:
+    """One column's row of `quality_columns` (what the Quality page shows of it), or None."""
+    found = columns.filter((pl.col("table_qualified_name") == table_qualified_name) & (pl.col("column_name") == column))
+    return found.row(0, named=True) if found.height else None
 
 
 # The column profile as a person reads it: label and how to write each stored metric; what is
@@ -115,8 +169,8 @@ PROFILE_METRICS = {
     "total_count": ("rows profiled", "{:,}"), "null_count": ("nulls", "{:,}"), "null_percentage": ("null %", "{:.1f}"),
     "distinct_count": ("distinct values", "{:,}"), "distinct_percentage": ("distinct %", "{:.1f}"),
     "approximate": ("distinct count approximate", "{}"), "min_value": ("minimum", "{}"), "max_value": ("maximum", "{}"),
-    "mean": ("mean", "{:,.4g}"), "stddev": ("standard deviation", "{:,.4g}"), "q1": ("first quartile", "{:,.4g}"),
-    "median": ("median", "{:,.4g}"), "q3": ("third quartile", "{:,.4g}"), "zero_count": ("zeros", "{:,}"),
+    "mean": ("mean", "{:,.4g}"), "stddev": ("standard deviation", "{:,.4g}"), "q1_value": ("first quartile", "{}"),
+    "median_value": ("median", "{}"), "q3_value": ("third quartile", "{}"), "zero_count": ("zeros", "{:,}"),
     "negative_count": ("negative values", "{:,}"), "nan_count": ("NaN values", "{:,}"),
     "infinite_count": ("infinite values", "{:,}"), "min_length": ("shortest (characters)", "{:,}"),
     "avg_length": ("mean length (characters)", "{:,.1f}"), "max_length": ("longest (characters)", "{:,}"),
@@ -135,6 +189,9 @@ def profile_rows(profile: dict) -> pl.DataFrame:
     """A column profile as (metric, value) rows with readable labels and formatted numbers;
     metrics the profiler did not measure for this column are left out."""
     rows = []
+    for name in ("q1", "median", "q3"):  # runs from before the exact quartiles: the doubles
+        if profile.get(f"{name}_value") is None and profile.get(name) is not None:
+            profile = {**profile, f"{name}_value": f"{profile[name]:,.4g}"}
     for key, (label, form) in PROFILE_METRICS.items():
         value = profile.get(key)
         if value is None or value == "":
@@ -157,33 +214,70 @@ def quality_filters(con, connection: str) -> pl.DataFrame:
     return _read(con, "app_quality_filters", connection)
 
 
-def quality_score(con, quality_run: str, schema: str | None, table_name: str | None) -> float | None:
-    """The quality score of a run (or of one schema or table in it): the mean of the table scores."""
-    return _read(con, "app_quality_score", quality_run, schema, table_name)["quality_score"][0]
+def quality_columns(con, quality_run: str) -> pl.DataFrame:
+    """Every column profile of a quality run, as far as the Quality page shows it, with its schema,
+    table, type and type family from the connection's newest scan (a per-run frame:
+    `ColumnFilter.apply` and the functions below pick from it)."""
+    return _read(con, "app_quality_columns", quality_run)
 
 
-def quality_totals(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "quality_totals", where)
+def quality_score(tables_: pl.DataFrame, schema: str | None, table_name: str | None) -> float | None:
+    """The quality score of a run (or of one schema or table in it), from `quality_tables`: the
+    mean of the table scores (as connection_quality_scores for the whole run)."""
+    if schema is not None:
+        tables_ = tables_.filter(pl.col("schema_name") == schema)
+    if table_name is not None:
+        tables_ = tables_.filter(pl.col("table_name") == table_name)
+    return tables_["quality_score"].mean()
 
 
-def score_distribution(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "score_distribution", where)
+def quality_totals(columns: pl.DataFrame) -> dict:
+    """Column count and mean null % of filtered column profiles: columns, nulls."""
+    return {"columns": columns.height, "nulls": columns["null_percentage"].mean()}
 
 
-def null_distinct_points(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "null_distinct_points", where)
+def score_distribution(columns: pl.DataFrame) -> pl.DataFrame:
+    """How many filtered columns fall in each 5-point score bin (the last bin holds 95-100): bin, columns."""
+    return (columns.filter(pl.col("quality_score").is_not_null())
+            .group_by(bin=pl.min_horizontal((pl.col("quality_score") / 5).floor() * 5, pl.lit(95.0)))
+            .agg(columns=pl.len()).sort("bin"))
 
 
-def null_distinct_cells(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "null_distinct_cells", where)
+def null_distinct_points(columns: pl.DataFrame) -> pl.DataFrame:
+    """Null % against distinct % of each filtered column."""
+    return columns.select("table_name", "column_name", "null_percentage", "distinct_percentage", "quality_score")
 
 
-def worst_columns(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "worst_columns", where)
+def null_distinct_cells(columns: pl.DataFrame) -> pl.DataFrame:
+    """Null % against distinct % for many columns: one row per 2 x 2 point cell (at most 2,601),
+    with its column count and mean score."""
+    return (columns.group_by(null_percentage=(pl.col("null_percentage") / 2).round() * 2,
+                             distinct_percentage=(pl.col("distinct_percentage") / 2).round() * 2)
+            .agg(columns=pl.len(), quality_score=pl.col("quality_score").mean()))
 
 
-def column_choices(con, where: ColumnFilter) -> pl.DataFrame:
-    return _filtered(con, "column_choices", where)
+def worst_columns(columns: pl.DataFrame, limit: int = 25) -> pl.DataFrame:
+    """The lowest-scoring filtered columns and why: the profiler's own explanation when it gave
+    one, else what the metrics show."""
+    worst = columns.sort(["quality_score", "null_percentage", "qualified_name"], descending=[False, True, False],
+                         nulls_last=True).head(limit)
+    shown = pl.concat_str([
+        pl.when(pl.col("null_count") > 0).then(pl.format("{}% null", pl.col("null_percentage").round(1))),
+        pl.when((pl.col("total_count") > 0) & (pl.col("distinct_count") == 1)).then(pl.lit("a single value")),
+        pl.when((pl.col("total_count") > 0) & (pl.col("null_count") == pl.col("total_count"))).then(pl.lit("all values missing")),
+        pl.when(pl.col("total_count") == 0).then(pl.lit("empty table")),
+    ], separator="; ", ignore_nulls=True)
+    why = pl.coalesce(pl.col("score_explanation").replace("", None), shown.replace("", None), pl.lit("no points lost"))
+    return worst.select("schema_name", "table_name", "column_name", "data_type", "quality_score", "null_percentage",
+                        "distinct_percentage", why.alias("why"))
+
+
+def column_choices(columns: pl.DataFrame, limit: int = 1000) -> pl.DataFrame:
+    """The filtered columns offered for a closer look, worst first: label, qualified_name,
+    table_qualified_name, column_name."""
+    label = pl.concat_str(["schema_name", "table_name", "column_name"], separator=".", ignore_nulls=True)
+    return (columns.select(label.alias("label"), "qualified_name", "table_qualified_name", "column_name", "quality_score")
+            .sort(["quality_score", "label"], nulls_last=True).head(limit).drop("quality_score"))
 
 
 def top_values(con, quality_run: str, column_qualified_name: str) -> pl.DataFrame:
@@ -194,10 +288,11 @@ def histogram(con, quality_run: str, column_qualified_name: str) -> pl.DataFrame
     return _read(con, "app_histogram", quality_run, column_qualified_name)
 
 
-def skipped_metrics(con, quality_run: str, column_qualified_name: str) -> pl.DataFrame:
-    """The metrics a quality run skipped on a column, one row each: metric, reason (the engine's)."""
-    rows = _read(con, "app_skipped_metrics", quality_run, column_qualified_name)["skipped_metrics"].to_list()
-    pairs = [(metric, why) for text in rows for metric, why in json.loads(text).items()]
+def skipped_metrics(profile: dict | None) -> pl.DataFrame:
+    """The metrics a quality run skipped on a column (its `column_profile` row), one row each:
+    metric, reason (the engine's)."""
+    text = (profile or {}).get("skipped_metrics")
+    pairs = list(json.loads(text).items()) if text else []
     return pl.DataFrame(pairs, schema={"metric": pl.Utf8, "reason": pl.Utf8}, orient="row")
 
 

@@ -21,13 +21,12 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import psycopg
-from psycopg import sql
-from psycopg.types.json import Jsonb
+from typing import TYPE_CHECKING, Any
 
 from dsa.errors import DsaError, one_line, scrub
+
+if TYPE_CHECKING:
+    import psycopg
 
 SCHEMA = "dsa_production"
 CACHE_MARKER = "postgres-catalog.json"
@@ -56,7 +55,9 @@ def catalog_dsn(store_path: str | os.PathLike) -> str | None:
         return None
 
 
-def _connect(dsn: str) -> psycopg.Connection:
+def _connect(dsn: str) -> "psycopg.Connection":
+    import psycopg  # only a Postgres catalog needs it: local stores never load the driver
+
     try:
         conn = psycopg.connect(dsn, connect_timeout=10, options="-c TimeZone=UTC")
     except psycopg.Error as exc:
@@ -82,6 +83,7 @@ def read_specs(dsn: str) -> dict[str, dict[str, Any]]:
 
 def write_spec(dsn: str, name: str, spec: dict[str, Any] | None) -> bool:
     """Keep (or with `spec` None, remove) one connection's settings; returns whether it existed."""
+    from psycopg.types.json import Jsonb
     with _connect(dsn) as conn, conn.transaction():
         existed = conn.execute("SELECT 1 FROM dsa_production.connections WHERE name = %s FOR UPDATE",
                                [name]).fetchone() is not None
@@ -99,6 +101,7 @@ def write_spec(dsn: str, name: str, spec: dict[str, Any] | None) -> bool:
 
 def read_credentials(dsn: str) -> dict[str, dict[str, Any]]:
     """The vault's rows as `dsa.vault` keeps them (times as ISO text)."""
+    from psycopg import sql
     query = sql.SQL("SELECT {} FROM dsa_production.credentials").format(
         sql.SQL(", ").join(map(sql.Identifier, CREDENTIAL_COLUMNS)))
     with _connect(dsn) as conn:
@@ -113,6 +116,7 @@ def read_credentials(dsn: str) -> dict[str, dict[str, Any]]:
 def write_credentials(dsn: str, changed: dict[str, dict[str, Any]], removed: set[str]) -> None:
     """Upsert the rows an operation changed and delete those it removed, in one transaction;
     rows other instances changed meanwhile are left as they are."""
+    from psycopg import sql
     columns = sql.SQL(", ").join(map(sql.Identifier, CREDENTIAL_COLUMNS))
     updates = sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in CREDENTIAL_COLUMNS[1:])
     upsert = sql.SQL("INSERT INTO dsa_production.credentials ({}) VALUES ({}) ON CONFLICT (connection) DO UPDATE SET {}").format(
@@ -128,6 +132,8 @@ def write_credentials(dsn: str, changed: dict[str, dict[str, Any]], removed: set
 
 
 def append_audit(dsn: str, record: dict[str, Any]) -> None:
+    from psycopg import sql
+    from psycopg.types.json import Jsonb
     columns = list(record)
     query = sql.SQL("INSERT INTO dsa_production.audit_log ({}) VALUES ({})").format(
         sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(", ").join(sql.Placeholder() * len(columns)))

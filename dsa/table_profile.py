@@ -315,7 +315,10 @@ def _column_row(base, task, col, spec, prof, odd_row, i, profiled, approximate) 
                 row["mean"] = mean
                 if finite > 1:
                     row["stddev"] = math.sqrt(max(0.0, (sq - s * s / finite) / (finite - 1)))
-            row.update(q1=prof["quartiles"].get("q1"), median=prof["quartiles"].get("median"), q3=prof["quartiles"].get("q3"),
+            quartiles = prof["quartiles"]
+            row.update(q1=quartiles.get("q1"), median=quartiles.get("median"), q3=quartiles.get("q3"),
+                       q1_value=quartiles.get("q1_value"), median_value=quartiles.get("median_value"),
+                       q3_value=quartiles.get("q3_value"),
                        quartiles_method="percentile_disc" if prof["quartiles"] else None,
                        zero_count=int(prof.get("zeros") or 0), negative_count=int(prof.get("negatives") or 0))
             if family == "float":

@@ -30,7 +30,7 @@ from dsa.connectors import connector_types as registered_types, get_connector, o
 from dsa.demo import run_demo
 from dsa.diff import diff
 from dsa.errors import ConfigError, DsaError, SourceError, one_line, register_secret
-from dsa.escape import md
+from dsa.escape import md, md_code
 from dsa.options import SourceOptions
 from dsa.report import default_file_name, report_bytes
 from dsa.score import SCORE_DEFINITION
@@ -41,19 +41,43 @@ from dsa.vault import Vault
 
 
 
+# The app's pages: file, title, icon, URL path ("" for the default page). `streamlit_app.py`
+# registers them with `st.navigation`; `sidebar_nav` draws their links.
+PAGES = [
+    ("pages/overview.py", "Overview", ":material/dashboard:", ""),
+    ("pages/explore.py", "Explore", ":material/account_tree:", "explore"),
+    ("pages/quality.py", "Quality", ":material/monitoring:", "quality"),
+    ("pages/checks.py", "Checks", ":material/rule:", "checks"),
+    ("pages/changes.py", "Changes", ":material/difference:", "changes"),
+    ("pages/runs.py", "Runs", ":material/history:", "runs"),
+    ("pages/connections.py", "Connections", ":material/cable:", "connections"),
+]
+
+
 def ensure_navigation() -> None:
     """Every page calls this first. Streamlit starts in its old `pages/`-folder mode because the
     folder exists, and stays there until `st.navigation` has run once in the server: a deep link
-    opened before that runs the page file alone, without `streamlit_app.py`. The login gate must
-    hold all the same, so a page run alone asks for login itself. Then the sidebar search."""
+    opened before that runs the page file alone, without `streamlit_app.py`. The login gate and
+    the page links must be there all the same, so a page run alone draws them itself. Then the
+    sidebar search."""
     frame = sys._getframe(1)
     while frame is not None:
         if Path(frame.f_code.co_filename).name == "streamlit_app.py":
-            break  # run through the entry script, which asked already
+            break  # run through the entry script, which did both already
         frame = frame.f_back
     else:
         require_login()
+        sidebar_nav()
     sidebar_search()
+
+
+def sidebar_nav() -> None:
+    """The page links, by title. Streamlit's own menu is off (`client.showSidebarNavigation`):
+    in the `pages/`-folder mode of a fresh server's first run it listed the files' names."""
+    with st.sidebar:
+        for path, title, icon, _ in PAGES:
+            st.page_link(path, label=title, icon=icon)
+        st.divider()
 
 
 def catalog() -> Catalog:
@@ -127,8 +151,7 @@ def _catalog(version: str) -> duckdb.DuckDBPyConnection:
     return catalog().connect()
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def _report(name: str, args: tuple, version: str) -> Any:
+def _ask(name: str, args: tuple, version: str) -> Any:
     cursor = _catalog(version).cursor()
     try:
         return getattr(reports, name)(cursor, *args)
@@ -138,9 +161,26 @@ def _report(name: str, args: tuple, version: str) -> Any:
         cursor.close()
 
 
+@st.cache_data(show_spinner=False, max_entries=512)
+def _report(name: str, args: tuple, version: str) -> Any:
+    return _ask(name, args, version)
+
+
 def report(function: Callable[..., Any], *args: Any) -> Any:
     """A report of `dsa.reports` (`function(connection, *args)`), cached per run list."""
     return _report(function.__name__, args, runs_version())
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _frame(name: str, args: tuple, version: str) -> pl.DataFrame:
+    return _ask(name, args, version)
+
+
+def frame(function: Callable[..., pl.DataFrame], *args: Any) -> pl.DataFrame:
+    """A run's whole frame of `dsa.reports` (a quality run's column profiles, a scan's tables),
+    read once and shared by every session without a copy: pages pick from it in Polars, never
+    change it. At most 6 are kept (the runs pages looked at last)."""
+    return _frame(function.__name__, args, runs_version())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -324,6 +364,11 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{minutes} min {s} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
+def command(*args: str) -> str:
+    """A `dsa` command line for Markdown: shell-quoted, in a code span, shown exactly."""
+    return md_code(shlex.join(["dsa", *args]))
+
+
 def empty(message: str) -> None:
     st.info(message, icon=":material/info:")
 
@@ -438,9 +483,10 @@ def table(frame: pl.DataFrame, column_config: dict[str, Any] | None = None, down
 
 
 def download(frame: pl.DataFrame, name: str) -> None:
-    """A button that downloads the table just shown, as CSV."""
-    st.download_button("Download CSV", frame.write_csv(), file_name=f"{name}.csv", mime="text/csv",
-                       icon=":material/download:", key=f"download:{name}")
+    """A button that downloads the table just shown, as CSV. The file is written when the
+    button is pressed, not at every rerun of the page."""
+    st.download_button("Download CSV", lambda: frame.write_csv(), file_name=f"{name}.csv", mime="text/csv",
+                       icon=":material/download:", key=f"download:{name}", on_click="ignore")
 
 
 def value_charts(top: pl.DataFrame, histogram: pl.DataFrame, profile: dict | None) -> None:
@@ -577,7 +623,7 @@ def lineage(run_id: str, name: str, direction: str = "both", depth: int = 3) -> 
 
 
 @st.cache_data(show_spinner="Checking the schema...", max_entries=64)
-def _findings(connection: str, run_id: str, measure: bool, version: str) -> pl.DataFrame:
+def _findings(connection: str, run_id: str | None, measure: bool, version: str) -> pl.DataFrame:
     try:
         config = sources()
     except DsaError:
@@ -586,10 +632,51 @@ def _findings(connection: str, run_id: str, measure: bool, version: str) -> pl.D
     return lint.findings_frame(found)
 
 
-def findings(connection: str, run_id: str, measure: bool = True) -> pl.DataFrame:
-    """Schema insights of a scan run (`dsa.lint.lint`); `measure`: implied foreign keys' orphan
-    rates asked of the source (once per run and quality run)."""
+def findings(connection: str, run_id: str | None, measure: bool = True) -> pl.DataFrame:
+    """Schema insights of a scan run (`dsa.lint.lint`; None: the newest usable scan); `measure`:
+    implied foreign keys' orphan rates asked of the source (once per run and quality run)."""
     return _findings(connection, run_id, measure, runs_version())
+
+
+ATTENTION_KINDS = {"failed check": "Failed checks", "anomaly": "Anomalies", "score drop": "Score drops",
+                   "schema change": "Schema changes", "schema finding": "Schema findings"}
+
+
+def attention() -> pl.DataFrame:
+    """What needs attention on every connection (`dsa.reports.attention`), and after each
+    connection's rows one more with its schema findings' count (`dsa lint` of its newest usable
+    scan, orphan rates not measured: the count is the same). `n`: how many each row stands for."""
+    found = report(reports.attention).with_columns(n=pl.lit(1, pl.Int64))
+    extra = []
+    for name in report(reports.overview)["connection"].to_list():
+        try:
+            rules = findings(name, None, measure=False)["rule"]
+        except DsaError:  # no usable scan yet
+            continue
+        if rules.len():
+            counts = rules.value_counts().sort(["count", "rule"], descending=[True, False])
+            detail = ", ".join(f"{n} {rule}" for rule, n in counts.iter_rows())
+            extra.append({"connection": name, "kind": "schema finding", "severity": "finding", "what": name,
+                          "detail": f"{rules.len()} findings: {detail}", "n": rules.len()})
+    if not extra:
+        return found
+    rows = pl.concat([found, pl.DataFrame(extra, schema={k: found.schema[k] for k in extra[0]})], how="diagonal")
+    return rows.sort("connection", maintain_order=True)
+
+
+def attention_counts(rows: pl.DataFrame) -> dict[str, int]:
+    """How many of each kind `attention()` lists, by its label, every kind present (zeros too)."""
+    per = dict(rows.group_by("kind").agg(pl.col("n").sum()).iter_rows()) if rows.height else {}
+    return {label: int(per.get(kind, 0)) for kind, label in ATTENTION_KINDS.items()}
+
+
+def anomaly_marks(connection: str, qualified_name: str | None = None) -> pl.DataFrame:
+    """The quality runs of `connection` that flagged anomalies (of `qualified_name` only, if
+    given), as marks for a time chart (`dsa.reports.marks`)."""
+    flagged = report(reports.anomalies, connection).filter(pl.col("run_type") == "quality")
+    if qualified_name is not None:
+        flagged = flagged.filter(pl.col("qualified_name") == qualified_name)
+    return reports.marks(flagged)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -34,7 +34,7 @@ with share_file:
 
 diff_run = ui.report(reports.stored_diff, old, new)
 if diff_run is None:
-    ui.empty(f"These two scans are not compared yet. `dsa diff {ui.md(conn)} --from {old} --to {new}` compares "
+    ui.empty(f"These two scans are not compared yet. {ui.command('diff', conn, '--from', old, '--to', new)} compares "
              "them; so does the button.")
     if not ui.read_only() and st.button("Compare them", type="primary", icon=":material/difference:"):
         ui.compare_runs(conn, old, new)
@@ -43,7 +43,7 @@ if diff_run is None:
 KINDS = ["added", "removed", "renamed", "modified", "moved", "unknown"]
 summary = ui.report(reports.change_counts, diff_run)
 flat = ui.report(reports.changes, diff_run)
-st.caption(f"The stored diff run {diff_run}: what `dsa diff {ui.md(conn)} --from {old} --to {new}` reports.")
+st.caption(f"The stored diff run {diff_run}: what {ui.command('diff', conn, '--from', old, '--to', new)} reports.")
 # what the removed, renamed and retyped objects reach downstream, in the older scan's lineage
 reached = [i for i in ui.impact(diff_run) if i["downstream"]]
 breaking = [i for i in reached if i["breaking"]]
@@ -94,7 +94,7 @@ with tabs[-1]:
     drift = ui.report(reports.data_drift, diff_run)
     if drift.height == 0:
         st.caption("No data drift: either nothing moved beyond the thresholds, or a scan has no quality run "
-                   f"(`dsa quality {ui.md(conn)}` after each scan).")
+                   f"({ui.command('quality', conn)} after each scan).")
     else:
         for chart in (charts.drift_null_moves(drift), charts.drift_row_changes(drift)):
             if chart is not None:

@@ -5,7 +5,7 @@ import json
 import altair as alt
 import streamlit as st
 
-from dsa import reports, ui
+from dsa import charts, reports, ui
 from dsa.errors import DsaError
 
 ui.ensure_navigation()
@@ -21,7 +21,7 @@ results = ui.report(reports.check_results, conn)
 
 if results.height == 0:
     st.info(f"No checks have run on {ui.md(conn)}: add them under `checks:` in dsa.yaml (docs/checks.md), "
-            f"then run `dsa check {conn}`.")
+            f"then run {ui.command('check', conn)}.")
 else:
     counts = {k: results.filter(results["outcome"] == k).height for k in ("fail", "error", "warn", "pass")}
     cols = st.columns(4)
@@ -46,7 +46,7 @@ else:
     history = ui.report(reports.check_history, conn, row["qualified_name"], row["name"])
     if history.height > 1 and history["value"].drop_nulls().len():
         chart = alt.Chart(history.to_pandas()).mark_line(point=alt.OverlayMarkDef(size=60)).encode(
-            x=alt.X("started_at:T", title="run"), y=alt.Y("value:Q", title=row["metric"]),
+            x=charts.time_x(history["started_at"], "run (UTC)"), y=alt.Y("value:Q", title=row["metric"]),
             color=alt.Color("outcome:N", scale=alt.Scale(domain=["pass", "warn", "fail", "error"],
                                                          range=["#2e7d32", "#f9a825", "#c62828", "#ef6c00"])),
             tooltip=["run_id", "value_text", "outcome"]).properties(height=220)

@@ -25,7 +25,7 @@ ui.partial_notice(run)
 qruns = ui.report(reports.quality_runs, conn)
 quality_run = qruns["run_id"][0] if qruns.height else None
 
-tables = ui.report(reports.tables, run, quality_run)
+tables = ui.frame(reports.tables, run, quality_run)
 if tables.height == 0:
     ui.empty("This scan found no tables: check the connection's include and exclude patterns.")
     st.stop()
@@ -50,10 +50,13 @@ with st.expander(f"Tables of {ui.md(schema or conn)} ({in_schema.height:,})", ic
     })
     ui.download(listed, "tables")
 
-info = ui.report(reports.table, run, schema, table).row(0, named=True)
-columns = ui.report(reports.table_columns, run, info["qualified_name"])
+# the scan's (and quality run's) tables and columns are read once per run, then picked from
+info = reports.table(ui.frame(reports.scan_tables, run), schema, table).row(0, named=True)
+scan_columns = ui.frame(reports.scan_columns, run)
+columns = reports.table_columns(scan_columns, info["qualified_name"])
 custom = json.loads(info["custom_attributes"] or "{}")
-metrics_ = ui.report(reports.table_metrics, quality_run, info["qualified_name"]) if quality_run else pl.DataFrame()
+metrics_ = (reports.table_metrics(ui.frame(reports.quality_tables, quality_run), info["qualified_name"])
+            if quality_run else pl.DataFrame())
 table_metrics = metrics_.row(0, named=True) if metrics_.height else None
 
 st.subheader(f"{ui.md(info['schema_name'] or '')}.{ui.md(table)}" if info["schema_name"] else ui.md(table))
@@ -107,7 +110,7 @@ if column == "(whole table)":
             st.page_link("pages/explore.py", label=ui.md(text), icon=":material/link:",
                          query_params={"conn": conn, "run": run, "schema": fk.get("ref_schema") or "",
                                        "table": fk.get("ref_table") or ""})
-        refs = ui.report(reports.referenced_by, run, info["qualified_name"])
+        refs = reports.referenced_by(scan_columns, info["qualified_name"])
         if refs.height:
             st.markdown(f"**Referenced by** ({refs.height})")
             for r in refs.iter_rows(named=True):
@@ -150,7 +153,7 @@ else:
     if col["comment"]:
         st.caption(ui.md(col["comment"]))
     if not quality_run:
-        ui.empty(f"No quality run of {ui.md(conn)} yet: profile it on the Runs page, or run `dsa quality {ui.md(conn)}`.")
+        ui.empty(f"No quality run of {ui.md(conn)} yet: profile it on the Runs page, or run {ui.command('quality', conn)}.")
         st.page_link("pages/runs.py", label="Profile it", icon=":material/monitoring:", query_params={"conn": conn})
     else:
         prof = ui.report(reports.column_profile, quality_run, info["qualified_name"], column)

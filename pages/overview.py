@@ -1,4 +1,6 @@
-"""Overview: every connection's newest scan and quality run, counts, score trend, latest changes."""
+"""Overview: what needs attention first (failed checks, anomalies, score drops, schema changes,
+schema findings), then every connection's newest scan and quality run, counts, score trend with
+its anomalies marked, latest changes."""
 
 import polars as pl
 import streamlit as st
@@ -19,6 +21,26 @@ if ui.runs().height == 0:
 
 ui.copy_link("")
 overview = ui.report(reports.overview)
+attention = ui.attention()
+if overview.height:
+    st.subheader("Needs attention")
+    counts = ui.attention_counts(attention)
+    for col, (label, n) in zip(st.columns(len(counts)), counts.items()):
+        col.metric(label, f"{n:,}")
+    if attention.height == 0:
+        st.success("Nothing needs attention: no failed check, anomaly, score drop, schema change or schema finding.")
+    else:
+        ui.table(attention.select("connection", "kind", "what", "detail"),
+                 column_config={"connection": st.column_config.TextColumn("connection", width="small"),
+                                "kind": st.column_config.TextColumn("what happened", width="small"),
+                                "what": st.column_config.TextColumn("object", width="medium"),
+                                "detail": st.column_config.TextColumn("detail", width="large")})
+        links = st.columns(4)
+        links[0].page_link("pages/checks.py", label="See the checks", icon=":material/rule:")
+        links[1].page_link("pages/quality.py", label="See the quality", icon=":material/monitoring:")
+        links[2].page_link("pages/changes.py", label="See the changes", icon=":material/difference:")
+        links[3].page_link("pages/explore.py", label="See the schema findings", icon=":material/search:")
+
 trend = ui.report(reports.score_trend)
 scans = ui.report(reports.scan_runs)
 KINDS = ["added", "removed", "renamed", "modified", "moved", "unknown"]
@@ -53,11 +75,11 @@ for row in overview.iter_rows(named=True):
         left, right = st.columns(2)
         with left:
             if scores.height > 1:
-                st.altair_chart(charts.score_trend(scores), width="stretch")
+                st.altair_chart(charts.score_trend(scores, ui.anomaly_marks(name)), width="stretch")
             elif scores.height == 1:
                 st.caption("One quality run so far: the trend appears after the next one.")
             else:
-                st.caption(f"No quality run yet: press Profile on the Runs page or run `dsa quality {ui.md(name)}`.")
+                st.caption(f"No quality run yet: press Profile on the Runs page or run {ui.command('quality', name)}.")
                 st.page_link("pages/runs.py", label="Profile it", icon=":material/monitoring:",
                              query_params={"conn": name})
         with right:

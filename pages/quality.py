@@ -20,7 +20,7 @@ left, right = st.columns(2)
 conn = ui.choose("Connection", conns, "conn", container=left)
 qruns = ui.report(reports.quality_runs, conn)
 if qruns.height == 0:
-    ui.empty(f"No quality run of {ui.md(conn)} yet: profile it on the Runs page, or run `dsa quality {ui.md(conn)}`.")
+    ui.empty(f"No quality run of {ui.md(conn)} yet: profile it on the Runs page, or run {ui.command('quality', conn)}.")
     st.page_link("pages/runs.py", label="Profile it", icon=":material/monitoring:", query_params={"conn": conn})
     st.stop()
 labels = {r["run_id"]: ui.run_label(r) for r in qruns.iter_rows(named=True)}
@@ -31,7 +31,7 @@ with share_file:
     ui.download_report(conn, run=run)
 
 # filters
-names = ui.report(reports.quality_filters, conn)
+names = ui.frame(reports.quality_filters, conn)
 f1, f2, f3, f4 = st.columns(4)
 schema = ui.choose("Schema", [ALL, *names["schema_name"].drop_nulls().unique(maintain_order=True)], "schema",
                    container=f1)
@@ -55,15 +55,17 @@ low, high = f4.slider("Score range", 0, 100, key=ui.url_key("score", score_range
 ui.url_store("score", None if (low, high) == (0, 100) else f"{low}-{high}")
 with share_link:
     ui.copy_link("quality")  # after the filters: they are in the URL too
-where = reports.ColumnFilter(run, None if schema == ALL else schema, None if table == ALL else table,
+where = reports.ColumnFilter(None if schema == ALL else schema, None if table == ALL else table,
                              tuple(families), low, high)
+# the run's column profiles are read once; every filter is applied to them in Polars
+shown = where.apply(ui.frame(reports.quality_columns, run))
 
-totals = ui.report(reports.quality_totals, where).row(0, named=True)
+totals = reports.quality_totals(shown)
 if not totals["columns"]:
     ui.empty("No profiled column matches these filters: widen the score range or pick another type.")
     st.stop()
 k = st.columns(3)
-ui.score_metric(k[0], ui.report(reports.quality_score, run, where.schema, where.table),
+ui.score_metric(k[0], reports.quality_score(ui.frame(reports.quality_tables, run), where.schema, where.table),
                 label="Quality score" if table == ALL else "Table score")
 k[1].metric("Columns", f"{totals['columns']:,}")
 k[2].metric("Mean null %", f"{totals['nulls']:.1f}" if totals["nulls"] is not None else "-")
@@ -72,7 +74,7 @@ PCT = dict(scale=alt.Scale(domain=[0, 100]))
 c1, c2 = st.columns(2)
 with c1:
     st.markdown("**Column scores**")
-    dist = ui.report(reports.score_distribution, where)
+    dist = reports.score_distribution(shown)
     st.altair_chart(charts.score_distribution(dist), width="stretch")
 with c2:
     st.markdown("**Null % and distinct % per column**")
@@ -80,7 +82,7 @@ with c2:
     axes = dict(x=alt.X("null_percentage:Q", title="null %", **PCT),
                 y=alt.Y("distinct_percentage:Q", title="distinct %", **PCT))
     if totals["columns"] <= PER_COLUMN:
-        points = ui.report(reports.null_distinct_points, where)
+        points = reports.null_distinct_points(shown)
         chart = alt.Chart(points.to_pandas()).mark_circle(size=60, opacity=0.7).encode(
             **axes, color=color,
             tooltip=[alt.Tooltip("table_name:N", title="table"), alt.Tooltip("column_name:N", title="column"),
@@ -89,7 +91,7 @@ with c2:
                      alt.Tooltip("quality_score:Q", title="score", format=".1f")])
     else:
         # many columns: one mark per 2 x 2 point cell (at most 2,601 rows), sized by its column count
-        cells = ui.report(reports.null_distinct_cells, where)
+        cells = reports.null_distinct_cells(shown)
         st.caption(f"{totals['columns']:,} columns, grouped in cells of 2 points")
         chart = alt.Chart(cells.to_pandas()).mark_circle(opacity=0.8).encode(
             **axes, color=color, size=alt.Size("columns:Q", legend=None),
@@ -99,7 +101,7 @@ with c2:
     st.altair_chart(chart.properties(height=260).interactive(), width="stretch")
 
 st.markdown("**Worst columns and why they lost points**")
-worst = ui.report(reports.worst_columns, where)
+worst = reports.worst_columns(shown)
 ui.table(worst, {
     "schema_name": st.column_config.TextColumn("schema", width="small"),
     "table_name": st.column_config.TextColumn("table", width="small"),
@@ -114,16 +116,15 @@ ui.table(worst, {
 ui.download(worst, "worst_columns")
 
 st.markdown("**A column's values**")
-choices = ui.report(reports.column_choices, where)
+choices = reports.column_choices(shown)
 pick = ui.choose("Column", choices["label"].to_list(), "column")
 chosen = choices.filter(pl.col("label") == pick).row(0, named=True)
 qn = chosen["qualified_name"]
-profile = ui.report(reports.column_profile, run, chosen["table_qualified_name"], chosen["column_name"])
+profile = reports.quality_column(shown, chosen["table_qualified_name"], chosen["column_name"])
 t1, t2 = st.columns(2)
 with t1:
-    ui.value_charts(ui.report(reports.top_values, run, qn), ui.report(reports.histogram, run, qn),
-                    profile.row(0, named=True) if profile.height else None)
-    skipped = ui.report(reports.skipped_metrics, run, qn)
+    ui.value_charts(ui.report(reports.top_values, run, qn), ui.report(reports.histogram, run, qn), profile)
+    skipped = reports.skipped_metrics(profile)
     if skipped.height:
         st.caption("Metrics skipped on this column (the engine refused them):")
         ui.table(skipped, {"metric": st.column_config.TextColumn("metric", width="small"),
@@ -131,12 +132,6 @@ with t1:
 with t2:
     history = ui.report(reports.column_history, qn)
     if history.height > 1:
-        st.altair_chart(alt.Chart(history.to_pandas()).mark_line(point=True).encode(
-            x=alt.X("started_at:T", title="quality run (UTC)"),
-            y=alt.Y("quality_score:Q", title="column score", scale=alt.Scale(zero=False, nice=True)),
-            tooltip=[alt.Tooltip("started_at:T", title="run", format="%Y-%m-%d %H:%M:%S"),
-                     alt.Tooltip("quality_score:Q", title="score", format=".1f"),
-                     alt.Tooltip("null_percentage:Q", title="null %", format=".1f")],
-        ).properties(height=260, title="score over time"), width="stretch")
+        st.altair_chart(charts.column_history(history, ui.anomaly_marks(conn, qn)), width="stretch")
     else:
         st.caption("The score over time appears after the next quality run.")

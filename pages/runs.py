@@ -46,10 +46,10 @@ if not ui.read_only():
                         st.error(ui.md(exc))
 
 
-@st.fragment(run_every=1.0)
+@st.fragment(run_every=1.0 if st.session_state.get("job") and not st.session_state.get("job_seen") else None)
 def job_progress() -> None:
-    """Polls the background job; when it ends, reruns the page so the new run shows. A failed
-    job (or a run of it that failed) is shown failed, open, with its error."""
+    """Polls the background job (every second while it runs); when it ends, reruns the page so the
+    new run shows. A failed job (or a run of it that failed) is shown failed, open, with its error."""
     job_id = st.session_state.get("job")
     if not job_id:
         return
@@ -76,7 +76,7 @@ def job_progress() -> None:
         if not runs and not done:
             st.write("starting...")
         for result in job.get("results", []):
-            if result["exit_code"] not in (0, 3) and not any(run["status"] == "failed" for run in runs):
+            if jobs.step_failed(result) and not any(run["status"] == "failed" for run in runs):
                 st.error(ui.md(f"{result['step']} failed: {result['output']}"), icon=":material/error:")
     if done and not st.session_state.get("job_seen"):
         st.session_state["job_seen"] = True

@@ -1,11 +1,11 @@
 -- The history monitors read (dsa/monitors.py): each table and column metric in quality run $2 and
--- in the $3 successful quality runs of connection $1 before it, one row per run and metric.
+-- in the $3 usable (successful or partial: dsa.catalog.USABLE) quality runs of connection $1 before it, one row per run and metric.
 WITH current_run AS (
     SELECT started_at FROM sync_runs WHERE run_id = $2
 ), runs AS (
     SELECT run_id, started_at FROM sync_runs
     WHERE connection = $1 AND run_type = 'quality'
-      AND (run_id = $2 OR (status = 'success' AND started_at < (SELECT started_at FROM current_run)))
+      AND (run_id = $2 OR (status IN ('success', 'partial') AND started_at < (SELECT started_at FROM current_run)))
     ORDER BY started_at DESC
     LIMIT $3 + 1
 ), tables AS (

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dsa import jobs
+from dsa import charts, jobs, ui
 from dsa.demo import run_demo
 from dsa.model import CATALOG_TABLES
 from dsa.store import Store
@@ -122,10 +122,10 @@ def test_overview_shows_counts_and_latest_changes(demo):
     m = metrics(at)
     # demo v2: customers, products, orders, order_items, product_reviews, returns, shipments, one view
     assert (m["Schemas"], m["Tables"], m["Columns"]) == ("1", "8", "44")
-    assert at.subheader[0].value == "demo\\_shop"
+    assert [s.value for s in at.subheader][:2] == ["Needs attention", "demo\\_shop"]
     if not jobs.quality_available():
         assert "No quality run yet" in texts(at)
-    latest = {r["entity_type"]: r for r in pl.from_pandas(at.dataframe[0].value).to_dicts()}
+    latest = {r["entity_type"]: r for r in pl.from_pandas(at.dataframe[-1].value).to_dicts()}
     pick = lambda kind, *keys: tuple(latest[kind].get(k, 0) for k in keys)  # noqa: E731
     # the demo's stored diff (`dsa diff` prints the same): shipments added, reviews renamed, the
     # view and four tables a migration touched modified; the renamed table's 6 columns renamed with it
@@ -133,6 +133,28 @@ def test_overview_shows_counts_and_latest_changes(demo):
     assert pick("column", "added", "removed", "renamed", "modified") == (6, 1, 6, 6)
     assert pick("constraint", "added", "removed", "renamed") == (4, 2, 3)
     assert pick("index", "added") == (2,)
+
+
+def test_overview_leads_with_what_needs_attention(demo):
+    at = app("overview")
+    no_exception(at)
+    assert at.subheader[0].value == "Needs attention"
+    m = metrics(at)
+    # the demo's newest check run fails 4 checks (dsa.demo.DEMO_CHECKS); its diff records 26 schema
+    # changes (`dsa diff`: 5 + 1 tables, 6 + 1 + 6 + 6 columns, a renamed table's 7 with it); `dsa
+    # lint demo_shop` finds 21 things (15 never_null, 4 fk_without_index, redundant_index, needs_quoting)
+    assert (m["Failed checks"], m["Anomalies"], m["Score drops"], m["Schema changes"], m["Schema findings"]) == \
+        ("4", "0", "0", "26", "21")
+    shown = pl.from_pandas(at.dataframe[0].value)
+    assert shown.columns == ["connection", "kind", "what", "detail"]
+    # most pressing first: the failed checks, then the schema changes, then the findings' count
+    assert shown["kind"].to_list() == ["failed check"] * 4 + ["schema change"] * 26 + ["schema finding"]
+    assert set(shown["detail"][:4]) == {
+        "duplicate_count(email) = 0: 46 (fail unless = 0)", "few missing emails: 20.3043 (fail unless < 20)",
+        "reference(product_id) -> products.product_id: 231 (fail unless = 0)",
+        "schema: no removed columns: 1 (fail unless = 0)"}
+    assert shown["detail"][-1] == "21 findings: 15 never_null, 4 fk_without_index, 1 needs_quoting, 1 redundant_index"
+    assert {"checks", "quality", "changes", "explore"} <= {link.proto.page for link in at.get("page_link")}
 
 
 def test_empty_catalog_button_loads_the_demo(use_store, tmp_path):
@@ -154,7 +176,7 @@ def test_explore_deep_link_to_a_table_shows_keys_and_links(demo):
     assert at.subheader[0].value == "main.orders"
     assert metrics(at)["Columns"] == "6"
     assert "**Primary key:** order\\_id" in texts(at)
-    links = {link.proto.label: link.proto for link in at.get("page_link")}
+    links = {link.proto.label: link.proto for link in at.main.get("page_link")}
     # orders.customer_id -> customers; order_items, returns and shipments point at orders
     keys = [label for label in links if not label.startswith(("→", "←"))]  # not the lineage's links
     assert keys == ["\\(customer\\_id\\) → main\\.customers \\(customer\\_id\\)",
@@ -218,6 +240,41 @@ def test_changes_between_the_demo_scans(demo):
     removed = frames[1].filter(pl.col("entity_type").is_in(["table", "column"])).select("entity_type", "object").rows()
     assert removed == [("column", "main.products.legacy_code")]
     assert m["Removed"] != "0" and m["Unknown"] == "0"
+
+
+def test_changes_names_the_command_exactly(demo):
+    """The command in the caption is a code span: the connection's name as typed (no Markdown
+    escape shows in code), shell-quoted."""
+    at = app("changes")
+    no_exception(at)
+    old, new = dict(at.query_params)["from"], dict(at.query_params)["to"]
+    assert f"`dsa diff demo_shop --from {old} --to {new}`" in texts(at)
+    assert "demo\\_shop`" not in texts(at)
+
+
+def test_command_spans_hold_any_name():
+    assert ui.command("diff", "demo_shop") == "`dsa diff demo_shop`"
+    assert ui.command("quality", "my `odd` src") == "``dsa quality 'my `odd` src'``"
+
+
+def test_sidebar_links_are_the_page_titles(demo):
+    at = app("quality")
+    no_exception(at)
+    assert [link.proto.label for link in at.sidebar.get("page_link")] == [
+        "Overview", "Explore", "Quality", "Checks", "Changes", "Runs", "Connections"]
+
+
+@pytest.mark.parametrize("seconds,label,interval", [(0.8, "%H:%M:%S", "second"), (600, "%H:%M", "minute"),
+                                                    (3 * 86400, "%b %d", "day")])
+def test_time_axis_labels_fit_the_runs_span(seconds, label, interval):
+    """Runs seconds apart are labelled 12:00:01, never ".800"; days apart, Dec 08."""
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2026, 12, 7, 12, tzinfo=timezone.utc)
+    times = pl.Series([start + timedelta(seconds=seconds * i) for i in range(5)])
+    axis = charts.time_x(times, "run").to_dict()
+    assert axis["axis"]["format"] == label and axis["axis"]["tickCount"]["interval"] == interval
+    assert axis["scale"] == {"type": "utc"} and axis["axis"]["formatType"] == "utc"
 
 
 def test_changes_same_run_twice_asks_for_two(demo):
@@ -363,11 +420,84 @@ def test_quality_filters_and_deep_link(quality_demo):
     assert metrics(at)["Columns"] == "1" and at.multiselect[0].value == ["integer"]
 
 
+@pytest.fixture
+def flagged_demo(quality_demo):
+    """`quality_demo` plus a third quality run whose score dropped 20 points and whose monitors
+    flagged the table's score and the email column's null %."""
+    t = "demo_shop.main.customers"
+    with quality_demo.begin_run("demo_shop", "quality") as run:
+        run.write("table_quality_metrics", pl.DataFrame({
+            "run_id": [run.run_id], "connection": ["demo_shop"], "qualified_name": [t], "table_qualified_name": [t],
+            "row_count": [40], "column_count": [8], "quality_score": [70.0]}))
+        run.write("column_quality_metrics", pl.DataFrame({
+            "run_id": [run.run_id] * 2, "connection": ["demo_shop"] * 2,
+            "qualified_name": [f"{t}.email", f"{t}.customer_id"], "table_qualified_name": [t, t],
+            "column_name": ["email", "customer_id"], "total_count": [40, 40], "null_count": [30, 0],
+            "null_percentage": [75.0, 0.0], "distinct_count": [8, 40], "distinct_percentage": [20.0, 100.0],
+            "quality_score": [5.0, 100.0]}))
+        run.write("anomalies", pl.DataFrame({
+            "run_id": [run.run_id] * 2, "connection": ["demo_shop"] * 2, "qualified_name": [t, f"{t}.email"],
+            "table_qualified_name": [t, t], "column_name": [None, "email"],
+            "metric": ["quality_score", "null_percentage"], "value": [70.0, 75.0], "expected": [85.0, 22.5],
+            "score": [-6.2, 9.1], "history": [7, 7],
+            "explanation": ["customers.quality_score 70 is 6.2 MADs below its 7-run median 85",
+                            "customers.email.null_percentage 75 is 9.1 MADs above its 7-run median 22.5"]}))
+    return quality_demo
+
+
+def vega_specs(at: AppTest) -> list[dict]:
+    out = []
+
+    def walk(node):
+        if getattr(node, "type", None) == "vega_lite_chart":
+            out.append(json.loads(node.proto.spec))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return out
+
+
+def diamonds(spec: dict) -> list[dict]:
+    """The anomaly marks of a chart: its layer drawn as diamonds, with their data rows."""
+    found = []
+    for layer in spec.get("layer", []):
+        mark = layer.get("mark", {})
+        if isinstance(mark, dict) and mark.get("shape") == "diamond":
+            found.append(layer)
+    return found
+
+
+def test_anomalies_attention_and_marks(flagged_demo):
+    at = app("overview")
+    no_exception(at)
+    m = metrics(at)
+    assert (m["Anomalies"], m["Score drops"]) == ("2", "1")
+    shown = pl.from_pandas(at.dataframe[0].value)
+    rows = set(shown.select("kind", "detail").iter_rows())
+    assert ("score drop", "quality score 70.0, was 90.0") in rows
+    assert ("anomaly", "customers.email.null_percentage 75 is 9.1 MADs above its 7-run median 22.5") in rows
+    # the score trend marks the run that flagged them: one diamond, on its score
+    trend = [s for s in vega_specs(at) if diamonds(s)]
+    assert len(trend) == 1
+    assert "vega_lite_chart" in kinds(at)
+    # the Quality page's history of the email column marks the same run
+    at = app("quality", conn="demo_shop", column="main.customers.email")
+    no_exception(at)
+    history = [s for s in vega_specs(at) if diamonds(s)]
+    assert len(history) == 1
+    # no mark on a column the monitors did not flag
+    at = app("quality", conn="demo_shop", column="main.customers.customer_id")
+    no_exception(at)
+    assert not [s for s in vega_specs(at) if diamonds(s)]
+
+
 def test_overview_score_trend(quality_demo):
     at = app("overview")
     m = metrics(at)
     assert m["Quality score"] == "90.0"
-    assert at.metric[3].proto.body == "90.0" and "+10.0" in at.metric[3].proto.delta
+    score = next(x for x in at.metric if x.label == "Quality score")
+    assert score.proto.body == "90.0" and "+10.0" in score.proto.delta
 
 
 def test_column_profile_shows_no_internal_field_or_none(quality_demo):
@@ -433,13 +563,18 @@ def test_scan_button_runs_in_the_background(demo):
     no_exception(at)
     job_id = at.session_state["job"]
     job = wait_for_job(demo, job_id)
-    assert job["status"] == "finished" and [r["exit_code"] for r in job["results"]] == [0]
+    # the scan, then (as `dsa demo` does) its diff against the scan before it: the same shop, unchanged
+    assert job["status"] == "finished" and [(r["step"], r["exit_code"]) for r in job["results"]] == [("scan", 0), ("diff", 0)]
     at.run()
     no_exception(at)
     history = pl.from_pandas(at.dataframe[0].value)
-    assert history.height == before + 1
-    assert history.row(0, named=True)["run_type"] == "scan" and history["status"][0] == "success"
-    assert [r["run_id"] for r in jobs.job_runs(demo, job)] == [history["run_id"][0]]
+    assert history.height == before + 2
+    assert history.select("run_type", "status").rows()[:2] == [("diff", "success"), ("scan", "success")]
+    scan, diff_run = history["run_id"][1], history["run_id"][0]
+    assert [r["run_id"] for r in jobs.job_runs(demo, job)] == [scan, diff_run]
+    previous = demo.sync_runs().filter((pl.col("run_type") == "scan") & (pl.col("run_id") != scan))["run_id"].max()
+    compared = demo.sql("SELECT from_run_id, to_run_id FROM diff_sync_runs WHERE run_id = ?", [diff_run]).row(0)
+    assert compared == (previous, scan)
 
 
 def test_a_failed_scan_looks_failed_with_its_error(demo, tmp_path):
@@ -605,9 +740,12 @@ def test_scan_and_profile_with_a_sample(demo):
     next(b for b in at.button if b.label == "Scan").click().run()
     no_exception(at)
     job = wait_for_job(demo, at.session_state["job"])
-    assert [(r["step"], r["exit_code"]) for r in job["results"]] == [("scan", 0), ("quality", 0)]
+    # then the new scan is compared with the one before it, after profiling (so the diff has drift)
+    # (a 50% sample moves the data: the diff may report drift, exit 4, which is no failure)
+    assert [r["step"] for r in job["results"]] == ["scan", "quality", "diff"]
+    assert job["status"] == "finished" and not any(jobs.step_failed(r) for r in job["results"])
     runs = jobs.job_runs(demo, job)
-    assert [r["run_type"] for r in runs] == ["scan", "quality"]
+    assert [r["run_type"] for r in runs] == ["scan", "quality", "diff"]
     assert runs[1]["details"]["sample"] == "50%"
     assert runs[1]["details"]["scan_run_id"] == runs[0]["run_id"]
 

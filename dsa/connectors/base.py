@@ -273,6 +273,7 @@ class Connector(ABC):
 
     # -- checks (dsa.checks.plan) ------------------------------------------------------------
     # GROUP BY GROUPING SETS: the duplicate checks of several columns group them in one pass
+    # (else one statement per column, side by side on engines with PARALLEL_SESSIONS)
     GROUPING_SETS: ClassVar[bool] = False
 
     def regex_match(self, value: exp.Expression, pattern: exp.Expression) -> exp.Expression:

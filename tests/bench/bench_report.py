@@ -2,8 +2,9 @@
 `bench_app.py` builds), the demo's report, and a report of a 1M-row table against ydata-profiling.
 
 Targets: the report is written (the `dsa report` command, timed as a process) in under 3x the
-time the Explore page takes to render its first view (AppTest, caches cleared, as in
-bench_app.py); the file stays under 25 MB and opens in headless Chromium with its first table
+time the Explore page takes to render its first view (bench_app.py's method: a real `dsa app`,
+headless Chromium, from navigation until the page is fully drawn; the first visit of Explore
+after the app's first page, its data caches cold; warm visits printed too); the file stays under 25 MB and opens in headless Chromium with its first table
 drawn in under 3 s; the demo's report is under 2 MB. Medians of --repeats runs, in one invocation.
 ydata-profiling (from its own virtualenv, see bench_quality.py) writes its HTML for
 lineitem_1m.parquet; dsa scans, profiles and reports the same file: sizes and times compared.
@@ -60,12 +61,37 @@ def first_table_seconds(path: Path, repeats: int) -> float:
             page = browser.new_page()
             page.route("**/*", lambda r: r.continue_() if r.request.url == path.as_uri() else r.abort())
             t = time.perf_counter()
-            page.goto(path.as_uri(), timeout=60_000)
+            page.goto(path.as_uri(), timeout=60_000, wait_until="commit")  # drawn before the file's end is read
             page.wait_for_selector("#table-list details", timeout=60_000)
             times.append(time.perf_counter() - t)
             page.close()
         browser.close()
     return statistics.median(times)
+
+
+def explore_seconds(repeats: int) -> tuple[float, float]:
+    """Explore's first view in a fresh `dsa app` (its caches cold), and the median of later visits."""
+    import socket
+
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    proc = bench_app.start_app(port)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM,
+                                        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            bench_app.open_page(browser, url)  # the server's first script run registers the pages
+            first = bench_app.open_page(browser, f"{url}/explore")
+            warm = statistics.median(bench_app.open_page(browser, f"{url}/explore") for _ in range(repeats))
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return first, warm
 
 
 def main() -> None:
@@ -84,10 +110,11 @@ def main() -> None:
 
     dsa(env, "report", bench_app.CONN, "--out", str(out))  # warm: the vega bundle is built once per machine
     report_s = statistics.median(dsa(env, "report", bench_app.CONN, "--out", str(out)) for _ in range(args.repeats))
-    explore_s = bench_app.measure("explore", {})[0]  # itself a median of 5 first renders
+    explore_s, explore_warm = explore_seconds(args.repeats)
     size = out.stat().st_size
     opened = first_table_seconds(out, args.repeats)
-    print(f"benchmark catalog report: {report_s:.2f} s (dsa report, a process); Explore first view {explore_s:.2f} s")
+    print(f"benchmark catalog report: {report_s:.2f} s (dsa report, a process); Explore first view {explore_s:.2f} s "
+          f"(later visits {explore_warm:.2f} s)")
     print(f"  report / Explore first view: {report_s / explore_s:.2f}  (target < 3: {'met' if report_s < 3 * explore_s else 'MISSED'})")
     print(f"  file: {size / 1e6:.1f} MB  (target < 25 MB: {'met' if size < 25e6 else 'MISSED'})")
     print(f"  first table drawn in Chromium: {opened:.2f} s  (target < 3 s: {'met' if opened < 3 else 'MISSED'})")

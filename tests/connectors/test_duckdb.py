@@ -215,3 +215,23 @@ class TestDuckdbQuality(QualityContract, DiffContract):
         t = first.table
         assert (t["sample_method"], t["sample_rows"], t["sample_seed"], t["row_count"]) == ("reservoir", 500, 42, 2000)
         assert [c["null_count"] for c in first.columns] == [c["null_count"] for c in again.columns]
+
+
+def test_quartiles_keep_every_digit(tmp_path):
+    """DECIMAL(38,10) quartiles as the engine writes them, against the engine's own quantile_disc."""
+    from dsa.quality import quality
+
+    path = build(tmp_path / "l.duckdb", """CREATE TABLE ledger (amount DECIMAL(38,10));
+        INSERT INTO ledger VALUES (1234567890123456789012345678.1234567890), (1234567890123456789012345678.1234567891),
+            (1234567890123456789012345678.1234567892), (1234567890123456789012345678.1234567893), (-1.5), (NULL)""")
+    store = Store(tmp_path / "store")
+    config = Config(sources={"d": parse_source("d", {"type": "duckdb", "path": path})})
+    scan(store, config, "d")
+    assert quality(store, config, "d", sample="100%").status == "success"
+    con = duckdb.connect(path, read_only=True)
+    engine = con.execute("SELECT quantile_disc(amount, 0.25)::VARCHAR, quantile_disc(amount, 0.5)::VARCHAR, "
+                         "quantile_disc(amount, 0.75)::VARCHAR FROM ledger").fetchone()
+    con.close()
+    got = store.connect().execute("SELECT q1_value, median_value, q3_value FROM latest_column_quality_metrics").fetchone()
+    assert got == engine == ("1234567890123456789012345678.1234567890", "1234567890123456789012345678.1234567891",
+                             "1234567890123456789012345678.1234567892")

@@ -472,3 +472,26 @@ def test_wide_tables_profile_in_batches(mysql_admin, mysql_database, tmp_path):
         cur.execute(f"SELECT count(DISTINCT c0), count(DISTINCT c10), count(DISTINCT c19) FROM `{mysql_database}`.wide")
         assert (got["c0"], got["c10"], got["c19"]) == cur.fetchone()
     assert len(got) == 21 and got["c1"] == 0
+
+
+def test_quartiles_keep_every_digit(mysql_admin, mysql_database, tmp_path):
+    """decimal(40,10) quartiles as the engine writes them: the value at the percentile_disc rank in
+    the engine's own order (MariaDB's PERCENTILE_DISC returns decimals cut to integers)."""
+    import math
+
+    run_ddl(mysql_admin, mysql_database, [
+        "CREATE TABLE ledger (amount DECIMAL(40,10))",
+        "INSERT INTO ledger VALUES (12345678901234567890.1234567890), (12345678901234567890.1234567891), "
+        "(12345678901234567890.1234567892), (12345678901234567890.1234567893), (-1.5), (NULL)"])
+    store = profiled_fully(tmp_path, mysql_database)
+    engine = []
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"SELECT count(amount) FROM `{mysql_database}`.ledger")
+        n = cur.fetchone()[0]
+        for p in (0.25, 0.5, 0.75):
+            cur.execute(f"SELECT CAST(amount AS CHAR) FROM `{mysql_database}`.ledger WHERE amount IS NOT NULL "
+                        f"ORDER BY amount LIMIT 1 OFFSET {math.ceil(p * n) - 1}")
+            engine.append(cur.fetchone()[0])
+    got = store.connect().execute("SELECT q1_value, median_value, q3_value FROM latest_column_quality_metrics").fetchone()
+    assert got == tuple(engine) == ("12345678901234567890.1234567890", "12345678901234567890.1234567891",
+                                    "12345678901234567890.1234567892")

@@ -701,3 +701,26 @@ def test_every_type_postgres_groups_is_profiled(pg_database, tmp_path):
             assert tops[c] == top, c
     assert got["tags"][1:3] == ("{}", "{Trailers,Commentaries}") and got["cost"][1] == "$0.00"
     assert got["plain"][0] is None and got["plain"][3] == 1
+
+
+def test_quartiles_keep_every_digit(pg_database, tmp_path):
+    """numeric(40,10) quartiles as the engine writes them: four values one ten-billionth apart
+    (one double) and their percentile_disc, each checked against the engine's own SQL."""
+    from dsa.quality import quality
+
+    run_sql(pg_database, """
+        CREATE TABLE ledger (amount numeric(40,10));
+        INSERT INTO ledger VALUES (12345678901234567890.1234567890), (12345678901234567890.1234567891),
+            (12345678901234567890.1234567892), (12345678901234567890.1234567893), (-1.5), (NULL);
+    """)
+    store = Store(tmp_path / "store")
+    config = Config(sources={"pg": parse_source("pg", {"type": "postgres", "dsn": pg_database})})
+    assert scan(store, config, "pg").status == "success"
+    assert quality(store, config, "pg", sample="100%").status == "success"
+    with psycopg.connect(pg_database) as pg:
+        engine = pg.execute("SELECT percentile_disc(0.25) WITHIN GROUP (ORDER BY amount)::text, "
+                            "percentile_disc(0.5) WITHIN GROUP (ORDER BY amount)::text, "
+                            "percentile_disc(0.75) WITHIN GROUP (ORDER BY amount)::text FROM ledger").fetchone()
+    got = store.connect().execute("SELECT q1_value, median_value, q3_value FROM latest_column_quality_metrics").fetchone()
+    assert got == engine == ("12345678901234567890.1234567890", "12345678901234567890.1234567891",
+                             "12345678901234567890.1234567892")
