@@ -26,6 +26,7 @@ import re
 import shutil
 import threading
 import uuid
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -109,6 +110,10 @@ class SparkConnector(Connector):
     # -- the session --------------------------------------------------------------------------
 
     def connect(self) -> "SparkConnection":
+        # pyspark's own notices (pandas versions, retries given up) are no error of the user's: the
+        # one line dsa prints says what failed
+        warnings.filterwarnings("ignore", message=r"PySpark does not yet fully support")
+        warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
         try:
             import pyspark  # noqa: F401  (an optional dependency: say how to get it)
         except ImportError:

@@ -103,11 +103,13 @@ def run_dsa(workdir: Path, env: dict) -> dict:
 def dsa_workdir(file: Path, remote: str, token: str) -> tuple[Path, dict]:
     """A folder with dsa.yaml naming the Parquet file through Spark, scanned once (not timed)."""
     work = Path(tempfile.mkdtemp(prefix="dsa-bench-spark-"))
-    spec = {"type": "spark", "remote": remote, "password": token, "timeout_s": 7200,
+    spec = {"type": "spark", "remote": remote, "password": token, "timeout_s": 7200, "connect_timeout_s": 120,
             "paths": [{"path": str(file), "name": "lineitem"}]}
     (work / "dsa.yaml").write_text(f"sources:\n  bench: {json.dumps(spec)}\nquality: {{timeout_s: 7200, top_k: 10}}\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DSA_STORE": str(work / "store"), "DSA_CONFIG": str(work / "dsa.yaml")}
-    subprocess.run([sys.executable, "-m", "dsa", "scan", "bench"], cwd=work, env=env, check=True, capture_output=True)
+    out = subprocess.run([sys.executable, "-m", "dsa", "scan", "bench"], cwd=work, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"dsa scan failed: {out.stderr.strip()}")
     return work, env
 
 
