@@ -17,13 +17,17 @@ succeeds. Reading edges back (graphs, impact on a diff) is in `dsa.lineage_graph
 
 Parsing is the cost (a few milliseconds a view), so each view's resolution is kept in the store
 (`cache/lineage/`, `LineageCache`) and reused by the next scan while the view's SQL and the
-columns of every relation it reads are unchanged.
+columns of every relation it reads are unchanged; the views it lacks are resolved in two
+processes when there are many of them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import multiprocessing as mp
+import os
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -325,33 +329,37 @@ class Derived:
             run_id=pl.lit(run_id), connection=pl.lit(connection)).select(list(LINEAGE_EDGES))
 
 
+PARALLEL_VIEWS = 200  # views to resolve before a second process pays for itself
+WORKERS = 2
+
+
 def derive(connection: str, dialect: str, views: list[View], index: SchemaIndex,
            dependencies: list[dict[str, Any]] | None = None, cache: LineageCache | None = None) -> Derived:
     """Table- and column-level edges of every view; `dependencies` (Postgres: rows of
     view_schema, view_name, ref_schema, ref_name) give exact table-level edges; `cache` holds
-    resolutions of earlier scans."""
+    resolutions of earlier scans. Views the cache lacks are resolved in `WORKERS` processes
+    when there are many (parsing is pure Python: one process keeps one core busy)."""
     edges: list[tuple[str, str, str, str, str]] = []
     errors: list[dict[str, str]] = []
     exact: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for row in dependencies or []:
         exact.setdefault((row["view_schema"], row["view_name"]), set()).add((row["ref_schema"], row["ref_name"]))
-    for view in views:
+    keys = [_cache_key(dialect, view) for view in views]
+    known = [cache.get(key, index) if cache is not None else None for key in keys]
+    missing = [i for i, k in enumerate(known) if k is None]
+    for i, resolved in zip(missing, _resolve_many([views[i] for i in missing], dialect, index)):
+        known[i] = resolved
+        if cache is not None and not isinstance(resolved, str):
+            cache.put(keys[i], index, *resolved)
+    for view, resolved in zip(views, known):
         view_qn = qualified_name(connection, view.schema, view.name)
         found = exact.get((view.schema, view.name), set())
-        key = _cache_key(dialect, view)
-        known = cache.get(key, index) if cache is not None else None
-        if known is not None:
-            outputs, shaping, table_kinds = known
+        if isinstance(resolved, str):  # sqlglot cannot read every construct of every engine
+            errors.append({"qualified_name": view_qn, "object_type": "view",
+                           "error": f"lineage: cannot read the SQL of view {view_qn}: {resolved}"})
+            outputs, shaping, table_kinds = [], {}, {}
         else:
-            try:
-                lineage = ViewLineage(index, view.schema)
-                outputs, shaping, table_kinds = lineage.run(_query(view.sql, dialect)), lineage.shaping, lineage.tables
-                if cache is not None:
-                    cache.put(key, index, outputs, shaping, table_kinds)
-            except Exception as exc:  # sqlglot cannot read every construct of every engine
-                errors.append({"qualified_name": view_qn, "object_type": "view",
-                               "error": f"lineage: cannot read the SQL of view {view_qn}: {_reason(exc)}"})
-                outputs, shaping, table_kinds = [], {}, {}
+            outputs, shaping, table_kinds = resolved
         names = view.columns if len(view.columns) == len(outputs) else [n for n, _ in outputs]
         for name, (_, refs) in zip(names, outputs):
             downstream = qualified_name(connection, view.schema, view.name, name)
@@ -365,6 +373,46 @@ def derive(connection: str, dialect: str, views: list[View], index: SchemaIndex,
             edges.append(("table", qualified_name(connection, *relation), view_qn,
                           table_kinds.get(relation, "direct"), method))
     return Derived(edges, errors)
+
+
+Resolved = tuple[list[tuple[str, Refs]], Refs, dict[tuple[str, str], str]]
+
+
+def resolve_view(view: View, dialect: str, index: SchemaIndex) -> Resolved | str:
+    """One view's outputs, shaping columns and relations read; or why its SQL cannot be read."""
+    try:
+        lineage = ViewLineage(index, view.schema)
+        return lineage.run(_query(view.sql, dialect)), lineage.shaping, lineage.tables
+    except Exception as exc:  # sqlglot cannot read every construct of every engine
+        return _reason(exc)
+
+
+_shared: tuple[str, SchemaIndex] | None = None  # what forked workers inherit instead of a copy each
+
+
+def _resolve_chunk(chunk: list[View]) -> list[Resolved | str]:
+    assert _shared is not None
+    dialect, index = _shared
+    return [resolve_view(view, dialect, index) for view in chunk]
+
+
+def _resolve_many(views: list[View], dialect: str, index: SchemaIndex) -> list[Resolved | str]:
+    global _shared
+    if len(views) < PARALLEL_VIEWS or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
+        return [resolve_view(view, dialect, index) for view in views]
+    chunks = [views[i::WORKERS] for i in range(WORKERS)]  # every other view: shapes spread evenly
+    _shared = (dialect, index)
+    try:
+        with ProcessPoolExecutor(WORKERS, mp_context=mp.get_context("fork")) as pool:
+            done = list(pool.map(_resolve_chunk, chunks))
+    except (OSError, BrokenExecutor):  # no processes to be had here: resolve them in this one
+        return [resolve_view(view, dialect, index) for view in views]
+    finally:
+        _shared = None
+    out: list[Resolved | str] = [""] * len(views)
+    for w, results in enumerate(done):
+        out[w::WORKERS] = results
+    return out
 
 
 def _query(sql: str, dialect: str) -> exp.Expression:

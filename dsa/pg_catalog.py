@@ -13,6 +13,8 @@ import hashlib
 import json
 import os
 import re
+import secrets
+import threading
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -204,7 +206,9 @@ class PostgresCatalog:
                 "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s", [self.schema])}
             runs = {m["run_id"]: m for m in self.manifests() if m["run_id"] in set(missing)}
             for run_id in missing:
-                tmp = self.cache.path / "tmp" / f"{run_id}.{os.getpid()}"
+                # a folder of this call's own: threads of one process replicate at once too (a
+                # report reads the comparison, the history and the runs' tables side by side)
+                tmp = self.cache.path / "tmp" / f"{run_id}.{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(3)}"
                 for table, schema in CATALOG_TABLES.items():
                     columns = [c for c in schema if (table, c) in have]
                     if not columns:

@@ -88,3 +88,32 @@ def test_a_connection_added_on_one_instance_is_scanned_from_another(pg_database,
     assert PASSWORD not in stored and PASSWORD not in everything
     for cache in ("a", "b"):  # nothing of it in either machine's cache folder
         assert not [*(tmp_path / cache).rglob("credentials.json"), *(tmp_path / cache).rglob("connections.json")]
+
+
+def test_threads_of_one_process_replicate_a_run_at_once(pg_database, tmp_path):
+    """A report reads a Postgres catalog from three threads (the comparison, the history, the
+    runs' tables): each may find the same run missing from the cache and copy it at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import polars as pl
+
+    from dsa.mirror import mirror
+    from dsa.model import frame
+    from dsa.pg_catalog import PostgresCatalog
+    from dsa.store import Store
+
+    writer = Store(tmp_path / "writer")
+    writer.init()
+    with writer.begin_run("src", "scan") as run:
+        run.write("normalized_tables", frame([{"run_id": run.run_id, "connection": "src", "qualified_name": f"src.s.t{i}",
+                                              "schema_name": "s", "table_name": f"t{i}", "table_type": "table"}
+                                             for i in range(50)], {"run_id": pl.Utf8, "connection": pl.Utf8,
+                                                                   "qualified_name": pl.Utf8, "schema_name": pl.Utf8,
+                                                                   "table_name": pl.Utf8, "table_type": pl.Utf8}))
+    mirror(writer, pg_database)
+    for attempt in range(3):
+        reader = PostgresCatalog(pg_database, Store(tmp_path / f"reader{attempt}"))
+        with ThreadPoolExecutor(6) as pool:
+            tables = list(pool.map(lambda _: reader.run_table(run.run_id, "normalized_tables"), range(6)))
+        assert [t.height for t in tables] == [50] * 6
+        assert not list((tmp_path / f"reader{attempt}" / "tmp").glob("*/*"))  # no half-copied run left behind

@@ -273,6 +273,7 @@ class Connector(ABC):
 
     # -- checks (dsa.checks.plan) ------------------------------------------------------------
     # GROUP BY GROUPING SETS: the duplicate checks of several columns group them in one pass
+    # (else one statement per column, side by side on engines with PARALLEL_SESSIONS)
     GROUPING_SETS: ClassVar[bool] = False
 
     def regex_match(self, value: exp.Expression, pattern: exp.Expression) -> exp.Expression:
@@ -367,18 +368,23 @@ class Connector(ABC):
         relation, or None to find the columns it rejects instead."""
         return None
 
+    def profile_statements(self, specs: list, source: exp.Expression, top_k: int, now) -> list[str]:
+        """The statements profiling the groupable columns of `specs` (`dsa.profile.ColumnSpec`) over
+        `source`: by default the shared SQL (`dsa.profile.statements`), shaped by the facts above."""
+        from dsa import profile
+
+        return profile.statements(specs, source, self, top_k, now)
+
+    def profile_rows(self, rows: list[tuple], specs: list) -> list[tuple]:
+        """The rows of `profile_statements` as `dsa.profile.parse_result` reads them (an engine
+        whose statements answer in a shape of their own turns them into those rows here)."""
+        return rows
+
     def sample_seed(self, method: str) -> int | None:
         """The seed recorded for a sample drawn by `method`."""
         from dsa import sampling
 
         return sampling.SEED if self.SAMPLE_IS_SEEDED and method != "full" else None
-
-    def profile_statements(self, columns: list, source: exp.Expression, top_k: int, now=None) -> list[str]:
-        """The statements profiling every groupable column of `source` (`dsa.profile.statements`,
-        shaped by the facts above); an engine with a shape of its own overrides this."""
-        from dsa import profile
-
-        return profile.statements(columns, source, self, top_k, now)
 
     def shown_value(self, value: exp.Expression, family: str) -> exp.Expression:
         """A value as an expression the engine casts to its text form (min, max, top values)."""
