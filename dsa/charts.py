@@ -17,10 +17,12 @@ _STEPS = (1, 2, 5, 10, 15, 30)
 MAX_TICKS = 6
 
 
-def time_x(times: pl.Series, title: str, field: str = "started_at") -> alt.X:
+def time_x(times: pl.Series, title: str, field: str = "started_at", layered: bool = False) -> alt.X:
     """A UTC time axis labelled in the unit the runs' span calls for (seconds apart: 12:04:05,
     days apart: Dec 07), with at most six ticks on whole units: never ".800" for runs seconds
-    apart, nor one minute repeated."""
+    apart, nor one minute repeated. `layered`: for a chart of several layers, where Vega draws
+    nothing if ticks are counted as {interval, step}: a tick on every whole unit (the labels that
+    would overlap are left out)."""
     times = times.drop_nulls()
     span = (times.max() - times.min()).total_seconds() if times.len() > 1 else 0
     seconds, interval, label = _TIME_UNITS[0]
@@ -29,7 +31,8 @@ def time_x(times: pl.Series, title: str, field: str = "started_at") -> alt.X:
             seconds, interval, label = unit
     step = next((s for s in _STEPS if span / (seconds * s) <= MAX_TICKS), _STEPS[-1])
     return alt.X(f"{field}:T", title=title, scale=alt.Scale(type="utc"),
-                 axis=alt.Axis(format=label, formatType="utc", tickCount={"interval": interval, "step": step},
+                 axis=alt.Axis(format=label, formatType="utc",
+                               tickCount=interval if layered else {"interval": interval, "step": step},
                                labelOverlap=True))
 
 
@@ -45,40 +48,40 @@ def score_trend(scores: pl.DataFrame, marks: pl.DataFrame | None = None) -> alt.
     `marks` (run_id, anomalies, explanation: `dsa.reports.marks`) the runs that flagged anomalies
     carry a red diamond."""
     line = alt.Chart(scores).mark_line(point=True).encode(
-        x=time_x(scores["started_at"], "quality run (UTC)"),
         y=alt.Y("quality_score:Q", title="quality score", scale=alt.Scale(zero=False, nice=True)),
         tooltip=[time_tooltip(),
                  alt.Tooltip("quality_score:Q", title="score", format=".1f"),
                  alt.Tooltip("tables:Q", title="tables", format=",")],
     ).properties(height=160)
-    return _marked(line, scores, marks, "quality_score")
+    return _marked(line, "quality run (UTC)", scores, marks, "quality_score")
 
 
 def column_history(history: pl.DataFrame, marks: pl.DataFrame | None = None) -> alt.Chart | alt.LayerChart:
     """A column's score per quality run: started_at, run_id, quality_score, null_percentage; with
     `marks` as in `score_trend`."""
     line = alt.Chart(history).mark_line(point=True).encode(
-        x=time_x(history["started_at"], "quality run (UTC)"),
         y=alt.Y("quality_score:Q", title="column score", scale=alt.Scale(zero=False, nice=True)),
         tooltip=[time_tooltip(),
                  alt.Tooltip("quality_score:Q", title="score", format=".1f"),
                  alt.Tooltip("null_percentage:Q", title="null %", format=".1f")],
     ).properties(height=260, title="score over time")
-    return _marked(line, history, marks, "quality_score")
+    return _marked(line, "quality run (UTC)", history, marks, "quality_score")
 
 
-def _marked(line: alt.Chart, points: pl.DataFrame, marks: pl.DataFrame | None, y: str) -> alt.Chart | alt.LayerChart:
-    """`line` with a red diamond on each of its points whose run flagged anomalies."""
-    if marks is None or marks.height == 0:
-        return line
-    flagged = points.join(marks, on="run_id", how="inner")
-    if flagged.height == 0:
-        return line
-    diamonds = alt.Chart(flagged).mark_point(shape="diamond", size=160, filled=True, color=ANOMALY_COLOR).encode(
-        x=time_x(points["started_at"], "quality run (UTC)"), y=f"{y}:Q",
-        tooltip=[time_tooltip(),
-                 alt.Tooltip("anomalies:Q", title="anomalies"), alt.Tooltip("explanation:N", title="strongest")])
-    return alt.layer(line, diamonds)
+def _marked(line: alt.Chart, x_title: str, points: pl.DataFrame, marks: pl.DataFrame | None,
+            y: str) -> alt.Chart | alt.LayerChart:
+    """`line` over the runs' time axis, with a red diamond on each of its points whose run flagged
+    anomalies."""
+    flagged = points.join(marks, on="run_id", how="inner") if marks is not None and marks.height else None
+    if flagged is None or flagged.height == 0:
+        return line.encode(x=time_x(points["started_at"], x_title))
+    x = time_x(points["started_at"], x_title, layered=True)
+    diamond = dict(shape="diamond", size=180, filled=True, opacity=1, color=ANOMALY_COLOR)
+    diamonds = alt.Chart(flagged).mark_point(**diamond).encode(
+        x=x, y=f"{y}:Q",
+        tooltip=[time_tooltip(), alt.Tooltip("anomalies:Q", title="anomalies"),
+                 alt.Tooltip("explanation:N", title="strongest")])
+    return alt.layer(line.encode(x=x), diamonds)
 
 
 def score_distribution(bins: pl.DataFrame) -> alt.Chart:

@@ -157,7 +157,7 @@ def quality(store: Store, config: Config, source: str, *, tables: str | None = N
             result = profile_table(connector, task, options, spec, top_k, run.run_id, now, register_for(key), sessions)
             target = every.get(task.qualified_name)
             if target is not None and target.checks:
-                result.checks = check_profiled(connector, target, every, config, result.table, result.columns, changes)
+                result.checks = check_profiled(connector, target, every, config, result, changes)
             return result
 
         report("starting")

@@ -220,6 +220,8 @@ class Store:
         own folder, the schema files and failed runs are looked at. Returns how many went."""
         folders = [self.path, *self.runs_dir.glob("_schema/*")]
         folders += [self.runs_dir / m["run_id"] for m in self.manifests() if m["status"] == "failed"]
+        # a run killed before its manifest was in place: a folder no reader lists
+        folders += [d for d in self.runs_dir.glob("*/") if d.name != "_schema" and not (d / "run.json").exists()]
         files = [f for folder in folders for f in (folder.rglob(".*.tmp") if folder.parent == self.runs_dir
                                                    else folder.glob(".*.tmp"))]
         return clear_stale_temp(files)

@@ -116,7 +116,8 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
                 src, method = other
             else:
                 isolate(conn, connector.dialect, specs,
-                        lambda cols: profile.profile_sql(cols, src, connector, top_k, now), deadline, _demote)
+                        lambda cols: next(iter(connector.profile_statements(cols, src, top_k, now)), None),
+                        deadline, _demote)
             rows = _grouped(conn, connector, specs, src, top_k, now, deadline, options, sessions)
         stats = profile.parse_result(rows, specs)
     odd_row = _odd_row(conn, connector, specs, src, deadline) if not stats or any(map(profile.odd_measured, specs)) else {}
@@ -192,13 +193,13 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
 def _grouped(conn, connector: Connector, specs: list[profile.ColumnSpec], src: exp.Expression, top_k: int,
              now: datetime, deadline: Deadline, options: QualityOptions, sessions: int) -> list[tuple]:
     """The rows of the profile statements of every groupable column."""
-    sqls = profile.statements(specs, src, connector, top_k, now)
+    sqls = connector.profile_statements(specs, src, top_k, now)
     if connector.PARALLEL_SESSIONS and sessions > 1 and len(sqls) > 1:
-        return on_sessions(conn, connector, sqls, deadline, options, sessions)
+        return connector.profile_rows(on_sessions(conn, connector, sqls, deadline, options, sessions), specs)
     rows: list[tuple] = []
     for sql in sqls:
         rows.extend(run(conn, sql, deadline))
-    return rows
+    return connector.profile_rows(rows, specs)
 
 
 def _demote(spec: profile.ColumnSpec, error: str) -> None:

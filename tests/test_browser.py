@@ -268,3 +268,78 @@ def test_fresh_server_names_pages_by_title_and_a_failed_scan_looks_failed(tmp_pa
         settle(pg)
         shoot(pg, "runs_failed_scan")
     context.close()
+
+
+def flag_demo(store) -> None:
+    """A third quality run of the demo's customers whose score dropped and whose monitors
+    flagged it (as `dsa.monitors` writes them)."""
+    import polars as pl
+
+    t = "demo_shop.main.customers"
+    with store.begin_run("demo_shop", "quality") as run:
+        run.write("table_quality_metrics", pl.DataFrame({
+            "run_id": [run.run_id], "connection": ["demo_shop"], "qualified_name": [t], "table_qualified_name": [t],
+            "status": ["profiled"], "row_count": [40], "column_count": [8], "quality_score": [40.0]}))
+        run.write("anomalies", pl.DataFrame({
+            "run_id": [run.run_id], "connection": ["demo_shop"], "qualified_name": [t], "table_qualified_name": [t],
+            "metric": ["quality_score"], "value": [40.0], "expected": [85.0], "score": [-9.0], "history": [7],
+            "explanation": ["customers.quality_score 40 is 9.0 MADs below its 7-run median 85"]}))
+
+
+def red_pixels(png: bytes) -> int:
+    """Pixels of the anomaly marks' red (#c62828) in a screenshot."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return sum(1 for r, g, b in image.getdata() if abs(r - 198) < 20 and g < 70 and b < 70)
+
+
+def test_overview_leads_with_attention_and_marks_anomalies(browser, tmp_path_factory):
+    from dsa.demo import run_demo
+    from dsa.store import Store
+
+    base = tmp_path_factory.mktemp("flagged")
+    store = Store(base / "store")
+    run_demo(store)
+    flag_demo(store)
+    (base / "dsa.yaml").write_text("sources: {}\n")
+    env = {**os.environ, "DSA_STORE": str(store.path), "DSA_CONFIG": str(base / "dsa.yaml"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env.pop("DSA_READ_ONLY", None)
+    with app_server(env, base) as url:
+        pg = browser.new_page(viewport={"width": 1400, "height": 1400})
+        pg.set_default_timeout(30_000)
+        try:
+            pg.goto(url)
+            pg.get_by_role("heading", name="Needs attention").wait_for()
+            settle(pg)
+            pg.wait_for_timeout(1500)
+            shoot(pg, "overview_attention")
+            # the list leads the page: above the connection's own section
+            top = {name: pg.get_by_role("heading", name=name).first.bounding_box()["y"]
+                   for name in ("Needs attention", "demo_shop")}
+            assert top["Needs attention"] < top["demo_shop"]
+            metrics = [" ".join(m.split()) for m in pg.locator('[data-testid="stMetric"]').all_inner_texts()]
+            assert metrics[:4] == ["Failed checks 4", "Anomalies 1", "Score drops 1", "Schema changes 26"], metrics
+            assert metrics[4].startswith("Schema findings "), metrics
+            # the grid draws the rows in view: the most pressing ones, first
+            pg.wait_for_function("() => [...document.querySelectorAll('[role=gridcell]')]"
+                                 ".some(c => c.textContent.trim() === 'score drop')")
+            cells = [c.strip() for c in pg.locator('[role=gridcell]').all_inner_texts()]
+            assert {"failed check", "anomaly", "score drop", "schema change"} <= set(cells)
+            assert "customers.quality_score 40 is 9.0 MADs below its 7-run median 85" in cells
+            # the score trend carries a red diamond on the run that flagged it; before it, none
+            charts = pg.locator('[data-testid="stVegaLiteChart"]')
+            assert charts.count() >= 1
+            for _ in range(20):  # vega draws after the element appears (and again if the script reruns)
+                pg.wait_for_timeout(750)
+                settle(pg)
+                shot = charts.first.screenshot()
+                if red_pixels(shot) > 20:
+                    break
+            (SHOTS / "overview_trend.png").write_bytes(shot)
+            assert red_pixels(shot) > 20
+        finally:
+            pg.close()

@@ -197,3 +197,20 @@ def test_quality_runs_judge_checks_and_feed_the_monitors(shop, tmp_path):
     flags = store.sql("SELECT metric, value, expected, explanation FROM anomalies WHERE metric = 'row_count'")
     assert flags.rows() == [("row_count", 5.0, 41.0, flags["explanation"][0])]
     assert flags["explanation"][0].startswith("orders.row_count 5 is ") and "below its 3-run median 41" in flags["explanation"][0]
+
+
+def test_a_quality_run_samples_failed_duplicates_from_its_top_values(shop, tmp_path):
+    from dsa.store import Store
+
+    # status holds 'new' 20 times and 'paid' 20 times: 38 duplicates, both values repeated
+    shop(["duplicate_count(status) = 0", "duplicate_count(id) = 0"])
+    code, out, _ = run_cli(["check", "shop", "--format", "json"])
+    alone = {r["name"]: r for r in json.loads(out)}
+    assert run_cli(["quality", "shop"])[0] == 0
+    stored = Store(tmp_path / "store").sql(
+        "SELECT r.name, r.value, r.outcome, r.samples FROM check_results r JOIN sync_runs s USING (run_id) "
+        "WHERE s.run_type = 'quality'")
+    profiled = {n: (v, o, json.loads(x) if x else None) for n, v, o, x in stored.iter_rows()}
+    assert profiled["duplicate_count(status) = 0"][:2] == (alone["duplicate_count(status) = 0"]["value"], "fail") == (38, "fail")
+    assert {s["value"] for s in profiled["duplicate_count(status) = 0"][2]} == {"new", "paid"}
+    assert profiled["duplicate_count(id) = 0"] == (0, "pass", None)

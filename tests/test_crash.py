@@ -64,7 +64,15 @@ def _dsa(root: Path, store: Path, *args: str, input: str | None = None) -> subpr
 
 
 def _run_ids(store: Path) -> set[str]:
-    return {p.name for p in (store / "runs").iterdir() if p.is_dir() and p.name != "_schema"}
+    """The runs as the store lists them: folders with a manifest. A kill between a run folder's
+    creation and its manifest's leaves an empty folder that no reader lists (asserted below)."""
+    return {p.parent.name for p in (store / "runs").glob("*/run.json")}
+
+
+def _unlisted(store: Path) -> list[str]:
+    """Run folders without a manifest, and whatever is in them."""
+    return sorted(f.relative_to(store).as_posix() for p in (store / "runs").iterdir()
+                  if p.is_dir() and p.name != "_schema" and not (p / "run.json").exists() for f in [p, *p.rglob("*")])
 
 
 def _temp_files(store: Path) -> list[str]:
@@ -118,6 +126,8 @@ def test_killed_writer_loses_nothing(history, tmp_path, command):
             assert after.get(path) == digest, (command, path)
         new = _run_ids(store) - before_runs
         assert len(new) <= 1, new
+        # nothing but a manifest's temp file, if any (the next run clears it: asserted at the end)
+        assert all(len(Path(f).parts) == 2 or f.endswith(".tmp") for f in _unlisted(store)), _unlisted(store)
         if command == "rotate-key":  # a rotation makes no run: was it caught between its steps?
             keys = len((store / "secret.key").read_text().split())
             outcomes["between its steps (two keys)" if keys > 1 else "before or after its steps"] += 1

@@ -1,12 +1,14 @@
 """Evaluating checks: find their tables in a scan, measure in the engine, judge.
 
-`evaluate(...)` measures the checks of one table on an open connection (dsa.checks.plan builds
+`evaluate(...)` measures the checks of one table on the source's sessions (dsa.checks.plan builds
 the statements); its outcomes are pass | warn | fail | error, and a check that cannot run (no
 such column, a SQL error, a timeout) errors alone.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -200,13 +202,47 @@ def age(value: Any, now: datetime) -> float | None:
     return (now - value).total_seconds()
 
 
-def evaluate(connector, conns: list, target: Target, every: dict[str, Target], mask, timeout_s: float,
+class Sessions:
+    """The connections that measure checks, opened as they are first needed (up to `most`) and
+    set up like profiling ones (Postgres: work_mem for the groupings, no JIT) under the source's
+    own statement timeout. Only engines with PARALLEL_SESSIONS get more than one."""
+
+    def __init__(self, connector, options, most: int):
+        self.connector, self.options = connector, options
+        self.most = most if connector.PARALLEL_SESSIONS else 1
+        self.open: list = []
+
+    def take(self, n: int) -> list:
+        while len(self.open) < min(max(n, 1), self.most):
+            conn = self.connector.connect()
+            self.open.append(conn)
+            self.connector.prepare_profile_session(conn, self.options)
+        return self.open[:max(n, 1)]
+
+    def close(self) -> None:
+        for conn in self.open:
+            try:
+                conn.close()
+            except Exception:
+                pass
+        self.open.clear()
+
+    def __enter__(self) -> Sessions:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def evaluate(connector, pool: Sessions, target: Target, every: dict[str, Target], mask, timeout_s: float,
              schema_changes: Callable[[Target], dict[str, list[str]]], now: datetime,
-             known: dict[tuple[str, str | None], Any] | None = None) -> list[Outcome]:
-    """Measure and judge the checks of one table on `conns[0]`; with a second connection, the
-    grouping pass runs on it beside the aggregate pass. `known`: values already measured (by the
-    profile of a quality run), by (metric, column); those checks run no SQL."""
-    conn = conns[0]
+             known: dict[tuple[str, str | None], Any] | None = None,
+             repeated: dict[str, list[str]] | None = None) -> list[Outcome]:
+    """Measure and judge the checks of one table. The table's passes (the aggregate statement and
+    each grouping) run at once, each on a session of its own as far as `pool` allows; the
+    rest runs on the first session. `known`: values already measured (by the profile of a
+    quality run), by (metric, column): those checks run no SQL; `repeated`: values the profile
+    saw more than once, by column (the samples of a failed duplicate check)."""
     rel = connector.profile_relation(target.schema, target.table)
     outcomes, shared, alone = [], [], []
     aggregates = plan.Aggregates()
@@ -221,6 +257,8 @@ def evaluate(connector, conns: list, target: Target, every: dict[str, Target], m
         o.masked = bool(col) and masked(target, col, mask)
         if known and (check.metric.kind, col) in known:
             o.value = known[(check.metric.kind, col)]
+            if check.metric.kind in plan.GROUPED and repeated and not o.masked:
+                o.samples = [{"value": v, "count": None} for v in repeated.get(col, [])[:plan.SAMPLES]]
             continue
         if known and within(check, known.get(("min", col)), known.get(("max", col))):
             o.value = 0  # every value lies in the valid range: nothing to count
@@ -228,26 +266,51 @@ def evaluate(connector, conns: list, target: Target, every: dict[str, Target], m
         reader = plan.aggregate(connector, check, plan.column(col) if col else None, aggregates)
         (shared if reader else alone).append((o, reader))
     grouped = [o for o, _ in alone if o.check.metric.kind in plan.GROUPED]
-    with ThreadPoolExecutor(max_workers=1) as beside:
-        pending = beside.submit(_grouped, connector, conns[-1], grouped, rel, timeout_s) \
-            if grouped and len(conns) > 1 else None
-        if shared:
-            _shared(connector, conn, aggregates, shared, rel, timeout_s)
-        if pending is not None:
-            pending.result()
-        elif grouped:
-            _grouped(connector, conn, grouped, rel, timeout_s)
+    passes: list[Callable[[Any], None]] = []
+    finish = None
+    if grouped:
+        passes, finish = _groupings(connector, grouped, target, rel, timeout_s)
+    if shared:
+        passes.append(lambda c: _shared(connector, c, aggregates, shared, rel, timeout_s))
+    if passes:
+        at_once(pool.take(len(passes)), passes)
+    if finish:
+        finish()
     for o, _ in alone:
         if o.check.metric.kind not in plan.GROUPED:
-            _alone(connector, conn, o, target, every, rel, timeout_s, schema_changes)
+            _alone(connector, pool, o, target, every, rel, timeout_s, schema_changes)
     for o in outcomes:
         if o.check.metric.kind == "freshness" and o.outcome != "error":
             o.value = age(o.value, now)
         judge(o)
         if o.outcome in ("pass", "error"):
             o.samples = None
-    _samples(connector, conn, outcomes, target, every, rel, timeout_s)
+    _samples(connector, pool, outcomes, target, every, rel, timeout_s)
     return outcomes
+
+
+def at_once(conns: list, passes: list[Callable[[Any], None]]) -> None:
+    """Run `passes` (each given a connection), as many at once as there are connections; a
+    connection takes the next pass when done with one. Passes record their own errors."""
+    if len(conns) == 1 or len(passes) == 1:
+        for job in passes:
+            job(conns[0])
+        return
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    for job in passes:
+        todo.put(job)
+
+    def drain(conn) -> None:
+        while True:
+            try:
+                job = todo.get_nowait()
+            except queue.Empty:
+                return
+            job(conn)
+
+    with ThreadPoolExecutor(min(len(conns), len(passes)), thread_name_prefix="dsa-check") as pool:
+        for done in [pool.submit(drain, c) for c in conns[:len(passes)]]:
+            done.result()
 
 
 def _shared(connector, conn, aggregates: plan.Aggregates, shared: list, rel, timeout_s: float) -> None:
@@ -274,28 +337,43 @@ def _shared(connector, conn, aggregates: plan.Aggregates, shared: list, rel, tim
         o.value = reader(values)
 
 
-def _grouped(connector, conn, grouped: list[Outcome], rel, timeout_s: float) -> None:
-    """The duplicate and distinct metrics, and their samples: each column grouped once."""
-    names = list(dict.fromkeys(o.column for o in grouped))
+def _groupings(connector, grouped: list[Outcome], target: Target, rel,
+               timeout_s: float) -> tuple[list[Callable[[Any], None]], Callable[[], None]]:
+    """The duplicate and distinct metrics, and their samples: each column grouped once, in the
+    passes of `plan.grouped_statements`, text columns (the slowest to group) first. Returns the
+    passes and what sets the outcomes' values once they all ran."""
+    names = sorted(dict.fromkeys(o.column for o in grouped), key=lambda n: target.columns.get(n) != "string")
     found: dict[str, plan.Groups] = {}
     failed: dict[str, str] = {}
-    for sql, columns in plan.grouped_statements(rel, names, connector.dialect, connector.GROUPING_SETS):
-        try:
-            found.update(plan.read_groups(fetch(connector, conn, sql, timeout_s), columns))
-        except Exception as exc:
-            reason = str(exc) if isinstance(exc, Timeout) else scrub(one_line(str(exc)))[:300]
-            failed.update(dict.fromkeys(columns.values(), reason))
-    for o in grouped:
-        if o.column in failed:
-            o.outcome, o.error = "error", failed[o.column]
-            continue
-        groups = found[o.column]
-        o.value = groups.metric(o.check.metric.kind)
-        if not o.masked:
-            o.samples = [{"value": v, "count": None} for v in groups.samples]
+    lock = threading.Lock()
+
+    def grouping(sql: str, columns: dict[int, str]) -> Callable[[Any], None]:
+        def run(conn) -> None:
+            try:
+                groups = plan.read_groups(fetch(connector, conn, sql, timeout_s), columns)
+            except Exception as exc:
+                reason = str(exc) if isinstance(exc, Timeout) else scrub(one_line(str(exc)))[:300]
+                with lock:
+                    failed.update(dict.fromkeys(columns.values(), reason))
+                return
+            with lock:
+                found.update(groups)
+        return run
+
+    def finish() -> None:
+        for o in grouped:
+            if o.column in failed:
+                o.outcome, o.error = "error", failed[o.column]
+                continue
+            o.value = found[o.column].metric(o.check.metric.kind)
+            if not o.masked:
+                o.samples = [{"value": v, "count": None} for v in found[o.column].samples]
+
+    statements = plan.grouped_statements(rel, names, connector.dialect, connector.GROUPING_SETS)
+    return [grouping(sql, columns) for sql, columns in statements], finish
 
 
-def _alone(connector, conn, o: Outcome, target: Target, every: dict[str, Target], rel, timeout_s: float,
+def _alone(connector, pool: Sessions, o: Outcome, target: Target, every: dict[str, Target], rel, timeout_s: float,
            schema_changes) -> None:
     kind, dialect = o.check.metric.kind, connector.dialect
     try:
@@ -306,9 +384,10 @@ def _alone(connector, conn, o: Outcome, target: Target, every: dict[str, Target]
             ref = _referenced(connector, o, target, every)
             if ref is None:
                 return
-            o.value = fetch(connector, conn, plan.reference_sql(rel, o.column, *ref, dialect), timeout_s)[0][0]
+            o.value = fetch(connector, pool.take(1)[0], plan.reference_sql(rel, o.column, *ref, dialect),
+                            timeout_s)[0][0]
         else:
-            o.value = fetch(connector, conn, user_sql(o.check, dialect), timeout_s)[0][0]
+            o.value = fetch(connector, pool.take(1)[0], user_sql(o.check, dialect), timeout_s)[0][0]
     except Timeout as exc:
         o.outcome, o.error = "error", str(exc)
     except IndexError:
@@ -344,7 +423,7 @@ def user_sql(check: Check, dialect: str) -> str:
     return check.metric.arg
 
 
-def _samples(connector, conn, outcomes: list[Outcome], target: Target, every, rel, timeout_s: float) -> None:
+def _samples(connector, pool: Sessions, outcomes: list[Outcome], target: Target, every, rel, timeout_s: float) -> None:
     """Failing values of the failed and warned checks, in one extra statement."""
     branches, keyed = [], {}
     for i, o in enumerate(outcomes):
@@ -361,7 +440,7 @@ def _samples(connector, conn, outcomes: list[Outcome], target: Target, every, re
     if not branches:
         return
     try:
-        rows = fetch(connector, conn, plan.samples_sql(branches, connector.dialect), timeout_s)
+        rows = fetch(connector, pool.take(1)[0], plan.samples_sql(branches, connector.dialect), timeout_s)
     except Exception:  # samples are a courtesy: the verdicts stand without them
         for o in keyed.values():
             o.samples = None

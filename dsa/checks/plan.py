@@ -3,8 +3,9 @@
 Every check whose metric is a plain aggregate (row counts, missing, invalid values, min/max/avg/
 sum, freshness) adds its expressions to ONE `SELECT ... FROM table`; equal expressions are
 computed once. The duplicate and distinct metrics need each column grouped: one more statement,
-which on engines with GROUPING SETS groups every such column in one pass over the table (else one
-statement per column); it also yields their failing samples. `reference` (an anti-join) and `sql:`
+which on engines declaring GROUPING_SETS groups every such column in one pass over the table (else
+one statement per column, run side by side where the engine has PARALLEL_SESSIONS); it also
+yields their failing samples. `reference` (an anti-join) and `sql:`
 (the user's query) get statements of their own. Other failing samples come from one extra
 statement per table, a UNION ALL of LIMITed branches. Statements are sqlglot trees rendered per
 dialect; the engine's differences come from its connector (`regex_match`, `GROUPING_SETS`).

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from dsa import alerts, model
 from dsa.catalog import latest_run
-from dsa.checks.evaluate import Outcome, Target, evaluate, targets
+from dsa.checks.evaluate import Outcome, Sessions, Target, evaluate, targets
 from dsa.checks.language import CheckGroup
 from dsa.config import Config
 from dsa.connectors import open_source
@@ -58,12 +58,12 @@ def schema_changes(store: Store, source: str) -> Callable[[Target], dict[str, li
     return lambda target: changes.get(target.qualified_name, {})
 
 
-def session(connector, config: Config):
-    """A connection set up like a profiling one (Postgres: work_mem for the groupings, no JIT;
-    DuckDB: its memory cap), under the source's own statement timeout."""
-    conn = connector.connect()
-    connector.prepare_profile_session(conn, config.quality.model_copy(update={"timeout_s": connector.options.timeout_s}))
-    return conn
+def sessions(connector, config: Config) -> Sessions:
+    """The check sessions of a source: set up like profiling ones, under the source's own
+    statement timeout; as many at once as `quality.workers`, and at least two where the engine
+    has PARALLEL_SESSIONS (a table's aggregate pass and its groupings read side by side)."""
+    options = config.quality.model_copy(update={"timeout_s": connector.options.timeout_s})
+    return Sessions(connector, options, max(2, config.quality.workers))
 
 
 def changes_for(store: Store, source: str, found: list[Target]) -> Callable[[Target], dict[str, list[str]]]:
@@ -106,21 +106,12 @@ def check_tables(store: Store, config: Config, source: str, groups: list[CheckGr
     connector = open_source(source, config.source(source))
     changes = changes_for(store, source, found)
     now = datetime.now(timezone.utc)
-    conns = [session(connector, config)]
-    try:
-        if connector.PARALLEL_SESSIONS:  # the grouping pass reads beside the aggregate pass
-            conns.append(session(connector, config))
+    with sessions(connector, config) as pool:
         for i, target in enumerate(found):
             if progress:
                 progress(i, len(found), target.qualified_name)
-            outcomes += evaluate(connector, conns, target, every, config.quality.mask,
+            outcomes += evaluate(connector, pool, target, every, config.quality.mask,
                                  connector.options.timeout_s, changes, now)
-    finally:
-        for conn in conns:
-            try:
-                conn.close()
-            except Exception:
-                pass
     return outcomes
 
 
@@ -150,19 +141,25 @@ def from_profile(table: dict, columns: list[dict]) -> dict[tuple[str, str | None
     return known
 
 
-def check_profiled(connector, target: Target, every: dict[str, Target], config: Config, table: dict,
-                   columns: list[dict], changes: Callable[[Target], dict[str, list[str]]]) -> list[Outcome]:
-    """A profiled table's checks in a quality run: what the profile measured is reused, the rest
-    is measured on one more connection."""
-    conn = session(connector, config)
-    try:
-        return evaluate(connector, [conn], target, every, config.quality.mask, connector.options.timeout_s, changes,
-                        datetime.now(timezone.utc), from_profile(table, columns))
-    finally:
-        try:
-            conn.close()
-        except Exception:
-            pass
+def repeated_values(top: list[dict]) -> dict[str, list[str]]:
+    """The values a profile's top values show more than once, by column: a failed duplicate
+    check's samples in a quality run (masked columns' values were never stored)."""
+    out: dict[str, list[str]] = {}
+    for t in sorted(top, key=lambda t: t["rank"]):
+        if (t["count"] or 0) > 1 and t["value"] is not None and not t.get("masked"):
+            out.setdefault(t["column_name"], []).append(t["value"])
+    return out
+
+
+def check_profiled(connector, target: Target, every: dict[str, Target], config: Config, result,
+                   changes: Callable[[Target], dict[str, list[str]]]) -> list[Outcome]:
+    """A profiled table's checks in a quality run (`result`: its `TableResult`): what the profile
+    measured is reused, and failing samples of duplicates come from its top values; the rest is
+    measured on sessions of its own, opened only if something is left to read."""
+    with sessions(connector, config) as pool:
+        return evaluate(connector, pool, target, every, config.quality.mask, connector.options.timeout_s, changes,
+                        datetime.now(timezone.utc), from_profile(result.table, result.columns),
+                        repeated_values(result.top))
 
 
 def check(store: Store, config: Config, source: str, progress: Progress | None = None,

@@ -273,6 +273,7 @@ class Connector(ABC):
 
     # -- checks (dsa.checks.plan) ------------------------------------------------------------
     # GROUP BY GROUPING SETS: the duplicate checks of several columns group them in one pass
+    # (else one statement per column, side by side on engines with PARALLEL_SESSIONS)
     GROUPING_SETS: ClassVar[bool] = False
 
     def regex_match(self, value: exp.Expression, pattern: exp.Expression) -> exp.Expression:
@@ -354,6 +355,18 @@ class Connector(ABC):
         """When the engine rejected the sampled statement (`error`): another way to sample the
         relation, or None to find the columns it rejects instead."""
         return None
+
+    def profile_statements(self, specs: list, source: exp.Expression, top_k: int, now) -> list[str]:
+        """The statements profiling the groupable columns of `specs` (`dsa.profile.ColumnSpec`) over
+        `source`: by default the shared SQL (`dsa.profile.statements`), shaped by the facts above."""
+        from dsa import profile
+
+        return profile.statements(specs, source, self, top_k, now)
+
+    def profile_rows(self, rows: list[tuple], specs: list) -> list[tuple]:
+        """The rows of `profile_statements` as `dsa.profile.parse_result` reads them (an engine
+        whose statements answer in a shape of their own turns them into those rows here)."""
+        return rows
 
     def sample_seed(self, method: str) -> int | None:
         """The seed recorded for a sample drawn by `method`."""

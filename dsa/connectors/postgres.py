@@ -65,7 +65,9 @@ class PostgresConnector(Connector):
     type = "postgres"
     dialect = "postgres"
     Options = PostgresOptions
-    GROUPING_SETS = True  # checks group several columns in one pass
+    # checks group each column in a statement of its own, on sessions side by side: Postgres runs
+    # GROUPING SETS in one process, its hash tables sharing one work_mem, and sorts their rows
+    GROUPING_SETS = False
 
     # profiling (see dsa.connectors.base): block sampling for large tables, row sampling for the
     # others, both seeded (REPEATABLE); a table's column statements run on several sessions that

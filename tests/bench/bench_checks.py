@@ -1,6 +1,6 @@
-"""Benchmark: 30 checks over 10 columns of TPC-H lineitem SF1 in Postgres, dsa against Soda Core.
+"""Benchmark: 30 checks over 10 columns of TPC-H lineitem SF1 in Postgres, dsa against Soda Core and GX.
 
-    PYTHONPATH=. python tests/bench/bench_checks.py [--repeats 3] [--skip-soda] [--skip-quality]
+    PYTHONPATH=. python tests/bench/bench_checks.py [--repeats 3] [--skip-soda] [--skip-gx] [--skip-quality]
 
 The checks: row count; missing counts on 10 columns; duplicate counts on l_orderkey, l_partkey and
 l_comment; min/max bounds on 7 numeric columns; two date ranges. Contenders, all timed as
@@ -10,6 +10,8 @@ processes in this one invocation, round-robin over the repeats:
 - Soda Core 3.5 (`soda scan`, soda-core-postgres from PyPI) with its default failing-row samples,
   and with samples off (`samples limit: 0` on every check). Soda lives in its own virtualenv
   (/work/benchdata/venv-soda) so it never touches dsa's dependencies;
+- Great Expectations 1.x (`gx_checks.py`: the same checks as expectations, its default result
+  format), from its own virtualenv too (/work/benchdata/venv-gx); no target, measured for reference;
 - `dsa quality` of the table with and without checks attached.
 
 Printed: median wall seconds per contender and the ratios against their targets (dsa check at
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import os
 import statistics
 import subprocess
@@ -35,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_quality import DATA, PG_DB, PG_DSN, ROOT, ensure_data  # noqa: E402
 
 SODA = DATA / "venv-soda" / "bin" / "soda"
+GX = DATA / "venv-gx" / "bin" / "python"
 LOCK = Path(str(DATA) + ".lock")
 NOT_NULL = ["l_orderkey", "l_partkey", "l_suppkey", "l_quantity", "l_extendedprice", "l_discount", "l_tax",
             "l_shipdate", "l_receiptdate", "l_comment"]
@@ -92,12 +96,15 @@ def write_files(folder: Path) -> dict[str, list[str]]:
     (folder / "soda.yml").write_text(yaml.safe_dump(soda_config))
     (folder / "soda_samples.yml").write_text(soda_checks(True))
     (folder / "soda_no_samples.yml").write_text(soda_checks(False))
+    gx_spec = {"url": f"postgresql+psycopg2://postgres@{host}/{PG_DB}", "not_null": NOT_NULL, "unique": UNIQUE,
+               "bounds": BOUNDS, "dates": DATES}
     dsa = [sys.executable, "-m", "dsa", "--store", str(folder / "store")]
     soda = [str(SODA), "scan", "-d", PG_DB, "-c", str(folder / "soda.yml")]
     return {
         "dsa check": [*dsa, "--config", str(folder / "checks.yaml"), "check", "bench"],
         "soda default": [*soda, str(folder / "soda_samples.yml")],
         "soda no samples": [*soda, str(folder / "soda_no_samples.yml")],
+        "gx": [str(GX), str(Path(__file__).parent / "gx_checks.py"), json.dumps(gx_spec)],
         # the whole table (no sample): a sampled profile cannot stand in for exact check values
         "dsa quality": [*dsa, "--config", str(folder / "plain.yaml"), "quality", "bench", "--sample", "100%"],
         "dsa quality + checks": [*dsa, "--config", str(folder / "checks.yaml"), "quality", "bench", "--sample", "100%"],
@@ -105,11 +112,13 @@ def write_files(folder: Path) -> dict[str, list[str]]:
 
 
 def timed(argv: list[str], home: Path) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **({"HOME": str(home)} if "soda" in argv[0] else {})}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GX_ANALYTICS_ENABLED": "false",
+           **({"HOME": str(home)} if "soda" in argv[0] else {})}
     started = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
-    if done.returncode not in (0, 5, 2) or (done.returncode == 2 and "soda" not in argv[0]):
+    if done.returncode not in (0, 5, 2) or (done.returncode == 2 and "soda" not in argv[0]) or (
+            "gx_checks.py" in argv[1:2] and done.returncode != 0):
         sys.exit(f"{' '.join(argv[-3:])} failed ({done.returncode}): {done.stderr[-2000:]}")
     return seconds
 
@@ -118,6 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-soda", action="store_true")
+    parser.add_argument("--skip-gx", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args()
     with open(LOCK, "w") as lock:  # the shared data is built by one process at a time
@@ -135,6 +145,11 @@ def main() -> None:
                 sys.exit(f"no Soda at {SODA}: python -m venv {SODA.parents[1]} && "
                          f"{SODA.parent}/pip install soda-core-postgres==3.5.6")
             names += ["soda default", "soda no samples"]
+        if not args.skip_gx:
+            if not GX.exists():
+                sys.exit(f"no Great Expectations at {GX}: python -m venv {GX.parents[1]} && "
+                         f"{GX.parent}/pip install 'great_expectations>=1,<2' psycopg2-binary")
+            names.append("gx")
         if not args.skip_quality:
             names += ["dsa quality", "dsa quality + checks"]
         times: dict[str, list[float]] = {n: [] for n in names}
@@ -149,6 +164,8 @@ def main() -> None:
     if "soda default" in median:
         print(f"soda default / dsa check:    {median['soda default'] / median['dsa check']:.2f}x  (target >= 2)")
         print(f"soda no samples / dsa check: {median['soda no samples'] / median['dsa check']:.2f}x  (target >= 1)")
+    if "gx" in median:
+        print(f"gx / dsa check:              {median['gx'] / median['dsa check']:.2f}x  (no target)")
     if "dsa quality" in median:
         print(f"quality with / without checks: {median['dsa quality + checks'] / median['dsa quality']:.2f}x  (target <= 1.15)")
 
