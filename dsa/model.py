@@ -134,11 +134,13 @@ TABLE_QUALITY_METRICS = {
     "row_count_estimated": B,
     "column_count": I,
     "size_bytes": I,  # from the scan, when the engine reports it
-    "sample_method": S,  # full | system | bernoulli | reservoir | rowid_hash | random
+    "sample_method": S,  # full | system | bernoulli | reservoir | key_ranges | rowid_hash | random
     "sample_percent": F,
     "sample_rows": I,  # rows actually profiled
     "sample_seed": I,
     "approximate": B,  # true when column metrics come from a sample
+    "malformed_rows": I,  # rows that do not fit the table's columns (CSV rows of another width)
+    "findings": S,  # JSON list: {finding, count, message, csv (the dialect read with)}
     "quality_score": F,
     "score_components": S,  # JSON: component -> score
     "score_explanation": S,

@@ -595,7 +595,14 @@ def parse_result(rows: list[tuple], columns: list[ColumnSpec]) -> dict[int, dict
             prof["hist"].append((int(pos), int(ms[0]), ms[1], ms[2]))
         elif kind == "period":
             prof["periods"].append((t1, int(ms[0])))
+        elif kind in ("hist_end", "period_end"):  # the running count at a bin's (month's) last value
+            prof.setdefault(kind, []).append((int(pos) if kind == "hist_end" else t1, int(ms[0]), ms[1], ms[2]))
     for prof in out.values():
+        for kind, key in (("hist_end", "hist"), ("period_end", "periods")):
+            below = 0
+            for at, running, lo, hi in sorted(prof.pop(kind, [])):
+                prof[key].append((at, running - below, lo, hi) if key == "hist" else (at, running - below))
+                below = running
         prof["top"].sort()
         prof["hist"].sort()
         prof["periods"].sort(key=lambda p: (p[0] is None, p[0] or ""))

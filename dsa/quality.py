@@ -55,6 +55,7 @@ class QualityResult:
     quality_score: float | None
     worst_columns: list[dict[str, Any]]
     skipped: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> {metric: why}
+    malformed: dict[str, int] = field(default_factory=dict)  # table -> rows not fitting its columns
 
     def summary(self) -> str:
         status = self.status
@@ -66,6 +67,9 @@ class QualityResult:
             text += f", score {self.quality_score:.1f}"
         if self.failed:
             text += f", {len(self.failed)} tables failed"
+        if self.malformed:
+            names = ", ".join(f"{t} ({n:,})" for t, n in sorted(self.malformed.items()))
+            text += f", {sum(self.malformed.values()):,} malformed rows in {names}"
         return text
 
 
@@ -216,6 +220,7 @@ def quality(store: Store, config: Config, source: str, *, tables: str | None = N
         quality_score=run.counts.get("quality_score"), worst_columns=worst,
         skipped={c["qualified_name"]: json.loads(c["skipped_metrics"]) for r in results for c in r.columns
                  if c.get("skipped_metrics")},
+        malformed={r.table["qualified_name"]: r.table["malformed_rows"] for r in results if r.table.get("malformed_rows")},
     )
 
 

@@ -231,6 +231,23 @@ def quality_score(tables_: pl.DataFrame, schema: str | None, table_name: str | N
     return tables_["quality_score"].mean()
 
 
+def table_findings(tables_: pl.DataFrame, schema: str | None, table_name: str | None) -> list[str]:
+    """What reading the tables found wrong with their data (`findings`: malformed CSV rows), one
+    line each naming the table and the CSV dialect it was read with, from `quality_tables`."""
+    if "findings" not in tables_.columns:  # runs from before findings were recorded
+        return []
+    if schema is not None:
+        tables_ = tables_.filter(pl.col("schema_name") == schema)
+    if table_name is not None:
+        tables_ = tables_.filter(pl.col("table_name") == table_name)
+    lines = []
+    for row in tables_.filter(pl.col("findings").is_not_null()).sort("schema_name", "table_name").iter_rows(named=True):
+        for f in json.loads(row["findings"]):
+            dialect = ", ".join(f"{k} {v!r}" for k, v in (f.get("csv") or {}).items() if k != "given")
+            lines.append(f"{row['table_name']}: {f['message']}" + (f"; read as CSV with {dialect}" if dialect else ""))
+    return lines
+
+
 def quality_totals(columns: pl.DataFrame) -> dict:
     """Column count and mean null % of filtered column profiles: columns, nulls."""
     return {"columns": columns.height, "nulls": columns["null_percentage"].mean()}

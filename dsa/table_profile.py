@@ -102,7 +102,8 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
         row_count = int(run(conn, profile.count_sql(whole(rel), connector.dialect), deadline)[0][0])
     percent = sample.percent_of(row_count)
     large = (row_count or 0) >= AUTO_SAMPLE_ROWS
-    src, method = connector.sample_source(rel, percent, sample.rows_wanted() if percent is not None else None, large)
+    keyed = connector.key_sample(conn, task.schema, task.table, rel, percent, task.columns) if percent is not None else None
+    src, method = keyed or connector.sample_source(rel, percent, sample.rows_wanted() if percent is not None else None, large)
 
     stats: dict[int, dict[str, Any]] = {}
     if any(s.groupable for s in specs):
@@ -116,7 +117,8 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
                 src, method = other
             else:
                 isolate(conn, connector.dialect, specs,
-                        lambda cols: profile.profile_sql(cols, src, connector, top_k, now), deadline, _demote)
+                        lambda cols: next(iter(connector.profile_statements(cols, src, top_k, now)), None),
+                        deadline, _demote)
             rows = _grouped(conn, connector, specs, src, top_k, now, deadline, options, sessions)
         stats = profile.parse_result(rows, specs)
     odd_row = _odd_row(conn, connector, specs, src, deadline) if not stats or any(map(profile.odd_measured, specs)) else {}
@@ -130,6 +132,7 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
     if row_count is None:
         row_count = profiled
     orphans, fk_skipped = _orphans(conn, connector, task, src, deadline)
+    findings = connector.table_findings(conn, task.schema, task.table)
 
     approximate = method != "full"
     result = TableResult(table={})
@@ -180,6 +183,8 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
         "sample_rows": profiled,
         "sample_seed": connector.sample_seed(method),
         "approximate": approximate,
+        "malformed_rows": sum(f["count"] for f in findings if f["finding"] == "malformed_rows") if findings else None,
+        "findings": model.to_json(findings) if findings else None,
         "quality_score": table_score,
         "score_components": model.to_json({c["column_name"]: c["quality_score"] for c in result.columns}),
         "score_explanation": "empty table" if row_count == 0 else score.table_explanation(result.columns),
@@ -192,13 +197,13 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
 def _grouped(conn, connector: Connector, specs: list[profile.ColumnSpec], src: exp.Expression, top_k: int,
              now: datetime, deadline: Deadline, options: QualityOptions, sessions: int) -> list[tuple]:
     """The rows of the profile statements of every groupable column."""
-    sqls = profile.statements(specs, src, connector, top_k, now)
+    sqls = connector.profile_statements(specs, src, top_k, now)
     if connector.PARALLEL_SESSIONS and sessions > 1 and len(sqls) > 1:
-        return on_sessions(conn, connector, sqls, deadline, options, sessions)
+        return connector.profile_rows(on_sessions(conn, connector, sqls, deadline, options, sessions), specs)
     rows: list[tuple] = []
     for sql in sqls:
         rows.extend(run(conn, sql, deadline))
-    return rows
+    return connector.profile_rows(rows, specs)
 
 
 def _demote(spec: profile.ColumnSpec, error: str) -> None:

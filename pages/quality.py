@@ -65,10 +65,13 @@ if not totals["columns"]:
     ui.empty("No profiled column matches these filters: widen the score range or pick another type.")
     st.stop()
 k = st.columns(3)
-ui.score_metric(k[0], reports.quality_score(ui.frame(reports.quality_tables, run), where.schema, where.table),
+quality_tables = ui.frame(reports.quality_tables, run)
+ui.score_metric(k[0], reports.quality_score(quality_tables, where.schema, where.table),
                 label="Quality score" if table == ALL else "Table score")
 k[1].metric("Columns", f"{totals['columns']:,}")
 k[2].metric("Mean null %", f"{totals['nulls']:.1f}" if totals["nulls"] is not None else "-")
+for line in reports.table_findings(quality_tables, where.schema, where.table):
+    st.warning(line, icon=":material/rule:")
 
 PCT = dict(scale=alt.Scale(domain=[0, 100]))
 c1, c2 = st.columns(2)

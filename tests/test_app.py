@@ -844,3 +844,25 @@ def test_checks_page(demo):
     assert failed == {"few missing emails", "duplicate_count(email) = 0", "reference(product_id) -> products.product_id",
                       "schema: no removed columns"}
     assert "row_count > 0" in at.code[-1].value  # the suggested checks, to copy
+
+
+def test_quality_page_shows_malformed_csv_rows(use_store, tmp_path):
+    """A CSV's rows of another width than its header's: a finding on the Quality page for that
+    table, with the dialect it was read with."""
+    from dsa.config import Config, parse_source
+    from dsa.quality import quality
+    from dsa.scan import scan
+
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    (folder / "ragged.csv").write_text("a,b,c\n1,2\n3,4,5,6\n7,8,9\n")
+    store = use_store(tmp_path / "store")
+    config = Config(sources={"f": parse_source("f", {"type": "files", "paths": [str(folder)]})})
+    scan(store, config, "f")
+    assert quality(store, config, "f", sample="100%").malformed == {f'f."{folder}".ragged': 2}
+    at = app("quality", conn="f", table="ragged")
+    no_exception(at)
+    warnings = [str(w.value) for w in at.warning]
+    assert warnings == ["ragged: 2 of 3 rows do not match the header's columns (read with them: short rows padded "
+                        "with nulls, extra fields dropped); read as CSV with delimiter ',', "
+                        "has_header True, skip_rows 0, encoding 'utf-8', decimal_separator '.'"], warnings

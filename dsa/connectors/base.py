@@ -350,11 +350,35 @@ class Connector(ABC):
             method = "bernoulli" if "bernoulli" in methods else methods[0]
         return sampling.tablesample(rel, method, percent, rows, self.SAMPLE_IS_SEEDED), method
 
+    def key_sample(self, conn, schema: str, table: str, rel: exp.Expression, percent: float,
+                   columns: list[dict[str, Any]]) -> tuple[exp.Expression, str] | None:
+        """A sample that reads only part of the table through its key (ranges of the primary key,
+        chosen by dsa's seed), or None: `sample_source` draws the sample."""
+        return None
+
+    def table_findings(self, conn, schema: str, table: str) -> list[dict[str, Any]]:
+        """What reading the table found wrong with its data, as findings of the table: dicts with
+        `finding` (e.g. `malformed_rows`), `count` and `message` (files: CSV rows of another
+        width than the header's). Engines that store typed rows find none."""
+        return []
+
     def resample(self, rel: exp.Expression, percent: float, method: str,
                  error: Exception) -> tuple[exp.Expression, str] | None:
         """When the engine rejected the sampled statement (`error`): another way to sample the
         relation, or None to find the columns it rejects instead."""
         return None
+
+    def profile_statements(self, specs: list, source: exp.Expression, top_k: int, now) -> list[str]:
+        """The statements profiling the groupable columns of `specs` (`dsa.profile.ColumnSpec`) over
+        `source`: by default the shared SQL (`dsa.profile.statements`), shaped by the facts above."""
+        from dsa import profile
+
+        return profile.statements(specs, source, self, top_k, now)
+
+    def profile_rows(self, rows: list[tuple], specs: list) -> list[tuple]:
+        """The rows of `profile_statements` as `dsa.profile.parse_result` reads them (an engine
+        whose statements answer in a shape of their own turns them into those rows here)."""
+        return rows
 
     def sample_seed(self, method: str) -> int | None:
         """The seed recorded for a sample drawn by `method`."""

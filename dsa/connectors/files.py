@@ -290,6 +290,30 @@ class FilesConnector(DuckdbEngine):
                     ds.bad.append((ds.files[0], _first_line(exc)))
                     ds.files = []
 
+    def table_findings(self, conn, schema: str, table: str) -> list[dict[str, Any]]:
+        """A CSV dataset's malformed rows: rows read with the header's columns (short rows padded,
+        extra fields dropped) less the rows a strict reading keeps, with the dialect chosen."""
+        ds = next((d for d in self._datasets if (d.schema, d.table) == (schema, table)), None)
+        if ds is None or ds.format != "csv" or not ds.files:
+            return []
+        count = exp.select(exp.Count(this=exp.Star()))
+        padded = count.from_(exp.table_(table, db=schema, quoted=True)).sql("duckdb")
+        strict = count.copy().from_(_reader(ds, ds.files, ds.union, strict=True).subquery("r")).sql("duckdb")
+        cur = conn.cursor()
+        try:
+            rows = []
+            for sql in (padded, strict):
+                cur.execute(sql)
+                rows.append(cur.fetchone()[0])
+        finally:
+            cur.close()
+        malformed = rows[0] - rows[1]
+        if malformed <= 0:
+            return []
+        return [{"finding": "malformed_rows", "count": malformed, "csv": _csv_attributes(ds),
+                 "message": f"{malformed:,} of {rows[0]:,} rows do not match the header's columns "
+                            f"(read with them: short rows padded with nulls, extra fields dropped)"}]
+
     def extract_raw(self, conn, progress=None) -> dict[str, list[dict[str, Any]]]:
         raw: dict[str, list] = {"schemas": [{"schema_name": s} for s in self._schemas], "tables": [], "columns": []}
         errors = list(self._errors)
@@ -404,14 +428,17 @@ class FilesConnector(DuckdbEngine):
         return view.sql("duckdb")
 
 
-def _reader(ds: Dataset, files: list[str], union: bool) -> exp.Select:
-    """SELECT * FROM read_<format>(files, ...): how the dataset's files are read, everywhere."""
+def _reader(ds: Dataset, files: list[str], union: bool, strict: bool = False) -> exp.Select:
+    """SELECT * FROM read_<format>(files, ...): how the dataset's files are read, everywhere.
+    `strict`: CSV rows of another width than the header's (or otherwise malformed) left out."""
     reader = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json"}[ds.format]
     options: dict[str, Any] = {"hive_partitioning": ds.hive, "union_by_name": union}
     if ds.format == "json":
         options["format"] = ds.json_format
     elif ds.format == "csv":
         options.update(ds.csv)
+        if strict:
+            options.update(null_padding=False, strict_mode=True, ignore_errors=True)
         if "columns" in options:  # one file with its header's columns: nothing to unite
             options["union_by_name"] = False
     args = [exp.Array(expressions=[exp.Literal.string(f) for f in files])] + _named_args(options)

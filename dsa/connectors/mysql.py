@@ -48,6 +48,9 @@ class MysqlConnector(Connector):
     BYTE_GROUPS = True
     MAX_WITH = 64  # MariaDB: "Too many WITH elements in WITH clause" past a 64-bit table map
     REGEX = "instr"
+    # a statement per column, each reading its grouped rows once (`dsa.profile_once`: MariaDB groups
+    # the table again for every reference to a WITH element), several at once on their own sessions
+    PARALLEL_SESSIONS = True
     _server_without_tls = False  # learnt by a first session in PREFERRED mode (see connect)
 
     def target(self) -> dict[str, Any]:
@@ -127,6 +130,32 @@ class MysqlConnector(Connector):
         except Exception:  # the source's own timeout (set on connecting) still holds
             pass
 
+    def prepare_profile_session(self, conn, options) -> None:
+        """The statement timeout, and room in memory for a column's grouped rows: the windows over
+        them write a temporary table, which past tmp_table_size (16 MB by default) goes to disk
+        and is read again for every window (three times slower). Only this session's own
+        temporary tables; the source is never written."""
+        super().prepare_profile_session(conn, options)
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION tmp_table_size = GREATEST(@@tmp_table_size, %s), "
+                        "max_heap_table_size = GREATEST(@@max_heap_table_size, %s)", (PROFILE_TMP_BYTES, PROFILE_TMP_BYTES))
+
+    def profile_statements(self, columns, source, top_k, now=None):
+        from dsa import profile_once
+
+        return profile_once.statements(columns, source, self, top_k, now)
+
+    def begin_snapshot(self, conn) -> None:
+        """A read-only transaction with its consistent snapshot (InnoDB)."""
+        with conn.cursor() as cur:
+            cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+
+    def join_snapshot(self, conn, snapshot) -> None:
+        """MySQL and MariaDB cannot hand a snapshot to another session: each of a table's sessions
+        starts its own the moment it opens, right after the first one's (a row written in
+        between would be seen by some of its columns only)."""
+        self.begin_snapshot(conn)
+
     def canceller(self, conn):
         """KILL QUERY from a second session (`kill_query.sql`): PyMySQL cannot interrupt a statement."""
         thread_id = conn.thread_id()
@@ -158,6 +187,45 @@ class MysqlConnector(Connector):
             return sampling.whole(rel), "full"
         keep = exp.LT(this=exp.Rand(this=exp.Literal.number(sampling.SEED)), expression=exp.Literal.number(percent / 100.0))
         return sampling.filtered(rel, keep), "bernoulli"
+
+    def key_sample(self, conn, schema, table, rel, percent, columns):
+        """`percent` of the blocks of the primary key's leading column (an integer): its range split
+        into KEY_BLOCKS blocks of equal width, of which a seeded choice is read by index range
+        scans, so only about `percent` of the rows are read (RAND() reads every row). None for a
+        table without such a key."""
+        import random
+
+        from sqlglot import exp
+
+        from dsa import sampling
+
+        with conn.cursor() as cur:
+            cur.execute(queries.text("mysql/sample_key"), (schema, table))
+            found = cur.fetchone()
+            family = {c["column_name"]: c.get("type_family") for c in columns}
+            if not found or family.get(found[0]) not in ("integer", "boolean"):
+                return None
+            key = exp.column(found[0], table=sampling.SRC, quoted=True)
+            bounds = exp.select(exp.Min(this=key), exp.Max(this=key.copy())).from_(sampling.whole(rel))
+            cur.execute(bounds.sql(dialect=self.dialect))
+            lo, hi = cur.fetchone()
+        if lo is None:
+            return None
+        lo, hi = int(lo), int(hi)
+        blocks = min(KEY_BLOCKS, hi - lo + 1)
+        width = -(-(hi - lo + 1) // blocks)
+        chosen = sorted(random.Random(sampling.SEED).sample(range(blocks), max(1, round(blocks * percent / 100))))
+        ranges: list[list[int]] = []
+        for b in chosen:  # neighbouring blocks read as one range
+            start, end = lo + b * width, min(hi, lo + (b + 1) * width - 1)
+            if ranges and ranges[-1][1] + 1 == start:
+                ranges[-1][1] = end
+            else:
+                ranges.append([start, end])
+        column = exp.column(found[0], quoted=True)
+        keep = exp.or_(*[exp.Between(this=column.copy(), low=exp.Literal.number(a), high=exp.Literal.number(b))
+                         for a, b in ranges])
+        return sampling.filtered(rel, keep), "key_ranges"
 
     def query_params(self, conn) -> dict[str, Any]:
         return {"database": self.target()["database"]}
@@ -304,6 +372,8 @@ class MysqlConnector(Connector):
                           f"a column's definition is longer than the server's max_allowed_packet")
 
 
+PROFILE_TMP_BYTES = 256 << 20  # a profiling session's in-memory temporary tables may grow to this
+KEY_BLOCKS = 1000  # a key-range sample picks among this many blocks of the key's range
 COLUMNS_PER_ROW = 10_000  # columns.sql: more than a table can have (MySQL and MariaDB: 4,096)
 GROUP_CONCAT_MAX_LEN = 1 << 30  # past max_allowed_packet (16 MB by default) the server cuts anyway
 _TABLE_EXTRA = ("engine", "collation", "auto_increment", "data_bytes", "index_bytes", "create_options")

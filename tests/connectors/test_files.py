@@ -290,3 +290,28 @@ class TestFilesQuality(QualityContract, DiffContract):
     def change(self, db):
         db.create("t", [("id", {"duckdb": "INTEGER"}, "integer"), ("a", {"duckdb": "VARCHAR"}, "string"),
                         ("c", {"duckdb": "INTEGER"}, "integer")], [(1, "x", 2)])
+
+
+def test_malformed_csv_rows_are_a_finding_of_their_table(tmp_path, dsa_cli):
+    """A CSV with ragged rows is read with its header's columns; the rows of another width are
+    counted (against DuckDB splitting each line itself) and recorded as the table's finding, with
+    the dialect read with: in the command's summary and the catalog."""
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    (folder / "ragged.csv").write_text("a,b,c\n1,2\n3,4,5,6\n7,8,9\n10,11,12\n13\n")
+    (folder / "fine.csv").write_text("x,y\n1,2\n")
+    (tmp_path / "dsa.yaml").write_text(f"sources:\n  f: {json.dumps({'type': 'files', 'paths': [str(folder)]})}\n")
+    assert dsa_cli("scan", "f").returncode == 0
+    out = dsa_cli("quality", "f")
+    assert out.returncode == 0, out.stderr
+    con = duckdb.connect()
+    lines = con.execute("SELECT count(*) FROM read_csv($1, columns = {'line': 'VARCHAR'}, header = true, delim = '\x01', "
+                        "quote = '') WHERE len(string_split(line, ',')) <> 3", [str(folder / "ragged.csv")]).fetchone()[0]
+    assert lines == 3
+    assert f'3 malformed rows in f."{folder}".ragged (3)' in out.stdout
+    got = json.loads(dsa_cli("query", "SELECT table_name, malformed_rows, findings FROM latest_table_quality_metrics "
+                                      "ORDER BY table_name", "--format", "json").stdout)
+    assert [(r["table_name"], r["malformed_rows"]) for r in got] == [("fine", None), ("ragged", lines)]
+    finding = json.loads(got[1]["findings"])[0]
+    assert (finding["finding"], finding["count"], finding["csv"]["delimiter"], finding["csv"]["has_header"]) == (
+        "malformed_rows", 3, ",", True)

@@ -495,3 +495,50 @@ def test_quartiles_keep_every_digit(mysql_admin, mysql_database, tmp_path):
     got = store.connect().execute("SELECT q1_value, median_value, q3_value FROM latest_column_quality_metrics").fetchone()
     assert got == tuple(engine) == ("12345678901234567890.1234567890", "12345678901234567890.1234567891",
                                     "12345678901234567890.1234567892")
+
+
+def test_months_histogram_and_key_range_sample(mysql_admin, mysql_database, tmp_path):
+    """Counts per month and per histogram bin from the running count, each against the engine's
+    own GROUP BY; a 10% sample reads seeded ranges of the primary key, the same rows every time."""
+    from dsa.quality import quality
+
+    run_ddl(mysql_admin, mysql_database, [
+        "CREATE TABLE sales (id INT PRIMARY KEY, sold DATE, amount INT)",
+        "INSERT INTO sales SELECT seq, DATE '2024-01-01' + INTERVAL (seq * 7 % 400) DAY, "
+        "CASE WHEN seq % 10 = 0 THEN NULL ELSE seq * 37 % 1000 END FROM seq_1_to_5000"])
+    store = profiled_fully(tmp_path, mysql_database)
+    con = store.connect()
+    months = con.execute("SELECT period, count FROM latest_column_histograms WHERE column_name = 'sold' ORDER BY period").fetchall()
+    bins = con.execute("SELECT count FROM latest_column_histograms WHERE column_name = 'amount' ORDER BY bin").fetchall()
+    with mysql_admin.cursor() as cur:
+        cur.execute(f"SELECT LEFT(sold, 7), count(*) FROM `{mysql_database}`.sales GROUP BY 1 ORDER BY 1")
+        assert months == [tuple(r) for r in cur.fetchall()]
+        cur.execute(f"SELECT min(amount), max(amount) FROM `{mysql_database}`.sales")
+        lo, hi = cur.fetchone()
+        cur.execute(f"SELECT LEAST(FLOOR((amount - {lo}) * 20 / ({hi} - {lo})), 19) b, count(*) "
+                    f"FROM `{mysql_database}`.sales WHERE amount IS NOT NULL GROUP BY b ORDER BY b")
+        assert [b[0] for b in bins] == [r[1] for r in cur.fetchall()]
+
+    config = Config(sources={"m": parse_source("m", {"type": "mysql", "dsn": dsn(mysql_database)})})
+    runs = [quality(store, config, "m", sample="10%") for _ in range(2)]
+    assert all(r.status == "success" for r in runs)
+    got = store.connect().execute(
+        "SELECT m.run_id, t.sample_method, t.sample_seed, t.sample_rows, t.row_count, m.distinct_count, m.null_count "
+        "FROM column_quality_metrics m JOIN table_quality_metrics t USING (run_id, table_qualified_name) "
+        "WHERE m.column_name = 'amount' AND m.run_id IN (?, ?) ORDER BY m.run_id", [r.run_id for r in runs]).fetchall()
+    assert [g[1:] for g in got][0] == [g[1:] for g in got][1]  # repeatable
+    method, seed, rows, row_count, distinct, nulls = got[0][1:]
+    assert (method, seed, row_count) == ("key_ranges", 42, 5000) and 300 <= rows <= 700
+    from dsa.connectors.mysql import MysqlConnector
+
+    connector = MysqlConnector("m", config.source("m"))
+    conn = connector.connect()
+    try:
+        rel = connector.profile_relation(mysql_database, "sales")
+        src, _ = connector.key_sample(conn, mysql_database, "sales", rel, 10.0,
+                                      [{"column_name": "id", "type_family": "integer"}])
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT count(*), count(DISTINCT amount), count(*) - count(amount) FROM {src.sql(dialect='mysql')}")
+            assert cur.fetchone() == (rows, distinct, nulls)
+    finally:
+        conn.close()

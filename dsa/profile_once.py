@@ -1,0 +1,164 @@
+"""Column profiles for engines that compute a WITH element again for every reference to it
+(`Connector.profile_statements`): one statement per column that reads its grouped rows once.
+
+`dsa.profile` derives each measure from a column's grouped rows in its own part of a UNION ALL;
+an engine that does not share a WITH element between those parts groups the whole table again
+for each (MariaDB: seven times per number column). Here the grouped rows (value, count) are read
+once, by a GROUP BY ... WITH ROLLUP over them:
+
+- its detail rows are the values (text: grouped again under the column's collation, after a
+  grouping on the bytes that keeps lengths and blanks exact for every value as written);
+- its total row holds every measure as a plain aggregate over the values: rows, nulls, distinct
+  values, min/max, sums for mean and standard deviation, zeros, negatives, text lengths, blank and
+  number-like text, dates in the future (MariaDB computes MIN() and MAX() windows row by row, in
+  quadratic time, and every window costs a pass: aggregates cost next to nothing);
+- a few windows over those rows, the total last: the running count in value order (a quartile is
+  the first value whose running count reaches 25/50/75% of the values: percentile_disc, exact;
+  the last value of each histogram bin and of each month carries the running count there, which
+  `parse_result` turns into counts: `hist_end`, `period_end`), the next value, the histogram's
+  bounds and count from the total row, and the rank by count descending, then value (top values).
+
+The rows come out in `dsa.profile`'s form (kind, col, pos, t1, t2, m0...), one per kind a picked
+row is: the rows are crossed with the kinds once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from dsa.profile import (DATES, HIST_BINS, MEASURES, NUMERIC, TEXT, ColumnSpec, _as, _case, _col, _column_groups,
+                         _dbl, _display, _finite, _n, _not_null, _ordered, _row, _s, _stat_measures, _txt)
+
+if TYPE_CHECKING:
+    from dsa.connectors.base import Connector
+
+_FULL = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="UNBOUNDED", end_side="FOLLOWING")
+_RUNNING = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
+
+
+def statements(columns: list[ColumnSpec], source: exp.Expression, engine: Connector, top_k: int,
+               now: datetime | None = None) -> list[str]:
+    """One statement per groupable column, text columns first (their groupings are the slowest:
+    started last on several sessions, one would run alone at the end)."""
+    now = now or datetime.now(timezone.utc)
+    order = sorted(range(len(columns)), key=lambda i: columns[i].family not in TEXT)
+    return [column_sql(columns[i], i, source, engine, top_k, now) for i in order if columns[i].groupable]
+
+
+def _window(fn: exp.Expression, *order: exp.Expression, spec: exp.WindowSpec | None = None) -> exp.Window:
+    return exp.Window(this=fn, order=exp.Order(expressions=list(order)) if order else None,
+                      spec=spec.copy() if spec is not None else None)
+
+
+def column_sql(c: ColumnSpec, i: int, source: exp.Expression, engine: Connector, top_k: int, now: datetime) -> str:
+    """Column i's statement (see the module's docstring)."""
+    v, n, k = _col(f"v{i}"), _col("n"), _col("k")
+    numeric, dates = c.family in NUMERIC, c.family in DATES and not c.masked
+    shown = not c.masked and c.family != "boolean" and c.ordered
+    bounded = c.ordered and (shown or numeric)  # min/max taken: shown, or a histogram's bounds
+
+    # the values and their total: GROUP BY k, v WITH ROLLUP, k (v IS NULL) never NULL but in the
+    # total row, which is so told from the NULL value; the NULL value's own rows are left out
+    grouped = _column_groups(c, i, source, engine)
+    keyed = exp.select(_as(exp.Is(this=v.copy(), expression=exp.Null()), "k"), v.copy(), n.copy())
+    if c.family in TEXT:
+        keyed = keyed.select(_col("len"), copy=False)
+    keyed = keyed.from_(grouped.subquery("g", copy=False), copy=False)
+    totals = exp.select(k.copy(), v.copy(), _as(exp.Sum(this=n.copy()), "n"))
+    measures = _stat_measures(i, c, engine, now)
+    for m, name in enumerate(MEASURES):
+        if name in measures:
+            totals = totals.select(_as(measures[name], f"m{m}"), copy=False)
+    if bounded:
+        totals = totals.select(_as(exp.Min(this=v.copy()), "lo"), _as(exp.Max(this=v.copy()), "hi"), copy=False)
+    counted = _finite(v.copy(), c.family, engine)  # the values quartiles and histograms count
+    if numeric:
+        totals = totals.select(_as(exp.Sum(this=_case(counted.copy(), n.copy())), "tot"), copy=False)
+    totals = totals.from_(keyed.subquery("e", copy=False), copy=False).group_by(k.copy(), v.copy(), copy=False)
+    totals.set("group", exp.Group(expressions=[k.copy(), v.copy()], rollup=[exp.Rollup(expressions=[])]))
+    is_total = exp.Is(this=k.copy(), expression=exp.Null())
+    # the total and the non-null values (not the NULL value's rows nor the subtotals): a WHERE
+    # around the rollup (MariaDB's HAVING does not see the total row's NULLs)
+    wanted = exp.or_(is_total.copy(), exp.and_(exp.EQ(this=k.copy(), expression=exp.false()), _not_null(v.copy())))
+
+    # windows over the values, the total row last
+    last = _ordered(is_total.copy(), engine)
+    by_value = [last, _ordered(v.copy(), engine)]
+    windows: dict[str, exp.Expression] = {
+        "rk": _window(exp.RowNumber(), last.copy(), _ordered(n.copy(), engine, desc=True), _ordered(v.copy(), engine))}
+    if numeric or dates:
+        windows["cum"] = _window(exp.Sum(this=n.copy()), *[o.copy() for o in by_value], spec=_RUNNING)
+        windows["nxt"] = _window(exp.Lead(this=_case(exp.not_(is_total.copy()), v.copy())), *[o.copy() for o in by_value])
+    if numeric:
+        for name in ("lo", "hi", "tot"):  # the total row's, on every row
+            windows[f"all_{name}"] = _window(exp.LastValue(this=_col(name)), *[o.copy() for o in by_value], spec=_FULL)
+    inner = exp.select("*")
+    for name, e in windows.items():
+        inner = inner.select(_as(e, name), copy=False)
+    inner = inner.from_(totals.subquery("t", copy=False), copy=False).where(wanted, copy=False)
+
+    stats_ms = [_col(f"m{m}") if name in measures else exp.Null() for m, name in enumerate(MEASURES)]
+    t1, t2 = ((_display(engine.shown_value(_col("lo"), c.family)), _display(engine.shown_value(_col("hi"), c.family)))
+              if shown else (exp.Null(), exp.Null()))
+    rows = [(is_total.copy(), ("stats", exp.Null(), t1, t2, stats_ms))]
+    detail = exp.not_(is_total.copy())
+    if top_k > 0:
+        keep = exp.and_(detail.copy(), exp.LTE(this=_col("rk"), expression=_n(top_k)))
+        rows.append((keep, ("top", _col("rk"), exp.Null() if c.masked else _display(engine.shown_value(v.copy(), c.family)),
+                            exp.Null(), [n.copy()])))
+    if numeric:
+        x, lo, hi = _dbl(v.copy()), _dbl(_col("all_lo")), _dbl(_col("all_hi"))
+
+        def bin_of(value: exp.Expression) -> exp.Expression:
+            scaled = exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=value, expression=lo.copy())),
+                                                         expression=_n(HIST_BINS)),
+                                            expression=exp.paren(exp.Sub(this=hi.copy(), expression=lo.copy()))))
+            return exp.Case(ifs=[exp.If(this=exp.EQ(this=hi.copy(), expression=lo.copy()), true=_n(0)),
+                                 exp.If(this=exp.GTE(this=scaled, expression=_n(HIST_BINS)), true=_n(HIST_BINS - 1))],
+                            default=scaled.copy())
+
+        def hit(p: float) -> exp.Expression:
+            target = exp.Mul(this=_n(p), expression=_col("all_tot"))
+            return exp.and_(exp.GTE(this=_col("cum"), expression=target),
+                            exp.LT(this=exp.Sub(this=_col("cum"), expression=n.copy()), expression=target.copy()))
+
+        hits = [hit(p) for p in (0.25, 0.5, 0.75)]
+        exact = exp.Null() if c.masked else _display(engine.shown_value(v.copy(), c.family))
+        counted_here = exp.and_(detail.copy(), counted.copy())
+        rows.append((exp.and_(counted_here.copy(), exp.or_(*[h.copy() for h in hits])),
+                     ("quartile", exp.Null(), exact, exp.Null(), [x.copy(), *[_case(h, _n(1), _n(0)) for h in hits]])))
+        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()),
+                                                   exp.NEQ(this=bin_of(_dbl(_col("nxt"))), expression=bin_of(x.copy()))))
+        rows.append((end, ("hist_end", bin_of(x.copy()), exp.Null(), exp.Null(), [_col("cum"), lo.copy(), hi.copy()])))
+    if dates:
+        def period(e: exp.Expression) -> exp.Expression:
+            return exp.Substring(this=_txt(e), start=_n(1), length=_n(7))
+
+        end = exp.and_(detail.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()),
+                                              exp.NEQ(this=period(_col("nxt")), expression=period(v.copy()))))
+        rows.append((end, ("period_end", exp.Null(), period(v.copy()), exp.Null(), [_col("cum")])))
+    return _kinds(i, rows, inner).sql(dialect=engine.dialect, copy=False)
+
+
+def _kinds(i: int, rows: list[tuple[exp.Expression, tuple]], inner: exp.Select) -> exp.Select:
+    """The picked rows in `dsa.profile`'s form: `inner` crossed with the kinds, each row kept for
+    the kinds whose condition it meets (`rows`: condition, (kind, pos, t1, t2, measures))."""
+    kind = _col("kind", "kinds")
+    table = exp.select(_as(_s(rows[0][1][0]), "kind"))
+    for _, spec in rows[1:]:
+        table = exp.union(table, exp.select(_as(_s(spec[0]), "kind")), distinct=False, copy=False)
+
+    def by_kind(values: list[tuple[str, exp.Expression]]) -> exp.Expression:
+        ifs = [exp.If(this=exp.EQ(this=kind.copy(), expression=_s(name)), true=e)
+               for name, e in values if not isinstance(e, exp.Null)]
+        return exp.Case(ifs=ifs) if ifs else exp.Null()
+
+    pos, t1, t2 = (by_kind([(spec[0], spec[j]) for _, spec in rows]) for j in (1, 2, 3))
+    ms = [by_kind([(spec[0], spec[4][m]) for _, spec in rows if m < len(spec[4])]) for m in range(len(MEASURES))]
+    chosen = exp.or_(*[exp.and_(exp.EQ(this=kind.copy(), expression=_s(spec[0])), cond) for cond, spec in rows])
+    out = _row("kind", _n(i), pos, t1, t2, ms, inner.subquery("w", copy=False), chosen)
+    out.set("expressions", [_as(kind.copy(), "kind"), *out.expressions[1:]])
+    return out.join(table.subquery("kinds", copy=False), join_type="cross", copy=False)

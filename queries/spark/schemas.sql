@@ -1,0 +1,2 @@
+-- The databases (namespaces) of the session's current catalog.
+SHOW DATABASES
