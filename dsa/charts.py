@@ -84,6 +84,19 @@ def _marked(line: alt.Chart, x_title: str, points: pl.DataFrame, marks: pl.DataF
     return alt.layer(line.encode(x=x), diamonds)
 
 
+OUTCOME_COLORS = {"pass": "#2e7d32", "warn": "#f9a825", "fail": ANOMALY_COLOR, "error": "#ef6c00"}
+
+
+def check_history(history: pl.DataFrame, metric: str) -> alt.Chart:
+    """One check's value per run, each point colored by its outcome: started_at, run_id, value,
+    value_text, outcome. (Its points are a layer of their own: the time axis counts ticks as
+    `time_x(layered=True)`.)"""
+    return alt.Chart(history).mark_line(point=alt.OverlayMarkDef(size=60)).encode(
+        x=time_x(history["started_at"], "run (UTC)", layered=True), y=alt.Y("value:Q", title=metric),
+        color=alt.Color("outcome:N", scale=alt.Scale(domain=list(OUTCOME_COLORS), range=list(OUTCOME_COLORS.values()))),
+        tooltip=[time_tooltip(), "value_text", "outcome"]).properties(height=220)
+
+
 def score_distribution(bins: pl.DataFrame) -> alt.Chart:
     """Columns per score bin of 5 points: bin, columns."""
     return alt.Chart(bins).mark_bar().encode(

@@ -2,7 +2,6 @@
 
 import json
 
-import altair as alt
 import streamlit as st
 
 from dsa import charts, reports, ui
@@ -35,9 +34,8 @@ else:
     view = shown.select("qualified_name", "name", "column_name", "value_text", "outcome", "fail_threshold",
                         "warn_threshold", "samples", "error").with_columns(
         shown["outcome"].replace_strict(marks, default=None).alias("outcome"))
-    st.dataframe(view, hide_index=True, width="stretch",
-                 column_config={"qualified_name": "table", "name": "check", "column_name": "column", "value_text": "value",
-                                "fail_threshold": "fail unless", "warn_threshold": "warn unless"})
+    ui.table(view, column_config={"qualified_name": "table", "name": "check", "column_name": "column", "value_text": "value",
+                                  "fail_threshold": "fail unless", "warn_threshold": "warn unless"})
 
     st.subheader("History of a check")
     keys = [f"{r['qualified_name']} · {r['name']}" for r in shown.iter_rows(named=True)]
@@ -45,12 +43,7 @@ else:
     row = shown.row(keys.index(picked), named=True)
     history = ui.report(reports.check_history, conn, row["qualified_name"], row["name"])
     if history.height > 1 and history["value"].drop_nulls().len():
-        chart = alt.Chart(history.to_pandas()).mark_line(point=alt.OverlayMarkDef(size=60)).encode(
-            x=charts.time_x(history["started_at"], "run (UTC)"), y=alt.Y("value:Q", title=row["metric"]),
-            color=alt.Color("outcome:N", scale=alt.Scale(domain=["pass", "warn", "fail", "error"],
-                                                         range=["#2e7d32", "#f9a825", "#c62828", "#ef6c00"])),
-            tooltip=["run_id", "value_text", "outcome"]).properties(height=220)
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(charts.check_history(history, row["metric"]), width="stretch")
     else:
         st.caption("The history appears after the check's second run.")
     if row["samples"]:

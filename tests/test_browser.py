@@ -113,7 +113,8 @@ def shoot(page, name: str) -> None:
 
 # A deep link comes first: opened before any other page of a fresh server, it must still work.
 PAGES = [("explore?conn=demo_shop&schema=main&table=orders", "Explore", "main.orders"), ("", "Overview", "demo_shop"),
-         ("quality", "Quality", re.compile("Column scores|No quality run")), ("changes", "Changes", "Renamed"),
+         ("quality", "Quality", re.compile("Column scores|No quality run")),
+         ("checks?conn=demo_shop", "Checks", "Suggested checks"), ("changes", "Changes", "Renamed"),
          ("runs", "Runs", "Scan a connection"), ("connections", "Connections", "Add or edit a connection")]
 
 
