@@ -27,6 +27,7 @@ import hashlib
 import io
 import multiprocessing as mp
 import os
+import re
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -39,6 +40,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, build_scope
 
+from dsa.errors import one_line
 from dsa.model import LINEAGE_EDGES, RUN_ERRORS, S, frame
 from dsa.names import qualified_name
 from dsa.system import write_atomic
@@ -424,8 +426,11 @@ def _query(sql: str, dialect: str) -> exp.Expression:
     return tree
 
 
+_STYLING = re.compile(r"\x1b\[[0-9;]*m")  # the underline sqlglot puts under the spot it could not read
+
+
 def _reason(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
+    text = one_line(_STYLING.sub("", str(exc)))
     return (text[:200] + "...") if len(text) > 200 else text or exc.__class__.__name__
 
 

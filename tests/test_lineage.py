@@ -165,8 +165,9 @@ def test_unreadable_view_sql_is_noted_not_failed(store, pg_database):
     config = parse_config({"sources": {"src": {"type": "postgres", "dsn": pg_database}}})
     result = scan(store, config, "src")
     assert result.status == "success"
-    errors = store.sql("SELECT qualified_name, phase FROM run_errors WHERE run_id = ?", [result.run_id])
-    assert errors.rows() == [("src.public.odd", "lineage")]
+    errors = store.sql("SELECT qualified_name, phase, error FROM run_errors WHERE run_id = ?", [result.run_id])
+    assert [r[:2] for r in errors.rows()] == [("src.public.odd", "lineage")]
+    assert "\x1b" not in errors["error"][0] and "\\x1b" not in errors["error"][0]  # no terminal styling
     assert ("t.a", "ok.a", "direct", "sqlglot") in _edges(store, result.run_id, "column")
     assert ("t", "odd", "direct", "pg_depend") in _edges(store, result.run_id, "table")
 
