@@ -61,8 +61,9 @@ def explain(name: str, metric: str, flag: Flag) -> str:
             f"its {flag.history}-run median {number(flag.expected)}")
 
 
-def history(store, connection: str, run_id: str, window: int) -> pl.DataFrame:
-    """Each metric's values in this run and the `window` usable quality runs before it.
+def history(store, connection: str, run_id: str, window: int, min_history: int = 0) -> pl.DataFrame:
+    """Each metric's values in this run and the `window` usable quality runs before it; nothing
+    is read while fewer than `min_history` runs came before (no metric could be judged yet).
 
     Only those runs' two metric tables are read (not every view of the catalog, whose definition
     alone cost more than the rest of a small table's `dsa quality`)."""
@@ -70,11 +71,11 @@ def history(store, connection: str, run_id: str, window: int) -> pl.DataFrame:
 
     manifests = [m for m in store.manifests() if m.get("connection") == connection and m.get("run_type") == "quality"]
     current = [m for m in manifests if m["run_id"] == run_id]
-    if not current:
+    earlier = [m for m in manifests if current and m.get("status") in USABLE and m["started_at"] < current[0]["started_at"]]
+    if not current or len(earlier) < min_history:
         return pl.DataFrame(schema={"run_id": pl.Utf8, "started_at": pl.Datetime("us", "UTC"), "qualified_name": pl.Utf8,
                                     "table_qualified_name": pl.Utf8, "column_name": pl.Utf8, "label": pl.Utf8,
                                     "metric": pl.Utf8, "value": pl.Float64})
-    earlier = [m for m in manifests if m.get("status") in USABLE and m["started_at"] < current[0]["started_at"]]
     runs = current + sorted(earlier, key=lambda m: m["started_at"], reverse=True)[:window]
     con = duck.connect()
     try:
@@ -92,7 +93,7 @@ def history(store, connection: str, run_id: str, window: int) -> pl.DataFrame:
 
 def anomalies(store, connection: str, run_id: str, options) -> list[dict]:
     """The run's flags: one row per table or column metric outside its history."""
-    frame = history(store, connection, run_id, options.window)
+    frame = history(store, connection, run_id, options.window, options.min_history)
     rows = []
     now = datetime.now(timezone.utc)
     for (qn, metric), part in frame.group_by(["qualified_name", "metric"], maintain_order=True):
@@ -113,21 +114,9 @@ def anomalies(store, connection: str, run_id: str, options) -> list[dict]:
     return rows
 
 
-def speaks(store, run, options) -> bool:
-    """Can any metric of this run have `min_history` earlier values? Not before the connection
-    has that many earlier usable quality runs: then the history is not read at all (reading it
-    defines every catalog view, a noticeable part of a short `dsa quality`)."""
-    if options.min_history <= 0:
-        return True
-    earlier = sum(1 for m in store.manifests()
-                  if m.get("connection") == run.connection and m.get("run_type") == "quality"
-                  and m.get("status") in USABLE and m.get("run_id") != run.run_id)
-    return earlier >= options.min_history
-
-
 def record(run, store, options) -> int:
     """Write the run's flags into it (a quality run, before it finishes); how many."""
-    rows = anomalies(store, run.connection, run.run_id, options) if speaks(store, run, options) else []
+    rows = anomalies(store, run.connection, run.run_id, options)
     if rows:
         run.write("anomalies", model.frame(rows, model.ANOMALIES))
     run.counts["anomaly_count"] = len(rows)
