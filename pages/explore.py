@@ -10,6 +10,7 @@ from dsa import lineage_chart, report, reports, ui
 ui.ensure_navigation()
 
 st.title("Explore")
+LISTED = 12  # up to this many rows a list is plain text; more: a scrollable grid
 
 scans = ui.report(reports.scan_runs)
 if scans.height == 0:
@@ -197,5 +198,8 @@ mine = findings.filter((pl.col("qualified_name") == node) | pl.col("qualified_na
 st.markdown(f"#### Schema insights ({mine.height})")
 if mine.height == 0:
     st.caption("No findings (`dsa lint` checks the whole source).")
+elif mine.height <= LISTED:
+    ui.list_table(mine, {"rule": "rule", "message": "finding", "why": "why it matters", "evidence": "evidence"})
 else:
-    ui.table(mine.select("rule", "message", "why", "evidence"))
+    ui.table(mine.select("rule", "message", "why", "evidence"),
+             {"message": "finding", "why": "why it matters"})
