@@ -130,6 +130,9 @@ class Connector(ABC):
     SAMPLE_IS_SEEDED: ClassVar[bool] = False
     # a table's column statements may run on several sessions reading one snapshot (share_snapshot)
     PARALLEL_SESSIONS: ClassVar[bool] = False
+    # sampled by an explicit percentage, the table's row count is the catalog's estimate, recorded
+    # as estimated (row_count_estimated), not a count(*): for engines whose count reads every row
+    ESTIMATED_COUNT_WHEN_SAMPLED: ClassVar[bool] = False
     # the profile statement may say WITH x AS MATERIALIZED
     MATERIALIZE: ClassVar[bool] = False
     # NaN and infinity tests: literals (v = 'NaN'::DOUBLE, v IN ('Infinity'::DOUBLE, ...)),
