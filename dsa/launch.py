@@ -70,6 +70,11 @@ def head_start(args: list[str]) -> Reading | None:
             return None
         for name in names:  # the command checks them all before it starts one
             config.source(name)
+        if config.lineage.enabled:
+            # the scan's views are resolved in processes forked now, while this one has one thread
+            from dsa import workers
+
+            workers.fork_idle(workers.COUNT)
         return start_early(config, names[0])
     except Exception:
         return None  # the command line meets the same problem and reports it

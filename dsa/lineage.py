@@ -35,17 +35,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 import orjson
-import polars as pl
 import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, build_scope
 
+from dsa import workers
 from dsa.errors import one_line
-from dsa.model import LINEAGE_EDGES, RUN_ERRORS, S, frame
 from dsa.names import qualified_name
 from dsa.system import write_atomic
 
+# Polars is imported where it is used, not here: a worker process resolving views
+# (`_resolve_chunk`) imports this module and needs sqlglot alone.
 if TYPE_CHECKING:
+    import polars as pl
+
     from dsa.connectors.base import Connector
     from dsa.normalize import Extraction
     from dsa.store import Run
@@ -326,13 +329,17 @@ class Derived:
     errors: list[dict[str, str]]  # qualified_name, object_type, error
 
     def frame(self, run_id: str, connection: str) -> pl.DataFrame:
+        import polars as pl
+
+        from dsa.model import LINEAGE_EDGES, S
+
         frame = pl.DataFrame(self.edges, schema={k: S for k in EDGE_FIELDS}, orient="row")
         return frame.unique(maintain_order=True).with_columns(
             run_id=pl.lit(run_id), connection=pl.lit(connection)).select(list(LINEAGE_EDGES))
 
 
 PARALLEL_VIEWS = 200  # views to resolve before a second process pays for itself
-WORKERS = 2
+WORKERS = workers.COUNT
 
 
 def derive(connection: str, dialect: str, views: list[View], index: SchemaIndex,
@@ -370,7 +377,9 @@ def derive(connection: str, dialect: str, views: list[View], index: SchemaIndex,
         if outputs:
             for (s, t, c), kind in shaping.items():
                 edges.append(("column", qualified_name(connection, s, t, c), view_qn, kind, "sqlglot"))
-        for relation in found | set(table_kinds):
+        # in the order the view's SQL reads them, then the rest the catalog knows (sorted): the
+        # same edges in the same order at every scan
+        for relation in [*table_kinds, *sorted(found.difference(table_kinds))]:
             method = "pg_depend" if relation in found else "sqlglot"
             edges.append(("table", qualified_name(connection, *relation), view_qn,
                           table_kinds.get(relation, "direct"), method))
@@ -389,32 +398,49 @@ def resolve_view(view: View, dialect: str, index: SchemaIndex) -> Resolved | str
         return _reason(exc)
 
 
-_shared: tuple[str, SchemaIndex] | None = None  # what forked workers inherit instead of a copy each
-
-
-def _resolve_chunk(chunk: list[View]) -> list[Resolved | str]:
-    assert _shared is not None
-    dialect, index = _shared
+def _resolve_chunk(dialect: str, columns: dict[tuple[str, str], list[str]], chunk: list[View]) -> list[Resolved | str]:
+    """Resolve views in a worker process, given the columns of the relations they may read."""
+    index = SchemaIndex(columns)
     return [resolve_view(view, dialect, index) for view in chunk]
 
 
 def _resolve_many(views: list[View], dialect: str, index: SchemaIndex) -> list[Resolved | str]:
-    global _shared
-    if len(views) < PARALLEL_VIEWS or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
+    """Resolve views here, or in `WORKERS` processes when there are many: the idle workers
+    `dsa scan` forked before it had a second thread (`dsa.workers`), else a 'forkserver' pool
+    (a fork now would copy the locks of Polars' threads). A chunk no process returns is
+    resolved here."""
+    if len(views) < PARALLEL_VIEWS or (os.cpu_count() or 1) < 2:
         return [resolve_view(view, dialect, index) for view in views]
     chunks = [views[i::WORKERS] for i in range(WORKERS)]  # every other view: shapes spread evenly
-    _shared = (dialect, index)
-    try:
-        with ProcessPoolExecutor(WORKERS, mp_context=mp.get_context("fork")) as pool:
-            done = list(pool.map(_resolve_chunk, chunks))
-    except (OSError, BrokenExecutor):  # no processes to be had here: resolve them in this one
-        return [resolve_view(view, dialect, index) for view in views]
-    finally:
-        _shared = None
+    jobs = [(dialect, _columns_read(index, chunk), chunk) for chunk in chunks]
+    forked = workers.take(WORKERS)
+    if forked:
+        sent = [worker.send(__name__, "_resolve_chunk", *job) for worker, job in zip(forked, jobs)]
+        done = [_resolve_chunk(*job) for job in jobs[len(forked):]]  # workers short: this one helps
+        done[:0] = [worker.result() if ok else worker.close() for worker, ok in zip(forked, sent)]
+    else:
+        try:
+            context = mp.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            with ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
+                done = list(pool.map(_resolve_chunk, *zip(*jobs)))
+        except (OSError, ValueError, BrokenExecutor):  # no processes to be had here
+            done = [None] * WORKERS
     out: list[Resolved | str] = [""] * len(views)
     for w, results in enumerate(done):
-        out[w::WORKERS] = results
+        out[w::WORKERS] = results if results is not None else _resolve_chunk(*jobs[w])
     return out
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _columns_read(index: SchemaIndex, views: list[View]) -> dict[tuple[str, str], list[str]]:
+    """The columns of the relations these views may name (a name that is a word of their SQL,
+    whatever its case, or one that is not a plain word): what a worker needs of the index."""
+    words = {w.lower() for view in views for w in _WORD.findall(view.sql)}
+    return {key: columns for key, columns in index.columns.items()
+            if key[1].lower() in words or not _WORD.fullmatch(key[1])}
 
 
 def _query(sql: str, dialect: str) -> exp.Expression:
@@ -436,6 +462,8 @@ def _reason(exc: Exception) -> str:
 
 def views_of(tables: pl.DataFrame, columns: pl.DataFrame) -> list[View]:
     """The views (and materialized views) of a scan's frames, with their SQL and columns."""
+    import polars as pl
+
     found = tables.filter(pl.col("view_definition").is_not_null()).select(
         "schema_name", "table_name", "view_definition")
     if not found.height:
@@ -452,6 +480,8 @@ def write_lineage(run: Run, connector: Connector, extraction: Extraction,
                   dependencies: list[dict[str, Any]] | None) -> None:
     """Derive a scan's lineage and write it into the scan run: edges to `lineage_edges`, views
     whose SQL could not be read to `run_errors` (phase 'lineage'; the run's status unchanged)."""
+    from dsa.model import RUN_ERRORS, frame
+
     views = views_of(extraction.tables, extraction.columns)
     if not views and not dependencies:
         return
@@ -497,6 +527,8 @@ class LineageCache:
         self._old: dict[str, tuple[bytes, bytes]] = {}
         self._new: dict[str, tuple[bytes, bytes]] = {}
         self.reused = 0  # views whose resolution came from the cache
+        import polars as pl
+
         try:
             old = pl.read_parquet(path)
             self._old = dict(zip(old["key"].to_list(), zip(old["reads"].to_list(), old["result"].to_list())))
@@ -533,6 +565,8 @@ class LineageCache:
     def save(self) -> None:
         if not self._new and not self._old:
             return
+        import polars as pl
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = list(self._new)
         frame = pl.DataFrame({"key": keys, "reads": [self._new[k][0] for k in keys],

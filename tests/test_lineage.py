@@ -212,3 +212,49 @@ def test_lineage_cli_names_and_impact(tmp_path, dsa_cli):
     assert "shop.main.v_over" in {d["qualified_name"] for d in status["downstream"]}  # over the broken v_join
     text = dsa_cli("diff", "shop").stdout  # a second diff of the same scans says the same
     assert "column removed shop.main.orders.status -> shop.main.v_join, shop.main.v_union.name" in text
+
+
+def _many_views(path, copies: int) -> None:
+    """The eight views `copies` times over (v_join_0, v_star_0, ... each reading its own round's
+    views): enough to be resolved in worker processes."""
+    import re
+
+    with sqlite3.connect(path) as conn:
+        for statement in TABLES:
+            conn.execute(statement.format(q='"'))
+        for i in range(copies):
+            for statement in VIEWS:
+                conn.execute(re.sub(r"\b(v_\w+)", rf"\1_{i}", statement.format(q='"')))
+
+
+def _ordered_edges(store, run_id: str) -> list[tuple]:
+    frame = store.sql("SELECT level, upstream, downstream, kind, method FROM lineage_edges WHERE run_id = ?", [run_id])
+    return frame.rows()
+
+
+def test_many_views_resolve_alike_in_workers_and_in_one_process(store, tmp_path, dsa_cli, monkeypatch):
+    """Past PARALLEL_VIEWS the views are resolved in other processes: the idle workers `dsa scan`
+    forks at its start, else (a scan called in a process that has threads) a forkserver pool.
+    Both give the edges one process gives, in the same order."""
+    import dsa.lineage as lineage
+    from dsa.store import Store
+
+    copies = lineage.PARALLEL_VIEWS // len(VIEWS) + 1
+    path = tmp_path / "many.db"
+    _many_views(path, copies)
+    config = parse_config({"sources": {"src": {"type": "sqlite", "path": str(path)}}})
+    pooled = scan(store, config, "src")  # this pytest process has threads: the forkserver pool
+    (tmp_path / "dsa.yaml").write_text(f"sources:\n  src: {{type: sqlite, path: '{path}'}}\n")
+    out = dsa_cli("scan", "src", env={"DSA_STORE": str(tmp_path / "cli")})  # `dsa scan`: its own forked workers
+    assert out.returncode == 0, out.stderr
+    forked = Store(tmp_path / "cli")
+    forked_run = forked.sql("SELECT run_id FROM sync_runs WHERE run_type = 'scan'").item()
+    monkeypatch.setattr(lineage, "PARALLEL_VIEWS", 10**9)
+    alone = scan(Store(tmp_path / "alone"), config, "src")
+
+    expected = _ordered_edges(Store(tmp_path / "alone"), alone.run_id)
+    assert len({d for _, _, d, _, _ in expected if d.count(".") == 2}) == copies * len(VIEWS)
+    assert _ordered_edges(store, pooled.run_id) == expected
+    assert _ordered_edges(forked, forked_run) == expected
+    counts = json.loads(forked.sql("SELECT counts FROM sync_runs WHERE run_id = ?", [forked_run]).item())
+    assert counts["lineage_view_count"] == copies * len(VIEWS) and counts["lineage_error_count"] == 0

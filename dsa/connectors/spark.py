@@ -36,9 +36,8 @@ from urllib.parse import urlsplit
 import sqlglot
 from pydantic import Field, model_validator
 from sqlglot import exp
-from sqlglot.dialects.spark import Spark
 
-from dsa import profile, queries
+from dsa import profile, queries, sampling
 from dsa.options import SourceOptions, Strict
 from dsa.connectors.base import FEATURES, Connector
 from dsa.errors import ConfigError, SourceError, one_line, register_secret, scrub
@@ -53,14 +52,6 @@ GLOB_CHARS = set("*?[{")
 # Embedded sessions: no web UI port, no progress bars or startup chatter on dsa's terminal.
 QUIET_CONF = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.log.level": "ERROR"}
 SCHEMA_THREADS = 4
-
-
-class SparkSeeded(Spark):
-    """sqlglot's Spark dialect, writing a seeded sample as Spark SQL spells it:
-    `TABLESAMPLE (10 PERCENT) REPEATABLE (42)` (the dialect writes `SEED (42)`, which Spark rejects)."""
-
-    class Generator(Spark.Generator):
-        TABLESAMPLE_SEED_KEYWORD = "REPEATABLE"
 
 
 class PathSpec(Strict):
@@ -91,7 +82,7 @@ class SparkOptions(SourceOptions):
 
 class SparkConnector(Connector):
     type = "spark"
-    dialect = "sparkseeded"  # `SparkSeeded`: Spark SQL as sqlglot's spark dialect writes it
+    dialect = "spark"
     Options = SparkOptions
     features = FEATURES - {"primary_keys", "foreign_keys", "unique_constraints", "indexes"}
     # TABLESAMPLE (x PERCENT) REPEATABLE (seed): each row kept with probability x% (a Bernoulli
@@ -223,6 +214,19 @@ class SparkConnector(Connector):
 
     def unreadable(self, raw) -> list[dict[str, str]]:
         return self._read_errors
+
+    def sample_source(self, rel: exp.Expression, percent: float | None, rows: int | None,
+                      large: bool) -> tuple[exp.Expression, str]:
+        """`SELECT * FROM rel TABLESAMPLE (x PERCENT) REPEATABLE (42)` as `src`, or the whole table.
+
+        sqlglot's spark dialect writes a sample's seed as `SEED (42)`, which Spark rejects; the
+        clause is therefore written here, as Spark SQL spells it, from numbers only."""
+        if percent is None:
+            return sampling.whole(rel), "full"
+        inner = exp.select("*").from_(rel.copy())
+        inner.args["from_"].this.set("sample", exp.var(
+            f" TABLESAMPLE ({_decimal(percent)} PERCENT) REPEATABLE ({int(sampling.SEED)})"))
+        return inner.subquery(profile.SRC), "bernoulli"
 
     def profile_statements(self, specs: list, source: exp.Expression, top_k: int, now: datetime) -> list[str]:
         """One statement for the table (`profile_sql`); a table of very many columns in a few."""
@@ -705,6 +709,11 @@ def _statistics(text: str | None) -> tuple[int | None, int | None]:
 
 def _compact(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v not in (None, "", [], {})}
+
+
+def _decimal(x: float) -> str:
+    """A number as a plain decimal (no exponent), to six places: 0.00001 -> '0.00001'."""
+    return f"{float(x):.6f}".rstrip("0").rstrip(".") or "0"
 
 
 def quote(name: str) -> str:
