@@ -23,13 +23,13 @@ import polars as pl
 import streamlit as st
 
 from dsa import charts, connections, jobs, lineage_graph, lint, queries, reports
-from dsa.catalog import Catalog, open_catalog, partial_note
+from dsa.catalog import USABLE, Catalog, open_catalog, partial_note
 from dsa.checks.suggest import suggest_yaml
 from dsa.config import DEFAULT_CONFIG, DEFAULT_STORE, Config, load_config, parse_source
 from dsa.connectors import connector_types as registered_types, get_connector, open_source
 from dsa.demo import run_demo
 from dsa.diff import diff
-from dsa.errors import ConfigError, DsaError, SourceError, one_line, register_secret
+from dsa.errors import ConfigError, DsaError, NotFound, SourceError, one_line, register_secret
 from dsa.escape import md, md_code
 from dsa.options import SourceOptions
 from dsa.report import default_file_name, report_bytes
@@ -478,26 +478,41 @@ def sidebar_search() -> None:
 REPEATS = 0.01  # a top value seen in less than 1% of the non-null rows does not repeat meaningfully
 
 
-STYLED_ROWS = 5000  # tables up to this size get blank (not "None") empty number cells
+EMPTY_CELL = "-"  # what a table shows in a cell without a value (never Streamlit's grey "None")
 
 
 def table(frame: pl.DataFrame, column_config: dict[str, Any] | None = None, download_as: str | None = None,
           height: int | None = None) -> None:
     """A table as people read it: `column_config` maps shown columns to their `st.column_config`
-    (label, format, width, help); empty cells are blank, never "None"; with `download_as`, a CSV
-    download of the whole frame below it."""
+    (label, format, width, help); empty text cells are blank, other empty cells a dash, never
+    "None"; numbers without a configured format are localized (20,086); with `download_as`, a
+    CSV download of the whole frame below it."""
     shown = frame.with_columns(pl.col(pl.Utf8).fill_null(""))
-    numeric = [c for c, t in shown.schema.items() if t.is_numeric() and shown[c].null_count()]
-    data: Any = shown
-    if numeric and shown.height <= STYLED_ROWS:
-        styler = shown.to_pandas().style
-        for c in numeric:
-            spec = "{:,.0f}" if shown.schema[c].is_integer() else "{:,.1f}"
-            styler = styler.format(spec, subset=[c], na_rep="")
-        data = styler
-    st.dataframe(data, hide_index=True, width="stretch", column_config=column_config, height=height or "auto")
+    config = dict(column_config or {})
+    for name, dtype in shown.schema.items():
+        if dtype.is_integer() and name not in config:
+            config[name] = st.column_config.NumberColumn(name, format="localized")
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, height=height or "auto",
+                 placeholder=EMPTY_CELL)
     if download_as:
         download(frame, download_as)
+
+
+def list_table(frame: pl.DataFrame, labels: dict[str, str], formats: dict[str, str] | None = None) -> None:
+    """A short list (a few rows of text and counts) as a plain Markdown table: headed by
+    `labels` (shown column: its label), numbers formatted with `formats` (column: format spec,
+    e.g. "{:,}"), empty cells a dash, every value escaped. For summaries above the fold: it draws
+    with the page's text, not with the data grid (whose code the browser would load first)."""
+    formats = formats or {}
+
+    def cell(name: str, value: Any) -> str:
+        if value is None or value == "":
+            return EMPTY_CELL
+        return md(formats[name].format(value) if name in formats else value)
+
+    rows = ["| " + " | ".join(md(labels[c]) for c in labels) + " |", "|" + "---|" * len(labels)]
+    rows += ["| " + " | ".join(cell(c, r[c]) for c in labels) + " |" for r in frame.select(list(labels)).iter_rows(named=True)]
+    st.markdown("\n".join(rows))
 
 
 def download(frame: pl.DataFrame, name: str) -> None:
@@ -642,19 +657,38 @@ def lineage(run_id: str, name: str, direction: str = "both", depth: int = 3) -> 
 
 
 @st.cache_resource(show_spinner="Checking the schema...", max_entries=16)
-def _findings(connection: str, run_id: str | None, measure: bool, version: str) -> pl.DataFrame:
+def _findings(connection: str, run_id: str, quality_run: str | None, measure: bool, where: str,
+              lint_options: str) -> pl.DataFrame:
     try:
         config = sources()
     except DsaError:
         config = Config()
-    found = lint.lint(catalog(), config, connection, run_id, measure=measure and connection in config.sources)
+    found = lint.lint(catalog(), config, connection, run_id, measure=measure and connection in config.sources,
+                      quality_run=quality_run)
     return lint.findings_frame(found)
+
+
+def _newest_usable(run_type: str, connection: str) -> str | None:
+    """`dsa.catalog.latest_run` over the app's run list (None: there is none)."""
+    frame = runs().filter((pl.col("run_type") == run_type) & (pl.col("connection") == connection)
+                          & pl.col("status").is_in(USABLE))
+    return frame.sort("started_at", "run_id")["run_id"][-1] if frame.height else None
 
 
 def findings(connection: str, run_id: str | None, measure: bool = True) -> pl.DataFrame:
     """Schema insights of a scan run (`dsa.lint.lint`; None: the newest usable scan); `measure`:
-    implied foreign keys' orphan rates asked of the source (once per run and quality run)."""
-    return _findings(connection, run_id, measure, runs_version())
+    implied foreign keys' orphan rates asked of the source. Kept per scan run and the quality run
+    the profile rules read (the connection's newest, as `dsa lint` reads it): a run of another
+    connection, or a check or diff run, does not check the schema again."""
+    run_id = run_id or _newest_usable("scan", connection)
+    if run_id is None:
+        raise NotFound(f"no successful or partial scan of '{connection}' in the catalog")
+    try:
+        options = app_config().lint.model_dump_json()
+    except DsaError:
+        options = ""
+    where = str(getattr(catalog(), "label", None) or catalog().path)
+    return _findings(connection, run_id, _newest_usable("quality", connection), measure, where, options)
 
 
 ATTENTION_KINDS = {"failed check": "Failed checks", "anomaly": "Anomalies", "score drop": "Score drops",

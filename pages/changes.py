@@ -50,10 +50,10 @@ breaking = [i for i in reached if i["breaking"]]
 if breaking:
     st.error(f"{len(breaking)} breaking changes: views read what is gone.", icon=":material/link_off:")
 if reached:
-    st.dataframe(pl.DataFrame([{"change": f"{i['entity_type']} {i['change_type']}", "object": i["previous_name"],
-                                "breaking": i["breaking"], "downstream": len(i["downstream"]),
-                                "reaches": ", ".join(d["qualified_name"] for d in i["downstream"][:20])}
-                               for i in reached]), hide_index=True, width="stretch")
+    ui.table(pl.DataFrame([{"change": f"{i['entity_type']} {i['change_type']}", "object": i["previous_name"],
+                            "breaking": i["breaking"], "downstream": len(i["downstream"]),
+                            "reaches": ", ".join(d["qualified_name"] for d in i["downstream"][:20])}
+                           for i in reached]))
 k = st.columns(len(KINDS))
 for i, kind in enumerate(KINDS):
     per = summary.filter(pl.col("change_type") == kind)

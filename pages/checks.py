@@ -48,7 +48,7 @@ else:
         st.caption("The history appears after the check's second run.")
     if row["samples"]:
         st.markdown("**Failing values**")
-        st.dataframe(json.loads(row["samples"]), hide_index=True)
+        st.dataframe(json.loads(row["samples"]), hide_index=True, placeholder=ui.EMPTY_CELL)
     elif row["samples_masked"] and row["outcome"] in ("fail", "warn"):
         st.caption("The column is masked: its values are never fetched or stored.")
 

@@ -10,6 +10,7 @@ from dsa import lineage_chart, report, reports, ui
 ui.ensure_navigation()
 
 st.title("Explore")
+LISTED = 12  # up to this many rows a list is plain text; more: a scrollable grid
 
 scans = ui.report(reports.scan_runs)
 if scans.height == 0:
@@ -36,19 +37,23 @@ schema = ui.choose("Schema", schemas, "schema", default=first["schema_name"], co
 in_schema = tables.filter(pl.col("schema_name").eq_missing(schema))
 table = ui.choose("Table", in_schema["table_name"].to_list(), "table", default=first["table_name"], container=right)
 
-with st.expander(f"Tables of {ui.md(schema or conn)} ({in_schema.height:,})", icon=":material/table_rows:"):
-    listed = in_schema.select("table_name", "table_type", "row_count", "column_count", "quality_score", "changed_at")
-    ui.table(listed, height=min(400, 38 + 35 * listed.height), column_config={
-        "table_name": st.column_config.TextColumn("table"),
-        "table_type": st.column_config.TextColumn("type", width="small"),
-        "row_count": st.column_config.NumberColumn("rows", format="localized",
-                                                   help="counted by the newest quality run, else the engine's estimate"),
-        "column_count": st.column_config.NumberColumn("columns", format="localized", width="small"),
-        "quality_score": st.column_config.ProgressColumn("score", min_value=0, max_value=100, format="%.1f"),
-        "changed_at": st.column_config.DatetimeColumn("last change (UTC)", format="YYYY-MM-DD HH:mm",
-                                                      help="the newest scan whose stored diff changed the table"),
-    })
-    ui.download(listed, "tables")
+# the list is drawn only while the expander is open (a schema can hold thousands of tables)
+tables_list = st.expander(f"Tables of {ui.md(schema or conn)} ({in_schema.height:,})", icon=":material/table_rows:",
+                          key="tables_list", on_change="rerun")
+if tables_list.open:
+    with tables_list:
+        listed = in_schema.select("table_name", "table_type", "row_count", "column_count", "quality_score", "changed_at")
+        ui.table(listed, height=min(400, 38 + 35 * listed.height), column_config={
+            "table_name": st.column_config.TextColumn("table"),
+            "table_type": st.column_config.TextColumn("type", width="small"),
+            "row_count": st.column_config.NumberColumn("rows", format="localized",
+                                                       help="counted by the newest quality run, else the engine's estimate"),
+            "column_count": st.column_config.NumberColumn("columns", format="localized", width="small"),
+            "quality_score": st.column_config.ProgressColumn("score", min_value=0, max_value=100, format="%.1f"),
+            "changed_at": st.column_config.DatetimeColumn("last change (UTC)", format="YYYY-MM-DD HH:mm",
+                                                          help="the newest scan whose stored diff changed the table"),
+        })
+        ui.download(listed, "tables")
 
 # the scan's (and quality run's) tables and columns are read once per run, then picked from
 info = reports.table(ui.frame(reports.scan_tables, run), schema, table).row(0, named=True)
@@ -169,9 +174,7 @@ else:
             ui.score_metric(b[4], p["quality_score"], label="Column score")
             left_, right_ = st.columns(2)
             with left_:
-                ui.table(reports.profile_rows(p), {
-                    "metric": st.column_config.TextColumn("metric"),
-                    "value": st.column_config.TextColumn("value", width="large")})
+                ui.list_table(reports.profile_rows(p), {"metric": "metric", "value": "value"})
             with right_:
                 ui.value_charts(ui.report(reports.top_values, quality_run, col["qualified_name"]),
                                 ui.report(reports.histogram, quality_run, col["qualified_name"]), p)
@@ -195,5 +198,8 @@ mine = findings.filter((pl.col("qualified_name") == node) | pl.col("qualified_na
 st.markdown(f"#### Schema insights ({mine.height})")
 if mine.height == 0:
     st.caption("No findings (`dsa lint` checks the whole source).")
+elif mine.height <= LISTED:
+    ui.list_table(mine, {"rule": "rule", "message": "finding", "why": "why it matters", "evidence": "evidence"})
 else:
-    st.dataframe(mine.select("rule", "message", "why", "evidence"), hide_index=True, width="stretch")
+    ui.table(mine.select("rule", "message", "why", "evidence"),
+             {"message": "finding", "why": "why it matters"})

@@ -10,6 +10,7 @@ from dsa import charts, reports, ui
 ui.ensure_navigation()
 
 st.title("Overview")
+LISTED = 12  # up to this many rows a summary is a plain list; more: a scrollable grid
 
 if ui.runs().height == 0:
     st.subheader("The catalog is empty")
@@ -30,11 +31,15 @@ if overview.height:
     if attention.height == 0:
         st.success("Nothing needs attention: no failed check, anomaly, score drop, schema change or schema finding.")
     else:
-        ui.table(attention.select("connection", "kind", "what", "detail"),
-                 column_config={"connection": st.column_config.TextColumn("connection", width="small"),
-                                "kind": st.column_config.TextColumn("what happened", width="small"),
-                                "what": st.column_config.TextColumn("object", width="medium"),
-                                "detail": st.column_config.TextColumn("detail", width="large")})
+        shown = attention.select("connection", "kind", "what", "detail")
+        labels = {"connection": "connection", "kind": "what happened", "what": "object", "detail": "detail"}
+        if shown.height <= LISTED:
+            ui.list_table(shown, labels)
+        else:
+            ui.table(shown, column_config={"connection": st.column_config.TextColumn("connection", width="small"),
+                                           "kind": st.column_config.TextColumn("what happened", width="small"),
+                                           "what": st.column_config.TextColumn("object", width="medium"),
+                                           "detail": st.column_config.TextColumn("detail", width="large")})
         links = st.columns(4)
         links[0].page_link("pages/checks.py", label="See the checks", icon=":material/rule:")
         links[1].page_link("pages/quality.py", label="See the quality", icon=":material/monitoring:")
@@ -98,9 +103,8 @@ for row in overview.iter_rows(named=True):
                     st.caption("Nothing changed between the last two scans.")
                 else:
                     kinds = [k for k in KINDS if k in changed["change_type"].to_list()]
-                    ui.table(changed.pivot("change_type", index="entity_type", values="n").fill_null(0)
-                             .select("entity_type", *kinds),
-                             column_config={"entity_type": st.column_config.TextColumn("object"),
-                                            **{k: st.column_config.NumberColumn(k, format="%d") for k in kinds}})
+                    counts = changed.pivot("change_type", index="entity_type", values="n").fill_null(0)
+                    ui.list_table(counts, {"entity_type": "object", **{k: k for k in kinds}},
+                                  {k: "{:,}" for k in kinds})
             st.page_link("pages/changes.py", label="See the changes", icon=":material/difference:",
                          query_params={"conn": name, "from": old, "to": new})

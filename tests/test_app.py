@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -54,6 +55,19 @@ def kinds(at: AppTest) -> list[str]:
 
     walk(at._tree)
     return out
+
+
+def md_table(at: AppTest, first: str) -> list[dict[str, str]]:
+    """The rows of the Markdown table (`ui.list_table`) whose first heading is `first`, as
+    heading: text (Markdown escapes undone)."""
+    unescape = lambda cell: re.sub(r"\\(.)", r"\1", cell.strip())  # noqa: E731
+    for m in at.markdown:
+        lines = m.value.split("\n")
+        if lines[0].startswith(f"| {first} |") and len(lines) > 1 and lines[1].startswith("|---"):
+            split = lambda line: [unescape(c) for c in re.split(r"(?<!\\)\|", line)[1:-1]]  # noqa: E731
+            heads = split(lines[0])
+            return [dict(zip(heads, split(line))) for line in lines[2:]]
+    raise AssertionError(f"no table headed {first!r}")
 
 
 def no_exception(at: AppTest) -> None:
@@ -125,8 +139,8 @@ def test_overview_shows_counts_and_latest_changes(demo):
     assert [s.value for s in at.subheader][:2] == ["Needs attention", "demo\\_shop"]
     if not jobs.quality_available():
         assert "No quality run yet" in texts(at)
-    latest = {r["entity_type"]: r for r in pl.from_pandas(at.dataframe[-1].value).to_dicts()}
-    pick = lambda kind, *keys: tuple(latest[kind].get(k, 0) for k in keys)  # noqa: E731
+    latest = {r["object"]: r for r in md_table(at, "object")}
+    pick = lambda kind, *keys: tuple(int(latest[kind].get(k, "0").replace(",", "")) for k in keys)  # noqa: E731
     # the demo's stored diff (`dsa diff` prints the same): shipments added, reviews renamed, the
     # view and four tables a migration touched modified; the renamed table's 6 columns renamed with it
     assert pick("table", "added", "removed", "renamed", "modified") == (1, 0, 1, 5)
@@ -398,11 +412,17 @@ def test_quality_page_with_metrics(quality_demo):
     assert m["Columns"] == "2"
     # one score, as on the Overview: the mean of the table scores (one table here, scored 90)
     assert m["Quality score"] == "90.0"
-    worst = pl.from_pandas(at.dataframe[0].value)
-    assert worst["column_name"][0] == "email"
-    assert worst["why"][0] == "25.0% null"
-    # score distribution, null/distinct scatter, top values, score over time
-    assert kinds(at).count("vega_lite_chart") == 4
+    worst = md_table(at, "schema")
+    assert worst[0]["column"] == "email"
+    assert worst[0]["why it lost points"] == "25.0% null"
+    # the first view: score distribution and null/distinct scatter
+    assert [t.label for t in at.tabs] == ["Scores and worst columns", "A column's values"]
+    assert kinds(at).count("vega_lite_chart") == 2
+    # the other view, drawn only when opened (here from the URL): top values and score over time
+    at = app("quality", view="column")
+    no_exception(at)
+    assert at.query_params["view"] in ("column", ["column"])
+    assert kinds(at).count("vega_lite_chart") == 2
     # the chosen column (email, the worst) shows what the engine refused
     skipped = [pl.from_pandas(d.value) for d in at.dataframe if "metric" in d.value.columns]
     assert skipped and skipped[0].rows() == [("min_max", "function min(uuid) does not exist")]
@@ -503,10 +523,10 @@ def test_overview_score_trend(quality_demo):
 def test_column_profile_shows_no_internal_field_or_none(quality_demo):
     at = app("explore", conn="demo_shop", schema="main", table="customers", column="email")
     no_exception(at)
-    profile = next(pl.from_pandas(d.value) for d in at.dataframe if "metric" in d.value.columns)
-    assert profile.columns == ["metric", "value"]
-    assert profile.filter(pl.col("metric") == "nulls")["value"].to_list() == ["10"]
-    shown = set(profile["metric"]) | set(profile["value"])
+    profile = md_table(at, "metric")
+    assert list(profile[0]) == ["metric", "value"]
+    assert [r["value"] for r in profile if r["metric"] == "nulls"] == ["10"]
+    shown = {r["metric"] for r in profile} | {r["value"] for r in profile}
     assert not shown & {"run_id", "tenant", "qualified_name", "table_qualified_name", "connection", "None", ""}
 
 
@@ -620,6 +640,43 @@ def test_run_errors_are_listed(demo, tmp_path):
     at = app("runs")
     no_exception(at)
     assert "file not found" in "\n".join(e.value for e in at.error)
+
+
+
+def test_runs_page_shows_no_none_cells(demo):
+    """Check and diff runs have no table or column count: their cells show a dash, not "None"."""
+    at = app("runs")
+    no_exception(at)
+    history = at.dataframe[0]
+    shown = pl.from_pandas(history.value)
+    empty = shown.filter(pl.col("run_type").is_in(["check", "diff"]))
+    assert empty.height and empty["table_count"].null_count() == empty.height
+    assert history.proto.placeholder == ui.EMPTY_CELL == "-"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_table_shows_none(demo, page):
+    """Every data grid of every page draws an empty cell as a dash (Streamlit's default is a grey
+    "None"), and no Markdown list shows "None"."""
+    at = app(page)
+    no_exception(at)
+    for grid in at.dataframe:
+        assert grid.proto.placeholder == ui.EMPTY_CELL
+    for m in at.markdown:
+        if m.value.startswith("| "):
+            assert "| None |" not in m.value and "| NULL |" not in m.value
+
+
+def test_explore_lists_a_schemas_tables_when_asked(demo):
+    at = app("explore", conn="demo_shop", schema="main", table="orders")
+    no_exception(at)
+    assert at.expander[0].label.startswith("Tables of main (8)")
+    assert not at.expander[0].dataframe  # closed: not drawn
+    at.session_state["tables_list"] = True
+    at.run()
+    no_exception(at)
+    listed = pl.from_pandas(at.expander[0].dataframe[0].value)
+    assert listed.height == 8 and "orders" in listed["table_name"].to_list()
 
 
 # -- read-only mode -------------------------------------------------------------------------

@@ -130,6 +130,9 @@ class Connector(ABC):
     SAMPLE_IS_SEEDED: ClassVar[bool] = False
     # a table's column statements may run on several sessions reading one snapshot (share_snapshot)
     PARALLEL_SESSIONS: ClassVar[bool] = False
+    # with PARALLEL_SESSIONS: those statements run on sessions of their own (`session`), not on the
+    # table's connection (an engine running in dsa's process splits its cores among them)
+    OWN_SESSIONS: ClassVar[bool] = False
     # the profile statement may say WITH x AS MATERIALIZED
     MATERIALIZE: ClassVar[bool] = False
     # NaN and infinity tests: literals (v = 'NaN'::DOUBLE, v IN ('Infinity'::DOUBLE, ...)),
@@ -326,6 +329,11 @@ class Connector(ABC):
             if callable(method):
                 return method
         return _nothing
+
+    def session(self, sessions: int):
+        """With PARALLEL_SESSIONS: a further connection, one of `sessions` that run a table's
+        statements side by side (by default like any other)."""
+        return self.connect()
 
     def begin_snapshot(self, conn) -> None:
         """Make the table's statements on `conn` read one snapshot (row count, profile, foreign-key
