@@ -210,7 +210,19 @@ class Connector(ABC):
             if progress:
                 progress(i, len(self.catalog_queries) + 1, query)
             raw[query] = self.fetch(conn, query, params)
+            self.arrived(query, raw[query])
         return raw
+
+    # told of each catalog query's rows as they arrive, in the reading thread (a scan's lineage
+    # starts parsing view SQL then: dsa.lineage_early); must be quick and never raise
+    on_rows: Callable[[str, Any], None] | None = None
+
+    def arrived(self, query: str, rows: Any) -> None:
+        if self.on_rows is not None:
+            try:
+                self.on_rows(query, rows)
+            except Exception:  # an early start is an optimization: the scan goes on without it
+                pass
 
     def unreadable(self, raw: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
         """Objects the user may not read (engine-specific); the run ends partial."""
