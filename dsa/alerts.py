@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -87,6 +86,8 @@ def text(connection: str, events: list[Event]) -> str:
 
 
 def post(hook: Webhook, payload: dict) -> None:
+    import urllib.request  # here: every quality run imports this module, few post alerts
+
     request = urllib.request.Request(hook.url, data=json.dumps(payload, default=str).encode(), method="POST",
                                      headers={"Content-Type": "application/json", "User-Agent": "dsa"})
     with urllib.request.urlopen(request, timeout=hook.timeout_s) as response:

@@ -12,7 +12,6 @@ is flagged when it lies more than `sensitivity` such deviations away, and only o
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -38,8 +37,10 @@ def detect(value: float | None, history: list[float], sensitivity: float, min_hi
     points = [h for h in history if h is not None and math.isfinite(h)]
     if value is None or not math.isfinite(value) or len(points) < min_history:
         return None
-    median = statistics.median(points)
-    mad = statistics.median(abs(h - median) for h in points)
+    from statistics import median as med  # here: most runs judge nothing
+
+    median = med(points)
+    mad = med([abs(h - median) for h in points])
     spread = max(MAD_SCALE * mad, RELATIVE_FLOOR * abs(median), 1e-9)
     score = (value - median) / spread
     if abs(score) <= sensitivity:
@@ -79,16 +80,28 @@ def history(store, connection: str, run_id: str, window: int, min_history: int =
     runs = current + sorted(earlier, key=lambda m: m["started_at"], reverse=True)[:window]
     con = duck.connect()
     try:
-        con.register("sync_runs", pl.DataFrame({
+        con.register("sync_runs", _Stream(pl.DataFrame({
             "run_id": [m["run_id"] for m in runs], "connection": [connection] * len(runs),
             "run_type": ["quality"] * len(runs), "status": [m.get("status") for m in runs],
-            "started_at": [datetime.fromisoformat(m["started_at"]) for m in runs]}).to_arrow())
+            "started_at": [datetime.fromisoformat(m["started_at"]) for m in runs]})))
         for table in ("table_quality_metrics", "column_quality_metrics"):
             parts = [store.run_table(m["run_id"], table) for m in runs]
-            con.register(table, pl.concat(parts, how="diagonal_relaxed").to_arrow())
-        return con.sql(queries.text("monitor_history"), params=[connection, run_id, window]).pl()
+            con.register(table, _Stream(pl.concat(parts, how="diagonal_relaxed")))
+        return pl.DataFrame(con.sql(queries.text("monitor_history"), params=[connection, run_id, window]))
     finally:
         con.close()
+
+
+class _Stream:
+    """A frame handed to DuckDB as an Arrow stream (the PyCapsule interface), and DuckDB's result
+    read back the same way: `.to_arrow()` and `.pl()` import pyarrow, which takes longer than
+    the rest of the history."""
+
+    def __init__(self, frame: pl.DataFrame):
+        self.frame = frame
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        return self.frame.__arrow_c_stream__(requested_schema)
 
 
 def anomalies(store, connection: str, run_id: str, options) -> list[dict]:

@@ -67,12 +67,14 @@ class ColumnSpec:
     ordered: bool = True  # min/max (off when the engine cannot order the type)
     skipped: dict[str, str] = field(default_factory=dict)  # metric -> reason
     words: tuple[str, str] = ("false", "true")  # how the engine writes a boolean column's values
+    leads_index: bool = False  # an index of the table starts with this column (whole values): read in its order
 
 
-def column_spec(name: str, family: str, masked: bool = False, words: tuple[str, str] = ("false", "true")) -> ColumnSpec:
+def column_spec(name: str, family: str, masked: bool = False, words: tuple[str, str] = ("false", "true"),
+                leads_index: bool = False) -> ColumnSpec:
     """Every column is grouped and ordered: what the engine refuses is found when it refuses
     (`dsa.table_profile`), so only that is skipped."""
-    return ColumnSpec(name, family or "other", masked, words=words)
+    return ColumnSpec(name, family or "other", masked, words=words, leads_index=leads_index)
 
 
 # -- small expression helpers ---------------------------------------------------------------
@@ -111,6 +113,33 @@ def _as(e: exp.Expression, name: str) -> exp.Alias:
 
 def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table, quoted=True)
+
+
+def _table(name: str) -> exp.Table:
+    """A WITH element or alias by name, built (not parsed: parsing every name was a tenth of the
+    time spent building the SQL)."""
+    return exp.Table(this=exp.to_identifier(name))
+
+
+def _limit(query: exp.Select, k: int) -> exp.Select:
+    return query.limit(exp.Limit(expression=_n(k)), copy=False)
+
+
+# the boolean builders without their defensive copies (every operand here is built for its place)
+def _and(*e: exp.Expression) -> exp.Expression:
+    return exp.and_(*e, copy=False)
+
+
+def _or(*e: exp.Expression) -> exp.Expression:
+    return exp.or_(*e, copy=False)
+
+
+def _not(e: exp.Expression) -> exp.Expression:
+    return exp.not_(e, copy=False)
+
+
+def _paren(e: exp.Expression) -> exp.Expression:
+    return exp.paren(e, copy=False)
 
 
 SRC = "src"  # the alias every profiled relation gets, so table columns never clash with ours
@@ -160,16 +189,16 @@ def _is_inf(v: exp.Expression, engine: Connector) -> exp.Expression:
 
 def _finite(v: exp.Expression, family: str, engine: Connector) -> exp.Expression:
     if family != "float" or engine.NAN is None:
-        return exp.not_(exp.Is(this=v, expression=exp.Null()))
-    return exp.and_(exp.not_(exp.Is(this=v, expression=exp.Null())), exp.not_(_is_nan(v, engine)), exp.not_(_is_inf(v, engine)))
+        return _not(exp.Is(this=v, expression=exp.Null()))
+    return _and(_not(exp.Is(this=v, expression=exp.Null())), _not(_is_nan(v.copy(), engine)), _not(_is_inf(v.copy(), engine)))
 
 
 def _number_like(v: exp.Expression, engine: Connector) -> exp.Expression:
     trimmed = exp.Trim(this=v)
     if engine.REGEX == "glob":  # for engines without a REGEXP function: GLOB states the same rule
-        return exp.and_(
+        return _and(
             exp.Glob(this=trimmed, expression=_s("*[0-9]*")),
-            exp.not_(exp.Glob(this=trimmed.copy(), expression=_s("*[^0-9.+-]*"))),
+            _not(exp.Glob(this=trimmed.copy(), expression=_s("*[^0-9.+-]*"))),
         )
     return engine.regex_match(trimmed, _s(NUMBER_LIKE))
 
@@ -187,9 +216,10 @@ def _column_groups(c: ColumnSpec, i: int, source: exp.Expression, engine: Connec
         value, group = exp.Min(this=key), exp.Cast(this=key.copy(), to=_type("BINARY").copy())
     else:
         value, group = key, key.copy()
-    select = exp.select(value.as_(f"v{i}"), exp.Count(this=exp.Star()).as_("n")).from_(source.copy()).group_by(group)
+    select = (exp.select(_as(value, f"v{i}"), _as(exp.Count(this=exp.Star()), "n")).from_(source.copy(), copy=False)
+              .group_by(group, copy=False))
     if c.family in TEXT:
-        select = select.select(exp.Length(this=value.copy()).as_("len"), copy=False)
+        select = select.select(_as(exp.Length(this=value.copy()), "len"), copy=False)
     return select
 
 
@@ -197,14 +227,15 @@ def _first(i: int, g: str, engine: Connector, last: bool) -> exp.Expression:
     """The smallest (largest) value of column i's grouped rows by ORDER BY ... LIMIT 1: for types
     the engine orders but has no min()/max() for (such as uuid, byte strings, ranges, arrays)."""
     v = _col(f"v{i}")
-    return exp.select(v.copy()).from_(g).where(_not_null(v.copy())).order_by(
-        _ordered(v.copy(), engine, desc=last)).limit(1).subquery()
+    return _limit(exp.select(v.copy()).from_(_table(g), copy=False).where(_not_null(v.copy()), copy=False).order_by(
+        _ordered(v.copy(), engine, desc=last), copy=False), 1).subquery(copy=False)
 
 
 def _collated(i: int, g: str) -> exp.Expression:
     """Byte-wise groups `g` grouped again as the column's collation compares them."""
     v = _col(f"v{i}")
-    return exp.select(exp.Min(this=v).as_(f"v{i}"), _sum(_col("n")).as_("n")).from_(g).group_by(v.copy()).subquery(f"c{i}")
+    return (exp.select(_as(exp.Min(this=v), f"v{i}"), _as(_sum(_col("n")), "n")).from_(_table(g), copy=False)
+            .group_by(v.copy(), copy=False).subquery(f"c{i}", copy=False))
 
 
 def _stat_measures(i: int, c: ColumnSpec, engine: Connector, now: datetime, filtered: bool = True) -> dict[str, exp.Expression]:
@@ -238,15 +269,15 @@ def _stat_measures(i: int, c: ColumnSpec, engine: Connector, now: datetime, filt
         m["max_length"] = exp.Max(this=length.copy())
         m["sum_length"] = _sum(exp.Mul(this=length.copy(), expression=n.copy()))
         m["empty"] = count_if(exp.EQ(this=length.copy(), expression=_n(0)))
-        blank = exp.and_(exp.GT(this=length.copy(), expression=_n(0)),
+        blank = _and(exp.GT(this=length.copy(), expression=_n(0)),
                          exp.EQ(this=exp.Length(this=exp.Trim(this=v.copy())), expression=_n(0)))
         number_like = _number_like(v.copy(), engine)
         if engine.PREFILTER == "no_letter":
-            cheap = exp.not_(exp.Glob(this=v.copy(), expression=_s("*[A-Za-z]*")))
+            cheap = _not(exp.Glob(this=v.copy(), expression=_s("*[A-Za-z]*")))
         elif engine.PREFILTER == "leading":
             cheap = exp.LT(this=byte_order(v.copy()), expression=_s("A"))
         if engine.PREFILTER:
-            blank, number_like = exp.and_(cheap, blank), exp.and_(cheap.copy(), number_like)
+            blank, number_like = _and(cheap, blank), _and(cheap.copy(), number_like)
         m["whitespace"] = count_if(blank)
         m["numeric_text"] = count_if(number_like)
     if f in DATES:
@@ -255,8 +286,8 @@ def _stat_measures(i: int, c: ColumnSpec, engine: Connector, now: datetime, filt
         invalid = exp.LT(this=v.copy(), expression=_s(OLDEST_VALID))
         unreadable = engine.invalid_date(v.copy())
         if unreadable is not None:  # an engine keeping dates as text
-            invalid = exp.or_(invalid, unreadable)
-        m["invalid"] = count_if(exp.and_(exp.not_(exp.Is(this=v.copy(), expression=exp.Null())), exp.paren(invalid)))
+            invalid = _or(invalid, unreadable)
+        m["invalid"] = count_if(_and(_not(exp.Is(this=v.copy(), expression=exp.Null())), _paren(invalid)))
     if f == "boolean":
         m["trues"] = count_if(exp.EQ(this=v.copy(), expression=exp.true()))
         m["falses"] = count_if(exp.EQ(this=v.copy(), expression=exp.false()))
@@ -274,12 +305,12 @@ def _row(kind: str, col: exp.Expression, pos: exp.Expression, t1: exp.Expression
     columns = [_as(_s(kind), "kind"), _as(_cast(col, "INT"), "col"), _as(_cast(pos, "BIGINT"), "pos"),
                _as(_cast(t1, "TEXT"), "t1"), _as(_cast(t2, "TEXT"), "t2")]
     columns += [_as(_dbl(ms[k] if k < len(ms) else exp.Null()), f"m{k}") for k in range(len(MEASURES))]
-    select = exp.Select(expressions=columns).from_(source, copy=False)
+    select = exp.Select(expressions=columns).from_(_table(source) if isinstance(source, str) else source, copy=False)
     return select if where is None else select.where(where, copy=False)
 
 
 def _not_null(e: exp.Expression) -> exp.Expression:
-    return exp.not_(exp.Is(this=e, expression=exp.Null()))
+    return _not(exp.Is(this=e, expression=exp.Null()))
 
 
 def _by_count(i: int, groups: exp.Select, lo: exp.Expression | None, hi: exp.Expression | None,
@@ -294,15 +325,15 @@ def _by_count(i: int, groups: exp.Select, lo: exp.Expression | None, hi: exp.Exp
     struct keys cost more than the rest of the aggregate together.
     """
     v = _col(f"v{i}")
-    select = exp.select(_col("n")).from_(groups.subquery(f"g{i}")).group_by(_col("n"))
+    select = exp.select(_col("n")).from_(groups.subquery(f"g{i}", copy=False), copy=False).group_by(_col("n"), copy=False)
     for name, e in (("t1", lo), ("t2", hi)):
-        select = select.select((e or exp.Null()).as_(name), copy=False)
+        select = select.select(_as(e or exp.Null(), name), copy=False)
     for k, m in enumerate(ms):
         if not isinstance(m, exp.Null):
-            select = select.select(m.as_(f"m{k}"), copy=False)
+            select = select.select(_as(m, f"m{k}"), copy=False)
     if top_k > 0:
         top = exp.Filter(this=exp.Min(this=v.copy(), expressions=[_n(top_k)]), expression=exp.Where(this=_not_null(v.copy())))
-        select = select.select(top.as_("top"), copy=False)
+        select = select.select(_as(top, "top"), copy=False)
     return select
 
 
@@ -321,13 +352,13 @@ def _by_count_rows(i: int, c: ColumnSpec, ms: list[exp.Expression], shown: bool,
     rows = [_row("stats", _n(i), exp.Null(), t1, t2, [_rollup(m, f"m{k}") for k, m in enumerate(ms)], levels)]
     if top_k > 0:
         v = _col(f"v{i}")
-        each = exp.select(_col("n"), exp.Unnest(expressions=[_col("top")]).as_(f"v{i}")).from_(levels)
-        inner = (exp.select(_col("n"), v.copy()).from_(each.subquery(f"e{i}"))
-                 .order_by(exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=v.copy())).limit(top_k))
+        each = exp.select(_col("n"), _as(exp.Unnest(expressions=[_col("top")]), f"v{i}")).from_(_table(levels), copy=False)
+        inner = _limit(exp.select(_col("n"), v.copy()).from_(each.subquery(f"e{i}", copy=False), copy=False)
+                       .order_by(exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=v.copy()), copy=False), top_k)
         rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
             exp.Ordered(this=_col("n"), desc=True), exp.Ordered(this=v.copy())]))
         rows.append(_row("top", _n(i), rank, exp.Null() if c.masked else _display(v.copy()), exp.Null(), [_col("n")],
-                         inner.subquery(f"t{i}")))
+                         inner.subquery(f"t{i}", copy=False)))
     return rows
 
 
@@ -341,49 +372,49 @@ def _distribution(i: int, c: ColumnSpec, g: str, engine: Connector) -> tuple[lis
     """
     v, n, x, tot = _col(f"v{i}"), _col("n"), _col("x"), _col("tot")
     w, b, h = f"w{i}", f"b{i}", f"h{i}"
-    finite = exp.select(_as(_dbl(v.copy()), "x"), n.copy(), v.copy()).from_(g, copy=False).where(
+    finite = exp.select(_as(_dbl(v.copy()), "x"), n.copy(), v.copy()).from_(_table(g), copy=False).where(
         _finite(v.copy(), c.family, engine), copy=False).subquery("f", copy=False)
     totals = exp.select(_as(_sum(_dbl(n.copy())), "tot"), _as(exp.Min(this=x.copy()), "lo"),
                         _as(exp.Max(this=x.copy()), "hi")).from_(finite.copy(), copy=False)
     lo, hi = _col("lo"), _col("hi")
-    scaled = exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=x.copy(), expression=lo.copy())),
+    scaled = exp.Floor(this=exp.Div(this=exp.Mul(this=_paren(exp.Sub(this=x.copy(), expression=lo.copy())),
                                                  expression=_n(HIST_BINS)),
-                                    expression=exp.paren(exp.Sub(this=hi.copy(), expression=lo.copy()))))
+                                    expression=_paren(exp.Sub(this=hi.copy(), expression=lo.copy()))))
     bin_ = exp.Case(ifs=[exp.If(this=exp.EQ(this=hi.copy(), expression=lo.copy()), true=_n(0)),
                          exp.If(this=exp.GTE(this=scaled, expression=_n(HIST_BINS)), true=_n(HIST_BINS - 1))],
                     default=scaled.copy())
     binned = (exp.select(_col("x", "f"), _col("n", "f"), _col(f"v{i}", "f"), _as(bin_, "b")).from_(finite, copy=False)
-              .join(exp.to_table(w), join_type="cross", copy=False))
+              .join(_table(w), join_type="cross", copy=False))
     running_bins = exp.Window(this=_sum(_sum(n.copy())), order=exp.Order(expressions=[_ordered(_col("b"), engine)]))
     bins = (exp.select(_col("b"), _as(_sum(n.copy()), "c"), _as(exp.Sub(this=running_bins, expression=_sum(n.copy())), "below"))
-            .from_(b, copy=False).group_by(_col("b"), copy=False))
+            .from_(_table(b), copy=False).group_by(_col("b"), copy=False))
 
     def holds(p: float) -> exp.Expression:  # the bin where the running count reaches p of the total
         target = exp.Mul(this=_n(p), expression=tot.copy())
-        return exp.and_(exp.LT(this=_col("below"), expression=target),
+        return _and(exp.LT(this=_col("below"), expression=target),
                         exp.GTE(this=exp.Add(this=_col("below"), expression=_col("c")), expression=target.copy()))
 
     def hit(p: float) -> exp.Expression:  # the value where it does
         target = exp.Mul(this=_n(p), expression=tot.copy())
-        return exp.and_(exp.GTE(this=_col("cum"), expression=target),
+        return _and(exp.GTE(this=_col("cum"), expression=target),
                         exp.LT(this=exp.Sub(this=_col("cum"), expression=n.copy()), expression=target.copy()))
 
-    chosen = (exp.select(_col("b", h), _col("below", h)).from_(h, copy=False).join(exp.to_table(w), join_type="cross", copy=False)
-              .where(exp.or_(holds(0.25), holds(0.5), holds(0.75)), copy=False))
+    chosen = (exp.select(_col("b", h), _col("below", h)).from_(_table(h), copy=False).join(_table(w), join_type="cross", copy=False)
+              .where(_or(holds(0.25), holds(0.5), holds(0.75)), copy=False))
     cum = exp.Add(this=_col("below", "k"), expression=exp.Window(
         this=_sum(_col("n", b) if engine.LEAN_WINDOWS else _dbl(_col("n", b))), partition_by=[_col("b", b)],
         order=exp.Order(expressions=[_ordered(_col(f"v{i}", b), engine)]),
         spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")))
-    ranked = (exp.select(_col("x", b), _col("n", b), _col(f"v{i}", b), _as(cum, "cum"), _col("tot", w)).from_(b, copy=False)
+    ranked = (exp.select(_col("x", b), _col("n", b), _col(f"v{i}", b), _as(cum, "cum"), _col("tot", w)).from_(_table(b), copy=False)
               .join(chosen.subquery("k", copy=False), on=exp.EQ(this=_col("b", b), expression=_col("b", "k")), copy=False)
-              .join(exp.to_table(w), join_type="cross", copy=False))
+              .join(_table(w), join_type="cross", copy=False))
     flags = [_case(hit(p), _n(1), _n(0)) for p in (0.25, 0.5, 0.75)]
     # the quartile as the engine writes it (every digit of a decimal); the double only for charts
     exact = exp.Null() if c.masked else _display(engine.shown_value(v.copy(), c.family))
     quartiles = _row("quartile", _n(i), exp.Null(), exact, exp.Null(), [x.copy(), *flags],
-                     ranked.subquery(f"q{i}", copy=False), exp.or_(hit(0.25), hit(0.5), hit(0.75)))
-    histogram = (exp.select(_col("b", h), _col("c", h), _col("lo", w), _col("hi", w)).from_(h, copy=False)
-                 .join(exp.to_table(w), join_type="cross", copy=False))
+                     ranked.subquery(f"q{i}", copy=False), _or(hit(0.25), hit(0.5), hit(0.75)))
+    histogram = (exp.select(_col("b", h), _col("c", h), _col("lo", w), _col("hi", w)).from_(_table(h), copy=False)
+                 .join(_table(w), join_type="cross", copy=False))
     hist = _row("hist", _n(i), _col("b"), exp.Null(), exp.Null(), [_col("c"), lo.copy(), hi.copy()],
                 histogram.subquery(f"r{i}", copy=False))
     return [(w, totals), (b, binned), (h, bins)], [quartiles, hist]
@@ -417,7 +448,7 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Conne
         ms = [present.get(name, exp.Null()) for name in MEASURES]
         # not every engine has min(boolean): read from the counts
         shown = not c.masked and c.family != "boolean" and c.ordered
-        value = _case(exp.not_(_is_nan(v.copy(), engine)), v.copy()) if c.family == "float" and engine.NAN else v.copy()
+        value = _case(_not(_is_nan(v.copy(), engine)), v.copy()) if c.family == "float" and engine.NAN else v.copy()
         if c.family in AGGREGATE_ORDER:
             lo = exp.Min(this=value) if shown else None
             hi = exp.Max(this=value.copy()) if shown else None
@@ -437,12 +468,14 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Conne
         if top_k > 0:
             key = v.copy()
             groups = _collated(i, g) if engine.BYTE_GROUPS and c.family in TEXT else g
-            inner = (exp.select(_col("n"), v.copy(), key.as_("k")).from_(groups).where(_not_null(v.copy()))
-                     .order_by(_ordered(_col("n"), engine, desc=True), _ordered(key.copy(), engine)).limit(top_k))
+            inner = _limit(exp.select(_col("n"), v.copy(), _as(key, "k"))
+                           .from_(_table(groups) if isinstance(groups, str) else groups, copy=False)
+                           .where(_not_null(v.copy()), copy=False)
+                           .order_by(_ordered(_col("n"), engine, desc=True), _ordered(key.copy(), engine), copy=False), top_k)
             rank = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
                 _ordered(_col("n"), engine, desc=True), _ordered(_col("k"), engine)]))
             parts.append(_row("top", _n(i), rank, exp.Null() if c.masked else _display(engine.shown_value(_col(f"v{i}"), c.family)), exp.Null(),
-                              [_col("n")], inner.subquery(f"t{i}")))
+                              [_col("n")], inner.subquery(f"t{i}", copy=False)))
 
         # exact quartiles (percentile_disc over cumulative counts) and histogram bins
         if c.family in NUMERIC:
@@ -453,16 +486,16 @@ def profile_sql(columns: list[ColumnSpec], source: exp.Expression, engine: Conne
         # dates: counts per month (the caller folds them into years for long ranges)
         if c.family in DATES and not c.masked:
             period = exp.Substring(this=_txt(v.copy()), start=_n(1), length=_n(7))
-            per = exp.select(period.as_("p"), _sum(_col("n")).as_("c")).from_(g).where(
-                _not_null(v.copy())).group_by(period.copy())
-            parts.append(_row("period", _n(i), exp.Null(), _col("p"), exp.Null(), [_col("c")], per.subquery(f"d{i}")))
+            per = exp.select(_as(period, "p"), _as(_sum(_col("n")), "c")).from_(_table(g), copy=False).where(
+                _not_null(v.copy()), copy=False).group_by(period.copy(), copy=False)
+            parts.append(_row("period", _n(i), exp.Null(), _col("p"), exp.Null(), [_col("c")], per.subquery(f"d{i}", copy=False)))
 
     body = parts[0]
     for p in parts[1:]:
         body = exp.union(body, p, distinct=False, copy=False)
-    query = exp.select("*").from_(body.subquery("out", copy=False), copy=False)
+    query = exp.select(exp.Star()).from_(body.subquery("out", copy=False), copy=False)
     for name, e, mat in ctes:
-        query = query.with_(name, as_=e, materialized=True if mat else None, copy=False)
+        query = query.with_(exp.TableAlias(this=exp.to_identifier(name)), as_=e, materialized=True if mat else None, copy=False)
     return query.sql(dialect=engine.dialect, copy=False)  # the tree is built here: no copy before generating
 
 

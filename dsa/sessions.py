@@ -114,7 +114,8 @@ def isolate(conn, dialect: str, specs: list, build: Callable[[list], str | None]
 
 def on_sessions(conn, connector: Connector, sqls: list[str], deadline: Deadline, options: QualityOptions,
                 sessions: int) -> list[tuple]:
-    """Run the statements on `conn` and up to `sessions - 1` more sessions at once.
+    """Run the statements on `conn` and up to `sessions - 1` more sessions at once (on
+    `sessions` of their own where the engine has OWN_SESSIONS).
 
     The other sessions read the snapshot of `conn` (`share_snapshot`), so all columns are
     measured on the same rows, as in one statement. A session takes the next statement when it
@@ -122,10 +123,13 @@ def on_sessions(conn, connector: Connector, sqls: list[str], deadline: Deadline,
     """
     connector.begin_snapshot(conn)
     snapshot = connector.share_snapshot(conn)
-    conns = [conn]
+    count = min(sessions, len(sqls))
+    conns = [] if connector.OWN_SESSIONS else [conn]
+    opened: list = []
     try:
-        for _ in range(min(sessions, len(sqls)) - 1):
-            other = connector.connect()
+        for _ in range(count - len(conns)):
+            other = connector.session(count)
+            opened.append(other)
             conns.append(other)
             deadline.cancels.append(connector.canceller(other))
             connector.prepare_profile_session(other, options)
@@ -154,7 +158,7 @@ def on_sessions(conn, connector: Connector, sqls: list[str], deadline: Deadline,
         return [row for d in done for row in d.result()]
     finally:
         del deadline.cancels[1:]
-        for c in conns[1:]:
+        for c in opened:
             try:
                 c.close()  # ends its transaction: it only read
             except Exception:

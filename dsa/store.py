@@ -109,7 +109,7 @@ class Run:
             return
         self._progress_at = t
         data = {"done": done, "total": total, "what": what, "at": now().isoformat()}
-        write_atomic(self.dir / "progress.json", json.dumps(data).encode())
+        write_atomic(self.dir / "progress.json", json.dumps(data).encode(), durable=False)  # news, not a record
 
     def record_error(self, qualified_name: str, object_type: str, error: str, phase: str | None = None) -> None:
         """Note an object the run could not read; the run will end `partial`."""
@@ -268,14 +268,9 @@ class Store:
             return out
         host = socket.gethostname()
         for path in self.runs_dir.glob("*/run.json"):
-            try:
-                m = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue
-            if m.get("status") == "running" and m.get("host") == host and not process_alive(m["pid"], m.get("pid_start")):
-                m["status"] = "failed"
-                m["error"] = "the run's process ended before it finished (killed or crashed)"
-            out.append(m)
+            m = _manifest(path, host)
+            if m is not None:
+                out.append(m)
         out.sort(key=lambda m: (m["started_at"], m["run_id"]))
         return out
 
@@ -359,8 +354,21 @@ class Store:
             return None
 
     def run(self, run_id: str) -> dict[str, Any]:
-        for m in self.manifests():
-            if m["run_id"] == run_id:
+        """One run's manifest, read from its own folder (not every run's)."""
+        if run_id and "/" not in run_id and "\\" not in run_id and "\0" not in run_id and run_id not in (".", ".."):
+            m = _manifest(self.runs_dir / run_id / "run.json", socket.gethostname())
+            if m is not None and m.get("run_id") == run_id:
                 return m
         raise NotFound(f"no run '{run_id}' in the catalog at {self.path}")
 
+
+def _manifest(path: Path, host: str) -> dict[str, Any] | None:
+    """A run's manifest (None if unreadable), a running run whose process died reported as failed."""
+    try:
+        m = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if m.get("status") == "running" and m.get("host") == host and not process_alive(m["pid"], m.get("pid_start")):
+        m["status"] = "failed"
+        m["error"] = "the run's process ended before it finished (killed or crashed)"
+    return m

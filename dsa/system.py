@@ -38,13 +38,15 @@ def is_loopback(host: str) -> bool:
     return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `path` so that a reader sees the old file or the new one whole, never a part."""
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write `path` so that a reader sees the old file or the new one whole, never a part;
+    `durable`: on disk before it replaces the old one (not for what is soon written again)."""
     tmp = temp_name(path)
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 

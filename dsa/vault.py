@@ -34,10 +34,17 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import polars as pl
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from dsa import audit, shared
 from dsa.config import describe_validation
+
+
+def _fernet():
+    """cryptography's Fernet module, imported when a secret is handled: a store (every command)
+    imports this module, and most runs never read a secret."""
+    from cryptography import fernet
+
+    return fernet
 from dsa.errors import ConfigError, DsaError, register_secret, secret_parts
 from dsa.model import frame
 from dsa.system import actor, fsync_dir, now, write_atomic
@@ -80,15 +87,16 @@ class Keys:
     def primary_id(self) -> str:
         return key_id(self.keys[0])
 
-    def fernet(self) -> MultiFernet:
-        return MultiFernet([Fernet(k) for k in self.keys])
+    def fernet(self):
+        f = _fernet()
+        return f.MultiFernet([f.Fernet(k) for k in self.keys])
 
 
 def _parse_keys(text: str, where: str) -> list[bytes]:
     keys = [k.strip().encode() for k in text.replace(",", "\n").split() if k.strip()]
     for k in keys:
         try:
-            Fernet(k)
+            _fernet().Fernet(k)
         except (ValueError, TypeError):
             raise ConfigError(f"{where}: not a Fernet key (expected 32 url-safe base64-encoded bytes)") from None
     if not keys:
@@ -177,7 +185,7 @@ class Vault:
             return Keys(_parse_keys(text, f"key file {self.key_path}"), str(self.key_path), False)
         if not create:
             raise KeyMissing(f"no secret key: {self.how_to_provide()}")
-        self._write_key_file([Fernet.generate_key()])
+        self._write_key_file([_fernet().Fernet.generate_key()])
         keys = self.keys()
         _audit(self.store_path, "key.create", "credentials", "ok", {"key_id": keys.primary_id, "key_file": str(self.key_path)})
         return keys
@@ -257,7 +265,7 @@ class Vault:
         name = record["connection"]
         try:
             payload = json.loads(keys.fernet().decrypt(record["ciphertext"].encode()))
-        except InvalidToken:
+        except _fernet().InvalidToken:
             raise VaultError(
                 f"cannot decrypt the secret of connection '{name}' (encrypted with key {record.get('key_id')}, "
                 f"{keys.source} has {', '.join(key_id(k) for k in keys.keys)}): {self.how_to_provide()}"
@@ -295,7 +303,7 @@ class Vault:
                     )
             elif not resumed:
                 # step 1: the new key goes in front; the old one still decrypts
-                keys = Keys([Fernet.generate_key(), *keys.keys], keys.source, False)
+                keys = Keys([_fernet().Fernet.generate_key(), *keys.keys], keys.source, False)
                 self._write_key_file(keys.keys)
             mf, new_id = keys.fernet(), keys.primary_id
             rotated = 0

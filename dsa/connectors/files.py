@@ -111,6 +111,11 @@ class FilesConnector(DuckdbEngine):
     type = "files"
     Options = FilesOptions
     features = FEATURES - {"primary_keys", "foreign_keys", "unique_constraints", "indexes", "views", "defaults"}
+    # a table's column statements run side by side, each on a DuckDB of its own with its share
+    # of the cores: a grouping of millions of distinct values on one thread takes ~30%
+    # less CPU than on two (no per-thread tables to merge), and the two keep both cores busy
+    PARALLEL_SESSIONS = True
+    OWN_SESSIONS = True
 
     def describe(self) -> str:
         return "files " + ", ".join(path for path, _ in self.options.entries())
@@ -171,19 +176,26 @@ class FilesConnector(DuckdbEngine):
         finally:
             self._views = True
 
-    def connect(self):
+    def session(self, sessions: int):
+        return self.connect(sessions)
+
+    def connect(self, sessions: int = 1):
         """Discover the datasets, check their files, and make one view per dataset.
 
         Discovery and the file checks happen once per connector: quality profiling opens a
         connection per table, and each then only makes the views. Reading is locked to the
         datasets' folders (DuckDB's allowed_directories, then external access off and the
-        configuration locked) and the connection runs only reading statements.
+        configuration locked) and the connection runs only reading statements. One of
+        `sessions` running side by side gets that share of DuckDB's threads.
         """
         from dsa import duck
 
         with self._lock:
             con = duck.connect()
             con.execute("SET parquet_metadata_cache = true")  # footers are read once per connection
+            if sessions > 1:
+                threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+                con.execute(f"SET threads = {max(1, int(threads) // sessions)}")
             guarded = GuardedConnection(con, self.options.timeout_s)
             if not self._checked:
                 self._schemas, self._datasets, self._errors = self.discover()
