@@ -133,6 +133,9 @@ class Connector(ABC):
     # with PARALLEL_SESSIONS: those statements run on sessions of their own (`session`), not on the
     # table's connection (an engine running in dsa's process splits its cores among them)
     OWN_SESSIONS: ClassVar[bool] = False
+    # sampled by an explicit percentage, the table's row count is the catalog's estimate, recorded
+    # as estimated (row_count_estimated), not a count(*): for engines whose count reads every row
+    ESTIMATED_COUNT_WHEN_SAMPLED: ClassVar[bool] = False
     # the profile statement may say WITH x AS MATERIALIZED
     MATERIALIZE: ClassVar[bool] = False
     # NaN and infinity tests: literals (v = 'NaN'::DOUBLE, v IN ('Infinity'::DOUBLE, ...)),
