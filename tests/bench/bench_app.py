@@ -17,7 +17,10 @@ server on this machine at the same time: what loading Streamlit's page costs her
 no page of the app can go below (on a busy machine it alone can exceed the target). Each page's
 time over it is what the page itself adds (its script, what it sends and what the browser draws).
 
-    PYTHONPATH=. python tests/bench/bench_app.py [--repeats N]
+With `--against CHECKOUT` (another checkout of dsa, e.g. a `git worktree` of an older commit),
+afterwards every page of both apps in turn, on the same catalog: before, after and the change.
+
+    PYTHONPATH=. python tests/bench/bench_app.py [--repeats N] [--against CHECKOUT]
 """
 
 from __future__ import annotations
@@ -118,14 +121,16 @@ RENDERED = """() => {
 }"""
 
 
-def start_app(port: int, bare: Path | None = None) -> subprocess.Popen:
-    """`dsa app` on the catalog, or (`bare`) `streamlit run` of that one-title script."""
+def start_app(port: int, bare: Path | None = None, root: Path = ROOT) -> subprocess.Popen:
+    """`dsa app` (of the checkout `root`) on the catalog, or (`bare`) `streamlit run` of that
+    one-title script."""
     env = {**os.environ, "DSA_STORE": str(DATA), "DSA_CONFIG": str(DATA / "none.yaml"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     cmd = ([sys.executable, "-m", "streamlit", "run", str(bare), "--server.port", str(port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false"] if bare else
            [sys.executable, "-m", "dsa", "app", "--port", str(port)])
-    proc = subprocess.Popen([*cmd, "--server.address", "127.0.0.1"], env=env, stdout=subprocess.DEVNULL,
+    # run from `root`: `python -m` puts the working directory first on the path, before PYTHONPATH
+    proc = subprocess.Popen([*cmd, "--server.address", "127.0.0.1"], env=env, cwd=root, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     for _ in range(600):
         try:
@@ -205,8 +210,34 @@ def bare_page(browser, repeats: int) -> float:
         proc.wait(10)
 
 
+def against(browser, url: str, root: Path, repeats: int) -> None:
+    """Each page of this checkout's app and of the checkout `root`'s (`--against`), on the same
+    catalog, visited in turn (which goes first alternates): medians before, after and the change.
+    On a busy machine the change is what can be read; each page's own figure moves with the load."""
+    port = free_port()
+    other = f"http://127.0.0.1:{port}"
+    proc = start_app(port, root=root)
+    try:
+        for base in (url, other):
+            for _, path in PAGES:
+                open_page(browser, f"{base}/{path}")  # first visits: the servers' caches
+        print(f"before: the app of {root}; after: this checkout's")
+        print(f"{'page':<34}{'before':>8}{'after':>8}{'change':>8}")
+        for name, path in PAGES:
+            times: dict[str, list[float]] = {url: [], other: []}
+            for i in range(repeats * 2 - 1):
+                for base in ((other, url) if i % 2 == 0 else (url, other)):
+                    times[base].append(open_page(browser, f"{base}/{path}"))
+            before, after = statistics.median(times[other]), statistics.median(times[url])
+            print(f"{name:<34}{before:>7.2f}s{after:>7.2f}s{after - before:>+7.2f}s")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def main() -> None:
     repeats = int(sys.argv[sys.argv.index("--repeats") + 1]) if "--repeats" in sys.argv else 3
+    root = Path(sys.argv[sys.argv.index("--against") + 1]).resolve() if "--against" in sys.argv else None
     store = Store(DATA)
     if not (DATA / "runs").exists() or store.sync_runs().height != SCANS + QUALITY:
         import shutil
@@ -245,11 +276,13 @@ def main() -> None:
                 median = statistics.median(times)
                 worst = max(worst, median / PICK_TARGET)
                 print(f"{name:<34}{'':>12}{median:>8.2f} s   {median / PICK_TARGET:>9.2f} (of {PICK_TARGET} s)")
+            memory = rss_mb(proc.pid)
+            worst = max(worst, memory / MEMORY_TARGET_MB)
+            print(f"app process after every page: {memory:,.0f} MB ({memory / MEMORY_TARGET_MB:.2f} of {MEMORY_TARGET_MB} MB)")
+            print(f"worst ratio to target: {worst:.2f} ({'within' if worst <= 1 else 'OVER'} target)")
+            if root is not None:
+                against(browser, url, root, repeats)
             browser.close()
-        memory = rss_mb(proc.pid)
-        worst = max(worst, memory / MEMORY_TARGET_MB)
-        print(f"app process after every page: {memory:,.0f} MB ({memory / MEMORY_TARGET_MB:.2f} of {MEMORY_TARGET_MB} MB)")
-        print(f"worst ratio to target: {worst:.2f} ({'within' if worst <= 1 else 'OVER'} target)")
     finally:
         proc.terminate()
         proc.wait(10)
