@@ -149,8 +149,16 @@ def column_sql(c: ColumnSpec, i: int, source: exp.Expression, engine: Connector,
         counted_here = exp.and_(detail.copy(), counted.copy())
         rows.append((exp.and_(counted_here.copy(), exp.or_(*[h.copy() for h in hits])),
                      ("quartile", exp.Null(), exact, exp.Null(), [x.copy(), *[_case(h, _n(1), _n(0)) for h in hits]])))
-        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()),
-                                                   exp.NEQ(this=bin_of(_dbl(_col("nxt"))), expression=bin_of(x.copy()))))
+        # the last value of its bin: the next value's bin is further (values ascend; the bin of a
+        # value below the maximum needs no bounding, and with one value there is no next one)
+        def scaled(value: exp.Expression) -> exp.Expression:
+            return exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=value, expression=low.copy())),
+                                                       expression=_n(HIST_BINS)),
+                                          expression=exp.paren(exp.Sub(this=high.copy(), expression=low.copy()))))
+
+        further = exp.GT(this=exp.Least(this=scaled(_dbl(_col("nxt"))), expressions=[_n(HIST_BINS - 1)]),
+                         expression=scaled(x.copy()))
+        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()), further))
         rows.append((end, ("hist_end", bin_of(x.copy()), exp.Null(), exp.Null(), [_col("cum"), lo.copy(), hi.copy()])))
     if dates:
         def period(e: exp.Expression) -> exp.Expression:
@@ -283,11 +291,20 @@ def _windowed(c: ColumnSpec, i: int, source: exp.Expression, engine: Connector, 
 
         hits = [hit(p) for p in (0.25, 0.5, 0.75)]
         exact = exp.Null() if c.masked else _display(engine.shown_value(v.copy(), c.family))
-        counted_here = exp.and_(present.copy(), counted.copy())
+        same = counted.sql(dialect=engine.dialect) == present.sql(dialect=engine.dialect)
+        counted_here = present.copy() if same else exp.and_(present.copy(), counted.copy())
         rows.append((exp.and_(counted_here.copy(), exp.or_(*[h.copy() for h in hits])),
                      ("quartile", exp.Null(), exact, exp.Null(), [x.copy(), *[_case(h, _n(1), _n(0)) for h in hits]])))
-        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()),
-                                                   exp.NEQ(this=bin_of(_dbl(_col("nxt"))), expression=bin_of(x.copy()))))
+        # the last value of its bin: the next value's bin is further (values ascend; the bin of a
+        # value below the maximum needs no bounding, and with one value there is no next one)
+        def scaled(value: exp.Expression) -> exp.Expression:
+            return exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=value, expression=low.copy())),
+                                                       expression=_n(HIST_BINS)),
+                                          expression=exp.paren(exp.Sub(this=high.copy(), expression=low.copy()))))
+
+        further = exp.GT(this=exp.Least(this=scaled(_dbl(_col("nxt"))), expressions=[_n(HIST_BINS - 1)]),
+                         expression=scaled(x.copy()))
+        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()), further))
         rows.append((end, ("hist_end", bin_of(x.copy()), exp.Null(), exp.Null(), [_col("cum"), low.copy(), high.copy()])))
     if dates:
         def period(e: exp.Expression) -> exp.Expression:
