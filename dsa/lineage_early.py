@@ -41,7 +41,7 @@ class EarlyLineage:
         self.posted: list[dict[tuple[str, str], list[str]]] | None = None
 
     def __call__(self, query: str, rows: Any) -> None:
-        if query == "columns" and self.jobs and self.posted is None and hasattr(rows, "sort"):
+        if query == "columns" and self.jobs and self.posted is None and hasattr(rows, "group_by"):
             self.post_columns(rows)
             return
         if query != "tables" or self.jobs or self.store_path is None:

@@ -123,6 +123,11 @@ def fork_idle(count: int) -> None:
                 for other in _idle:  # the earlier workers' pipes belong to the parent
                     other._close_job()
                     os.close(other._result)
+                # not holding the parent's output open: whoever reads it to its end (a job
+                # runner, a test) must not wait for this process too
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
                 _serve(job_r, result_w)
             except BaseException:
                 code = 1
