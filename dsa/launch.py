@@ -75,6 +75,6 @@ def head_start(args: list[str]) -> Reading | None:
             from dsa import workers
 
             workers.fork_idle(workers.COUNT)
-        return start_early(config, names[0])
+        return start_early(config, names[0], state.store_folder())
     except Exception:
         return None  # the command line meets the same problem and reports it

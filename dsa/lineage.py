@@ -32,20 +32,18 @@ from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import sqlglot
-from sqlglot import exp
-from sqlglot.optimizer.scope import Scope, build_scope
 
 from dsa import workers
-from dsa.errors import one_line
+from dsa.lineage_early import PARALLEL_VIEWS, EarlyLineage, cache_path
 from dsa.names import qualified_name
 from dsa.system import write_atomic
 
-# Polars is imported where it is used, not here: a worker process resolving views
-# (`_resolve_chunk`) imports this module and needs sqlglot alone.
+# Neither Polars nor sqlglot is imported here: a worker process resolving views imports this
+# module through `dsa.lineage_sql` (the parsing half) and needs no Polars; the process running
+# the scan parses nothing when its workers do, and then needs no sqlglot.
 if TYPE_CHECKING:
     import polars as pl
 
@@ -78,19 +76,20 @@ class SchemaIndex:
     def __init__(self, columns: dict[tuple[str, str], list[str]]):
         self.columns = columns
         self._folded: dict[tuple[str, str], tuple[str, str]] = {}
-        self._by_table: dict[str, list[tuple[str, str]]] = {}
+        self.by_table: dict[str, list[tuple[str, str]]] = {}
         for key in columns:
             self._folded.setdefault((key[0].lower(), key[1].lower()), key)
-            self._by_table.setdefault(key[1].lower(), []).append(key)
+            self.by_table.setdefault(key[1].lower(), []).append(key)
 
     @classmethod
     def from_frame(cls, frame: pl.DataFrame) -> "SchemaIndex":
-        """From rows with schema_name, table_name, column_name (in ordinal order)."""
-        columns: dict[tuple[str, str], list[str]] = {}
-        for s, t, c in zip(frame["schema_name"].to_list(), frame["table_name"].to_list(),
-                           frame["column_name"].to_list()):
-            columns.setdefault((s, t), []).append(c)
-        return cls(columns)
+        """From rows with schema_name, table_name, column_name and ordinal_position (a scan's
+        frame need not be in that order: `SELECT *` reads the columns in their table's order)."""
+        if "ordinal_position" in frame.columns:
+            frame = frame.sort("schema_name", "table_name", "ordinal_position")
+        grouped = frame.group_by("schema_name", "table_name", maintain_order=True).agg("column_name")
+        return cls(dict(zip(zip(grouped["schema_name"].to_list(), grouped["table_name"].to_list()),
+                            grouped["column_name"].to_list())))
 
     def find(self, schema: str | None, table: str, home: str) -> tuple[str, str]:
         """The scanned relation a reference names: its own schema, else the view's (`home`),
@@ -103,7 +102,7 @@ class SchemaIndex:
             if folded:
                 return folded
         if not schema:
-            same = self._by_table.get(table.lower(), [])
+            same = self.by_table.get(table.lower(), [])
             if len(same) == 1:
                 return same[0]
         return (schema or home, table)
@@ -117,204 +116,6 @@ class SchemaIndex:
             return name
         lowered = name.lower()
         return next((c for c in names if c.lower() == lowered), None)
-
-
-class ViewLineage:
-    """One view's resolution: its output columns' sources and the columns that shape its rows."""
-
-    def __init__(self, index: SchemaIndex, home: str):
-        self.index = index
-        self.home = home
-        self._outputs: dict[int, list[tuple[str, Refs]]] = {}
-        self.shaping: Refs = {}  # columns read by filters and joins anywhere in the query
-        self.tables: dict[tuple[str, str], str] = {}  # every relation read -> its strongest kind
-
-    def run(self, tree: exp.Expression) -> list[tuple[str, Refs]]:
-        root = build_scope(tree)
-        if root is None:
-            raise ValueError("not a query")
-        for scope in root.traverse():
-            self._shaping_columns(scope)
-            for source in scope.sources.values():
-                if isinstance(source, exp.Table):
-                    self._note_table(self._relation(source), "filter")
-        outputs = self.outputs(root)
-        for _, refs in outputs:
-            for (s, t, _c), kind in refs.items():
-                self._note_table((s, t), kind)
-        for (s, t, _c), kind in self.shaping.items():
-            self._note_table((s, t), kind)
-        return outputs
-
-    # -- output columns --------------------------------------------------------------------
-
-    def outputs(self, scope: Scope) -> list[tuple[str, Refs]]:
-        """Each output column of a scope, in order: its name and the base columns it comes from."""
-        key = id(scope)
-        if key not in self._outputs:
-            self._outputs[key] = self._set_operation(scope) if isinstance(scope.expression, exp.SetOperation) else self._select(scope)
-        return self._outputs[key]
-
-    def _set_operation(self, scope: Scope) -> list[tuple[str, Refs]]:
-        left, right = (self.outputs(s) for s in scope.set_operation_scopes)
-        merged = []
-        for i, (name, refs) in enumerate(left):
-            both = dict(refs)
-            if i < len(right):
-                for ref, kind in right[i][1].items():
-                    _merge(both, ref, kind)
-            merged.append((name, both))
-        return merged
-
-    def _select(self, scope: Scope) -> list[tuple[str, Refs]]:
-        select = scope.expression
-        if not isinstance(select, exp.Select):
-            return []
-        out: list[tuple[str, Refs]] = []
-        for projection in select.selects:
-            star = projection if isinstance(projection, exp.Star) else (
-                projection if isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star) else None)
-            if star is not None:
-                names = [projection.table] if isinstance(star, exp.Column) and star.table else list(scope.sources)
-                for alias in names:
-                    out.extend(self._source_outputs(scope, alias))
-                continue
-            inner = projection.unalias()
-            copied = isinstance(inner, exp.Column)
-            refs: Refs = {}
-            for column in _columns_of(projection, scope):
-                for ref, kind in self.resolve(column, scope).items():
-                    _merge(refs, ref, kind if copied else "derived")
-            for sub in _subqueries_of(projection, scope):
-                for _, sub_refs in self.outputs(sub):
-                    for ref in sub_refs:
-                        _merge(refs, ref, "derived")
-            out.append((projection.alias_or_name, refs))
-        return out
-
-    def _source_outputs(self, scope: Scope, alias: str) -> list[tuple[str, Refs]]:
-        source = _source(scope, alias)
-        if isinstance(source, Scope):
-            return self.outputs(source)
-        if isinstance(source, exp.Table):
-            relation = self._relation(source)
-            return [(c, {(*relation, c): "direct"}) for c in self.index.columns.get(relation, [])]
-        return []
-
-    # -- single columns ----------------------------------------------------------------------
-
-    def resolve(self, column: exp.Column, scope: Scope) -> Refs:
-        """The base columns a column reference reads (through derived tables and CTEs)."""
-        name = column.name
-        at: Scope | None = scope
-        while at is not None:
-            alias = column.table
-            if alias:
-                source = _source(at, alias)
-            else:
-                holders = [a for a in at.sources if self._has(at, a, name)]
-                source = _source(at, holders[0]) if holders else (
-                    _source(at, next(iter(at.sources))) if len(at.sources) == 1 and at.parent is None else None)
-            if source is not None:
-                return self._read(source, name)
-            at = at.parent  # a correlated reference to an outer query
-        return {}
-
-    def _read(self, source: Scope | exp.Table, name: str) -> Refs:
-        if isinstance(source, Scope):
-            lowered = name.lower()
-            for out_name, refs in self.outputs(source):
-                if out_name == name or out_name.lower() == lowered:
-                    return refs
-            return {}
-        relation = self._relation(source)
-        return {(*relation, self.index.column(relation, name) or name): "direct"}
-
-    def _has(self, scope: Scope, alias: str, name: str) -> bool:
-        source = _source(scope, alias)
-        if isinstance(source, Scope):
-            lowered = name.lower()
-            return any(n.lower() == lowered for n, _ in self.outputs(source))
-        if isinstance(source, exp.Table):
-            return self.index.column(self._relation(source), name) is not None
-        return False
-
-    def _relation(self, table: exp.Table) -> tuple[str, str]:
-        return self.index.find(table.db or None, table.name, self.home)
-
-    # -- what shapes the rows ------------------------------------------------------------
-
-    def _shaping_columns(self, scope: Scope) -> None:
-        """Columns in WHERE, JOIN, GROUP BY ... of this scope, and every column a predicate's
-        subquery reads."""
-        predicate = scope.is_subquery and not _in_projection(scope)
-        for column in scope.columns:
-            if _owner(column) is not scope.expression:
-                continue  # a correlated reference: counted in the subquery's own scope
-            kind = "filter" if predicate else _clause_kind(column, scope.expression)
-            if kind:
-                for ref in self.resolve(column, scope):
-                    _merge(self.shaping, ref, kind)
-
-    def _note_table(self, relation: tuple[str, str], kind: str) -> None:
-        if relation not in self.tables or _RANK[kind] < _RANK[self.tables[relation]]:
-            self.tables[relation] = kind
-
-
-def _merge(refs: Refs, ref: Ref, kind: str) -> None:
-    if ref not in refs or _RANK[kind] < _RANK[refs[ref]]:
-        refs[ref] = kind
-
-
-def _source(scope: Scope, alias: str) -> Scope | exp.Table | None:
-    sources = scope.sources
-    found = sources.get(alias)
-    if found is None:
-        lowered = alias.lower()
-        found = next((v for k, v in sources.items() if k.lower() == lowered), None)
-    return found
-
-
-def _columns_of(node: exp.Expression, scope: Scope) -> Iterable[exp.Column]:
-    """Columns of `node` that belong to `scope` (not to a subquery inside it)."""
-    return [c for c in node.find_all(exp.Column) if _owner(c) is scope.expression]
-
-
-def _owner(column: exp.Column) -> exp.Expression | None:
-    """The SELECT a column reference is written in."""
-    return column.find_ancestor(exp.Select)
-
-
-def _subqueries_of(node: exp.Expression, scope: Scope) -> list[Scope]:
-    return [s for s in scope.subquery_scopes if _within(s.expression, node)]
-
-
-def _within(node: exp.Expression, ancestor: exp.Expression) -> bool:
-    while node is not None:
-        if node is ancestor:
-            return True
-        node = node.parent
-    return False
-
-
-def _clause_kind(column: exp.Column, select: exp.Expression) -> str | None:
-    """The kind of a column's edge by the clause of `select` it sits in (None: the SELECT list,
-    handled as an output). A join's condition may sit inside a parenthesized FROM."""
-    node: exp.Expression = column
-    while node.parent is not None and node.parent is not select:
-        if isinstance(node.parent, exp.Join) and node.arg_key in ("on", "using"):
-            return "join"
-        node = node.parent
-    return _CLAUSE_KINDS.get(node.arg_key) if node.parent is select else None
-
-
-def _in_projection(scope: Scope) -> bool:
-    """Is this subquery scope a scalar subquery in its parent's SELECT list?"""
-    parent = scope.parent.expression if scope.parent else None
-    node = scope.expression
-    while node is not None and node.parent is not parent:
-        node = node.parent
-    return node is not None and node.arg_key == "expressions"
 
 
 # -- a scan's lineage --------------------------------------------------------------------------
@@ -338,16 +139,17 @@ class Derived:
             run_id=pl.lit(run_id), connection=pl.lit(connection)).select(list(LINEAGE_EDGES))
 
 
-PARALLEL_VIEWS = 200  # views to resolve before a second process pays for itself
 WORKERS = workers.COUNT
 
 
 def derive(connection: str, dialect: str, views: list[View], index: SchemaIndex,
-           dependencies: list[dict[str, Any]] | None = None, cache: LineageCache | None = None) -> Derived:
+           dependencies: list[dict[str, Any]] | None = None, cache: LineageCache | None = None,
+           early: EarlyLineage | None = None) -> Derived:
     """Table- and column-level edges of every view; `dependencies` (Postgres: rows of
     view_schema, view_name, ref_schema, ref_name) give exact table-level edges; `cache` holds
-    resolutions of earlier scans. Views the cache lacks are resolved in `WORKERS` processes
-    when there are many (parsing is pure Python: one process keeps one core busy)."""
+    resolutions of earlier scans; `early` the workers already parsing the views (a first scan,
+    `dsa.lineage_early`). Views the cache lacks are resolved in `WORKERS` processes when there
+    are many (parsing is pure Python: one process keeps one core busy)."""
     edges: list[tuple[str, str, str, str, str]] = []
     errors: list[dict[str, str]] = []
     exact: dict[tuple[str, str], set[tuple[str, str]]] = {}
@@ -355,11 +157,20 @@ def derive(connection: str, dialect: str, views: list[View], index: SchemaIndex,
         exact.setdefault((row["view_schema"], row["view_name"]), set()).add((row["ref_schema"], row["ref_name"]))
     keys = [_cache_key(dialect, view) for view in views]
     known = [cache.get(key, index) if cache is not None else None for key in keys]
+    cached = list(known)
     missing = [i for i, k in enumerate(known) if k is None]
+    if early is not None and early.jobs:
+        parsed = _collect_early(early, index)
+        for i in missing:
+            view = views[i]
+            known[i] = parsed.get((view.schema, view.name, view.sql))
+        missing = [i for i in missing if known[i] is None]
     for i, resolved in zip(missing, _resolve_many([views[i] for i in missing], dialect, index)):
         known[i] = resolved
-        if cache is not None and not isinstance(resolved, str):
-            cache.put(keys[i], index, *resolved)
+    if cache is not None:
+        for key, resolved, was in zip(keys, known, cached):
+            if was is None and not isinstance(resolved, str):
+                cache.put(key, index, *resolved)
     for view, resolved in zip(views, known):
         view_qn = qualified_name(connection, view.schema, view.name)
         found = exact.get((view.schema, view.name), set())
@@ -389,19 +200,44 @@ def derive(connection: str, dialect: str, views: list[View], index: SchemaIndex,
 Resolved = tuple[list[tuple[str, Refs]], Refs, dict[tuple[str, str], str]]
 
 
-def resolve_view(view: View, dialect: str, index: SchemaIndex) -> Resolved | str:
-    """One view's outputs, shaping columns and relations read; or why its SQL cannot be read."""
-    try:
-        lineage = ViewLineage(index, view.schema)
-        return lineage.run(_query(view.sql, dialect)), lineage.shaping, lineage.tables
-    except Exception as exc:  # sqlglot cannot read every construct of every engine
-        return _reason(exc)
+def _collect_early(early: EarlyLineage, index: SchemaIndex) -> dict[tuple[str, str, str], Resolved | str]:
+    """The resolutions of the views the workers parsed early, by (schema, name, SQL); a view
+    whose worker failed is missing (resolved by the caller)."""
+    jobs, posted_early = early.jobs, early.posted
+    early.jobs, early.posted = [], None
+    posted = []
+    for i, (worker, chunk) in enumerate(jobs):
+        columns = _columns_read(index, [View(s, n, sql) for s, n, sql in chunk])
+        if posted_early is None:  # not posted while reading: now
+            if worker.post(columns):
+                posted.append((worker, chunk))
+            else:
+                worker.close()
+        elif posted_early[i] == columns:
+            posted.append((worker, chunk))
+        else:  # it resolves with other columns than the scan's: resolved by the caller instead
+            worker.close(kill=True)
+    found: dict[tuple[str, str, str], Resolved | str] = {}
+    for worker, chunk in posted:
+        results = worker.result()
+        if results is not None and len(results) == len(chunk):
+            found.update(zip(chunk, results))
+    return found
 
 
-def _resolve_chunk(dialect: str, columns: dict[tuple[str, str], list[str]], chunk: list[View]) -> list[Resolved | str]:
-    """Resolve views in a worker process, given the columns of the relations they may read."""
-    index = SchemaIndex(columns)
-    return [resolve_view(view, dialect, index) for view in chunk]
+_SQL = "dsa.lineage_sql"  # the parsing half, imported where views are parsed
+
+
+def _resolve_here(views: list[View], dialect: str, index: SchemaIndex) -> list[Resolved | str]:
+    from dsa.lineage_sql import resolve_view
+
+    return [resolve_view(view, dialect, index) for view in views]
+
+
+def _chunk_resolver():
+    from dsa.lineage_sql import _resolve_chunk
+
+    return _resolve_chunk
 
 
 def _resolve_many(views: list[View], dialect: str, index: SchemaIndex) -> list[Resolved | str]:
@@ -410,25 +246,25 @@ def _resolve_many(views: list[View], dialect: str, index: SchemaIndex) -> list[R
     (a fork now would copy the locks of Polars' threads). A chunk no process returns is
     resolved here."""
     if len(views) < PARALLEL_VIEWS or (os.cpu_count() or 1) < 2:
-        return [resolve_view(view, dialect, index) for view in views]
+        return _resolve_here(views, dialect, index)
     chunks = [views[i::WORKERS] for i in range(WORKERS)]  # every other view: shapes spread evenly
     jobs = [(dialect, _columns_read(index, chunk), chunk) for chunk in chunks]
     forked = workers.take(WORKERS)
     if forked:
-        sent = [worker.send(__name__, "_resolve_chunk", *job) for worker, job in zip(forked, jobs)]
-        done = [_resolve_chunk(*job) for job in jobs[len(forked):]]  # workers short: this one helps
+        sent = [worker.send(_SQL, "_resolve_chunk", *job) for worker, job in zip(forked, jobs)]
+        done = [_resolve_here(job[2], dialect, index) for job in jobs[len(forked):]]  # workers short: this one helps
         done[:0] = [worker.result() if ok else worker.close() for worker, ok in zip(forked, sent)]
     else:
         try:
             context = mp.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
+            context.set_forkserver_preload([_SQL])
             with ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
-                done = list(pool.map(_resolve_chunk, *zip(*jobs)))
+                done = list(pool.map(_chunk_resolver(), *zip(*jobs)))
         except (OSError, ValueError, BrokenExecutor):  # no processes to be had here
             done = [None] * WORKERS
     out: list[Resolved | str] = [""] * len(views)
     for w, results in enumerate(done):
-        out[w::WORKERS] = results if results is not None else _resolve_chunk(*jobs[w])
+        out[w::WORKERS] = results if results is not None else _resolve_here(jobs[w][2], dialect, index)
     return out
 
 
@@ -439,25 +275,9 @@ def _columns_read(index: SchemaIndex, views: list[View]) -> dict[tuple[str, str]
     """The columns of the relations these views may name (a name that is a word of their SQL,
     whatever its case, or one that is not a plain word): what a worker needs of the index."""
     words = {w.lower() for view in views for w in _WORD.findall(view.sql)}
-    return {key: columns for key, columns in index.columns.items()
-            if key[1].lower() in words or not _WORD.fullmatch(key[1])}
-
-
-def _query(sql: str, dialect: str) -> exp.Expression:
-    tree = sqlglot.parse_one(sql, read=dialect)
-    if isinstance(tree, exp.Create):
-        tree = tree.expression
-    if not isinstance(tree, exp.Query):
-        raise ValueError("not a SELECT")
-    return tree
-
-
-_STYLING = re.compile(r"\x1b\[[0-9;]*m")  # the underline sqlglot puts under the spot it could not read
-
-
-def _reason(exc: Exception) -> str:
-    text = one_line(_STYLING.sub("", str(exc)))
-    return (text[:200] + "...") if len(text) > 200 else text or exc.__class__.__name__
+    named = {key for table, keys in index.by_table.items()
+             if table in words or not _WORD.fullmatch(table) for key in keys}
+    return {key: columns for key, columns in index.columns.items() if key in named}  # the index's order
 
 
 def views_of(tables: pl.DataFrame, columns: pl.DataFrame) -> list[View]:
@@ -484,10 +304,18 @@ def write_lineage(run: Run, connector: Connector, extraction: Extraction,
 
     views = views_of(extraction.tables, extraction.columns)
     if not views and not dependencies:
+        if isinstance(getattr(connector, "on_rows", None), EarlyLineage):
+            connector.on_rows.release()
         return
     index = SchemaIndex.from_frame(extraction.columns)
     cache = LineageCache.of(run.store.path, run.connection)
-    derived = derive(run.connection, connector.dialect, views, index, dependencies, cache)
+    early = getattr(connector, "on_rows", None)
+    try:
+        derived = derive(run.connection, connector.dialect, views, index, dependencies, cache,
+                         early if isinstance(early, EarlyLineage) else None)
+    finally:
+        if isinstance(early, EarlyLineage):
+            early.release()
     cache.save()
     edges = derived.frame(run.run_id, run.connection)
     run.write("lineage_edges", edges)
@@ -537,8 +365,7 @@ class LineageCache:
 
     @classmethod
     def of(cls, store_path: Path, connection: str) -> "LineageCache":
-        name = hashlib.blake2b(connection.encode(), digest_size=12).hexdigest()
-        return cls(Path(store_path) / "cache" / "lineage" / f"{name}.parquet")
+        return cls(cache_path(store_path, connection))
 
     def get(self, key: str, index: SchemaIndex):
         entry = self._old.get(key)

@@ -67,12 +67,14 @@ class ColumnSpec:
     ordered: bool = True  # min/max (off when the engine cannot order the type)
     skipped: dict[str, str] = field(default_factory=dict)  # metric -> reason
     words: tuple[str, str] = ("false", "true")  # how the engine writes a boolean column's values
+    leads_index: bool = False  # an index of the table starts with this column (whole values): read in its order
 
 
-def column_spec(name: str, family: str, masked: bool = False, words: tuple[str, str] = ("false", "true")) -> ColumnSpec:
+def column_spec(name: str, family: str, masked: bool = False, words: tuple[str, str] = ("false", "true"),
+                leads_index: bool = False) -> ColumnSpec:
     """Every column is grouped and ordered: what the engine refuses is found when it refuses
     (`dsa.table_profile`), so only that is skipped."""
-    return ColumnSpec(name, family or "other", masked, words=words)
+    return ColumnSpec(name, family or "other", masked, words=words, leads_index=leads_index)
 
 
 # -- small expression helpers ---------------------------------------------------------------

@@ -4,19 +4,21 @@
 `dsa.profile` derives each measure from a column's grouped rows in its own part of a UNION ALL;
 an engine that does not share a WITH element between those parts groups the whole table again
 for each (MariaDB: seven times per number column). Here the grouped rows (value, count) are read
-once, by a GROUP BY ... WITH ROLLUP over them:
+once, in one of two shapes:
 
-- its detail rows are the values (text: grouped again under the column's collation, after a
-  grouping on the bytes that keeps lengths and blanks exact for every value as written);
-- its total row holds every measure as a plain aggregate over the values: rows, nulls, distinct
-  values, min/max, sums for mean and standard deviation, zeros, negatives, text lengths, blank and
-  number-like text, dates in the future (MariaDB computes MIN() and MAX() windows row by row, in
-  quadratic time, and every window costs a pass: aggregates cost next to nothing);
-- a few windows over those rows, the total last: the running count in value order (a quartile is
-  the first value whose running count reaches 25/50/75% of the values: percentile_disc, exact;
-  the last value of each histogram bin and of each month carries the running count there, which
-  `parse_result` turns into counts: `hist_end`, `period_end`), the next value, the histogram's
-  bounds and count from the total row, and the rank by count descending, then value (top values).
+- values the engine compares as stored (numbers, dates, enums, binary, ...): every measure is a
+  window over the grouped rows (`_windowed`): sums `OVER ()` for the statistics, the running
+  count in value order (a quartile is the first value whose running count reaches 25/50/75% of
+  the values: percentile_disc, exact; the last value of each histogram bin and of each month
+  carries the running count there, which `parse_result` turns into counts: `hist_end`,
+  `period_end`), the next value, min/max as the first and last values, and the rank by count
+  descending, then value (top values). The windows cost a pass over the grouped rows each, far
+  less than a rollup that groups them again;
+- text, grouped on its bytes (lengths and blanks exact for every value as written) and again
+  under the column's collation: a GROUP BY ... WITH ROLLUP over the byte groups, whose total row
+  holds every measure as a plain aggregate (rows, nulls, distinct values, min/max, lengths, blank
+  and number-like text: MariaDB computes MIN() and MAX() windows row by row, in quadratic time),
+  and the rank of the values for the top values.
 
 The rows come out in `dsa.profile`'s form (kind, col, pos, t1, t2, m0...), one per kind a picked
 row is: the rows are crossed with the kinds once.
@@ -29,12 +31,16 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from dsa.profile import (DATES, HIST_BINS, MEASURES, NUMERIC, TEXT, ColumnSpec, _as, _case, _col, _column_groups,
+from dsa.profile import (DATES, HIST_BINS, MEASURES, NUMERIC, SRC, TEXT, ColumnSpec, _as, _case, _col, _column_groups,
                          _dbl, _display, _finite, _n, _not_null, _ordered, _row, _s, _stat_measures, _txt)
 
 if TYPE_CHECKING:
     from dsa.connectors.base import Connector
 
+_STAND_IN = "dsa sampled rows"  # the name a sample stands under while statements are built
+# families grouped by sorting (numbers and times of day: often many distinct values); the others
+# (dates, text, enums, ...) by MariaDB's hash of groups, cheaper for a few thousand values
+SORTED_GROUPS = {"integer", "decimal", "float", "timestamp"}
 _FULL = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="UNBOUNDED", end_side="FOLLOWING")
 _RUNNING = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
 
@@ -45,7 +51,19 @@ def statements(columns: list[ColumnSpec], source: exp.Expression, engine: Connec
     started last on several sessions, one would run alone at the end)."""
     now = now or datetime.now(timezone.utc)
     order = sorted(range(len(columns)), key=lambda i: columns[i].family not in TEXT)
-    return [column_sql(columns[i], i, source, engine, top_k, now) for i in order if columns[i].groupable]
+    sampled = None
+    if isinstance(source, exp.Subquery):
+        # a sample's rows (a condition of a hundred key ranges) written once, not copied into
+        # and written out of every column's tree: each statement names a stand-in, replaced
+        sampled = source.sql(dialect=engine.dialect)
+        source = exp.alias_(exp.to_table(exp.to_identifier(_STAND_IN, quoted=True)), SRC, table=True)
+    sqls = [column_sql(columns[i], i, source, engine, top_k, now) for i in order if columns[i].groupable]
+    if sampled is None:
+        return sqls
+    stand_in = source.sql(dialect=engine.dialect)
+    if not all(s.count(stand_in) == 1 for s in sqls):
+        raise ValueError(f"a column statement names {stand_in} more than once")
+    return [s.replace(stand_in, sampled) for s in sqls]
 
 
 def _window(fn: exp.Expression, *order: exp.Expression, spec: exp.WindowSpec | None = None) -> exp.Window:
@@ -54,7 +72,10 @@ def _window(fn: exp.Expression, *order: exp.Expression, spec: exp.WindowSpec | N
 
 
 def column_sql(c: ColumnSpec, i: int, source: exp.Expression, engine: Connector, top_k: int, now: datetime) -> str:
-    """Column i's statement (see the module's docstring)."""
+    """Column i's statement: windows over its grouped rows (`_windowed`), or for text, whose
+    values are grouped again under the column's collation, a rollup of those groups."""
+    if c.family not in TEXT:
+        return _windowed(c, i, source, engine, top_k, now)
     v, n, k = _col(f"v{i}"), _col("n"), _col("k")
     numeric, dates = c.family in NUMERIC, c.family in DATES and not c.masked
     shown = not c.masked and c.family != "boolean" and c.ordered
@@ -130,8 +151,16 @@ def column_sql(c: ColumnSpec, i: int, source: exp.Expression, engine: Connector,
         counted_here = exp.and_(detail.copy(), counted.copy())
         rows.append((exp.and_(counted_here.copy(), exp.or_(*[h.copy() for h in hits])),
                      ("quartile", exp.Null(), exact, exp.Null(), [x.copy(), *[_case(h, _n(1), _n(0)) for h in hits]])))
-        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()),
-                                                   exp.NEQ(this=bin_of(_dbl(_col("nxt"))), expression=bin_of(x.copy()))))
+        # the last value of its bin: the next value's bin is further (values ascend; the bin of a
+        # value below the maximum needs no bounding, and with one value there is no next one)
+        def scaled(value: exp.Expression) -> exp.Expression:
+            return exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=value, expression=low.copy())),
+                                                       expression=_n(HIST_BINS)),
+                                          expression=exp.paren(exp.Sub(this=high.copy(), expression=low.copy()))))
+
+        further = exp.GT(this=exp.Least(this=scaled(_dbl(_col("nxt"))), expressions=[_n(HIST_BINS - 1)]),
+                         expression=scaled(x.copy()))
+        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()), further))
         rows.append((end, ("hist_end", bin_of(x.copy()), exp.Null(), exp.Null(), [_col("cum"), lo.copy(), hi.copy()])))
     if dates:
         def period(e: exp.Expression) -> exp.Expression:
@@ -162,3 +191,131 @@ def _kinds(i: int, rows: list[tuple[exp.Expression, tuple]], inner: exp.Select) 
     out = _row("kind", _n(i), pos, t1, t2, ms, inner.subquery("w", copy=False), chosen)
     out.set("expressions", [_as(kind.copy(), "kind"), *out.expressions[1:]])
     return out.join(table.subquery("kinds", copy=False), join_type="cross", copy=False)
+
+
+def _windowed(c: ColumnSpec, i: int, source: exp.Expression, engine: Connector, top_k: int, now: datetime) -> str:
+    """A column whose grouped rows are its values as the engine compares them (not text): every
+    measure is a window over those rows, computed in two sorts of them.
+
+    - `SUM(...) OVER ()` (one pass, no sort): the statistics (rows, distinct values, sums,
+      zeros, ...), and the non-null rows (quartiles' total; nulls are the rest);
+    - in value order (NULL first, MariaDB's ascending order): the running count (quartiles,
+      histogram and month ends), the next value, and min/max as the first non-null and the last
+      value (FIRST_VALUE, NTH_VALUE(2) after a NULL, LAST_VALUE over the whole frame: MariaDB's
+      MIN() and MAX() windows recompute the frame for every row, in quadratic time);
+    - by count descending, then value: the rank (top values; the NULL value ranked last).
+
+    Each window costs a pass over the grouped rows, so equal measures share one. The rows a
+    kind needs are picked by one WHERE over the windows' rows (the first-ranked row carries the
+    statistics), then crossed with the kinds (`_kinds`).
+    """
+    v, n = _col(f"v{i}"), _col("n")
+    numeric, dates = c.family in NUMERIC, c.family in DATES and not c.masked
+    shown = not c.masked and c.family != "boolean" and c.ordered
+    bounded = c.ordered and (shown or numeric)
+    counted = _finite(v.copy(), c.family, engine)
+    by_value = [_ordered(v.copy(), engine)]
+    is_null = exp.Is(this=v.copy(), expression=exp.Null())
+    present = _not_null(v.copy())
+
+    windows: dict[str, exp.Expression] = {
+        "rk": _window(exp.RowNumber(), _ordered(is_null.copy(), engine), _ordered(n.copy(), engine, desc=True),
+                      _ordered(v.copy(), engine)),
+        "nn": _window(exp.Sum(this=_case(present.copy(), n.copy()))),  # the non-null rows
+    }
+    shared = {windows["nn"].this.sql(dialect=engine.dialect): "nn"}
+    measures = _stat_measures(i, c, engine, now)
+    stats_ms: list[exp.Expression] = []
+    for m, name in enumerate(MEASURES):
+        e = measures.get(name)
+        if e is None:
+            stats_ms.append(exp.Null())
+            continue
+        if name == "nulls":  # the rows less the non-null ones
+            stats_ms.append(exp.Sub(this=_col("m0"), expression=exp.Coalesce(this=_col("nn"), expressions=[_n(0)])))
+            continue
+        assert not isinstance(e, (exp.Min, exp.Max))  # quadratic as windows
+        key = e.sql(dialect=engine.dialect)
+        if key not in shared:
+            shared[key] = f"m{m}"
+            windows[f"m{m}"] = _window(e)
+        stats_ms.append(_col(shared[key]))
+    if bounded:
+        windows["f1"] = _window(exp.FirstValue(this=v.copy()), *by_value, spec=_FULL)
+        windows["f2"] = _window(exp.NthValue(this=v.copy(), offset=_n(2)), *by_value, spec=_FULL)
+        windows["hi"] = _window(exp.LastValue(this=v.copy()), *by_value, spec=_FULL)
+    if numeric or dates:
+        windows["cum"] = _window(exp.Sum(this=_case(counted.copy(), n.copy())), *by_value, spec=_RUNNING)
+        windows["nxt"] = _window(exp.Lead(this=v.copy()), *by_value)
+    if numeric:  # the values quartiles count: the non-null ones (MariaDB stores no NaN)
+        total = exp.Sum(this=_case(counted.copy(), n.copy()))
+        tot = _col(shared.setdefault(total.sql(dialect=engine.dialect), "tot"))
+        if tot.name == "tot":
+            windows["tot"] = _window(total)
+    inner = exp.select(v.copy(), n.copy())
+    for name, e in windows.items():
+        inner = inner.select(_as(e, name), copy=False)
+    grouped = _column_groups(c, i, source, engine)
+    for e in grouped.expressions:  # counts as doubles (exact below 2^53): every window sums them,
+        if e.alias == "n":        # and MariaDB sums integers as decimals, three times slower
+            e.set("this", _dbl(e.this))
+    if c.family in SORTED_GROUPS and not c.leads_index:
+        # sorted, then counted (MariaDB's hash of groups costs twice a sort at 90,000 values);
+        # a column an index starts with is read in the index's order, neither hashed nor sorted
+        grouped.set("operation_modifiers", [exp.var("SQL_BIG_RESULT")])
+    inner = inner.from_(grouped.subquery("g", copy=False), copy=False)
+
+    # the smallest value: the first, or the second after the NULL value
+    lo = exp.Coalesce(this=_col("f1"), expressions=[_col("f2")]) if bounded else exp.Null()
+    hi = _col("hi") if bounded else exp.Null()
+    t1, t2 = ((_display(engine.shown_value(lo.copy(), c.family)), _display(engine.shown_value(hi.copy(), c.family)))
+              if shown else (exp.Null(), exp.Null()))
+    rows = [(exp.EQ(this=_col("rk"), expression=_n(1)), ("stats", exp.Null(), t1, t2, stats_ms))]
+    if top_k > 0:
+        keep = exp.and_(present.copy(), exp.LTE(this=_col("rk"), expression=_n(top_k)))
+        rows.append((keep, ("top", _col("rk"), exp.Null() if c.masked else _display(engine.shown_value(v.copy(), c.family)),
+                            exp.Null(), [n.copy()])))
+    if numeric:
+        x, low, high = _dbl(v.copy()), _dbl(lo.copy()), _dbl(hi.copy())
+
+        def bin_of(value: exp.Expression) -> exp.Expression:
+            """Its bin of HIST_BINS between the bounds: the last holds the maximum; one bin if
+            they are equal."""
+            width = exp.Nullif(this=exp.Sub(this=high.copy(), expression=low.copy()), expression=_n(0))
+            scaled = exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=value, expression=low.copy())),
+                                                         expression=_n(HIST_BINS)), expression=width))
+            return exp.Coalesce(this=exp.Least(this=scaled, expressions=[_n(HIST_BINS - 1)]), expressions=[_n(0)])
+
+        def hit(p: float) -> exp.Expression:
+            target = exp.Mul(this=_n(p), expression=tot.copy())
+            return exp.and_(exp.GTE(this=_col("cum"), expression=target),
+                            exp.LT(this=exp.Sub(this=_col("cum"), expression=n.copy()), expression=target.copy()))
+
+        hits = [hit(p) for p in (0.25, 0.5, 0.75)]
+        exact = exp.Null() if c.masked else _display(engine.shown_value(v.copy(), c.family))
+        same = counted.sql(dialect=engine.dialect) == present.sql(dialect=engine.dialect)
+        counted_here = present.copy() if same else exp.and_(present.copy(), counted.copy())
+        rows.append((exp.and_(counted_here.copy(), exp.or_(*[h.copy() for h in hits])),
+                     ("quartile", exp.Null(), exact, exp.Null(), [x.copy(), *[_case(h, _n(1), _n(0)) for h in hits]])))
+        # the last value of its bin: the next value's bin is further (values ascend; the bin of a
+        # value below the maximum needs no bounding, and with one value there is no next one)
+        def scaled(value: exp.Expression) -> exp.Expression:
+            return exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=value, expression=low.copy())),
+                                                       expression=_n(HIST_BINS)),
+                                          expression=exp.paren(exp.Sub(this=high.copy(), expression=low.copy()))))
+
+        further = exp.GT(this=exp.Least(this=scaled(_dbl(_col("nxt"))), expressions=[_n(HIST_BINS - 1)]),
+                         expression=scaled(x.copy()))
+        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()), further))
+        rows.append((end, ("hist_end", bin_of(x.copy()), exp.Null(), exp.Null(), [_col("cum"), low.copy(), high.copy()])))
+    if dates:
+        def period(e: exp.Expression) -> exp.Expression:
+            return exp.Substring(this=_txt(e), start=_n(1), length=_n(7))
+
+        end = exp.and_(present.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()),
+                                               exp.NEQ(this=period(_col("nxt")), expression=period(v.copy()))))
+        rows.append((end, ("period_end", exp.Null(), period(v.copy()), exp.Null(), [_col("cum")])))
+    # the picked rows only are crossed with the kinds
+    picked = exp.select("*").from_(inner.subquery("a", copy=False), copy=False).where(
+        exp.or_(*[cond.copy() for cond, _ in rows]), copy=False)
+    return _kinds(i, rows, picked).sql(dialect=engine.dialect, copy=False)

@@ -91,8 +91,14 @@ def _tasks(store: Store, scan_run_id: str, tables: str | None) -> list[TableTask
             continue
         if tables and not any(fnmatchcase(n, tables) for n in (table, f"{schema}.{table}")):
             continue
-        fks = json.loads(custom or "{}").get("foreign_keys", [])
-        out.append(TableTask(schema, table, qn, size, estimate, by_table.get(qn, []), fks))
+        attributes = json.loads(custom or "{}")
+        columns = by_table.get(qn, [])
+        # columns an index starts with (whole values, not a prefix): an engine may group them in its order
+        leading = {ix["columns"][0] for ix in attributes.get("indexes") or []
+                   if ix.get("columns") and not (ix.get("prefix_lengths") or {}).get(ix["columns"][0])}
+        for c in columns:
+            c["leads_index"] = c["column_name"] in leading
+        out.append(TableTask(schema, table, qn, size, estimate, columns, attributes.get("foreign_keys", [])))
     return out
 
 

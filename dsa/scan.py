@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dsa.config import Config
@@ -85,20 +86,26 @@ class Reading:
 _early: dict[str, Reading] = {}
 
 
-def start_early(config: Config, source: str) -> Reading:
+def start_early(config: Config, source: str, store_path: str | Path | None = None) -> Reading:
     """Start reading `source` now, for a later `start` of the same source and settings."""
-    reading = _early[source] = start(config, source)
+    reading = _early[source] = start(config, source, store_path)
     return reading
 
 
-def start(config: Config, source: str) -> Reading:
+def start(config: Config, source: str, store_path: str | Path | None = None) -> Reading:
     """Open a configured source and start reading its catalog, or take the reading `start_early`
-    began for it if its settings are the same."""
+    began for it if its settings are the same. With the local store's folder (`store_path`), a
+    first scan's lineage begins parsing view SQL as soon as it arrives (`dsa.lineage_early`)."""
     options = config.source(source)
     early = _early.pop(source, None)
     if early is not None and early.connector.options == options:
         return early
-    return Reading(open_source(source, options))
+    connector = open_source(source, options)
+    if config.lineage.enabled and store_path is not None:
+        from dsa.lineage_early import EarlyLineage
+
+        connector.on_rows = EarlyLineage(source, connector.dialect, store_path)
+    return Reading(connector)
 
 
 def scan(store: Store, config: Config, source: str, progress: Progress | None = None,
@@ -106,7 +113,7 @@ def scan(store: Store, config: Config, source: str, progress: Progress | None = 
     """Scan one configured source (its `reading` if already started). Raises `DsaError` (run
     recorded as failed) if it cannot be read."""
     with paused_gc():
-        reading = reading or start(config, source)
+        reading = reading or start(config, source, getattr(store, "path", None))
         connector = reading.connector
         details = {"source_type": connector.type, "target": connector.describe()}
         with store.begin_run(source, "scan", details, started_at=reading.started_at) as run:

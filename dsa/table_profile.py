@@ -92,14 +92,18 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
              run_id: str, now: datetime, deadline: Deadline, started: float, sessions: int) -> TableResult:
     rel = connector.profile_relation(task.schema, task.table)
     specs = [profile.column_spec(c["column_name"], c["type_family"], masked(task, c["column_name"], options.mask),
-                                 connector.BOOLEAN_TEXT)
+                                 connector.BOOLEAN_TEXT, bool(c.get("leads_index")))
              for c in task.columns]
     connector.begin_snapshot(conn)  # closing the connection ends it
 
-    # exact row count first whenever the table may be sampled (not for 100%: the profile counts them)
-    row_count = None
+    # exact row count first whenever the table may be sampled (not for 100%: the profile counts them;
+    # nor for a percentage where the engine's estimate is reported instead, labelled)
+    row_count, estimated = None, False
     if sample.may_sample(task.row_estimate):
-        row_count = int(run(conn, profile.count_sql(whole(rel), connector.dialect), deadline)[0][0])
+        if sample.percent is not None and connector.ESTIMATED_COUNT_WHEN_SAMPLED and task.row_estimate:
+            row_count, estimated = int(task.row_estimate), True
+        else:
+            row_count = int(run(conn, profile.count_sql(whole(rel), connector.dialect), deadline)[0][0])
     percent = sample.percent_of(row_count)
     large = (row_count or 0) >= AUTO_SAMPLE_ROWS
     keyed = connector.key_sample(conn, task.schema, task.table, rel, percent, task.columns) if percent is not None else None
@@ -175,7 +179,7 @@ def _profile(conn, connector: Connector, task: TableTask, options: QualityOption
         "table_name": task.table,
         "status": "profiled",
         "row_count": row_count,
-        "row_count_estimated": False,
+        "row_count_estimated": estimated,
         "column_count": len(task.columns),
         "size_bytes": task.size_bytes,
         "sample_method": method,

@@ -498,16 +498,17 @@ def table(frame: pl.DataFrame, column_config: dict[str, Any] | None = None, down
         download(frame, download_as)
 
 
-def list_table(frame: pl.DataFrame, labels: dict[str, str], formats: dict[str, str] | None = None) -> None:
+def list_table(frame: pl.DataFrame, labels: dict[str, str], formats: dict[str, str] | None = None,
+               empty: str = EMPTY_CELL) -> None:
     """A short list (a few rows of text and counts) as a plain Markdown table: headed by
     `labels` (shown column: its label), numbers formatted with `formats` (column: format spec,
-    e.g. "{:,}"), empty cells a dash, every value escaped. For summaries above the fold: it draws
+    e.g. "{:,}"), empty cells `empty` (a dash), every value escaped. For summaries above the fold: it draws
     with the page's text, not with the data grid (whose code the browser would load first)."""
     formats = formats or {}
 
     def cell(name: str, value: Any) -> str:
         if value is None or value == "":
-            return EMPTY_CELL
+            return empty
         return md(formats[name].format(value) if name in formats else value)
 
     rows = ["| " + " | ".join(md(labels[c]) for c in labels) + " |", "|" + "---|" * len(labels)]

@@ -18,6 +18,7 @@ import gc
 import importlib
 import os
 import pickle
+import signal
 import struct
 import sys
 import threading
@@ -35,10 +36,22 @@ class Worker:
         self._job = job_fd
         self._result = result_fd
 
-    def send(self, module: str, function: str, *args: Any) -> bool:
-        """Hand the worker its job; False if it cannot take it (it has exited)."""
+    def send(self, module: str, function: str, *args: Any, more: bool = False) -> bool:
+        """Hand the worker its job; False if it cannot take it (it has exited). With `more`, the
+        job will read one more message (`receive`), sent by `post`."""
         try:
             _write(self._job, pickle.dumps((module, function, args), protocol=pickle.HIGHEST_PROTOCOL))
+            return True
+        except OSError:
+            return False
+        finally:
+            if not more:
+                self._close_job()
+
+    def post(self, message: Any) -> bool:
+        """The one further message of a job sent with `more` (what `receive` returns there)."""
+        try:
+            _write(self._job, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
             return True
         except OSError:
             return False
@@ -63,8 +76,13 @@ class Worker:
                 pass
             self._job = -1
 
-    def close(self) -> None:
-        """Let the worker go (it exits on end-of-file) and reap it."""
+    def close(self, kill: bool = False) -> None:
+        """Let the worker go (it exits on end-of-file; `kill`: at once, mid-job) and reap it."""
+        if kill and self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
         self._close_job()
         if self._result >= 0:
             try:
@@ -105,6 +123,11 @@ def fork_idle(count: int) -> None:
                 for other in _idle:  # the earlier workers' pipes belong to the parent
                     other._close_job()
                     os.close(other._result)
+                # not holding the parent's output open: whoever reads it to its end (a job
+                # runner, a test) must not wait for this process too
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
                 _serve(job_r, result_w)
             except BaseException:
                 code = 1
@@ -130,11 +153,35 @@ def release() -> None:
         _idle.pop().close()
 
 
+_inbox: list[Any] = []  # in a worker: its job's further message, read by a thread meanwhile
+_inbox_reader: threading.Thread | None = None
+
+
+def receive() -> Any:
+    """In a worker's job: the message its parent `post`s (None if the parent sent none)."""
+    if _inbox_reader is None:
+        return None
+    _inbox_reader.join()
+    return _inbox[0] if _inbox else None
+
+
+def _read_inbox(fd: int) -> None:
+    # read as soon as it is sent, while the job works: the parent's `post` never waits on it
+    try:
+        data = _read(fd)
+        if data is not None:
+            _inbox.append(pickle.loads(data))
+    except Exception:
+        pass
+
+
 def _serve(job_fd: int, result_fd: int) -> None:
+    global _inbox_reader
     data = _read(job_fd)
-    os.close(job_fd)
     if data is None:  # the parent went on without it
         return
+    _inbox_reader = threading.Thread(target=_read_inbox, args=(job_fd,), daemon=True)
+    _inbox_reader.start()
     gc.disable()  # a job allocates objects that all live until it ends (see dsa.connectors.base.paused_gc)
     try:
         module, function, args = pickle.loads(data)
@@ -142,7 +189,7 @@ def _serve(job_fd: int, result_fd: int) -> None:
     except Exception as exc:  # the parent does the work itself
         out = (False, repr(exc))
     _write(result_fd, pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
-    os.close(result_fd)
+    os.close(result_fd)  # and exit: the inbox's reader ends with the process
 
 
 def _write(fd: int, data: bytes) -> None:

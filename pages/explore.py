@@ -11,6 +11,7 @@ ui.ensure_navigation()
 
 st.title("Explore")
 LISTED = 12  # up to this many rows a list is plain text; more: a scrollable grid
+LISTED_COLUMNS = 40  # a table's columns, up to this many: a plain table (it draws with the page's text)
 
 scans = ui.report(reports.scan_runs)
 if scans.height == 0:
@@ -92,17 +93,27 @@ if column == "(whole table)":
             "ordinal_position", "column_name", "data_type", "is_nullable", "column_default", "is_primary_key",
             "is_unique", "foreign_key", "comment").with_columns(
             pl.col("column_default", "foreign_key", "comment").fill_null(""))
-        ui.table(shown, {
-            "ordinal_position": st.column_config.NumberColumn("#", width="small"),
-            "column_name": st.column_config.TextColumn("column"),
-            "data_type": st.column_config.TextColumn("type"),
-            "is_nullable": st.column_config.CheckboxColumn("nullable", width="small"),
-            "column_default": st.column_config.TextColumn("default"),
-            "is_primary_key": st.column_config.CheckboxColumn("primary key", width="small"),
-            "is_unique": st.column_config.CheckboxColumn("unique", width="small"),
-            "foreign_key": st.column_config.TextColumn("references"),
-            "comment": st.column_config.TextColumn("comment", width="large"),
-        })
+        if shown.height <= LISTED_COLUMNS:
+            yes = lambda name, no=None: (pl.when(pl.col(name)).then(pl.lit("yes"))  # noqa: E731
+                                         .when(pl.col(name).not_()).then(pl.lit(no)).alias(name))
+            # sparse columns (keys, defaults, references): an empty cell stays blank
+            ui.list_table(shown.with_columns(yes("is_nullable", "no"), yes("is_primary_key"), yes("is_unique"),
+                                             pl.col("foreign_key").str.strip_prefix(f"{conn}.")), {
+                "ordinal_position": "#", "column_name": "column", "data_type": "type", "is_nullable": "nullable",
+                "column_default": "default", "is_primary_key": "primary key", "is_unique": "unique",
+                "foreign_key": "references", "comment": "comment"}, empty=" ")
+        else:
+            ui.table(shown, {
+                "ordinal_position": st.column_config.NumberColumn("#", width="small"),
+                "column_name": st.column_config.TextColumn("column"),
+                "data_type": st.column_config.TextColumn("type"),
+                "is_nullable": st.column_config.CheckboxColumn("nullable", width="small"),
+                "column_default": st.column_config.TextColumn("default"),
+                "is_primary_key": st.column_config.CheckboxColumn("primary key", width="small"),
+                "is_unique": st.column_config.CheckboxColumn("unique", width="small"),
+                "foreign_key": st.column_config.TextColumn("references"),
+                "comment": st.column_config.TextColumn("comment", width="large"),
+            })
         ui.download(shown, "columns")
     with tab_keys:
         pk = json.loads(info["primary_key"]) if info["primary_key"] else None
@@ -127,16 +138,20 @@ if column == "(whole table)":
             items = custom.get(kind) or []
             if items:
                 st.markdown(f"**{kind.replace('_', ' ').capitalize()}**")
-                ui.table(pl.DataFrame([{k.replace("_", " "): ", ".join(v) if isinstance(v, list) else
-                                        (json.dumps(v) if isinstance(v, dict) else v)
-                                        for k, v in i.items()} for i in items]))
+                rows = pl.DataFrame([{k.replace("_", " "): ", ".join(v) if isinstance(v, list) else
+                                      (json.dumps(v) if isinstance(v, dict) else v)
+                                      for k, v in i.items()} for i in items])
+                ui.list_table(rows, {c: c for c in rows.columns})
     with tab_idx:
         indexes = custom.get("indexes") or []
         if indexes:
-            ui.table(pl.DataFrame([{"name": i.get("name"), "columns": ", ".join(i.get("columns") or []),
-                                        "unique": bool(i.get("unique")), "primary": bool(i.get("primary")),
-                                        "method": i.get("method") or "", "predicate": i.get("predicate") or ""}
-                                       for i in indexes]))
+            ui.list_table(pl.DataFrame([{"name": i.get("name"), "columns": ", ".join(i.get("columns") or []),
+                                         "unique": "yes" if i.get("unique") else "no",
+                                         "primary": "yes" if i.get("primary") else "no",
+                                         "method": i.get("method") or "", "predicate": i.get("predicate") or ""}
+                                        for i in indexes]),
+                          {"name": "index", "columns": "columns", "unique": "unique", "primary": "primary key",
+                           "method": "method", "predicate": "where"})
         else:
             st.caption("No indexes.")
     with tab_sql:

@@ -63,8 +63,8 @@ def md_table(at: AppTest, first: str) -> list[dict[str, str]]:
     unescape = lambda cell: re.sub(r"\\(.)", r"\1", cell.strip())  # noqa: E731
     for m in at.markdown:
         lines = m.value.split("\n")
-        if lines[0].startswith(f"| {first} |") and len(lines) > 1 and lines[1].startswith("|---"):
-            split = lambda line: [unescape(c) for c in re.split(r"(?<!\\)\|", line)[1:-1]]  # noqa: E731
+        split = lambda line: [unescape(c) for c in re.split(r"(?<!\\)\|", line)[1:-1]]  # noqa: E731
+        if len(lines) > 1 and lines[1].startswith("|---") and split(lines[0])[:1] == [first]:
             heads = split(lines[0])
             return [dict(zip(heads, split(line))) for line in lines[2:]]
     raise AssertionError(f"no table headed {first!r}")
@@ -189,6 +189,11 @@ def test_explore_deep_link_to_a_table_shows_keys_and_links(demo):
     no_exception(at)
     assert at.subheader[0].value == "main.orders"
     assert metrics(at)["Columns"] == "6"
+    listed = md_table(at, "#")  # a few columns: a plain table, yes/no for the flags, blank for nothing
+    assert [r["column"] for r in listed][:2] == ["order_id", "customer_id"]
+    assert (listed[0]["primary key"], listed[0]["nullable"], listed[1]["primary key"]) == ("yes", "no", "")
+    assert listed[1]["references"] == "main.customers.customer_id"
+    assert not {v for r in listed for v in r.values()} & {"None", "NULL", "True", "False"}
     assert "**Primary key:** order\\_id" in texts(at)
     links = {link.proto.label: link.proto for link in at.main.get("page_link")}
     # orders.customer_id -> customers; order_items, returns and shipments point at orders

@@ -258,3 +258,34 @@ def test_many_views_resolve_alike_in_workers_and_in_one_process(store, tmp_path,
     assert _ordered_edges(forked, forked_run) == expected
     counts = json.loads(forked.sql("SELECT counts FROM sync_runs WHERE run_id = ?", [forked_run]).item())
     assert counts["lineage_view_count"] == copies * len(VIEWS) and counts["lineage_error_count"] == 0
+
+
+@pytest.mark.postgres
+def test_many_postgres_views_parsed_while_the_source_is_read(tmp_path, dsa_cli, pg_database, monkeypatch):
+    """`dsa scan` of Postgres hands its workers the views when their SQL arrives and the columns
+    when they arrive (`dsa.lineage_early`): the same edges, in the same order, as one process."""
+    import re
+
+    import psycopg
+
+    import dsa.lineage as lineage
+    from dsa.store import Store
+
+    copies = lineage.PARALLEL_VIEWS // len(VIEWS) + 1
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        for statement in TABLES:
+            conn.execute(statement.format(q='"'))
+        for i in range(copies):
+            for statement in VIEWS:
+                conn.execute(re.sub(r"\b(v_\w+)", rf"\1_{i}", statement.format(q='"')))
+    (tmp_path / "dsa.yaml").write_text(f"sources:\n  src: {{type: postgres, dsn: '{pg_database}'}}\n")
+    out = dsa_cli("scan", "src", env={"DSA_STORE": str(tmp_path / "cli")})
+    assert out.returncode == 0, out.stderr
+    forked = Store(tmp_path / "cli")
+    forked_run = forked.sql("SELECT run_id FROM sync_runs WHERE run_type = 'scan'").item()
+    monkeypatch.setattr(lineage, "PARALLEL_VIEWS", 10**9)
+    config = parse_config({"sources": {"src": {"type": "postgres", "dsn": pg_database}}})
+    alone = scan(Store(tmp_path / "alone"), config, "src")
+    expected = _ordered_edges(Store(tmp_path / "alone"), alone.run_id)
+    assert len({d for _, _, d, _, _ in expected if d.count(".") == 2}) == copies * len(VIEWS)
+    assert _ordered_edges(forked, forked_run) == expected

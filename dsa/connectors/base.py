@@ -133,6 +133,9 @@ class Connector(ABC):
     # with PARALLEL_SESSIONS: those statements run on sessions of their own (`session`), not on the
     # table's connection (an engine running in dsa's process splits its cores among them)
     OWN_SESSIONS: ClassVar[bool] = False
+    # sampled by an explicit percentage, the table's row count is the catalog's estimate, recorded
+    # as estimated (row_count_estimated), not a count(*): for engines whose count reads every row
+    ESTIMATED_COUNT_WHEN_SAMPLED: ClassVar[bool] = False
     # the profile statement may say WITH x AS MATERIALIZED
     MATERIALIZE: ClassVar[bool] = False
     # NaN and infinity tests: literals (v = 'NaN'::DOUBLE, v IN ('Infinity'::DOUBLE, ...)),
@@ -207,7 +210,19 @@ class Connector(ABC):
             if progress:
                 progress(i, len(self.catalog_queries) + 1, query)
             raw[query] = self.fetch(conn, query, params)
+            self.arrived(query, raw[query])
         return raw
+
+    # told of each catalog query's rows as they arrive, in the reading thread (a scan's lineage
+    # starts parsing view SQL then: dsa.lineage_early); must be quick and never raise
+    on_rows: Callable[[str, Any], None] | None = None
+
+    def arrived(self, query: str, rows: Any) -> None:
+        if self.on_rows is not None:
+            try:
+                self.on_rows(query, rows)
+            except Exception:  # an early start is an optimization: the scan goes on without it
+                pass
 
     def unreadable(self, raw: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
         """Objects the user may not read (engine-specific); the run ends partial."""

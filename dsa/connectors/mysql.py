@@ -51,6 +51,8 @@ class MysqlConnector(Connector):
     # a statement per column, each reading its grouped rows once (`dsa.profile_once`: MariaDB groups
     # the table again for every reference to a WITH element), several at once on their own sessions
     PARALLEL_SESSIONS = True
+    # InnoDB counts rows by reading the whole primary key (a quarter of a 10% sample's work)
+    ESTIMATED_COUNT_WHEN_SAMPLED = True
     _server_without_tls = False  # learnt by a first session in PREFERRED mode (see connect)
 
     def target(self) -> dict[str, Any]:
@@ -192,7 +194,12 @@ class MysqlConnector(Connector):
         """`percent` of the blocks of the primary key's leading column (an integer): its range split
         into KEY_BLOCKS blocks of equal width, of which a seeded choice is read by index range
         scans, so only about `percent` of the rows are read (RAND() reads every row). None for a
-        table without such a key."""
+        table without such a key.
+
+        The server checks every row it reads against the condition again: as a list of ranges,
+        range after range (a row of the last of a hundred ranges is compared a hundred times); as
+        a tree split at the middle range (`_ranges_tree`), a dozen times.
+        """
         import random
 
         from sqlglot import exp
@@ -222,10 +229,7 @@ class MysqlConnector(Connector):
                 ranges[-1][1] = end
             else:
                 ranges.append([start, end])
-        column = exp.column(found[0], quoted=True)
-        keep = exp.or_(*[exp.Between(this=column.copy(), low=exp.Literal.number(a), high=exp.Literal.number(b))
-                         for a, b in ranges])
-        return sampling.filtered(rel, keep), "key_ranges"
+        return sampling.filtered(rel, _ranges_tree(exp.column(found[0], quoted=True), ranges)), "key_ranges"
 
     def query_params(self, conn) -> dict[str, Any]:
         return {"database": self.target()["database"]}
@@ -388,6 +392,23 @@ _FAMILIES = {
 }
 _SPATIAL = {"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
             "geometrycollection", "geomcollection"}
+
+
+def _ranges_tree(key, ranges: list[list[int]]):
+    """`key` in one of the sorted, disjoint `ranges`, as a condition the range optimizer reads as
+    those ranges and a row is checked against in about 2 log2(len(ranges)) comparisons:
+    (key <= end of the middle range AND left half) OR (key >= its successor's start AND right half)."""
+    from sqlglot import exp
+
+    if len(ranges) <= 2:
+        return exp.or_(*[exp.Between(this=key.copy(), low=exp.Literal.number(a), high=exp.Literal.number(b))
+                         for a, b in ranges])
+    mid = len(ranges) // 2
+    left = exp.and_(exp.LTE(this=key.copy(), expression=exp.Literal.number(ranges[mid - 1][1])),
+                    exp.paren(_ranges_tree(key, ranges[:mid])))
+    right = exp.and_(exp.GTE(this=key.copy(), expression=exp.Literal.number(ranges[mid][0])),
+                     exp.paren(_ranges_tree(key, ranges[mid:])))
+    return exp.or_(exp.paren(left), exp.paren(right))
 
 
 def _message(exc: Exception) -> str:

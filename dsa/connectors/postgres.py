@@ -215,9 +215,11 @@ class PostgresConnector(Connector):
                 if progress:
                     progress(i, 6, f"reading {query}")
                 raw[query] = self.copy(conn, query) if query in _KEYS_CSV else self.fetch(conn, query)
+                self.arrived(query, raw[query])
             if progress:
                 progress(5, 6, "reading columns")
             raw["columns"] = columns_job.result()
+            self.arrived("columns", raw["columns"])
         except BaseException:
             # an error or Ctrl-C here: stop the other session's query instead of waiting it out
             for other in side:
