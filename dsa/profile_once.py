@@ -4,19 +4,21 @@
 `dsa.profile` derives each measure from a column's grouped rows in its own part of a UNION ALL;
 an engine that does not share a WITH element between those parts groups the whole table again
 for each (MariaDB: seven times per number column). Here the grouped rows (value, count) are read
-once, by a GROUP BY ... WITH ROLLUP over them:
+once, in one of two shapes:
 
-- its detail rows are the values (text: grouped again under the column's collation, after a
-  grouping on the bytes that keeps lengths and blanks exact for every value as written);
-- its total row holds every measure as a plain aggregate over the values: rows, nulls, distinct
-  values, min/max, sums for mean and standard deviation, zeros, negatives, text lengths, blank and
-  number-like text, dates in the future (MariaDB computes MIN() and MAX() windows row by row, in
-  quadratic time, and every window costs a pass: aggregates cost next to nothing);
-- a few windows over those rows, the total last: the running count in value order (a quartile is
-  the first value whose running count reaches 25/50/75% of the values: percentile_disc, exact;
-  the last value of each histogram bin and of each month carries the running count there, which
-  `parse_result` turns into counts: `hist_end`, `period_end`), the next value, the histogram's
-  bounds and count from the total row, and the rank by count descending, then value (top values).
+- values the engine compares as stored (numbers, dates, enums, binary, ...): every measure is a
+  window over the grouped rows (`_windowed`): sums `OVER ()` for the statistics, the running
+  count in value order (a quartile is the first value whose running count reaches 25/50/75% of
+  the values: percentile_disc, exact; the last value of each histogram bin and of each month
+  carries the running count there, which `parse_result` turns into counts: `hist_end`,
+  `period_end`), the next value, min/max as the first and last values, and the rank by count
+  descending, then value (top values). The windows cost a pass over the grouped rows each, far
+  less than a rollup that groups them again;
+- text, grouped on its bytes (lengths and blanks exact for every value as written) and again
+  under the column's collation: a GROUP BY ... WITH ROLLUP over the byte groups, whose total row
+  holds every measure as a plain aggregate (rows, nulls, distinct values, min/max, lengths, blank
+  and number-like text: MariaDB computes MIN() and MAX() windows row by row, in quadratic time),
+  and the rank of the values for the top values.
 
 The rows come out in `dsa.profile`'s form (kind, col, pos, t1, t2, m0...), one per kind a picked
 row is: the rows are crossed with the kinds once.
@@ -149,8 +151,16 @@ def column_sql(c: ColumnSpec, i: int, source: exp.Expression, engine: Connector,
         counted_here = exp.and_(detail.copy(), counted.copy())
         rows.append((exp.and_(counted_here.copy(), exp.or_(*[h.copy() for h in hits])),
                      ("quartile", exp.Null(), exact, exp.Null(), [x.copy(), *[_case(h, _n(1), _n(0)) for h in hits]])))
-        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()),
-                                                   exp.NEQ(this=bin_of(_dbl(_col("nxt"))), expression=bin_of(x.copy()))))
+        # the last value of its bin: the next value's bin is further (values ascend; the bin of a
+        # value below the maximum needs no bounding, and with one value there is no next one)
+        def scaled(value: exp.Expression) -> exp.Expression:
+            return exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=value, expression=low.copy())),
+                                                       expression=_n(HIST_BINS)),
+                                          expression=exp.paren(exp.Sub(this=high.copy(), expression=low.copy()))))
+
+        further = exp.GT(this=exp.Least(this=scaled(_dbl(_col("nxt"))), expressions=[_n(HIST_BINS - 1)]),
+                         expression=scaled(x.copy()))
+        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()), further))
         rows.append((end, ("hist_end", bin_of(x.copy()), exp.Null(), exp.Null(), [_col("cum"), lo.copy(), hi.copy()])))
     if dates:
         def period(e: exp.Expression) -> exp.Expression:
@@ -283,11 +293,20 @@ def _windowed(c: ColumnSpec, i: int, source: exp.Expression, engine: Connector, 
 
         hits = [hit(p) for p in (0.25, 0.5, 0.75)]
         exact = exp.Null() if c.masked else _display(engine.shown_value(v.copy(), c.family))
-        counted_here = exp.and_(present.copy(), counted.copy())
+        same = counted.sql(dialect=engine.dialect) == present.sql(dialect=engine.dialect)
+        counted_here = present.copy() if same else exp.and_(present.copy(), counted.copy())
         rows.append((exp.and_(counted_here.copy(), exp.or_(*[h.copy() for h in hits])),
                      ("quartile", exp.Null(), exact, exp.Null(), [x.copy(), *[_case(h, _n(1), _n(0)) for h in hits]])))
-        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()),
-                                                   exp.NEQ(this=bin_of(_dbl(_col("nxt"))), expression=bin_of(x.copy()))))
+        # the last value of its bin: the next value's bin is further (values ascend; the bin of a
+        # value below the maximum needs no bounding, and with one value there is no next one)
+        def scaled(value: exp.Expression) -> exp.Expression:
+            return exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=value, expression=low.copy())),
+                                                       expression=_n(HIST_BINS)),
+                                          expression=exp.paren(exp.Sub(this=high.copy(), expression=low.copy()))))
+
+        further = exp.GT(this=exp.Least(this=scaled(_dbl(_col("nxt"))), expressions=[_n(HIST_BINS - 1)]),
+                         expression=scaled(x.copy()))
+        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()), further))
         rows.append((end, ("hist_end", bin_of(x.copy()), exp.Null(), exp.Null(), [_col("cum"), low.copy(), high.copy()])))
     if dates:
         def period(e: exp.Expression) -> exp.Expression:

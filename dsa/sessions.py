@@ -119,42 +119,49 @@ def on_sessions(conn, connector: Connector, sqls: list[str], deadline: Deadline,
 
     The other sessions read the snapshot of `conn` (`share_snapshot`), so all columns are
     measured on the same rows, as in one statement. A session takes the next statement when it
-    is done with one.
+    is done with one; each opens in its own thread, so the first ones already run statements
+    while the others connect.
     """
     connector.begin_snapshot(conn)
     snapshot = connector.share_snapshot(conn)
     count = min(sessions, len(sqls))
-    conns = [] if connector.OWN_SESSIONS else [conn]
+    own = connector.OWN_SESSIONS
     opened: list = []
-    try:
-        for _ in range(count - len(conns)):
-            other = connector.session(count)
-            opened.append(other)
-            conns.append(other)
-            deadline.cancels.append(connector.canceller(other))
-            connector.prepare_profile_session(other, options)
-            connector.join_snapshot(other, snapshot)
-        todo: queue.SimpleQueue[str] = queue.SimpleQueue()
-        for sql in sqls:
-            todo.put(sql)
-        failed = threading.Event()
+    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+    for sql in sqls:
+        todo.put(sql)
+    failed = threading.Event()
 
-        def drain(session) -> list[tuple]:
-            rows: list[tuple] = []
+    def session(k: int):
+        if k == 0 and not own:
+            return conn
+        other = connector.session(count)
+        opened.append(other)
+        deadline.cancels.append(connector.canceller(other))
+        connector.prepare_profile_session(other, options)
+        connector.join_snapshot(other, snapshot)
+        return other
+
+    def drain(k: int) -> list[tuple]:
+        rows: list[tuple] = []
+        try:
+            if k and todo.empty():  # the other sessions took every statement meanwhile
+                return rows
+            current = session(k)
             while not failed.is_set():
                 try:
                     sql = todo.get_nowait()
                 except queue.Empty:
                     break
-                try:
-                    rows.extend(run(session, sql, deadline))
-                except BaseException:
-                    failed.set()  # the other sessions stop after their current statement
-                    raise
-            return rows
+                rows.extend(run(current, sql, deadline))
+        except BaseException:
+            failed.set()  # the other sessions stop after their current statement
+            raise
+        return rows
 
-        with ThreadPoolExecutor(len(conns), thread_name_prefix="dsa-session") as pool:
-            done = [pool.submit(drain, c) for c in conns]
+    try:
+        with ThreadPoolExecutor(count, thread_name_prefix="dsa-session") as pool:
+            done = [pool.submit(drain, k) for k in range(count)]
         return [row for d in done for row in d.result()]
     finally:
         del deadline.cancels[1:]

@@ -230,19 +230,9 @@ class SparkConnector(Connector):
 
     def profile_statements(self, specs: list, source: exp.Expression, top_k: int, now: datetime) -> list[str]:
         """One statement for the table (`profile_sql`); a table of very many columns in a few."""
-        batches: list[list[int]] = [[]]
-        sets = 0
-        for j, spec in enumerate(specs):
-            if not spec.groupable:
-                continue
-            need = 2 if spec.family in profile.DATES else 1
-            if batches[-1] and sets + need > MOST_SETS:
-                batches.append([])
-                sets = 0
-            batches[-1].append(j)
-            sets += need
-        return [profile_sql(specs, source, top_k, now, b, lambda text: self.regex_match(text, exp.Literal.string(
-            profile.NUMBER_LIKE))) for b in batches if b]
+        columns = [j for j, spec in enumerate(specs) if spec.groupable]
+        return [profile_sql(specs, source, top_k, now, columns[k:k + MOST_COLUMNS], self)
+                for k in range(0, len(columns), MOST_COLUMNS)]
 
     def profile_rows(self, rows: list[tuple], specs: list) -> list[tuple]:
         return profile_rows(rows, specs)
@@ -376,40 +366,19 @@ def check_read_only(sql: str) -> None:
 
 
 # -- profiling: one statement per table -------------------------------------------------------
-# The shared profile SQL (a `GROUP BY` per column, each read again by its statistics, top values
-# and quartiles) becomes dozens of Spark stages and a plan Spark is slow to optimise: a small
-# table took a minute. Here one `GROUPING SETS` aggregate groups every column (and each date
-# column's months) in one pass over the table; one window pass over those grouped rows ranks the
-# top values and accumulates the counts for quartiles; one aggregate per column reads every
-# measure from them. Three stages whatever the number of columns; only aggregates and the top
-# values reach the driver.
-MOST_SETS = 48  # grouping sets per statement (Spark's grouping id has 64 bits); more: another statement
-_FINITE = "x IS NOT NULL AND NOT ISNAN(x) AND x NOT IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE))"
-# the measures of one column from its grouped rows (v, n) and their derived columns (x: number,
-# s: text, fut/old: date checks, bl: boolean), in `dsa.profile.MEASURES` order; None: built below
-_MEASURES = (
-    "SUM(n)", "SUM(CASE WHEN NOT has THEN n END)", "COUNT(CASE WHEN has THEN 1 END)",
-    "SUM(CASE WHEN fin THEN n END)", "SUM(CASE WHEN fin THEN x * n END)", "SUM(CASE WHEN fin THEN x * x * n END)",
-    "SUM(CASE WHEN x = 0 THEN n END)", "SUM(CASE WHEN x < 0 THEN n END)", "SUM(CASE WHEN ISNAN(x) THEN n END)",
-    "SUM(CASE WHEN x IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE)) THEN n END)",
-    "MIN(LENGTH(s))", "MAX(LENGTH(s))", "SUM(LENGTH(s) * n)", "SUM(CASE WHEN LENGTH(s) = 0 THEN n END)",
-    "SUM(CASE WHEN LENGTH(s) > 0 AND LENGTH(TRIM(s)) = 0 THEN n END)", None,
-    "SUM(CASE WHEN fut THEN n END)", "SUM(CASE WHEN old THEN n END)",
-    "SUM(CASE WHEN bl THEN n END)", "SUM(CASE WHEN NOT bl THEN n END)",
-)
-_QUARTILES = (("q1", 0.25), ("median", 0.5), ("q3", 0.75))
-
-
-# the measures only some families have (the others are always there)
-_FAMILIES_OF = {"finite": profile.NUMERIC, "sum": profile.NUMERIC, "sumsq": profile.NUMERIC, "zeros": profile.NUMERIC,
-                "negatives": profile.NUMERIC, "nans": {"float"}, "infinities": {"float"}, "future": profile.DATES,
-                "invalid": profile.DATES, "trues": {"boolean"}, "falses": {"boolean"}}
-
-
-def _needed(measure: str, families: set[str]) -> bool:
-    wanted = _FAMILIES_OF.get(measure, profile.TEXT if measure.endswith("length") or measure in (
-        "empty", "whitespace", "numeric_text") else None)
-    return wanted is None or bool(wanted & families)
+# Each column is grouped on its own (`SELECT v, COUNT(*) n ... GROUP BY v`: one narrow scan of
+# that column, which Parquet reads alone) and every part of its profile reads those grouped
+# rows: the statistics (one aggregate, the shared measures of `dsa.profile`), the top values (a
+# top-K of the groups), for numbers the quartiles and histogram (one window pass over the groups
+# in value order), for dates the months. The parts of every column are one UNION ALL: one
+# statement, one job per table. The parts of a column read the same grouping, so Spark plans its
+# shuffle once and reuses it (no part may filter the grouped rows: Spark would push the filter
+# below the grouping, which would then be another one). Exact: the distinct count is the number
+# of groups, never count(DISTINCT) or an approximation. (Before: one GROUPING SETS aggregate of
+# every column, which expands each row once per column: 3x slower on TPC-H lineitem.)
+MOST_COLUMNS = 32  # columns per statement: a wider table is profiled in a few statements
+TEXTS = 3  # text columns of the result rows: t0..t2
+_BY_SPEC = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
 
 
 def _fixed(sql: str) -> exp.Expression:
@@ -425,16 +394,12 @@ def _cast(e: exp.Expression, to: str) -> exp.Expression:
     return exp.Cast(this=e, to=exp.DataType.build(to, dialect="spark"))
 
 
-def _first(parts: list[exp.Expression], empty: str = "STRING") -> exp.Expression:
-    """The one non-NULL of `parts` (each grouped row holds one column's value, the others NULL);
-    a NULL of type `empty` when there are none."""
-    if not parts:
-        return _cast(exp.Null(), empty)
-    return parts[0] if len(parts) == 1 else exp.Coalesce(this=parts[0], expressions=parts[1:])
+def _is_null(e: exp.Expression) -> exp.Expression:
+    return exp.Is(this=e, expression=exp.Null())
 
 
-def _not_null(e: exp.Expression) -> exp.Expression:
-    return exp.not_(exp.Is(this=e, expression=exp.Null()))
+def _case(when: exp.Expression, then: exp.Expression) -> exp.Expression:
+    return exp.Case(ifs=[exp.If(this=when, true=then)])
 
 
 def shown(value: exp.Expression, family: str) -> exp.Expression:
@@ -444,122 +409,117 @@ def shown(value: exp.Expression, family: str) -> exp.Expression:
     return exp.Substring(this=text, start=exp.Literal.number(1), length=exp.Literal.number(profile.DISPLAY_CHARS + 1))
 
 
-def profile_sql(specs: list, source: exp.Expression, top_k: int, now: datetime, only: list[int],
-                number_like) -> str:
-    """The statement profiling the columns `only` (indexes into `specs`) of `source`: one row per
-    column `i` (its measures a0.., shown min and max, top values, quartiles and histogram bins) and,
-    for each date column j, one row `i = -1 - j` with its months. `number_like(text)` is the
-    engine's test for numbers written as text."""
-    family = {j: specs[j].family for j in only}
-    months = [j for j in only if family[j] in profile.DATES and not specs[j].masked]
-    keys = [exp.column(specs[j].name, table=profile.SRC, quoted=True) for j in only]
-    keys += [exp.Substring(this=_cast(exp.column(specs[j].name, table=profile.SRC, quoted=True), "STRING"),
-                           start=exp.Literal.number(1), length=exp.Literal.number(7)) for j in months]
-    names = [f"v{j}" for j in only] + [f"m{j}" for j in months]
-    ids = list(only) + [-1 - j for j in months]
-    which = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.Grouping(expressions=[k.copy()]), expression=exp.Literal.number(0)),
-                                 true=exp.Literal.number(i)) for k, i in zip(keys, ids)])
-    grouped = (exp.select(which.as_("i"), *[k.copy().as_(n) for k, n in zip(keys, names)], _fixed("COUNT(*)").as_("n"))
-               .from_(source.copy())
-               .group_by(exp.GroupingSets(expressions=[exp.Paren(this=k.copy()) for k in keys])))
+def _part(kind: str, j: int, source: exp.Expression, pos: exp.Expression | None = None,
+          texts: list = (), measures: list = (), where: exp.Expression | None = None,
+          group: exp.Expression | None = None) -> exp.Select:
+    """One part of the statement's UNION ALL: kind, col, pos, t0..t2 (text), m0.. (numbers)."""
+    cols = [exp.Literal.string(kind).as_("kind"), _cast(exp.Literal.number(j), "INT").as_("col"),
+            _cast(pos if pos is not None else exp.Null(), "BIGINT").as_("pos")]
+    cols += [_cast(texts[k] if k < len(texts) and texts[k] is not None else exp.Null(), "STRING").as_(f"t{k}")
+             for k in range(TEXTS)]
+    cols += [_cast(measures[k] if k < len(measures) and measures[k] is not None else exp.Null(), "DOUBLE").as_(f"m{k}")
+             for k in range(len(profile.MEASURES))]
+    select = exp.select(*cols).from_(source)
+    if where is not None:
+        select = select.where(where)
+    return select if group is None else select.group_by(group)
 
-    v = {j: _col(f"v{j}") for j in only}
-    numeric = [j for j in only if family[j] in profile.NUMERIC]
-    dates = [j for j in only if family[j] in profile.DATES]
 
-    def cutoff(j):
-        return now.strftime("%Y-%m-%d") if family[j] == "date" else now.strftime("%Y-%m-%d %H:%M:%S")
+def _finite(v: exp.Expression, family: str) -> exp.Expression:
+    present = exp.not_(_is_null(v.copy()))
+    if family != "float":
+        return present
+    return exp.and_(present, exp.not_(exp.Anonymous(this="ISNAN", expressions=[v.copy()])),
+                    exp.not_(exp.In(this=v.copy(), expressions=[_fixed("CAST('Infinity' AS DOUBLE)"),
+                                                                 _fixed("CAST('-Infinity' AS DOUBLE)")])))
 
-    derived = exp.select(
-        "*",
-        exp.paren(exp.or_(*[_not_null(_col(n)) for n in names])).as_("has"),
-        _first([_cast(v[j].copy(), "DOUBLE") for j in numeric], "DOUBLE").as_("x"),
-        _first([_cast(v[j].copy(), "STRING") for j in only if family[j] in profile.TEXT]).as_("s"),
-        _first([exp.GT(this=v[j].copy(), expression=exp.Literal.string(cutoff(j))) for j in dates], "BOOLEAN").as_("fut"),
-        _first([exp.LT(this=v[j].copy(), expression=exp.Literal.string(profile.OLDEST_VALID)) for j in dates],
-               "BOOLEAN").as_("old"),
-        _first([v[j].copy() for j in only if family[j] == "boolean"], "BOOLEAN").as_("bl"),
-        _first([_col(f"m{j}") for j in months]).as_("month"),
-    ).from_(grouped.subquery("p"))
-    derived = exp.select("*", _fixed(_FINITE).as_("fin")).from_(derived.subquery("d"))
 
-    # the top values: count descending, then the value ascending (Spark's order of the type)
-    by_count = [exp.Ordered(this=_col("has"), desc=True), exp.Ordered(this=_col("n"), desc=True)]
-    by_count += [exp.Ordered(this=v[j].copy(), nulls_first=True) for j in only if specs[j].ordered]
-    windows = [exp.Window(this=exp.RowNumber(), partition_by=[_col("i")], order=exp.Order(expressions=by_count)).as_("r")]
-    if numeric:  # the running count of the finite values in their order (exact quartiles), and their range
-        by_value = [exp.Ordered(this=_col("fin"), desc=True)]
-        by_value += [exp.Ordered(this=v[j].copy(), nulls_first=True) for j in numeric if specs[j].ordered]
-        windows.append(exp.Window(this=exp.Sum(this=_col("n")), partition_by=[_col("i")], order=exp.Order(expressions=by_value),
-                                  spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
-                                                      end="CURRENT ROW")).as_("cum"))
-        for name, agg in (("tot", "SUM(CASE WHEN fin THEN n END)"), ("lo", "MIN(CASE WHEN fin THEN x END)"),
-                          ("hi", "MAX(CASE WHEN fin THEN x END)")):
-            windows.append(exp.Window(this=_fixed(agg), partition_by=[_col("i")]).as_(name))
-    ranked = exp.select("*", *windows).from_(derived.subquery("f"))
-    if numeric:  # each finite value's histogram bin
+def column_parts(j: int, spec, source: exp.Expression, top_k: int, now: datetime, engine: Connector) -> list[exp.Select]:
+    """The parts of column j's profile, each reading the column's grouped rows (`v{j}`, `n`, `len`)."""
+    v = _col(f"v{j}")
+    key = exp.column(spec.name, table=profile.SRC, quoted=True)
+    grouping = exp.select(key.as_(f"v{j}"), _fixed("COUNT(*)").as_("n")).from_(source.copy()).group_by(key.copy())
+    if spec.family in profile.TEXT:
+        grouping = grouping.select(exp.Length(this=key.copy()).as_("len"))
+
+    def grouped() -> exp.Expression:
+        return grouping.subquery("g")
+
+    measures = profile._stat_measures(j, spec, engine, now)
+    texts = []
+    if not spec.masked and spec.family != "boolean" and spec.ordered:  # a boolean's ends come from its counts
+        value = v.copy()
+        if spec.family == "float":  # NaN is no minimum or maximum
+            value = _case(exp.not_(exp.Anonymous(this="ISNAN", expressions=[v.copy()])), value)
+        texts = [shown(exp.Min(this=value), spec.family), shown(exp.Max(this=value.copy()), spec.family)]
+    parts = [_part("stats", j, grouped(), texts=texts, measures=[measures.get(m) for m in profile.MEASURES])]
+
+    if top_k > 0:  # count descending, then the value ascending; the NULL group sorts last and is dropped after
+        order = [exp.Ordered(this=_is_null(v.copy())), exp.Ordered(this=_col("n"), desc=True)]
+        order += [exp.Ordered(this=v.copy(), nulls_first=True)] if spec.ordered else []
+        top = exp.select(v.copy(), _col("n")).from_(grouped()).order_by(*[o.copy() for o in order]).limit(top_k)
+        ranked = exp.select("*", exp.Window(this=exp.RowNumber(), order=exp.Order(
+            expressions=[o.copy() for o in order])).as_("r")).from_(top.subquery("t"))
+        parts.append(_part("top", j, ranked.subquery("t"), _col("r"),
+                           [None if spec.masked else shown(v.copy(), spec.family)], [_col("n")],
+                           where=exp.not_(_is_null(v.copy()))))
+
+    if spec.family in profile.NUMERIC:
+        # exact quartiles: the running count of the finite values in their order (non-finite ones
+        # sort last and count nowhere); the histogram's bins from their range
+        x = _case(_finite(v, spec.family), _cast(v.copy(), "DOUBLE"))
+        finite = exp.select(v.copy(), _col("n"), x.as_("x")).from_(grouped())
+        order = [exp.Ordered(this=_is_null(_col("x")))]
+        order.append(exp.Ordered(this=v.copy(), nulls_first=True) if spec.ordered else exp.Ordered(this=_col("x")))
+        counted = _fixed("SUM(CASE WHEN x IS NOT NULL THEN n END)")
+        running = exp.select(
+            "*", exp.Window(this=counted, order=exp.Order(expressions=order), spec=_BY_SPEC.copy()).as_("cum"),
+            exp.Window(this=counted.copy()).as_("tot"), exp.Window(this=_fixed("MIN(x)")).as_("lo"),
+            exp.Window(this=_fixed("MAX(x)")).as_("hi")).from_(finite.subquery("f"))
         bins = profile.HIST_BINS
-        ranked = exp.select("*", _fixed(f"CASE WHEN fin THEN CASE WHEN hi = lo THEN 0 ELSE LEAST(FLOOR((x - lo) * {bins} "
-                                        f"/ (hi - lo)), {bins - 1}) END END").as_("b")).from_(ranked.subquery("r"))
+        binned = exp.select("*", _fixed(f"CASE WHEN x IS NULL THEN NULL WHEN hi = lo THEN 0 "
+                                        f"ELSE LEAST(FLOOR((x - lo) * {bins} / (hi - lo)), {bins - 1}) END").as_("b")
+                            ).from_(running.subquery("w"))
+        texts, values = [], []
+        for p in (0.25, 0.5, 0.75):  # the value where the running count reaches p of the total
+            hit = _fixed(f"x IS NOT NULL AND cum >= {p} * tot AND cum - n < {p} * tot")
+            texts.append(None if spec.masked else exp.Max(this=_case(hit.copy(), shown(v.copy(), spec.family))))
+            values.append(exp.Max(this=_case(hit, _col("x"))))
+        parts.append(_part("bin", j, binned.subquery("b"), _col("b"), texts,
+                           [_fixed("SUM(n)"), _fixed("MIN(lo)"), _fixed("MAX(hi)"), *values], group=_col("b")))
 
-    out: list[exp.Expression] = [_col("i")]
-    families = set(family.values())
-    for k, m in enumerate(_MEASURES):
-        if not _needed(profile.MEASURES[k], families):
-            m = _cast(exp.Null(), "BIGINT")
-        elif m is None:
-            m = exp.Sum(this=exp.Case(ifs=[exp.If(this=number_like(exp.Trim(this=_col("s"))), true=_col("n"))]))
-        else:
-            m = _fixed(m)
-        out.append(m.as_(f"a{k}"))
-    ends = []  # min and max of each column that shows them (a float's NaN is no minimum or maximum)
-    for j in only:
-        spec = specs[j]
-        if spec.masked or not spec.ordered or spec.family == "boolean":
-            continue
-        value = v[j].copy()
-        if spec.family == "float":
-            value = exp.Case(ifs=[exp.If(this=exp.not_(exp.Anonymous(this="ISNAN", expressions=[v[j].copy()])),
-                                         true=value)])
-        ends.append((exp.Min(this=value), exp.Max(this=value.copy()), spec.family))
-    out.append(_first([shown(lo, f) for lo, _, f in ends]).as_("lo_text"))
-    out.append(_first([shown(hi, f) for _, hi, f in ends]).as_("hi_text"))
-    value_text = _first([shown(v[j].copy(), family[j]) for j in only if not specs[j].masked])
-    top = exp.Case(ifs=[exp.If(this=exp.and_(_col("has"), exp.LTE(this=_col("r"), expression=exp.Literal.number(top_k))),
-                               true=exp.Struct(expressions=[_col("r"), value_text, _col("n")]))])
-    out.append(exp.Anonymous(this="COLLECT_LIST", expressions=[top]).as_("top"))
-    out.append(_fixed("COLLECT_LIST(CASE WHEN month IS NOT NULL THEN STRUCT(month, n) END)").as_("months"))
-    if numeric:
-        out += [_fixed(f"MIN(CASE WHEN fin AND cum >= {p} * tot THEN x END)").as_(name) for name, p in _QUARTILES]
-        out += [_fixed("MIN(lo)").as_("lo"), _fixed("MAX(hi)").as_("hi")]
-        out += [_fixed(f"SUM(CASE WHEN b = {b} THEN n END)").as_(f"h{b}") for b in range(profile.HIST_BINS)]
-    return exp.select(*out).from_(ranked.subquery("w")).group_by(_col("i")).sql(SparkConnector.dialect)
+    if spec.family in profile.DATES and not spec.masked:  # counts per month (the NULL group's month is NULL)
+        month = exp.Substring(this=_cast(v.copy(), "STRING"), start=exp.Literal.number(1), length=exp.Literal.number(7))
+        per = exp.select(month.as_("p"), _fixed("SUM(n)").as_("c")).from_(grouped()).group_by(month.copy())
+        parts.append(_part("period", j, per.subquery("d"), texts=[_col("p")], measures=[_col("c")]))
+    return parts
 
 
-_NAMES = ("i", *[f"a{k}" for k in range(len(profile.MEASURES))], "lo_text", "hi_text", "top", "months",
-          *[name for name, _ in _QUARTILES], "lo", "hi", *[f"h{b}" for b in range(profile.HIST_BINS)])
+def profile_sql(specs: list, source: exp.Expression, top_k: int, now: datetime, only: list[int], engine: Connector) -> str:
+    """The statement profiling the columns `only` (indexes into `specs`) of `source`."""
+    parts = [p for j in only for p in column_parts(j, specs[j], source, top_k, now, engine)]
+    body = parts[0]
+    for p in parts[1:]:
+        body = exp.union(body, p, distinct=False, copy=False)
+    return body.sql("spark")
 
 
 def profile_rows(rows: list[tuple], specs: list) -> list[tuple]:
     """The rows of `profile_sql` as `dsa.profile.parse_result` reads them."""
     out: list[tuple] = []
     blank = [None] * len(profile.MEASURES)
-    for values in rows:
-        row = dict(zip(_NAMES, values))  # a statement without number columns ends at `months`
-        i = int(row["i"])
-        if i < 0:
-            out += [("period", -1 - i, None, m["month"], None, m["n"], *blank[1:]) for m in row["months"]]
-            continue
-        out.append(("stats", i, None, row["lo_text"], row["hi_text"],
-                    *[row[f"a{k}"] for k in range(len(profile.MEASURES))]))
-        out += [("top", i, t[0], t[1], None, t[2], *blank[1:]) for t in row["top"]]
-        if specs[i].family in profile.NUMERIC and row.get("q1") is not None:
-            for k, (name, _) in enumerate(_QUARTILES):
-                flags = [int(k == f) for f in range(3)]
-                out.append(("quartile", i, None, None, None, row[name], *flags, *blank[4:]))
-            for b in range(profile.HIST_BINS):
-                if row[f"h{b}"]:
-                    out.append(("hist", i, b, None, None, row[f"h{b}"], row["lo"], row["hi"], *blank[3:]))
+    for kind, j, pos, t0, t1, t2, *ms in rows:
+        if kind == "stats":
+            out.append(("stats", j, None, t0, t1, *ms))
+        elif kind == "top":
+            out.append(("top", j, pos, t0, None, ms[0], *blank[1:]))
+        elif kind == "period" and t0 is not None:
+            out.append(("period", j, None, t0, None, ms[0], *blank[1:]))
+        elif kind == "bin" and pos is not None:  # a bin, and the quartiles falling in it
+            out.append(("hist", j, pos, None, None, ms[0], ms[1], ms[2], *blank[3:]))
+            for k, text in enumerate((t0, t1, t2)):
+                if ms[3 + k] is not None:
+                    out.append(("quartile", j, None, text, None, ms[3 + k], *[int(k == f) for f in range(3)], *blank[4:]))
     return out
 
 
