@@ -56,7 +56,7 @@ def statements(columns: list[ColumnSpec], source: exp.Expression, engine: Connec
         # a sample's rows (a condition of a hundred key ranges) written once, not copied into
         # and written out of every column's tree: each statement names a stand-in, replaced
         sampled = source.sql(dialect=engine.dialect)
-        source = exp.alias_(exp.to_table(exp.to_identifier(_STAND_IN, quoted=True)), SRC, table=True)
+        source = exp.alias_(exp.Table(this=exp.to_identifier(_STAND_IN, quoted=True)), SRC, table=True)
     sqls = [column_sql(columns[i], i, source, engine, top_k, now) for i in order if columns[i].groupable]
     if sampled is None:
         return sqls
