@@ -266,10 +266,10 @@ def null_distinct_points(columns: pl.DataFrame) -> pl.DataFrame:
 
 
 def null_distinct_cells(columns: pl.DataFrame) -> pl.DataFrame:
-    """Null % against distinct % for many columns: one row per 2 x 2 point cell (at most 2,601),
+    """Null % against distinct % for many columns: one row per 5 x 5 point cell (at most 441),
     with its column count and mean score."""
-    return (columns.group_by(null_percentage=(pl.col("null_percentage") / 2).round() * 2,
-                             distinct_percentage=(pl.col("distinct_percentage") / 2).round() * 2)
+    return (columns.group_by(null_percentage=(pl.col("null_percentage") / 5).round() * 5,
+                             distinct_percentage=(pl.col("distinct_percentage") / 5).round() * 5)
             .agg(columns=pl.len(), quality_score=pl.col("quality_score").mean()))
 
 

@@ -111,9 +111,9 @@ with tab_scores:
                              alt.Tooltip("distinct_percentage:Q", title="distinct %", format=".1f"),
                              alt.Tooltip("quality_score:Q", title="score", format=".1f")])
             else:
-                # many columns: one mark per 2 x 2 point cell (at most 2,601 rows), sized by its column count
+                # many columns: one mark per 5 x 5 point cell (at most 441 rows: fewer marks for the browser to draw), sized by its column count
                 cells = reports.null_distinct_cells(shown)
-                st.caption(f"{totals['columns']:,} columns, grouped in cells of 2 points")
+                st.caption(f"{totals['columns']:,} columns, grouped in cells of 5 points")
                 chart = alt.Chart(cells.to_pandas()).mark_circle(opacity=0.8).encode(
                     **axes, color=color, size=alt.Size("columns:Q", legend=None),
                     tooltip=[alt.Tooltip("null_percentage:Q", title="null %"),
