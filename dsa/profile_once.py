@@ -141,36 +141,49 @@ def column_sql(c: ColumnSpec, i: int, source: exp.Expression, engine: Connector,
                                  exp.If(this=exp.GTE(this=scaled, expression=_n(HIST_BINS)), true=_n(HIST_BINS - 1))],
                             default=scaled.copy())
 
-        def hit(p: float) -> exp.Expression:
-            target = exp.Mul(this=_n(p), expression=_col("all_tot"))
-            return exp.and_(exp.GTE(this=_col("cum"), expression=target),
-                            exp.LT(this=exp.Sub(this=_col("cum"), expression=n.copy()), expression=target.copy()))
-
-        hits = [hit(p) for p in (0.25, 0.5, 0.75)]
-        exact = exp.Null() if c.masked else _display(engine.shown_value(v.copy(), c.family))
-        counted_here = exp.and_(detail.copy(), counted.copy())
-        rows.append((exp.and_(counted_here.copy(), exp.or_(*[h.copy() for h in hits])),
-                     ("quartile", exp.Null(), exact, exp.Null(), [x.copy(), *[_case(h, _n(1), _n(0)) for h in hits]])))
-        # the last value of its bin: the next value's bin is further (values ascend; the bin of a
-        # value below the maximum needs no bounding, and with one value there is no next one)
-        def scaled(value: exp.Expression) -> exp.Expression:
-            return exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=value, expression=low.copy())),
-                                                       expression=_n(HIST_BINS)),
-                                          expression=exp.paren(exp.Sub(this=high.copy(), expression=low.copy()))))
-
-        further = exp.GT(this=exp.Least(this=scaled(_dbl(_col("nxt"))), expressions=[_n(HIST_BINS - 1)]),
-                         expression=scaled(x.copy()))
-        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()), further))
-        rows.append((end, ("hist_end", bin_of(x.copy()), exp.Null(), exp.Null(), [_col("cum"), lo.copy(), hi.copy()])))
+        _value_ends(rows, c, engine, v, n, x, lo, hi, _col("all_tot"), exp.and_(detail.copy(), counted.copy()), bin_of)
     if dates:
-        def period(e: exp.Expression) -> exp.Expression:
-            return exp.Substring(this=_txt(e), start=_n(1), length=_n(7))
-
-        end = exp.and_(detail.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()),
-                                              exp.NEQ(this=period(_col("nxt")), expression=period(v.copy()))))
-        rows.append((end, ("period_end", exp.Null(), period(v.copy()), exp.Null(), [_col("cum")])))
+        _month_ends(rows, v, detail)
     return _kinds(i, rows, inner).sql(dialect=engine.dialect, copy=False)
 
+
+def _value_ends(rows: list, c: ColumnSpec, engine: Connector, v: exp.Expression, n: exp.Expression,
+                x: exp.Expression, low: exp.Expression, high: exp.Expression, total: exp.Expression,
+                counted_here: exp.Expression, bin_of) -> None:
+    """The kinds read off the values in order, added to `rows`: the quartiles (the value where the
+    running count `cum` first reaches p * `total`) and each histogram bin's last value, of the
+    rows `counted_here`; `x` is the value as a double, `low`/`high` the histogram's bounds."""
+    def hit(p: float) -> exp.Expression:
+        target = exp.Mul(this=_n(p), expression=total.copy())
+        return exp.and_(exp.GTE(this=_col("cum"), expression=target),
+                        exp.LT(this=exp.Sub(this=_col("cum"), expression=n.copy()), expression=target.copy()))
+
+    hits = [hit(p) for p in (0.25, 0.5, 0.75)]
+    exact = exp.Null() if c.masked else _display(engine.shown_value(v.copy(), c.family))
+    rows.append((exp.and_(counted_here.copy(), exp.or_(*[h.copy() for h in hits])),
+                 ("quartile", exp.Null(), exact, exp.Null(), [x.copy(), *[_case(h, _n(1), _n(0)) for h in hits]])))
+
+    # the last value of its bin: the next value's bin is further (values ascend; the bin of a
+    # value below the maximum needs no bounding, and with one value there is no next one)
+    def scaled(value: exp.Expression) -> exp.Expression:
+        return exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=value, expression=low.copy())),
+                                                   expression=_n(HIST_BINS)),
+                                      expression=exp.paren(exp.Sub(this=high.copy(), expression=low.copy()))))
+
+    further = exp.GT(this=exp.Least(this=scaled(_dbl(_col("nxt"))), expressions=[_n(HIST_BINS - 1)]),
+                     expression=scaled(x.copy()))
+    end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()), further))
+    rows.append((end, ("hist_end", bin_of(x.copy()), exp.Null(), exp.Null(), [_col("cum"), low.copy(), high.copy()])))
+
+
+def _month_ends(rows: list, v: exp.Expression, values: exp.Expression) -> None:
+    """Each month's last value among the rows `values`, added to `rows` (months in value order)."""
+    def period(e: exp.Expression) -> exp.Expression:
+        return exp.Substring(this=_txt(e), start=_n(1), length=_n(7))
+
+    end = exp.and_(values.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()),
+                                          exp.NEQ(this=period(_col("nxt")), expression=period(v.copy()))))
+    rows.append((end, ("period_end", exp.Null(), period(v.copy()), exp.Null(), [_col("cum")])))
 
 def _kinds(i: int, rows: list[tuple[exp.Expression, tuple]], inner: exp.Select) -> exp.Select:
     """The picked rows in `dsa.profile`'s form: `inner` crossed with the kinds, each row kept for
@@ -286,35 +299,11 @@ def _windowed(c: ColumnSpec, i: int, source: exp.Expression, engine: Connector, 
                                                          expression=_n(HIST_BINS)), expression=width))
             return exp.Coalesce(this=exp.Least(this=scaled, expressions=[_n(HIST_BINS - 1)]), expressions=[_n(0)])
 
-        def hit(p: float) -> exp.Expression:
-            target = exp.Mul(this=_n(p), expression=tot.copy())
-            return exp.and_(exp.GTE(this=_col("cum"), expression=target),
-                            exp.LT(this=exp.Sub(this=_col("cum"), expression=n.copy()), expression=target.copy()))
-
-        hits = [hit(p) for p in (0.25, 0.5, 0.75)]
-        exact = exp.Null() if c.masked else _display(engine.shown_value(v.copy(), c.family))
         same = counted.sql(dialect=engine.dialect) == present.sql(dialect=engine.dialect)
         counted_here = present.copy() if same else exp.and_(present.copy(), counted.copy())
-        rows.append((exp.and_(counted_here.copy(), exp.or_(*[h.copy() for h in hits])),
-                     ("quartile", exp.Null(), exact, exp.Null(), [x.copy(), *[_case(h, _n(1), _n(0)) for h in hits]])))
-        # the last value of its bin: the next value's bin is further (values ascend; the bin of a
-        # value below the maximum needs no bounding, and with one value there is no next one)
-        def scaled(value: exp.Expression) -> exp.Expression:
-            return exp.Floor(this=exp.Div(this=exp.Mul(this=exp.paren(exp.Sub(this=value, expression=low.copy())),
-                                                       expression=_n(HIST_BINS)),
-                                          expression=exp.paren(exp.Sub(this=high.copy(), expression=low.copy()))))
-
-        further = exp.GT(this=exp.Least(this=scaled(_dbl(_col("nxt"))), expressions=[_n(HIST_BINS - 1)]),
-                         expression=scaled(x.copy()))
-        end = exp.and_(counted_here.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()), further))
-        rows.append((end, ("hist_end", bin_of(x.copy()), exp.Null(), exp.Null(), [_col("cum"), low.copy(), high.copy()])))
+        _value_ends(rows, c, engine, v, n, x, low, high, tot, counted_here, bin_of)
     if dates:
-        def period(e: exp.Expression) -> exp.Expression:
-            return exp.Substring(this=_txt(e), start=_n(1), length=_n(7))
-
-        end = exp.and_(present.copy(), exp.or_(exp.Is(this=_col("nxt"), expression=exp.Null()),
-                                               exp.NEQ(this=period(_col("nxt")), expression=period(v.copy()))))
-        rows.append((end, ("period_end", exp.Null(), period(v.copy()), exp.Null(), [_col("cum")])))
+        _month_ends(rows, v, present)
     # the picked rows only are crossed with the kinds
     picked = exp.select("*").from_(inner.subquery("a", copy=False), copy=False).where(
         exp.or_(*[cond.copy() for cond, _ in rows]), copy=False)
