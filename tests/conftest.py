@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import sys
 from pathlib import Path
 
@@ -22,11 +23,21 @@ MYSQL = dict(host="127.0.0.1", port=3306, user="root", password="")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _server_missing(what: str, exc: Exception):
-    message = f"{what} is not reachable: {exc}"
+def missing(message: str):
+    """What a test needs is not on this machine: skipped locally, failed in CI (`CI=true`)."""
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def _server_missing(what: str, exc: Exception):
+    missing(f"{what} is not reachable: {exc}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -10,14 +10,13 @@ session, which is this same one). Locally a missing Java or pyspark skips these 
 from __future__ import annotations
 
 import secrets
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from dsa.connectors.spark import java_found
-from tests.conftest import IN_CI
+from tests.conftest import free_port, missing
 
 
 @dataclass
@@ -36,28 +35,16 @@ class SparkServer:
         return {"type": "spark", "remote": self.remote, "password": self.token, **extra}
 
 
-def _missing(why: str):
-    if IN_CI:
-        pytest.fail(f"Spark tests cannot run: {why}")
-    pytest.skip(why)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     if not java_found():
-        _missing("Java not found (a JDK 17 or newer, on PATH or JAVA_HOME)")
+        missing("Spark tests cannot run: Java not found (a JDK 17 or newer, on PATH or JAVA_HOME)")
     try:
         from pyspark.sql import SparkSession
         import pyspark.sql.connect.session  # noqa: F401  (the Spark Connect client's extras)
     except ImportError as exc:
-        _missing(f"pyspark with Spark Connect is not installed: {exc}")
-    port, token = _free_port(), secrets.token_hex(16)
+        missing(f"Spark tests cannot run: pyspark with Spark Connect is not installed: {exc}")
+    port, token = free_port(), secrets.token_hex(16)
     warehouse = tmp_path_factory.mktemp("spark-warehouse")
     session = SparkSession.builder.master("local[2]").config(map={
         "spark.api.mode": "classic",
