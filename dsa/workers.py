@@ -14,6 +14,7 @@ whose worker died gets `None` back (and does the work itself).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
 import importlib
 import os
@@ -26,6 +27,14 @@ from typing import Any
 
 _HEADER = struct.Struct("<Q")
 COUNT = 2  # workers `dsa scan` forks: two processes keep the two cores of a small machine busy
+
+
+def _close(fd: int) -> int:
+    """Close a pipe's end if it is open; -1, the closed mark."""
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    return -1
 
 
 class Worker:
@@ -69,12 +78,7 @@ class Worker:
         return value if ok else None
 
     def _close_job(self) -> None:
-        if self._job >= 0:
-            try:
-                os.close(self._job)
-            except OSError:
-                pass
-            self._job = -1
+        self._job = _close(self._job)
 
     def close(self, kill: bool = False) -> None:
         """Let the worker go (it exits on end-of-file; `kill`: at once, mid-job) and reap it."""
@@ -84,12 +88,7 @@ class Worker:
             except OSError:
                 pass
         self._close_job()
-        if self._result >= 0:
-            try:
-                os.close(self._result)
-            except OSError:
-                pass
-            self._result = -1
+        self._result = _close(self._result)
         if self.pid:
             try:
                 os.waitpid(self.pid, 0)
